@@ -1,0 +1,131 @@
+"""The two-account (and more) emulator harness: moto's server over HTTP, reached through real
+named profiles that assume roles in distinct accounts (see ../shared/emulator.md)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import pytest
+from rich.console import Console
+
+from xacct import emulator as emu_mod
+from xacct.render import Output
+
+BUILD = emu_mod.BUILD_ACCOUNT
+DEV1, DEV2, DEV3, DEV4 = emu_mod.DEV_ACCOUNTS
+REGION = emu_mod.REGION
+PROFILES = {"build": BUILD, "dev1": DEV1, "dev2": DEV2, "dev3": DEV3, "dev4": DEV4}
+ROOT = Path(__file__).resolve().parent.parent
+CFN = ROOT / "cfn"
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[emu_mod.Emulator]:
+    with emu_mod.running(PROFILES) as emu:
+        yield emu
+
+
+@pytest.fixture
+def aws(emulator: emu_mod.Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> emu_mod.Emulator:
+    """A clean emulator for this test, with the process environment pointing at it."""
+    emulator.reset()
+    for key, value in emulator.environ.items():
+        if value:
+            monkeypatch.setenv(key, value)
+        else:
+            monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    return emulator
+
+
+def session(profile: str) -> boto3.Session:
+    return boto3.Session(profile_name=profile, region_name=REGION)
+
+
+def cfn(profile: str):  # type: ignore[no-untyped-def]
+    return session(profile).client("cloudformation")
+
+
+def fake_entry(n: int) -> tuple[str, str, str]:
+    bucket = f"xacct-build-99999999{n:04d}-{REGION}"
+    key = f"arn:aws:kms:{REGION}:99999999{n:04d}:key/{n:08d}-1111-2222-3333-444444444444"
+    return bucket, f"arn:aws:s3:::{bucket}/*", key
+
+
+def deploy_central(
+    entries: list[tuple[str, str, str]] | None = None,
+    *,
+    enabled: bool | None = None,
+    raw: dict[str, str] | None = None,
+    stack: str = "CrossAccountPrimary",
+    profile: str = "build",
+) -> dict[str, str]:
+    """Create the central stack from cfn/, with developers already registered."""
+    entries = entries or []
+    params = {"RootAccountArns": f"arn:aws:iam::{BUILD}:root"}
+    if entries or enabled is not None:
+        params.update(
+            EnableReplication="true" if (enabled if enabled is not None else bool(entries)) else "false",
+            ReplicationBucketList=",".join(e[0] for e in entries),
+            ReplicationBucketStarArns=",".join(e[1] for e in entries),
+            ReplicationCMKs=",".join(e[2] for e in entries),
+        )
+    params.update(raw or {})
+    client = cfn(profile)
+    client.create_stack(
+        StackName=stack,
+        TemplateBody=(CFN / "CrossAccountPrimary.yaml").read_text(),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()],
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    return stack_parameters(stack, profile)
+
+
+def stack(name: str, profile: str) -> dict | None:  # type: ignore[type-arg]
+    try:
+        return cfn(profile).describe_stacks(StackName=name)["Stacks"][0]  # type: ignore[no-any-return]
+    except Exception as exc:
+        if "does not exist" in str(exc):
+            return None
+        raise
+
+
+def stack_parameters(name: str, profile: str) -> dict[str, str]:
+    s = stack(name, profile)
+    assert s is not None, f"{name} missing in {profile}"
+    return {p["ParameterKey"]: p.get("ParameterValue", "") for p in s.get("Parameters", [])}
+
+
+def stack_outputs(name: str, profile: str) -> dict[str, str]:
+    s = stack(name, profile)
+    assert s is not None
+    return {o["OutputKey"]: o["OutputValue"] for o in s.get("Outputs", [])}
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+def run_cli(*argv: str, interactive: bool = False) -> Run:
+    """The tool in-process, as a user runs it: stdout, stderr and exit status."""
+    from xacct.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    o = Output(Console(file=out, width=200, no_color=True), Console(file=err, width=200, no_color=True))
+    code = main(list(argv), output=o, interactive=interactive)
+    return Run(int(code), out.getvalue(), err.getvalue())
+
+
+def onboard_args(dev_profile: str = "dev1", dev_account: str = DEV1, *extra: str) -> list[str]:
+    return [
+        "--build-account", BUILD, "--build-region", REGION, "--build-profile", "build",
+        "--dev-account", dev_account, "--dev-region", REGION, "--dev-profile", dev_profile,
+        *extra,
+    ]

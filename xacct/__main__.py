@@ -1,0 +1,3 @@
+from xacct.cli import run
+
+run()

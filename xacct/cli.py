@@ -1,0 +1,223 @@
+"""The command line: flags, one error handler, exit statuses.
+
+Imports only the standard library at module level: `--help` must not pay for boto3 or rich.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from xacct.errors import ExitCode, Interrupted, InvalidInput, XacctError
+
+if TYPE_CHECKING:
+    from xacct.answers import Answers
+    from xacct.render import Output
+
+ANSWER_FLAGS = (
+    ("build_account", "ID", "the central build account"),
+    ("build_region", "R", "region of the central stack"),
+    ("build_profile", "P", "profile reaching the build account"),
+    ("dev_account", "ID", "the developer account"),
+    ("dev_region", "R", "region of the developer stacks"),
+    ("dev_profile", "P", "profile reaching the developer account"),
+    ("central_stack", "NAME", "central stack in the build account (default CrossAccountPrimary)"),
+    ("dev_stacks", "P,D,V", "the developer account's stacks (default CrossAccountPrimary,CrossAccountDeploy,CrossAccountDeveloper)"),
+)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="onboard.py",
+        description="Onboard a developer AWS account onto the cross-account pipeline: deploy its "
+        "stacks and register its bucket in the central build account's replication lists.",
+    )
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--remove", action="store_true", help="offboard the developer account")
+    mode.add_argument("--status", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
+    p.add_argument("--json", action="store_true", help="with --dry-run: the plan as JSON on stdout")
+    for name, metavar, text in ANSWER_FLAGS:
+        p.add_argument("--" + name.replace("_", "-"), metavar=metavar, help=text)
+    p.add_argument("--config", metavar="FILE", type=Path, help="answers from a YAML file (keys as the flags, with underscores)")
+    p.add_argument("--yes", "-y", action="store_true", help="apply without asking for confirmation")
+    p.add_argument("--purge", action="store_true", help="with --remove: also delete the developer's own pipeline stacks")
+    p.add_argument("--sandbox", action="store_true", help="run against an embedded AWS emulator with two fictitious accounts")
+    p.add_argument("--debug", action="store_true", help="tracebacks and AWS call logging")
+    return p
+
+
+def flag_answers(args: argparse.Namespace) -> Answers:
+    from xacct.answers import Answers
+
+    return Answers(**{name: getattr(args, name) for name, _, _ in ANSWER_FLAGS})
+
+
+def main(argv: list[str] | None = None, *, output: Output | None = None, interactive: bool | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.json and not args.dry_run:
+        print("error: --json goes with --dry-run", file=sys.stderr)
+        return ExitCode.INVALID
+    if args.purge and not args.remove:
+        print("error: --purge goes with --remove", file=sys.stderr)
+        return ExitCode.INVALID
+    if args.debug:
+        import logging
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        logging.getLogger("botocore.endpoint").setLevel(logging.DEBUG)
+    from xacct.render import make_output
+
+    o = output or make_output()
+    if interactive is None:
+        interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    try:
+        if args.sandbox:
+            from xacct.sandbox import run_sandbox
+
+            return run_sandbox(args, o, interactive)
+        return run_command(args, o, interactive)
+    except KeyboardInterrupt:
+        o.error("interrupted; nothing more is sent to AWS", "run the same command again: it picks up from what it finds")
+        return ExitCode.INTERRUPTED
+    except XacctError as exc:
+        if args.debug:
+            import traceback
+
+            traceback.print_exc()
+        if isinstance(exc, Interrupted):
+            o.error("interrupted: CloudFormation finishes any operation already started on its own", exc.hint or "run the same command again: it picks up from what it finds")
+        else:
+            o.error(exc.message, exc.hint)
+        return exc.exit_code
+    except Exception as exc:
+        if args.debug:
+            raise
+        from xacct.gateway import describe_error
+
+        known = describe_error(exc, None)
+        if known is not None:
+            o.error(known.message, known.hint)
+            return known.exit_code
+        o.error(f"{type(exc).__name__}: {exc}", "run again with --debug for the traceback")
+        return ExitCode.AWS_FAILED
+
+
+def resolve_answers(args: argparse.Namespace, saved_path: Path | None, o: Output, interactive: bool) -> Answers:
+    from xacct import answers as ans
+
+    flags = flag_answers(args)
+    layers = [ans.load(args.config)] if args.config else []
+    saved = ans.load_saved(saved_path) if saved_path else ans.Answers()
+    need_dev = not args.status
+    if interactive:
+        from xacct.wizard import ask
+
+        given = flags.layered(*layers)
+        result = ask(given, defaults=saved.with_defaults(), developer=need_dev, output=o)
+    else:
+        result = flags.layered(*layers, saved).with_defaults()
+        missing = result.missing(developer=need_dev)
+        if missing:
+            raise InvalidInput(
+                "no terminal to ask on, and these answers are missing: "
+                + " ".join("--" + m.replace("_", "-") for m in missing)
+            )
+    result.validate()
+    return result
+
+
+def run_command(args: argparse.Namespace, o: Output, interactive: bool, *, saved_path: Path | None | bool = True) -> int:
+    from xacct import answers as ans
+    from xacct import flows, render
+
+    if not interactive and not args.yes and not args.dry_run:
+        raise InvalidInput("no terminal to confirm on: pass --yes to apply, or --dry-run to preview")
+    path = ans.saved_path() if saved_path is True else (saved_path or None)
+    a = resolve_answers(args, path, o, interactive)
+    progress = render.LineProgress(o.err)
+    ctx = flows.Context(a, progress)
+    reads = flows.read(ctx)
+    partition = ctx.build.partition
+    where = ctx.where(ctx.build)
+    if args.remove:
+        plan = flows.plan_remove(a, reads, partition, args.purge, where)
+    else:
+        plan = flows.plan_onboard(a, reads, partition, where)
+    if args.dry_run:
+        if args.json:
+            import json
+
+            # Exactly one JSON document on stdout, untouched by rich.
+            o.out.file.write(json.dumps(plan.to_json(), indent=2) + "\n")
+        else:
+            render.show_plan(o, plan)
+            o.out.print("\n[dim]dry run: nothing was changed[/]")
+        return ExitCode.OK
+    render.show_plan(o, plan)
+    if plan.nothing_to_do:
+        o.out.print("\n[bold green]Nothing to do:[/] everything is already as planned.")
+        _save(path, a)
+        return ExitCode.OK
+    if args.remove:
+        return _remove(ctx, plan, o, interactive, args.yes, path)
+    prepared = flows.prepare_first(ctx, plan)
+    render.show_changes(o, prepared)
+    if not args.yes and not confirm(o, "Apply these changes?"):
+        for p in prepared.values():
+            ctx.dev_stacks().discard(p)
+        o.out.print("Declined: nothing was changed.")
+        return ExitCode.OK
+    try:
+        change = flows.apply_onboard(ctx, plan, prepared)
+    except BaseException:
+        ctx.stop.set()
+        raise
+    render.summary(o, plan, change, ctx.dev_stacks().describe(a.stacks()[0]).outputs.get("BuildBucket"))
+    _save(path, a)
+    return ExitCode.OK
+
+
+def _remove(ctx: Any, plan: Any, o: Output, interactive: bool, yes: bool, path: Path | None) -> int:
+    from xacct import flows, render
+
+    if not yes and not confirm(o, "Remove this developer?"):
+        o.out.print("Declined: nothing was changed.")
+        return ExitCode.OK
+
+    def empty_bucket(bucket: str) -> bool:
+        from xacct.buckets import empty_after_confirmation
+
+        return empty_after_confirmation(ctx.dev.client("s3"), bucket, ctx.answers.dev_account, o, interactive)
+
+    change = flows.apply_remove(ctx, plan, empty_bucket)
+    render.summary(o, plan, change)
+    _save(path, ctx.answers)
+    return ExitCode.OK
+
+
+def confirm(o: Output, question: str) -> bool:
+    from xacct.wizard import confirm as ask_confirm
+
+    return ask_confirm(question)
+
+
+def _save(path: Path | None, a: Answers) -> None:
+    if path is None:
+        return
+    from xacct import answers as ans
+
+    try:
+        ans.save(path, a)
+    except OSError:
+        pass  # saving defaults is a convenience, never a failure
+
+
+def run() -> None:
+    sys.exit(main(sys.argv[1:]))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

@@ -1,0 +1,154 @@
+"""moto's server on a free port, reached through ordinary named profiles.
+
+Used by `--sandbox` and by the test harness. The product itself never knows: it talks to
+whatever endpoint botocore is given, exactly as it does on AWS.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xacct.errors import InvalidInput
+
+BUILD_ACCOUNT = "111111111111"
+DEV_ACCOUNTS = ("222222222222", "333333333333", "444444444444", "555555555555")
+REGION = "us-east-1"
+
+
+@dataclass
+class Emulator:
+    """A running moto server and the AWS config files whose profiles reach its accounts."""
+
+    endpoint: str
+    directory: Path
+    profiles: dict[str, str] = field(default_factory=dict)  # profile -> account
+    _server: Any = None
+
+    @property
+    def environ(self) -> dict[str, str]:
+        return {
+            "AWS_CONFIG_FILE": str(self.directory / "config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(self.directory / "credentials"),
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_DEFAULT_REGION": REGION,
+            # Nothing from the user's own environment may leak into the emulator's accounts.
+            "AWS_PROFILE": "",
+            "AWS_ACCESS_KEY_ID": "",
+            "AWS_SECRET_ACCESS_KEY": "",
+            "AWS_SESSION_TOKEN": "",
+        }
+
+    def reset(self) -> None:
+        """Forget every account's resources (between tests)."""
+        import urllib.request
+
+        req = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        urllib.request.urlopen(req, timeout=10).close()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+
+def write_profiles(directory: Path, profiles: Mapping[str, str], region: str = REGION) -> None:
+    """An AWS config where each profile assumes a role in its own account (emulator.md)."""
+    lines = ["[profile base]", f"region = {region}", ""]
+    for name, account in profiles.items():
+        lines += [
+            f"[profile {name}]",
+            f"role_arn = arn:aws:iam::{account}:role/Admin",
+            "source_profile = base",
+            f"region = {region}",
+            "",
+        ]
+    (directory / "config").write_text("\n".join(lines))
+    (directory / "credentials").write_text(
+        "[base]\naws_access_key_id = AKIAEXAMPLEEXAMPLE00\naws_secret_access_key = example\n"
+    )
+
+
+def _server_class() -> Any:
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError as exc:
+        raise InvalidInput(
+            "the sandbox needs moto's server, which is not installed",
+            hint="pip install -e '.[sandbox]'",
+        ) from exc
+    return ThreadedMotoServer
+
+
+def close_moto_gaps() -> None:
+    """Make moto's in-process server behave as AWS documents where the product depends on it.
+
+    Gaps closed here, in the emulator and never in the product:
+    - executing a change set does not recompute the stack's outputs, so a stack created
+      through a CREATE change set reports no outputs at all (moto 5.2);
+    - updating a resource whose type has no update support in moto (a KMS key, say) leaves
+      None in its place, and every later Fn::GetAtt on it fails;
+    - executing a change set does not delete the stack's other change sets, which AWS does
+      because they no longer match the stack (ExecuteChangeSet API reference).
+    """
+    from moto.cloudformation import models
+
+    backend = models.CloudFormationBackend
+    if getattr(backend.execute_change_set, "_xacct_patched", False):
+        return
+    original = backend.execute_change_set
+
+    def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+        change_set = self.change_sets.get(change_set_name) or next(
+            (cs for cs in self.change_sets.values() if cs.change_set_name == change_set_name), None
+        )
+        if change_set is None or change_set.change_set_type != "CREATE":
+            parsed = self.stacks[change_set.stack_id].resource_map._parsed_resources if change_set else {}
+            kept = dict(parsed)
+            original(self, change_set_name, stack_name)
+            # moto's update replaces a resource whose type has no update support with None.
+            for logical_id, resource in list(parsed.items()):
+                if resource is None and kept.get(logical_id) is not None:
+                    parsed[logical_id] = kept[logical_id]
+        else:
+            # moto made the stack with an empty template: build it as create_stack does.
+            stack = self.stacks[change_set.stack_id]
+            stack._add_stack_event("CREATE_IN_PROGRESS", resource_status_reason="User Initiated")
+            stack.template = change_set.template
+            stack._parse_template()
+            stack.resource_map = stack._create_resource_map()
+            stack.create_resources()
+            change_set.execution_status = "EXECUTE_COMPLETE"
+        if change_set is None:
+            return
+        stack = self.stacks[change_set.stack_id]
+        stack._parse_template()
+        stack.description = stack.template_dict.get("Description")
+        stack.output_map = stack._create_output_map()
+        for cs_id, cs in list(self.change_sets.items()):
+            if cs.stack_id == change_set.stack_id and cs is not change_set:
+                del self.change_sets[cs_id]
+
+    execute_change_set._xacct_patched = True  # type: ignore[attr-defined]
+    backend.execute_change_set = execute_change_set  # type: ignore[method-assign]
+
+
+@contextmanager
+def running(profiles: Mapping[str, str]) -> Iterator[Emulator]:
+    """Start moto's server on a free port with the given profiles; stop it and delete the files."""
+    server_class = _server_class()
+    close_moto_gaps()
+    with tempfile.TemporaryDirectory(prefix="xacct-emulator-") as tmp:
+        server = server_class(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        emu = Emulator(f"http://{host}:{port}", Path(tmp), dict(profiles), server)
+        write_profiles(emu.directory, profiles)
+        try:
+            yield emu
+        finally:
+            emu.stop()

@@ -1,0 +1,409 @@
+"""Onboard and remove: read everything, plan, then apply. Every refusal happens before a write."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xacct import graph
+from xacct import registry as reg
+from xacct.answers import Answers
+from xacct.central import CentralUpdate
+from xacct.errors import AwsFailure, Interrupted, InvalidInput
+from xacct.gateway import Gateway
+from xacct.plan import TAG_MANAGED, TAG_VALUE, Plan, StackStep, is_pending, pending_key_arn
+from xacct.stacks import Poller, Prepared, Progress, Stacks, StackState, require
+from xacct.status import Next, decide
+
+CFN_DIR = Path(__file__).resolve().parent.parent / "cfn"
+REPLICATION_ROLE_OUTPUT = "ReplicationRoleArn"
+
+
+def template(name: str) -> str:
+    return (CFN_DIR / f"{name}.yaml").read_text()
+
+
+@dataclass
+class Context:
+    """Everything a flow talks to; made once per run."""
+
+    answers: Answers
+    progress: Progress
+    stop: threading.Event = field(default_factory=threading.Event)
+    build: Gateway = field(init=False)
+    dev: Gateway = field(init=False)
+
+    def __post_init__(self) -> None:
+        a = self.answers
+        self.build = Gateway(a.build_profile, a.build_region or "", "build")
+        self.dev = Gateway(a.dev_profile, a.dev_region or "", "developer")
+        self.poller = Poller(self.stop)
+
+    def where(self, gw: Gateway) -> str:
+        return (f" --profile {gw.profile}" if gw.profile else "") + f" --region {gw.region}"
+
+    def build_stacks(self) -> Stacks:
+        return Stacks(self.build.cfn, self.where(self.build), self.poller, label="build")
+
+    def dev_stacks(self) -> Stacks:
+        return Stacks(self.dev.cfn, self.where(self.dev), self.poller, label="dev")
+
+
+@dataclass
+class Reads:
+    central: StackState
+    dev: dict[str, StackState]
+    dev_current: dict[str, bool]  # stack -> deployed template is ours
+
+
+def _concurrently(*calls: Callable[[], Any]) -> list[Any]:
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        futures = [pool.submit(c) for c in calls]
+        return [f.result() for f in futures]
+
+
+def read(ctx: Context, *, developer: bool = True) -> Reads:
+    """Identities, the central stack and the developer stacks, read at once."""
+    a = ctx.answers
+    p, d, v = a.stacks()
+    central_name = a.central_stack or ""
+
+    def build_side() -> StackState:
+        ctx.build.check_account(a.build_account or "")
+        return ctx.build_stacks().describe(central_name)
+
+    def dev_stack(name: str) -> Callable[[], tuple[StackState, bool]]:
+        def go() -> tuple[StackState, bool]:
+            stacks = ctx.dev_stacks()
+            state = stacks.describe(name)
+            current = state.exists and stacks.template(name).strip() == template(_kind(a, name)).strip()
+            return state, current
+
+        return go
+
+    if not developer:
+        return Reads(build_side(), {}, {})
+    if a.build_account == a.dev_account:
+        raise InvalidInput(f"the developer account {a.dev_account} is the build account itself")
+    ctx.dev.check_account(a.dev_account or "")
+    central, *devs = _concurrently(build_side, *(dev_stack(n) for n in (p, d, v)))
+    return Reads(
+        central,
+        {n: s for n, (s, _) in zip((p, d, v), devs, strict=True)},
+        {n: c for n, (_, c) in zip((p, d, v), devs, strict=True)},
+    )
+
+
+def _kind(a: Answers, name: str) -> str:
+    p, d, _ = a.stacks()
+    return {p: "CrossAccountPrimary", d: "CrossAccountDeploy"}.get(name, "CrossAccountDeveloper")
+
+
+def check_central(a: Answers, central: StackState, where: str) -> reg.Registry:
+    name = central.name
+    if not central.exists:
+        raise InvalidInput(
+            f"no stack {name} in the build account {a.build_account} ({a.build_region})",
+            hint="deploy cfn/CrossAccountPrimary.yaml there first, or name the stack with --central-stack",
+        )
+    decision = decide(central.status, name, where)
+    if decision.next in (Next.BLOCKED, Next.RECREATE):
+        raise InvalidInput(f"the central stack cannot be updated: {decision.reason}")
+    missing = [p for p in reg.PARAMETERS if p not in central.parameters]
+    if missing:
+        raise InvalidInput(f"the central stack {name} has no parameter {', '.join(missing)}; is it a CrossAccountPrimary stack?")
+    if REPLICATION_ROLE_OUTPUT not in central.outputs:
+        raise InvalidInput(f"the central stack {name} has no output {REPLICATION_ROLE_OUTPUT}")
+    return reg.parse(central.parameters)
+
+
+def _check_dev(states: dict[str, StackState], where: str) -> None:
+    for name, state in states.items():
+        decision = decide(state.status, name, where)
+        if decision.next is Next.BLOCKED:
+            raise InvalidInput(f"the developer stack cannot be deployed: {decision.reason}")
+
+
+def _root(partition: str, account: str) -> str:
+    return f"arn:{partition}:iam::{account}:root"
+
+
+# ---- onboarding -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DevParameters:
+    """What each developer stack should end up with, given what exists."""
+
+    primary_first: dict[str, str]
+    primary_final: dict[str, str] | None  # None until the deployment roles exist
+    deploy: dict[str, str] | None  # None until the key exists
+    developer: dict[str, str]
+
+
+def dev_parameters(a: Answers, reads: Reads, partition: str, role: str) -> DevParameters:
+    p, d, _ = a.stacks()
+    primary, deploy = reads.dev[p], reads.dev[d]
+    build_root = _root(partition, a.build_account or "")
+    roots = [r for r in primary.parameters.get("RootAccountArns", "").split(",") if r.strip()]
+    if build_root not in roots:
+        roots.append(build_root)
+    first = {
+        "RootAccountArns": ",".join(roots),
+        "DeployReady": primary.parameters.get("DeployReady", "false"),
+        "PipelineBucketAccessRoleArns": primary.parameters.get("PipelineBucketAccessRoleArns", ""),
+    }
+    final = None
+    if deploy.exists and "PipelineDeployRoleArn" in deploy.outputs:
+        final = {
+            "RootAccountArns": ",".join(roots),
+            "DeployReady": "true",
+            "PipelineBucketAccessRoleArns": ",".join(
+                [deploy.outputs["PipelineDeployRoleArn"], deploy.outputs["CloudFormationExecutionRoleArn"]]
+            ),
+        }
+    cmk = primary.outputs.get("CMK")
+    return DevParameters(
+        primary_first=first,
+        primary_final=final,
+        deploy={"BuildAccount": a.dev_account or "", "CMKARNs": cmk} if cmk else None,
+        developer={"ReplicationFunctionRoleArn": role},
+    )
+
+
+def _action(state: StackState, current: bool, wanted: dict[str, str] | None) -> str:
+    if not state.exists or decide(state.status, state.name).next is Next.RECREATE:
+        return "create"
+    if wanted is None or not current or any(state.parameters.get(k) != v for k, v in wanted.items()):
+        return "update"
+    return "none"
+
+
+def plan_onboard(a: Answers, reads: Reads, partition: str, where: str = "") -> Plan:
+    """The whole onboarding, from what was read. Raises InvalidInput for anything refused."""
+    before = check_central(a, reads.central, where)
+    _check_dev(reads.dev, where)
+    p, d, v = a.stacks()
+    role = reads.central.outputs[REPLICATION_ROLE_OUTPUT]
+    params = dev_parameters(a, reads, partition, role)
+    primary = reads.dev[p]
+    dev_account, region = a.dev_account or "", a.dev_region or ""
+    bucket = primary.outputs.get("BuildBucket") or f"xacct-build-{dev_account}-{region}"
+    cmk = primary.outputs.get("CMK") or pending_key_arn(partition, region, dev_account)
+    entry = (
+        reg.Entry.for_bucket(bucket, cmk, partition)
+        if not is_pending(cmk)
+        else reg.Entry(bucket, reg.star_arn_for(bucket, partition), cmk)
+    )
+    change = reg.merge(before, entry)
+    reg.check_limits(change)
+    primary_wanted = params.primary_final or params.primary_first
+    primary_action = _action(primary, reads.dev_current[p], primary_wanted)
+    if primary_action == "none" and params.primary_final is None:
+        primary_action = "update"  # still to be marked deploy-ready once the roles exist
+    steps = [
+        StackStep(p, primary_action, "then marked deploy-ready" if primary_action == "create" else ""),
+        StackStep(d, _action(reads.dev[d], reads.dev_current[d], params.deploy)),
+        StackStep(v, _action(reads.dev[v], reads.dev_current[v], params.developer)),
+    ]
+    return Plan(
+        action="onboard",
+        answers=a,
+        build_account=a.build_account or "",
+        dev_account=dev_account,
+        central_stack=reads.central.name,
+        central_before={k: reads.central.parameters[k] for k in reg.PARAMETERS},
+        change=change,
+        bucket=bucket,
+        cmk=cmk,
+        replication_role=role,
+        stacks=steps,
+    )
+
+
+def _tags(a: Answers) -> dict[str, str]:
+    return {TAG_MANAGED: TAG_VALUE, "xacct:build-account": a.build_account or ""}
+
+
+def apply_onboard(ctx: Context, plan: Plan, prepared: dict[str, Prepared] | None = None) -> reg.Change:
+    """Run the plan: primary, then deployment roles and developer stack side by side, then the
+    deploy-ready update and the central update side by side (three operations deep)."""
+    a = ctx.answers
+    p, d, v = a.stacks()
+    dev = ctx.dev_stacks()
+    prepared = prepared or {}
+    tags = _tags(a)
+    state: dict[str, StackState] = {}
+    result: dict[str, reg.Change] = {}
+
+    def deploy(name: str, params: dict[str, str]) -> StackState:
+        ready = prepared.pop(name, None)
+        if ready is None:
+            ready = dev.prepare(name, template(_kind(a, name)), params, tags, ctx.progress)
+        if ready.action == "none":
+            ctx.progress.note(name, "up to date")
+            return dev.describe(name)
+        return dev.execute(ready, ctx.progress)
+
+    def primary() -> None:
+        current = dev.describe(p)
+        first = {
+            "RootAccountArns": _merge_roots(current, _root(ctx.dev.partition, a.build_account or "")),
+            "DeployReady": current.parameters.get("DeployReady", "false"),
+            "PipelineBucketAccessRoleArns": current.parameters.get("PipelineBucketAccessRoleArns", ""),
+        }
+        state[p] = deploy(p, first)
+
+    def deploy_roles() -> None:
+        cmk = require(state[p], "CMK", f"check the stack {p}")
+        state[d] = deploy(d, {"BuildAccount": a.dev_account or "", "CMKARNs": cmk})
+
+    def developer() -> None:
+        state[v] = deploy(v, {"ReplicationFunctionRoleArn": plan.replication_role})
+
+    def deploy_ready() -> None:
+        outs = state[d].outputs
+        final = {
+            "RootAccountArns": state[p].parameters["RootAccountArns"],
+            "DeployReady": "true",
+            "PipelineBucketAccessRoleArns": f"{outs['PipelineDeployRoleArn']},{outs['CloudFormationExecutionRoleArn']}",
+        }
+        state[p] = deploy(p, final)
+
+    def central() -> None:
+        bucket = require(state[p], "BuildBucket", f"check the stack {p}")
+        cmk = require(state[p], "CMK", f"check the stack {p}")
+        entry = reg.Entry.for_bucket(bucket, cmk, ctx.build.partition)
+        update = CentralUpdate(ctx.build_stacks(), ctx.build.client("ssm"), plan.central_stack, ctx.progress)
+        result["change"] = update.run(lambda before: reg.merge(before, entry))
+
+    outcome = graph.run(
+        [
+            graph.Step(f"developer {p}", primary),
+            graph.Step(f"developer {d}", deploy_roles, (f"developer {p}",)),
+            graph.Step(f"developer {v}", developer, (f"developer {p}",)),
+            graph.Step(f"developer {p} (deploy-ready)", deploy_ready, (f"developer {d}",)),
+            graph.Step(f"central {plan.central_stack}", central, (f"developer {v}",)),
+        ],
+        ctx.stop,
+    )
+    for leftover in prepared.values():
+        dev.discard(leftover)
+    _raise_first(outcome, ctx, "onboard")
+    return result["change"]
+
+
+def _merge_roots(state: StackState, root: str) -> str:
+    roots = [r.strip() for r in state.parameters.get("RootAccountArns", "").split(",") if r.strip()]
+    return ",".join([*roots, root] if root not in roots else roots)
+
+
+def _raise_first(outcome: graph.Outcome, ctx: Context, verb: str) -> None:
+    if not outcome.failed:
+        return
+    name, exc = next(iter(outcome.failed.items()))
+    if isinstance(exc, Interrupted | KeyboardInterrupt):
+        raise Interrupted("interrupted") from exc
+    done = ", ".join(outcome.done) or "nothing"
+    skipped = ", ".join(outcome.skipped) or "nothing"
+    state = f"Completed: {done}. Not started: {skipped}."
+    if isinstance(exc, AwsFailure | InvalidInput):
+        raise type(exc)(f"{name}: {exc.message}. {state}", hint=exc.hint or _again(verb)) from exc
+    raise AwsFailure(f"{name}: {exc}. {state}", hint=_again(verb)) from exc
+
+
+def _again(verb: str) -> str:
+    return "fix the cause, then run the same command again: it picks up from what it finds"
+
+
+def prepare_first(ctx: Context, plan: Plan) -> dict[str, Prepared]:
+    """Change sets that can be made before confirming (their inputs exist already), so the
+    confirmation can show what CloudFormation will do. Declining discards them."""
+    a = ctx.answers
+    p, _, v = a.stacks()
+    dev = ctx.dev_stacks()
+    out: dict[str, Prepared] = {}
+    steps = {s.stack: s for s in plan.stacks}
+    if steps[p].action != "none" and not dev.describe(p).exists:
+        params = {"RootAccountArns": _root(ctx.dev.partition, a.build_account or ""), "DeployReady": "false", "PipelineBucketAccessRoleArns": ""}
+        out[p] = dev.prepare(p, template("CrossAccountPrimary"), params, _tags(a), ctx.progress)
+    elif steps[v].action != "none":
+        out[v] = dev.prepare(v, template("CrossAccountDeveloper"), {"ReplicationFunctionRoleArn": plan.replication_role}, _tags(a), ctx.progress)
+    return out
+
+
+# ---- removal ----------------------------------------------------------------------------
+
+
+def plan_remove(a: Answers, reads: Reads, partition: str, purge: bool, where: str = "") -> Plan:
+    before = check_central(a, reads.central, where)
+    p, d, v = a.stacks()
+    primary = reads.dev[p]
+    dev_account, region = a.dev_account or "", a.dev_region or ""
+    bucket = primary.outputs.get("BuildBucket") or f"xacct-build-{dev_account}-{region}"
+    cmk = primary.outputs.get("CMK")
+    change = reg.remove(before, bucket=bucket)
+    if change.kind == "not-registered" and cmk:
+        change = reg.remove(before, cmk=cmk)
+    stacks = [StackStep(v, "delete" if reads.dev[v].exists else "none")]
+    notes = []
+    if purge:
+        for name in (d, p):
+            state = reads.dev[name]
+            if state.exists and state.tags.get(TAG_MANAGED) != TAG_VALUE:
+                notes.append(f"{name} was not created by this tool, so --purge leaves it")
+                stacks.append(StackStep(name, "none", "not created by xacct"))
+            else:
+                stacks.append(StackStep(name, "delete" if state.exists else "none"))
+    else:
+        kept = [n for n in (p, d) if reads.dev[n].exists]
+        if kept:
+            notes.append(f"your own pipeline stacks stay: {', '.join(kept)} (--purge removes them)")
+    return Plan(
+        action="remove",
+        answers=a,
+        build_account=a.build_account or "",
+        dev_account=dev_account,
+        central_stack=reads.central.name,
+        central_before={k: reads.central.parameters[k] for k in reg.PARAMETERS},
+        change=change,
+        bucket=bucket,
+        cmk=cmk,
+        stacks=stacks,
+        notes=notes,
+        purge=purge,
+    )
+
+
+def apply_remove(ctx: Context, plan: Plan, empty_bucket: Callable[[str], bool]) -> reg.Change:
+    """Central entry out first (nothing is sent to a bucket that is going away), then the
+    developer stack; with purge, the deployment roles and the primary stack."""
+    a = ctx.answers
+    dev = ctx.dev_stacks()
+    update = CentralUpdate(ctx.build_stacks(), ctx.build.client("ssm"), plan.central_stack, ctx.progress)
+    bucket, cmk = plan.bucket, plan.cmk
+
+    def compute(before: reg.Registry) -> reg.Change:
+        change = reg.remove(before, bucket=bucket)
+        if change.kind == "not-registered" and cmk:
+            change = reg.remove(before, cmk=cmk)
+        return change
+
+    change = update.run(compute)
+    for step in plan.stacks:
+        if step.action != "delete":
+            continue
+        if step.stack == a.stacks()[0]:
+            state = dev.describe(step.stack)
+            build_bucket = state.outputs.get("BuildBucket")
+            if build_bucket and not empty_bucket(build_bucket):
+                raise InvalidInput(
+                    f"the bucket {build_bucket} still holds objects and was not emptied, so {step.stack} stays",
+                    hint="empty it yourself, then run the same command again",
+                )
+        dev.delete(step.stack, ctx.progress)
+    return change

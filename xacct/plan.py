@@ -1,0 +1,83 @@
+"""An onboarding or removal as a plain value: what was read, what will change, and its JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from xacct import registry as reg
+from xacct.answers import Answers
+
+# Same length as a real key id (36), so size checks on a plan with a key not yet created are exact.
+PENDING_KEY_ID = "<key-created-by-CrossAccountPrimary>"
+TAG_MANAGED = "xacct:managed-by"
+TAG_VALUE = "xacct"
+
+
+def pending_key_arn(partition: str, region: str, account: str) -> str:
+    return f"arn:{partition}:kms:{region}:{account}:key/{PENDING_KEY_ID}"
+
+
+def is_pending(cmk: str | None) -> bool:
+    return cmk is None or cmk.endswith(PENDING_KEY_ID)
+
+
+@dataclass(frozen=True)
+class StackStep:
+    stack: str
+    action: str  # create | update | delete | none
+    detail: str = ""
+
+
+@dataclass
+class Plan:
+    action: str  # onboard | remove
+    answers: Answers
+    build_account: str
+    dev_account: str
+    central_stack: str
+    central_before: dict[str, str]
+    change: reg.Change
+    bucket: str
+    cmk: str | None
+    replication_role: str = ""
+    stacks: list[StackStep] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    purge: bool = False
+
+    @property
+    def diff(self) -> reg.Diff:
+        return reg.diff(self.change, self.central_before)
+
+    @property
+    def nothing_to_do(self) -> bool:
+        return not self.change.changes_anything and all(s.action == "none" for s in self.stacks)
+
+    def to_json(self) -> dict[str, Any]:
+        params = {name: {"before": b, "after": a} for name, (b, a) in self.diff.parameters.items()}
+        return {
+            "action": self.action,
+            "central": {
+                "account": self.build_account,
+                "region": self.answers.build_region,
+                "stack": self.central_stack,
+                "parameters": params,
+                "entries": [
+                    {
+                        "status": row.status,
+                        "bucket": row.entry.bucket,
+                        "cmk": row.entry.cmk,
+                        **({"previous_cmk": row.previous_cmk} if row.previous_cmk else {}),
+                    }
+                    for row in self.diff.entries
+                ],
+                "message": self.change.message,
+            },
+            "developer": {
+                "account": self.dev_account,
+                "region": self.answers.dev_region,
+                "bucket": self.bucket,
+                "cmk": None if is_pending(self.cmk) else self.cmk,
+                "stacks": [{"name": s.stack, "action": s.action} for s in self.stacks],
+            },
+        }

@@ -1,0 +1,166 @@
+"""Everything a person reads: the plan, CloudFormation's progress, the summary. Through injected
+rich consoles (stdout for results, stderr for progress and errors), so tests capture it and
+NO_COLOR, narrow terminals and non-TTYs behave."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from xacct import registry as reg
+from xacct.plan import Plan, is_pending
+from xacct.stacks import Prepared
+
+ACTION_STYLE = {"create": "green", "update": "yellow", "delete": "red", "none": "dim"}
+COLLAPSE_AFTER = 6
+
+
+@dataclass
+class Output:
+    out: Console
+    err: Console
+
+    def error(self, message: str, hint: str | None = None) -> None:
+        self.err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+        if hint:
+            self.err.print(f"  next: {escape(hint)}", highlight=False)
+
+    def info(self, message: str) -> None:
+        self.err.print(message, highlight=False)
+
+
+def make_output(*, color: bool | None = None, width: int | None = None) -> Output:
+    # rich reads NO_COLOR and the terminal's width and TTY-ness itself.
+    kwargs: dict[str, Any] = {"highlight": False, "soft_wrap": False}
+    if color is False:
+        kwargs["no_color"] = True
+    if width:
+        kwargs["width"] = width
+    return Output(Console(**kwargs), Console(stderr=True, **kwargs))
+
+
+def show_plan(o: Output, plan: Plan) -> None:
+    a = plan.answers
+    verb = "Onboarding" if plan.action == "onboard" else "Removing"
+    o.out.print(
+        f"[bold]{verb}[/] developer account [bold]{plan.dev_account}[/] ({a.dev_region}) "
+        f"{'onto' if plan.action == 'onboard' else 'from'} build account [bold]{plan.build_account}[/] "
+        f"({a.build_region}), central stack [bold]{escape(plan.central_stack)}[/]"
+    )
+    table = Table(title="Developer account stacks", title_justify="left", show_edge=False, pad_edge=False)
+    table.add_column("stack")
+    table.add_column("action")
+    table.add_column("")
+    for step in plan.stacks:
+        style = ACTION_STYLE.get(step.action, "")
+        table.add_row(escape(step.stack), f"[{style}]{step.action}[/]", escape(step.detail))
+    o.out.print(table)
+    show_entries(o, plan)
+    o.out.print(f"Developer bucket: [bold]{plan.bucket}[/]; key: {plan.cmk if not is_pending(plan.cmk) else 'created with the primary stack'}")
+    for note in plan.notes:
+        o.out.print(f"[dim]note:[/] {escape(note)}")
+
+
+def show_entries(o: Output, plan: Plan) -> None:
+    d = plan.diff
+    o.out.print(f"\n[bold]Central replication lists[/] ({escape(plan.change.message)})")
+    enable_before, enable_after = d.parameters[reg.ENABLE]
+    if enable_before != enable_after:
+        o.out.print(f"  EnableReplication: [red]{enable_before}[/] -> [green]{enable_after}[/]")
+    else:
+        o.out.print(f"  EnableReplication: {enable_after}")
+    rows = list(enumerate(d.entries, 1))
+    unchanged = [r for r in rows if r[1].status == "unchanged"]
+    collapse = len(unchanged) > COLLAPSE_AFTER
+    hidden = 0
+    for pos, row in rows:
+        if row.status == "unchanged" and collapse:
+            hidden += 1
+            continue
+        mark, style = {
+            "unchanged": (" ", "dim"),
+            "added": ("+", "green"),
+            "removed": ("-", "red"),
+            "key-replaced": ("~", "yellow"),
+        }[row.status]
+        key = row.entry.cmk if not is_pending(row.entry.cmk) else "(key created with the primary stack)"
+        o.out.print(f"  [{style}]{mark} {pos:>3}  {row.entry.bucket}  {key}[/]", highlight=False)
+        if row.previous_cmk:
+            o.out.print(f"  [dim]        was {row.previous_cmk}[/]")
+    if hidden:
+        o.out.print(f"  [dim]  {hidden} other developers unchanged[/]")
+    if not rows:
+        o.out.print("  [dim](no developer registered)[/]")
+    changed = d.changed_parameters
+    o.out.print(f"  parameters changing: {', '.join(changed) if changed else 'none'}")
+
+
+def show_changes(o: Output, prepared: Mapping[str, Prepared]) -> None:
+    for name, p in prepared.items():
+        if p.action == "none":
+            continue
+        o.out.print(f"\n[bold]{escape(name)}[/]: CloudFormation will {p.action}")
+        for c in p.changes:
+            flag = " [magenta](IAM/policy)[/]" if c.touches_policy else ""
+            repl = f" replacement={c.replacement}" if c.replacement and c.replacement != "False" else ""
+            o.out.print(f"  {c.action:<7} {escape(c.logical_id)} {c.resource_type}{repl}{flag}")
+
+
+class LineProgress:
+    """CloudFormation's progress as plain lines, safe from several threads."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.lock = threading.Lock()
+        self.start = time.monotonic()
+
+    def _line(self, stack: str, text: str) -> None:
+        elapsed = time.monotonic() - self.start
+        with self.lock:
+            self.console.print(f"[dim]{elapsed:6.1f}s[/] [cyan]{escape(stack)}[/] {text}", highlight=False)
+
+    def note(self, stack: str, text: str) -> None:
+        self._line(stack, escape(text))
+
+    def event(self, stack: str, event: Mapping[str, Any]) -> None:
+        status = str(event.get("ResourceStatus", ""))
+        style = "red" if "FAILED" in status or "ROLLBACK" in status else "green" if status.endswith("COMPLETE") else "yellow"
+        reason = event.get("ResourceStatusReason")
+        text = f"{escape(str(event.get('LogicalResourceId')))} [{style}]{escape(status)}[/]"
+        if reason:
+            text += f" [dim]{escape(str(reason))}[/]"
+        self._line(stack, text)
+
+
+def summary(o: Output, plan: Plan, change: reg.Change, bucket: str | None = None) -> None:
+    if plan.action == "onboard":
+        o.out.print("\n[bold green]Onboarded.[/]")
+        o.out.print(f"  registered in {plan.central_stack} as developer {_position(change)}; replication is on")
+        o.out.print(f"  your pipeline triggers from s3://{bucket or plan.bucket}")
+        o.out.print("  next: run your pipeline once from your fork, or wait for the next central build")
+    else:
+        o.out.print("\n[bold green]Removed.[/]" if change.kind == "removed" else f"\n{escape(change.message)}")
+        if change.kind == "removed":
+            o.out.print(f"  {escape(change.message)}")
+        for note in plan.notes:
+            o.out.print(f"  {escape(note)}")
+
+
+def _position(change: reg.Change) -> str:
+    if change.entry is None:
+        return "?"
+    for i, e in enumerate(change.after.entries, 1):
+        if e.bucket == change.entry.bucket:
+            return f"{i} of {len(change.after.entries)}"
+    return "?"
+
+
+def lines(items: Iterable[str]) -> str:
+    return "\n".join(items)

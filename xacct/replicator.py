@@ -1,0 +1,60 @@
+"""Copy each new build artifact into every developer bucket.
+
+Runs as the central stack's Lambda function (inlined into cfn/CrossAccountPrimary.yaml,
+kept identical by a test). The target list lives in an SSM parameter, not in the
+environment, because Lambda's 4 KB environment limit would bind before the 4,096-byte
+CloudFormation parameter limit does.
+"""
+
+import os
+import urllib.parse
+
+import boto3
+
+NO_TARGETS = "-"
+
+
+class ReplicationError(Exception):
+    pass
+
+
+def targets(ssm, name):
+    value = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+    if value.strip() == NO_TARGETS:
+        return []
+    return [b.strip() for b in value.split(",") if b.strip()]
+
+
+def replicate(s3, source, key, version, buckets):
+    src = {"Bucket": source, "Key": key}
+    if version:
+        src["VersionId"] = version
+    failed = {}
+    for bucket in buckets:
+        try:
+            # The destination encrypts with its own default key; tags stay behind so
+            # the writer needs s3:PutObject and nothing more on the developer's bucket.
+            s3.copy(src, bucket, key, ExtraArgs={"TaggingDirective": "REPLACE"})
+        except Exception as exc:
+            failed[bucket] = str(exc)
+    return failed
+
+
+def handler(event, context, s3=None, ssm=None):
+    s3 = s3 or boto3.client("s3")
+    ssm = ssm or boto3.client("ssm")
+    buckets = targets(ssm, os.environ["TARGETS_PARAMETER"])
+    failures = []
+    copied = 0
+    for record in event.get("Records", []):
+        obj = record["s3"]["object"]
+        # S3 event keys are URL-encoded with '+' for spaces.
+        key = urllib.parse.unquote_plus(obj["key"])
+        source = record["s3"]["bucket"]["name"]
+        failed = replicate(s3, source, key, obj.get("versionId"), buckets)
+        copied += len(buckets) - len(failed)
+        failures += [f"{key} -> {b}: {why}" for b, why in failed.items()]
+    if failures:
+        # Raising makes Lambda retry the event; copies that worked are simply repeated.
+        raise ReplicationError("; ".join(failures))
+    return {"copied": copied, "targets": buckets}

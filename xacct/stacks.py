@@ -1,0 +1,352 @@
+"""The one engine every stack operation goes through.
+
+Change sets for every write, so the user sees what CloudFormation will do; nothing at all when
+the deployed template and parameters already match; waiting by polling stack events every
+second or two (never the 30-second waiters), reporting each event as it arrives.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import botocore.exceptions as bx
+
+from xacct.errors import AwsFailure, Interrupted, InvalidInput
+from xacct.status import FAILED_ENDINGS, Next, decide, is_in_progress
+
+NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
+INLINE_TEMPLATE_LIMIT = 51_200
+POLICY_TYPES = ("AWS::S3::BucketPolicy", "AWS::KMS::Key")
+
+
+class Progress(Protocol):
+    def note(self, stack: str, text: str) -> None: ...
+    def event(self, stack: str, event: Mapping[str, Any]) -> None: ...
+
+
+class Silent:
+    def note(self, stack: str, text: str) -> None:
+        pass
+
+    def event(self, stack: str, event: Mapping[str, Any]) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class StackState:
+    name: str
+    status: str | None = None
+    stack_id: str | None = None
+    parameters: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def exists(self) -> bool:
+        return self.status not in (None, "DELETE_COMPLETE")
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    action: str
+    logical_id: str
+    resource_type: str
+    replacement: str
+    touches_policy: bool
+
+
+@dataclass
+class Prepared:
+    """A stack operation ready to run: a change set waiting for approval, or nothing to do."""
+
+    stack: str
+    action: str  # create | update | none
+    change_set_id: str | None = None
+    changes: list[ResourceChange] = field(default_factory=list)
+
+
+def _code(exc: bx.ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _message(exc: bx.ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Message", ""))
+
+
+class Poller:
+    """Gentle backoff between polls, interruptible from another thread."""
+
+    def __init__(self, stop: threading.Event | None = None, first: float = 1.0, cap: float = 2.0):
+        self.stop = stop or threading.Event()
+        self.first, self.cap = first, cap
+
+    def delays(self) -> Iterator[float]:
+        delay = self.first
+        while True:
+            yield delay
+            delay = min(self.cap, delay * 1.25)
+
+    def sleep(self, seconds: float) -> None:
+        if self.stop.wait(seconds):
+            raise Interrupted("interrupted")
+
+
+class Stacks:
+    """Stack operations in one account and region."""
+
+    def __init__(self, cfn: Any, where: str = "", poller: Poller | None = None, label: str = "") -> None:
+        self.cfn = cfn
+        self.label = label  # which account, for progress lines: both may hold a CrossAccountPrimary
+        self.where = where  # " --profile P --region R", for commands we suggest
+        self.poller = poller or Poller()
+
+    def _tag(self, name: str) -> str:
+        return f"{self.label}:{name}" if self.label else name
+
+    # ---- reading -----------------------------------------------------------------------
+
+    def describe(self, name: str) -> StackState:
+        try:
+            stacks = self.cfn.describe_stacks(StackName=name)["Stacks"]
+        except bx.ClientError as exc:
+            if _code(exc) == "ValidationError" and "does not exist" in _message(exc):
+                return StackState(name)
+            raise
+        s = stacks[0]
+        return StackState(
+            name=name,
+            status=s["StackStatus"],
+            stack_id=s["StackId"],
+            parameters={p["ParameterKey"]: p.get("ParameterValue", "") for p in s.get("Parameters", [])},
+            outputs={o["OutputKey"]: o["OutputValue"] for o in s.get("Outputs", [])},
+            tags={t["Key"]: t["Value"] for t in s.get("Tags", [])},
+        )
+
+    def template(self, name: str) -> str:
+        body = self.cfn.get_template(StackName=name, TemplateStage="Original")["TemplateBody"]
+        if isinstance(body, str):
+            return body
+        import json
+
+        return json.dumps(body)
+
+    def matches(self, state: StackState, template: str, parameters: Mapping[str, str]) -> bool:
+        """True when the deployed template and the given parameters are what we would deploy."""
+        if not state.exists:
+            return False
+        if any(state.parameters.get(k) != v for k, v in parameters.items()):
+            return False
+        return self.template(state.name).strip() == template.strip()
+
+    # ---- waiting -----------------------------------------------------------------------
+
+    def latest_event(self, name: str) -> str | None:
+        """The newest event id of a stack, so that what follows an operation can be told apart
+        without trusting clocks."""
+        try:
+            events = self.cfn.describe_stack_events(StackName=name)["StackEvents"]
+        except bx.ClientError:
+            return None
+        return str(events[0]["EventId"]) if events else None
+
+    def _new_events(self, name: str, marker: str | None, seen: set[str]) -> list[dict[str, Any]]:
+        fresh: list[dict[str, Any]] = []
+        pages = self.cfn.get_paginator("describe_stack_events").paginate(StackName=name)
+        for page in pages:
+            done = False
+            for ev in page["StackEvents"]:
+                if ev["EventId"] in seen or ev["EventId"] == marker:
+                    done = True
+                    break
+                fresh.append(ev)
+            if done:
+                break
+        seen.update(ev["EventId"] for ev in fresh)
+        return list(reversed(fresh))
+
+    def wait(self, name: str, progress: Progress, marker: str | None = None, label: str | None = None) -> StackState:
+        """Follow a stack until CloudFormation stops working on it; report each event."""
+        seen: set[str] = set()
+        failures: list[dict[str, Any]] = []
+        state = self.describe(name)
+        for delay in self.poller.delays():
+            for ev in self._new_events(name, marker, seen):
+                progress.event(self._tag(label or name), ev)
+                if str(ev.get("ResourceStatus", "")).endswith("_FAILED"):
+                    failures.append(ev)
+            if not is_in_progress(state.status):
+                break
+            self.poller.sleep(delay)
+            state = self.describe(name)
+        if state.status in FAILED_ENDINGS or (state.status or "").endswith("_FAILED"):
+            raise AwsFailure(self._diagnose(state, failures))
+        return state
+
+    def _diagnose(self, state: StackState, failures: list[dict[str, Any]]) -> str:
+        first = next((f for f in failures if f.get("ResourceStatusReason")), failures[0] if failures else None)
+        text = f"stack {state.name} ended {state.status}"
+        if first is not None:
+            text += (
+                f": {first['LogicalResourceId']} ({first.get('ResourceType', '?')}) "
+                f"{first['ResourceStatus']}: {first.get('ResourceStatusReason', 'no reason given')}"
+            )
+        return text
+
+    def wait_until_idle(self, name: str, progress: Progress) -> StackState:
+        state = self.describe(name)
+        if is_in_progress(state.status):
+            progress.note(self._tag(name), f"{name} is {state.status}; waiting for CloudFormation to finish it first")
+            try:
+                return self.wait(name, progress, self.latest_event(name))
+            except AwsFailure:
+                return self.describe(name)
+        return state
+
+    # ---- change sets -------------------------------------------------------------------
+
+    def prepare(
+        self,
+        name: str,
+        template: str,
+        parameters: Mapping[str, str],
+        tags: Mapping[str, str],
+        progress: Progress,
+        *,
+        keep: Mapping[str, str] | None = None,
+    ) -> Prepared:
+        """Make a change set for `name`, or decide that there is nothing to do.
+
+        `keep` holds deployed parameter values to pass again unchanged (read just before);
+        a value reading back as asterisks (NoEcho) is kept with UsePreviousValue instead.
+        """
+        state = self.wait_until_idle(name, progress)
+        decision = decide(state.status, name, self.where)
+        if decision.next is Next.BLOCKED:
+            raise AwsFailure(decision.reason + self._remaining(state))
+        if decision.next is Next.RECREATE:
+            progress.note(self._tag(name), f"{decision.reason}: deleting it to create it again")
+            self.delete(name, progress)
+            state = StackState(name)
+        if state.exists and self.matches(state, template, parameters):
+            return Prepared(name, "none")
+        change_type = "UPDATE" if state.exists else "CREATE"
+        params = _parameter_list({**(keep or {}), **parameters})
+        kwargs: dict[str, Any] = {
+            "StackName": name,
+            "ChangeSetName": f"xacct-{uuid.uuid4().hex[:12]}",
+            "ChangeSetType": change_type,
+            "Parameters": params,
+            "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+            "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+        }
+        if len(template.encode()) > INLINE_TEMPLATE_LIMIT and state.exists:
+            kwargs["UsePreviousTemplate"] = True
+        else:
+            kwargs["TemplateBody"] = template
+        progress.note(self._tag(name), f"creating a change set ({change_type.lower()})")
+        created = self.cfn.create_change_set(**kwargs)
+        prepared = Prepared(name, change_type.lower(), created["Id"])
+        try:
+            prepared.changes = self._wait_change_set(prepared)
+        except BaseException:
+            self.discard(prepared)
+            raise
+        if prepared.action == "none":
+            self.discard(prepared)
+        return prepared
+
+    def _wait_change_set(self, prepared: Prepared) -> list[ResourceChange]:
+        for delay in self.poller.delays():
+            cs = self.cfn.describe_change_set(ChangeSetName=prepared.change_set_id)
+            if cs["Status"] in ("CREATE_COMPLETE", "FAILED", "DELETE_COMPLETE"):
+                break
+            self.poller.sleep(delay)
+        if cs["Status"] == "FAILED":
+            reason = cs.get("StatusReason", "")
+            if any(marker in reason for marker in NO_CHANGES):
+                prepared.action = "none"
+                return []
+            raise AwsFailure(f"CloudFormation refused the change set for {prepared.stack}: {reason}")
+        changes = []
+        for c in cs.get("Changes", []):
+            rc = c.get("ResourceChange", {})
+            rtype = rc.get("ResourceType", "")
+            changes.append(
+                ResourceChange(
+                    action=rc.get("Action", ""),
+                    logical_id=rc.get("LogicalResourceId", ""),
+                    resource_type=rtype,
+                    replacement=rc.get("Replacement", "") or "",
+                    touches_policy=rtype.startswith("AWS::IAM::") or rtype in POLICY_TYPES,
+                )
+            )
+        return changes
+
+    def execute(self, prepared: Prepared, progress: Progress) -> StackState:
+        if prepared.action == "none" or not prepared.change_set_id:
+            return self.describe(prepared.stack)
+        marker = self.latest_event(prepared.stack)
+        progress.note(self._tag(prepared.stack), f"{prepared.action} in progress")
+        self.cfn.execute_change_set(ChangeSetName=prepared.change_set_id)
+        return self.wait(prepared.stack, progress, marker)
+
+    def discard(self, prepared: Prepared) -> None:
+        """Leave nothing behind: the change set, and for a CREATE the empty stack too."""
+        if not prepared.change_set_id:
+            return
+        try:
+            self.cfn.delete_change_set(ChangeSetName=prepared.change_set_id)
+        except bx.ClientError:
+            pass
+        if prepared.action == "create" or self.describe(prepared.stack).status == "REVIEW_IN_PROGRESS":
+            state = self.describe(prepared.stack)
+            if state.status == "REVIEW_IN_PROGRESS":
+                self.cfn.delete_stack(StackName=prepared.stack)
+        prepared.change_set_id = None
+
+    # ---- deleting ----------------------------------------------------------------------
+
+    def delete(self, name: str, progress: Progress) -> None:
+        state = self.wait_until_idle(name, progress)
+        if not state.exists:
+            return
+        marker = self.latest_event(name)
+        self.cfn.delete_stack(StackName=state.stack_id or name)
+        try:
+            final = self.wait(state.stack_id or name, progress, marker, label=name)
+        except AwsFailure as exc:
+            raise AwsFailure(exc.message + self._remaining(self.describe(name))) from exc
+        if final.status == "DELETE_FAILED":
+            raise AwsFailure(f"stack {name} is DELETE_FAILED" + self._remaining(final))
+
+    def _remaining(self, state: StackState) -> str:
+        if state.status != "DELETE_FAILED":
+            return ""
+        resources = self.cfn.describe_stack_resources(StackName=state.name)["StackResources"]
+        left = [
+            f"{r['LogicalResourceId']} ({r.get('PhysicalResourceId', '?')})"
+            for r in resources
+            if r.get("ResourceStatus") != "DELETE_COMPLETE"
+        ]
+        return "; resources that remain: " + (", ".join(left) or "none listed")
+
+
+def _parameter_list(values: Mapping[str, str]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for key, value in values.items():
+        if value and set(value) == {"*"}:
+            out.append({"ParameterKey": key, "UsePreviousValue": True})
+        else:
+            out.append({"ParameterKey": key, "ParameterValue": value})
+    return out
+
+
+def require(state: StackState, output: str, hint: str) -> str:
+    value = state.outputs.get(output)
+    if not value:
+        raise AwsFailure(f"stack {state.name} has no output {output}", hint=hint)
+    return value
