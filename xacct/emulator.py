@@ -6,6 +6,8 @@ whatever endpoint botocore is given, exactly as it does on AWS.
 
 from __future__ import annotations
 
+import json
+import re
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -92,10 +94,12 @@ def close_moto_gaps() -> None:
       through a CREATE change set reports no outputs at all (moto 5.2);
     - updating a resource whose type has no update support in moto (a KMS key, say) leaves
       None in its place, and every later Fn::GetAtt on it fails;
+    - a parameter change re-evaluates only resources that Ref it directly, not those that
+      use it through Fn::If or Fn::Split (an SSM value stays stale);
     - executing a change set does not delete the stack's other change sets, which AWS does
       because they no longer match the stack (ExecuteChangeSet API reference).
     """
-    from moto.cloudformation import models
+    from moto.cloudformation import models, parsing
 
     backend = models.CloudFormationBackend
     if getattr(backend.execute_change_set, "_xacct_patched", False):
@@ -107,13 +111,7 @@ def close_moto_gaps() -> None:
             (cs for cs in self.change_sets.values() if cs.change_set_name == change_set_name), None
         )
         if change_set is None or change_set.change_set_type != "CREATE":
-            parsed = self.stacks[change_set.stack_id].resource_map._parsed_resources if change_set else {}
-            kept = dict(parsed)
             original(self, change_set_name, stack_name)
-            # moto's update replaces a resource whose type has no update support with None.
-            for logical_id, resource in list(parsed.items()):
-                if resource is None and kept.get(logical_id) is not None:
-                    parsed[logical_id] = kept[logical_id]
         else:
             # moto made the stack with an empty template: build it as create_stack does.
             stack = self.stacks[change_set.stack_id]
@@ -136,6 +134,36 @@ def close_moto_gaps() -> None:
     execute_change_set._xacct_patched = True  # type: ignore[attr-defined]
     backend.execute_change_set = execute_change_set  # type: ignore[method-assign]
 
+    resource_map = parsing.ResourceMap
+    original_update = resource_map.update
+
+    def update(self: Any, template: dict[str, Any], parameters: dict[str, Any] | None = None) -> None:
+        kept = dict(self._parsed_resources)
+        original_update(self, template, parameters)
+        for logical_id, resource in list(self._parsed_resources.items()):
+            if resource is None and kept.get(logical_id) is not None:
+                self._parsed_resources[logical_id] = kept[logical_id]
+
+    resource_map.update = update  # type: ignore[method-assign]
+
+    original_diff = resource_map.build_resource_diff
+
+    def build_resource_diff(self: Any, other: dict[str, Any], parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+        actions: dict[str, Any] = original_diff(self, other, parameters)
+        if not parameters:
+            return actions
+        changed = [p for p in parameters if self.input_parameters.get(p) != parameters[p]]
+        old, new = self._resource_json_map, other["Resources"]
+        for name, body in new.items():
+            text = json.dumps(body)
+            if name in old and name not in actions["Modify"] and (
+                any(re.search(rf"\b{re.escape(c)}\b", text) for c in changed) or '"Fn::If"' in text
+            ):
+                actions["Modify"].append(name)
+        return actions
+
+    resource_map.build_resource_diff = build_resource_diff  # type: ignore[method-assign]
+
 
 @contextmanager
 def running(profiles: Mapping[str, str]) -> Iterator[Emulator]:
@@ -144,6 +172,9 @@ def running(profiles: Mapping[str, str]) -> Iterator[Emulator]:
     close_moto_gaps()
     with tempfile.TemporaryDirectory(prefix="xacct-emulator-") as tmp:
         server = server_class(ip_address="127.0.0.1", port=0, verbose=False)
+        import logging
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         server.start()
         host, port = server.get_host_and_port()
         emu = Emulator(f"http://{host}:{port}", Path(tmp), dict(profiles), server)

@@ -11,18 +11,17 @@ import urllib.parse
 
 import boto3
 
-NO_TARGETS = "-"
-
 
 class ReplicationError(Exception):
     pass
 
 
 def targets(ssm, name):
-    value = ssm.get_parameter(Name=name)["Parameter"]["Value"]
-    if value.strip() == NO_TARGETS:
+    # "true:bucket-a,bucket-b" (EnableReplication:ReplicationBucketList)
+    enabled, _, buckets = ssm.get_parameter(Name=name)["Parameter"]["Value"].partition(":")
+    if enabled.strip() != "true":
         return []
-    return [b.strip() for b in value.split(",") if b.strip()]
+    return [b.strip() for b in buckets.split(",") if b.strip()]
 
 
 def replicate(s3, source, key, version, buckets):

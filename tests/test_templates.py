@@ -1,0 +1,217 @@
+"""The stock templates: linted, scanned, and deployed in the right accounts on the emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import BUILD, CFN, DEV1, DEV2, REGION, ROOT, cfn, deploy_central, fake_entry, session, stack_outputs
+
+TEMPLATES = sorted(CFN.glob("*.yaml"))
+CHECKOV_VENV = Path(os.environ.get("XACCT_CHECKOV_VENV", ROOT / ".venv-checkov"))
+
+
+class CfnLoader(yaml.SafeLoader):
+    pass
+
+
+def _tag(loader: CfnLoader, suffix: str, node: yaml.Node) -> object:
+    if isinstance(node, yaml.ScalarNode):
+        value: object = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    return {name: value}
+
+
+CfnLoader.add_multi_constructor("!", _tag)
+
+
+def load(name: str) -> dict:  # type: ignore[type-arg]
+    return yaml.load((CFN / name).read_text(), Loader=CfnLoader)  # noqa: S506
+
+
+def test_cfn_lint_reports_nothing() -> None:
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), *map(str, TEMPLATES)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == ""
+
+
+def _checkov() -> Path:
+    """checkov pins an old boto3, so it lives in a virtual environment of its own."""
+    exe = CHECKOV_VENV / "bin" / "checkov"
+    if not exe.exists():
+        shutil.rmtree(CHECKOV_VENV, ignore_errors=True)
+        venv.create(CHECKOV_VENV, with_pip=True)
+        subprocess.run(
+            [str(CHECKOV_VENV / "bin" / "pip"), "install", "-q", "checkov>=3.2,<4"], check=True, timeout=900
+        )
+    return exe
+
+
+def test_checkov_finds_no_failed_check() -> None:
+    result = subprocess.run(
+        [str(_checkov()), "-d", str(CFN), "--framework", "cloudformation", "--skip-download", "--quiet", "-o", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
+        timeout=600,
+    )
+    report = json.loads(result.stdout)
+    reports = report if isinstance(report, list) else [report]
+    failed = [c for r in reports for c in r.get("results", {}).get("failed_checks", [])]
+    assert not failed, [(c["check_id"], c["resource"]) for c in failed]
+    assert sum(r["summary"]["passed"] for r in reports) > 50
+
+
+def test_skipped_checks_carry_a_reason() -> None:
+    for path in TEMPLATES:
+        for res in load(path.name)["Resources"].values():
+            for skip in res.get("Metadata", {}).get("checkov", {}).get("skip", []):
+                assert len(skip.get("comment", "")) > 20, (path.name, skip)
+
+
+def _actions(node: object) -> list[str]:
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("Action", "NotAction"):
+                found += value if isinstance(value, list) else [value]
+            else:
+                found += _actions(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += _actions(item)
+    return found
+
+
+def test_no_wildcard_service_action_is_granted() -> None:
+    for path in TEMPLATES:
+        doc = load(path.name)
+        for name, res in doc["Resources"].items():
+            statements = json.dumps(res)
+            for action in _actions(res):
+                if action.endswith(":*") or action == "*":
+                    # Only the TLS-only deny may name every action of a service.
+                    assert '"Effect": "Deny"' in statements and action == "s3:*", (path.name, name, action)
+
+
+def test_replicator_code_in_template_is_the_module() -> None:
+    code = load("CrossAccountPrimary.yaml")["Resources"]["Replicator"]["Properties"]["Code"]["ZipFile"]
+    module = (ROOT / "xacct" / "replicator.py").read_text()
+    assert code.strip() == module.strip(), "run: python -m xacct.templates (or copy xacct/replicator.py into the template)"
+    assert len(code) <= 4096, "Lambda's inline ZipFile limit"
+
+
+def test_primary_with_only_root_account_arns_creates_and_outputs_replication_role(aws) -> None:  # type: ignore[no-untyped-def]
+    deploy_central()
+    outputs = stack_outputs("CrossAccountPrimary", "build")
+    assert re.match(rf"^arn:aws:iam::{BUILD}:role/", outputs["ReplicationRoleArn"])
+    assert outputs["BuildBucket"] == f"xacct-build-{BUILD}-{REGION}"
+    assert outputs["CMK"].startswith(f"arn:aws:kms:{REGION}:{BUILD}:key/")
+    assert cfn("build").describe_stacks(StackName="CrossAccountPrimary")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    params = session("build").client("ssm").get_parameter(Name="/xacct/CrossAccountPrimary/replication-targets")
+    assert params["Parameter"]["Value"] == "false:"
+
+
+def _role_resources(profile: str, role_arn: str) -> tuple[set[str], set[str]]:
+    iam = session(profile).client("iam")
+    role = role_arn.rsplit("/", 1)[1]
+    s3_targets: set[str] = set()
+    keys: set[str] = set()
+    for attached in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]:
+        pol = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
+        doc = iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=pol["DefaultVersionId"])["PolicyVersion"]["Document"]
+        doc = json.loads(doc) if isinstance(doc, str) else doc
+        for st in doc["Statement"]:
+            actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+            if "s3:PutObject" in actions:
+                s3_targets.update(resources)
+            if "kms:GenerateDataKey" in actions:
+                keys.update(resources)
+    return s3_targets, keys
+
+
+def test_replication_role_may_write_to_exactly_the_registered_buckets_and_keys(aws) -> None:  # type: ignore[no-untyped-def]
+    deploy_central()
+    one, two = fake_entry(1), fake_entry(2)
+    client = cfn("build")
+    current = {p["ParameterKey"]: p["ParameterValue"] for p in client.describe_stacks(StackName="CrossAccountPrimary")["Stacks"][0]["Parameters"]}
+    current.update(
+        EnableReplication="true",
+        ReplicationBucketList=f"{one[0]},{two[0]}",
+        ReplicationBucketStarArns=f"{one[1]},{two[1]}",
+        ReplicationCMKs=f"{one[2]},{two[2]}",
+    )
+    client.update_stack(
+        StackName="CrossAccountPrimary",
+        TemplateBody=(CFN / "CrossAccountPrimary.yaml").read_text(),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in current.items()],
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    role = stack_outputs("CrossAccountPrimary", "build")["ReplicationRoleArn"]
+    buckets, keys = _role_resources("build", role)
+    assert buckets == {one[1], two[1]}
+    assert keys == {one[2], two[2]}
+    targets = session("build").client("ssm").get_parameter(Name="/xacct/CrossAccountPrimary/replication-targets")
+    assert targets["Parameter"]["Value"] == f"true:{one[0]},{two[0]}"
+
+
+def test_developer_account_templates_deploy_in_order_and_admit_the_central_role(aws) -> None:  # type: ignore[no-untyped-def]
+    deploy_central()
+    central_role = stack_outputs("CrossAccountPrimary", "build")["ReplicationRoleArn"]
+    dev = cfn("dev1")
+
+    def create(name: str, params: dict[str, str]) -> dict[str, str]:
+        dev.create_stack(
+            StackName=name,
+            TemplateBody=(CFN / f"{name}.yaml").read_text(),
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()],
+            Capabilities=["CAPABILITY_IAM"],
+        )
+        assert dev.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+        return stack_outputs(name, "dev1")
+
+    primary = create("CrossAccountPrimary", {"RootAccountArns": f"arn:aws:iam::{BUILD}:root"})
+    create("CrossAccountDeploy", {"BuildAccount": DEV1, "CMKARNs": primary["CMK"]})
+    developer = create("CrossAccountDeveloper", {"ReplicationFunctionRoleArn": central_role})
+    assert developer["ReplicationFunctionRoleArn"] == central_role
+
+    # The developer key admits the build account (the central role's account).
+    raw = session("dev1").client("kms").get_key_policy(KeyId=primary["CMK"], PolicyName="default")["Policy"]
+    policy = json.loads(raw) if isinstance(raw, str) else raw
+    trusted = next(s for s in policy["Statement"] if s.get("Sid") == "TrustedAccountsUseKey")
+    assert trusted["Principal"]["AWS"] in (f"arn:aws:iam::{BUILD}:root", [f"arn:aws:iam::{BUILD}:root"])
+
+    # moto does not apply AWS::S3::BucketPolicy, so the policy is checked as deployed: the
+    # stack's template grants s3:PutObject to the parameter that holds the central role.
+    body = dev.get_template(StackName="CrossAccountDeveloper")["TemplateBody"]
+    statement = next(
+        s
+        for s in yaml.load(body, Loader=CfnLoader)["Resources"]["DeveloperBuildBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]  # noqa: S506
+        if s["Effect"] == "Allow"
+    )
+    assert statement["Principal"]["AWS"] == {"Ref": "ReplicationFunctionRoleArn"}
+    assert statement["Action"] == "s3:PutObject"
+
+
+def test_stacks_are_isolated_per_account(aws) -> None:  # type: ignore[no-untyped-def]
+    deploy_central()
+    with pytest.raises(Exception, match="does not exist"):
+        cfn("dev2").describe_stacks(StackName="CrossAccountPrimary")
+    assert session("dev2").client("sts").get_caller_identity()["Account"] == DEV2
