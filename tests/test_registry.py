@@ -1,0 +1,238 @@
+"""The replication registry: parse, merge, remove, render and limits, exactly."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from xacct import registry as reg
+from xacct.errors import InvalidInput
+
+HEX = "0123456789abcdef"
+bucket_names = st.from_regex(r"\A[a-z0-9][a-z0-9-]{1,40}[a-z0-9]\Z").filter(lambda b: reg.bucket_problem(b) is None)
+partitions = st.sampled_from(["aws", "aws-cn", "aws-us-gov"])
+regions = st.sampled_from(["us-east-1", "eu-west-2", "cn-north-1", "us-gov-west-1", "ap-southeast-5"])
+accounts = st.from_regex(r"\A\d{12}\Z")
+uuids = st.uuids().map(str)
+mrks = st.text(HEX, min_size=32, max_size=32).map(lambda h: f"mrk-{h}")
+
+
+@st.composite
+def entries(draw: st.DrawFn) -> reg.Entry:
+    bucket = draw(bucket_names)
+    part = draw(partitions)
+    key = f"arn:{part}:kms:{draw(regions)}:{draw(accounts)}:key/{draw(st.one_of(uuids, mrks))}"
+    return reg.Entry(bucket, f"arn:{draw(partitions)}:s3:::{bucket}/*", key)
+
+
+@st.composite
+def tables(draw: st.DrawFn, max_size: int = 8) -> reg.Registry:
+    items = draw(st.lists(entries(), max_size=max_size, unique_by=lambda e: e.bucket))
+    return reg.Registry(enabled=draw(st.booleans()) if items else False, entries=tuple(items))
+
+
+@given(tables(), entries())
+def test_merge_is_idempotent(t: reg.Registry, e: reg.Entry) -> None:
+    once = reg.merge(t, e).after
+    assert reg.merge(once, e).after == once
+    assert not reg.merge(once, e).changes_anything
+
+
+@given(tables(), entries())
+def test_remove_undoes_merge_of_a_new_developer(t: reg.Registry, e: reg.Entry) -> None:
+    if e.bucket in t.buckets or not t.enabled and t.entries:
+        return
+    merged = reg.merge(t, e).after
+    back = reg.remove(merged, bucket=e.bucket).after
+    assert back.entries == t.entries
+    assert back.enabled == bool(t.entries)
+
+
+@given(tables(), entries())
+def test_merge_never_moves_or_changes_another_entry(t: reg.Registry, e: reg.Entry) -> None:
+    after = reg.merge(t, e).after
+    for i, old in enumerate(t.entries):
+        if old.bucket != e.bucket:
+            assert after.entries[i] == old
+    assert after.enabled
+    assert after.buckets.count(e.bucket) == 1
+
+
+@given(tables(), st.data())
+def test_remove_takes_exactly_one_entry(t: reg.Registry, data: st.DataObject) -> None:
+    if not t.entries:
+        return
+    gone = data.draw(st.sampled_from(t.entries))
+    after = reg.remove(t, bucket=gone.bucket).after
+    assert after.entries == tuple(x for x in t.entries if x != gone)
+    assert after.enabled == (t.enabled and bool(after.entries))
+
+
+@given(tables())
+def test_parse_render_round_trip(t: reg.Registry) -> None:
+    assert reg.parse(reg.render(t)) == t
+
+
+@given(tables(max_size=5), st.integers(0, 2), st.data())
+def test_any_length_mismatch_is_refused(t: reg.Registry, which: int, data: st.DataObject) -> None:
+    values = reg.render(t)
+    name = (reg.BUCKETS, reg.STAR_ARNS, reg.CMKS)[which]
+    extra = data.draw(entries())
+    values[name] = ",".join(filter(None, [values[name], (extra.bucket, extra.star_arn, extra.cmk)[which]]))
+    with pytest.raises(InvalidInput, match="unequal lengths"):
+        reg.parse(values)
+
+
+@given(tables(max_size=5).filter(lambda t: len(t.entries) >= 2), st.data())
+def test_a_star_arn_of_another_bucket_is_refused(t: reg.Registry, data: st.DataObject) -> None:
+    values = reg.render(t)
+    stars = values[reg.STAR_ARNS].split(",")
+    i = data.draw(st.integers(0, len(stars) - 2))
+    stars[i], stars[i + 1] = stars[i + 1], stars[i]
+    values[reg.STAR_ARNS] = ",".join(stars)
+    with pytest.raises(InvalidInput, match=f"position {i + 1}"):
+        reg.parse(values)
+
+
+# ---- hand-written awkward inputs ---------------------------------------------------------
+
+K1 = "arn:aws:kms:us-east-1:222222222222:key/11111111-2222-3333-4444-555555555555"
+K2 = "arn:aws:kms:us-east-1:333333333333:key/mrk-0123456789abcdef0123456789abcdef"
+
+
+def params(enable: str, buckets: str, stars: str, cmks: str) -> dict[str, str]:
+    return {reg.ENABLE: enable, reg.BUCKETS: buckets, reg.STAR_ARNS: stars, reg.CMKS: cmks}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (params("true", "a-bucket, b-bucket", "arn:aws:s3:::a-bucket/*, arn:aws:s3:::b-bucket/*", f"{K1}, {K2}"), ["a-bucket", "b-bucket"]),
+        (params("true", "a-bucket,b-bucket,", "arn:aws:s3:::a-bucket/*,arn:aws:s3:::b-bucket/*,", f"{K1},{K2},"), ["a-bucket", "b-bucket"]),
+        (params("false", "", "", ""), []),
+        (params("false", " , ", "", ","), []),
+        (params("false", "a-bucket", "arn:aws:s3:::a-bucket/*", K1), ["a-bucket"]),  # paused, entries kept
+        (params("TRUE", "a-bucket", "arn:aws-cn:s3:::a-bucket/*", "arn:aws-cn:kms:cn-north-1:222222222222:key/11111111-2222-3333-4444-555555555555"), ["a-bucket"]),
+        (params("true", "a.b-c", "arn:aws-us-gov:s3:::a.b-c/*", "arn:aws-us-gov:kms:us-gov-west-1:222222222222:key/mrk-0123456789ABCDEF0123456789abcdef"), ["a.b-c"]),
+    ],
+)
+def test_awkward_but_interpretable_input(raw: dict[str, str], expected: list[str]) -> None:
+    t = reg.parse(raw)
+    assert t.buckets == expected
+    assert reg.parse(reg.render(t)) == t
+    assert " " not in "".join(reg.render(t).values())
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (params("true", "a-bucket,b-bucket", "arn:aws:s3:::a-bucket/*", K1), "unequal lengths"),
+        (params("true", "A-Bucket", "arn:aws:s3:::A-Bucket/*", K1), "not a valid bucket name"),
+        (params("true", "a-bucket", "ARN:AWS:S3:::a-bucket/*", K1), "position 1"),
+        (params("true", "a-bucket", "arn:aws:s3:::a-bucket", K1), "is not arn:aws:s3:::a-bucket/"),
+        (params("true", "a-bucket", "arn:aws:s3:::a-bucket/*", "arn:aws:kms:us-east-1:2222:key/x"), "not a KMS key ARN"),
+        (params("true", "a-bucket", "arn:aws:s3:::a-bucket/*", "arn:aws:kms:us-east-1:222222222222:alias/dev"), "not a KMS key ARN"),
+        (params("maybe", "", "", ""), "EnableReplication"),
+        (params("true", "192.168.1.1", "arn:aws:s3:::192.168.1.1/*", K1), "IP address"),
+    ],
+)
+def test_refused_input_names_position_and_values(raw: dict[str, str], message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        reg.parse(raw)
+
+
+def test_missing_parameter_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="ReplicationCMKs"):
+        reg.parse({reg.ENABLE: "false", reg.BUCKETS: "", reg.STAR_ARNS: ""})
+
+
+def test_a_bucket_registered_twice_is_kept_but_not_touched() -> None:
+    t = reg.parse(params("true", "a-bucket,b-bucket,a-bucket", ",".join(f"arn:aws:s3:::{b}/*" for b in ("a-bucket", "b-bucket", "a-bucket")), f"{K1},{K2},{K1}"))
+    assert t.buckets == ["a-bucket", "b-bucket", "a-bucket"]
+    with pytest.raises(InvalidInput, match="registered 2 times .positions 1 and 3"):
+        reg.merge(t, reg.Entry.for_bucket("a-bucket", K2))
+    with pytest.raises(InvalidInput, match="positions 1 and 3"):
+        reg.remove(t, bucket="a-bucket")
+    # Someone else may still onboard, and the duplicate stays as it was.
+    after = reg.merge(t, reg.Entry.for_bucket("c-bucket", K2)).after
+    assert after.entries[:3] == t.entries
+
+
+def test_same_bucket_new_key_is_replaced_in_place() -> None:
+    t = reg.parse(params("true", "a-bucket,b-bucket", "arn:aws:s3:::a-bucket/*,arn:aws:s3:::b-bucket/*", f"{K1},{K2}"))
+    new_key = "arn:aws:kms:us-east-1:222222222222:key/99999999-2222-3333-4444-555555555555"
+    change = reg.merge(t, reg.Entry.for_bucket("a-bucket", new_key))
+    assert change.kind == "key-replaced"
+    assert change.after.buckets == ["a-bucket", "b-bucket"]
+    assert change.after.entries[0].cmk == new_key
+    assert change.after.entries[1] == t.entries[1]
+    assert K1 in change.message and new_key in change.message
+    assert [r.status for r in reg.diff(change).entries] == ["key-replaced", "unchanged"]
+
+
+def test_merge_into_paused_replication_turns_it_on() -> None:
+    t = reg.parse(params("false", "a-bucket", "arn:aws:s3:::a-bucket/*", K1))
+    change = reg.merge(t, reg.Entry.for_bucket("b-bucket", K2))
+    assert change.after.enabled
+    assert reg.diff(change).parameters[reg.ENABLE] == ("false", "true")
+
+
+def test_removing_the_last_developer_turns_replication_off() -> None:
+    t = reg.parse(params("true", "a-bucket", "arn:aws:s3:::a-bucket/*", K1))
+    change = reg.remove(t, bucket="a-bucket")
+    assert reg.render(change.after) == params("false", "", "", "")
+    assert "replication is turned off" in change.message
+
+
+def test_remove_by_key_when_bucket_unknown_and_unregistered_is_a_noop() -> None:
+    t = reg.parse(params("true", "a-bucket,b-bucket", "arn:aws:s3:::a-bucket/*,arn:aws:s3:::b-bucket/*", f"{K1},{K2}"))
+    assert reg.remove(t, cmk=K2).after.buckets == ["a-bucket"]
+    noop = reg.remove(t, bucket="zzz-bucket")
+    assert noop.kind == "not-registered" and not noop.changes_anything
+    assert "not registered" in noop.message
+
+
+# ---- limits -------------------------------------------------------------------------------
+
+
+def _key(n: int) -> str:
+    return f"arn:aws:kms:us-east-1:{n:012d}:key/{n:08d}-1111-2222-3333-444444444444"
+
+
+def _filled(count: int) -> reg.Registry:
+    return reg.Registry(True, tuple(reg.Entry.for_bucket(f"dev-bucket-{n:05d}", _key(n)) for n in range(count)))
+
+
+def test_the_4096_byte_refusal_is_exact() -> None:
+    key_len = len(_key(0))  # 75 bytes, like a real key ARN
+    fitting = (reg.PARAMETER_LIMIT + 1) // (key_len + 1)
+    largest = _filled(fitting)
+    assert len(reg.render(largest)[reg.CMKS].encode()) <= 4096
+    assert reg.fits(largest)
+    reg.check_limits(reg.merge(_filled(fitting - 1), largest.entries[-1]))  # the last that fits: accepted
+    with pytest.raises(InvalidInput) as refused:
+        reg.check_limits(reg.merge(largest, reg.Entry.for_bucket("one-more-bucket", _key(99999))))
+    message = refused.value.message
+    assert "4,096-byte" in message
+    assert f"at most {fitting} fit" in message
+    assert f"{fitting + 1} developers would be registered" in message
+    assert fitting == 53
+
+
+def test_capacity_counts_used_and_fitting() -> None:
+    cap = reg.capacity(_filled(10))
+    assert cap.used == 10
+    assert cap.fits == 53
+    assert reg.capacity(reg.Registry(False)).used == 0
+
+
+@settings(max_examples=50)
+@given(st.lists(bucket_names, min_size=1, max_size=400, unique=True))
+def test_the_parameter_limit_binds_before_the_policy_limit(buckets: list[str]) -> None:
+    """However short the names, a list within 4,096 bytes yields a policy within IAM's quota."""
+    entries_ = [reg.Entry.for_bucket(b, _key(i)) for i, b in enumerate(buckets)]
+    values = reg.render(reg.Registry(True, tuple(entries_)))
+    if len(values[reg.STAR_ARNS].encode()) <= 4096 and len(values[reg.CMKS].encode()) <= 4096:
+        problems = reg.limit_problems(reg.Registry(True, tuple(entries_)))
+        assert not [p for p in problems if "managed policy" in p]
