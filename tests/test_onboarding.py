@@ -1,0 +1,220 @@
+"""Onboard, remove and dry-run end to end on the emulator, through real named profiles."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import boto3
+import pytest
+
+from tests.conftest import (
+    BUILD, DEV1, DEV2, REGION, cfn, deploy_central, fake_entry, onboard_args, run_cli, stack, stack_outputs,
+    stack_parameters,
+)
+from xacct import registry as reg
+
+READ_PREFIXES = ("Describe", "Get", "List")
+CREDENTIAL_CALLS = {"AssumeRole", "GetCallerIdentity"}
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every AWS operation the product makes, recorded from botocore's own event hooks."""
+    seen: list[str] = []
+    original = boto3.Session.__init__
+
+    def init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        original(self, *args, **kwargs)
+        self.events.register("before-call", lambda model, **_: seen.append(model.name))
+
+    monkeypatch.setattr(boto3.Session, "__init__", init)
+    yield seen
+
+
+def writes(calls: list[str]) -> list[str]:
+    return [c for c in calls if not c.startswith(READ_PREFIXES) and c not in CREDENTIAL_CALLS]
+
+
+def central_lists() -> reg.Registry:
+    return reg.parse(stack_parameters("CrossAccountPrimary", "build"))
+
+
+def everything(profiles: tuple[str, ...] = ("build", "dev1", "dev2")) -> dict[str, object]:
+    """A snapshot of every stack (status, parameters, outputs) in the accounts that matter."""
+    snap: dict[str, object] = {}
+    for p in profiles:
+        for s in cfn(p).describe_stacks()["Stacks"]:
+            snap[f"{p}:{s['StackName']}"] = (s["StackStatus"], sorted((x["ParameterKey"], x.get("ParameterValue")) for x in s.get("Parameters", [])))
+    return snap
+
+
+TWO = [fake_entry(1), fake_entry(2)]
+
+
+def test_onboarding_from_an_empty_developer_account(aws) -> None:  # type: ignore[no-untyped-def]
+    deploy_central(TWO)
+    r = run_cli(*onboard_args(), "--yes")
+    assert r.code == 0, r.err
+    for name in ("CrossAccountPrimary", "CrossAccountDeploy", "CrossAccountDeveloper"):
+        assert stack(name, "dev1")["StackStatus"].endswith("_COMPLETE")  # type: ignore[index]
+    t = central_lists()
+    primary = stack_outputs("CrossAccountPrimary", "dev1")
+    assert t.enabled
+    assert t.buckets == [TWO[0][0], TWO[1][0], primary["BuildBucket"]]
+    assert t.entries[2].cmk == primary["CMK"]
+    assert t.entries[2].star_arn == f"arn:aws:s3:::{primary['BuildBucket']}/*"
+    central_role = stack_outputs("CrossAccountPrimary", "build")["ReplicationRoleArn"]
+    assert stack_parameters("CrossAccountDeveloper", "dev1")["ReplicationFunctionRoleArn"] == central_role
+    dev_primary = stack_parameters("CrossAccountPrimary", "dev1")
+    assert dev_primary["RootAccountArns"] == f"arn:aws:iam::{BUILD}:root"
+    assert dev_primary["DeployReady"] == "true"
+    assert "Onboarded." in r.out and primary["BuildBucket"] in r.out
+
+
+def test_the_same_command_again_writes_nothing(aws, calls) -> None:  # type: ignore[no-untyped-def]
+    deploy_central(TWO)
+    assert run_cli(*onboard_args(), "--yes").code == 0
+    before = everything()
+    calls.clear()
+    r = run_cli(*onboard_args(), "--yes")
+    assert r.code == 0, r.err
+    assert "Nothing to do" in r.out
+    assert calls, "the recorder saw no call at all"
+    assert writes(calls) == []
+    assert everything() == before
+
+
+def test_dry_run_changes_nothing_and_the_plan_is_exact(aws, calls) -> None:  # type: ignore[no-untyped-def]
+    # Two developers registered by hand in the console, with spaces after the commas.
+    deploy_central(
+        raw={
+            "EnableReplication": "true",
+            "ReplicationBucketList": f"{TWO[0][0]}, {TWO[1][0]}",
+            "ReplicationBucketStarArns": f"{TWO[0][1]}, {TWO[1][1]}",
+            "ReplicationCMKs": f"{TWO[0][2]}, {TWO[1][2]}",
+        }
+    )
+    before = everything()
+    calls.clear()
+    r = run_cli(*onboard_args(), "--dry-run", "--json")
+    assert r.code == 0, r.err
+    assert writes(calls) == []
+    assert everything() == before
+    plan = json.loads(r.out)
+    new_bucket = f"xacct-build-{DEV1}-{REGION}"
+    params = plan["central"]["parameters"]
+    assert set(params) == set(reg.PARAMETERS)
+    assert params["ReplicationBucketList"] == {
+        "before": f"{TWO[0][0]}, {TWO[1][0]}",
+        "after": f"{TWO[0][0]},{TWO[1][0]},{new_bucket}",
+    }
+    assert params["ReplicationBucketStarArns"]["after"] == f"{TWO[0][1]},{TWO[1][1]},arn:aws:s3:::{new_bucket}/*"
+    pending = params["ReplicationCMKs"]["after"].split(",")[2]
+    assert params["ReplicationCMKs"]["after"].split(",")[:2] == [TWO[0][2], TWO[1][2]]
+    assert pending.startswith(f"arn:aws:kms:{REGION}:{DEV1}:key/<") and "created" in pending
+    assert params["EnableReplication"] == {"before": "true", "after": "true"}
+    assert plan["action"] == "onboard"
+    assert plan["central"]["account"] == BUILD and plan["central"]["stack"] == "CrossAccountPrimary"
+    assert plan["developer"] | {"stacks": None} == {
+        "account": DEV1, "region": REGION, "bucket": new_bucket, "cmk": None, "stacks": None,
+    }
+    assert [(s["name"], s["action"]) for s in plan["developer"]["stacks"]] == [
+        ("CrossAccountPrimary", "create"), ("CrossAccountDeploy", "create"), ("CrossAccountDeveloper", "create"),
+    ]
+    assert [e["status"] for e in plan["central"]["entries"]] == ["unchanged", "unchanged", "added"]
+
+
+def test_dry_run_without_json_prints_the_plan_for_people(aws) -> None:  # type: ignore[no-untyped-def]
+    deploy_central(TWO)
+    r = run_cli(*onboard_args(), "--dry-run")
+    assert r.code == 0
+    assert "+   3" in r.out and "dry run: nothing was changed" in r.out
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "message"),
+    [
+        ("two", onboard_args("dev2", DEV1), "reaches account 333333333333, not the developer account 222222222222"),
+        ("two", [*onboard_args()[:6], "--dev-account", BUILD, "--dev-region", REGION, "--dev-profile", "build"], "is the build account itself"),
+        ("none", onboard_args(), "no stack CrossAccountPrimary in the build account"),
+        ("unequal", onboard_args(), "unequal lengths"),
+        ("full", onboard_args(), "4,096-byte"),
+        ("two", [*onboard_args(), "--build-account", "12345"], "12 digits"),
+    ],
+)
+def test_refusals_exit_2_and_change_nothing(aws, calls, setup: str, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+    if setup == "two":
+        deploy_central(TWO)
+    elif setup == "unequal":
+        deploy_central(raw={"EnableReplication": "true", "ReplicationBucketList": f"{TWO[0][0]},{TWO[1][0]}", "ReplicationBucketStarArns": TWO[0][1], "ReplicationCMKs": TWO[0][2]})
+    elif setup == "full":
+        deploy_central([fake_entry(n) for n in range(1, 54)])
+    before = everything()
+    calls.clear()
+    r = run_cli(*args, "--yes")
+    assert r.code == 2, r.err
+    assert message in r.err
+    assert "Traceback" not in r.err
+    assert len([line for line in r.err.splitlines() if line.startswith("error:")]) == 1
+    assert writes(calls) == []
+    assert everything() == before
+
+
+def test_remove_takes_exactly_that_developer_out(aws) -> None:  # type: ignore[no-untyped-def]
+    deploy_central(TWO)
+    assert run_cli(*onboard_args(), "--yes").code == 0
+    assert run_cli(*onboard_args("dev2", DEV2), "--yes").code == 0
+    dev1_bucket = stack_outputs("CrossAccountPrimary", "dev1")["BuildBucket"]
+    dev2_bucket = stack_outputs("CrossAccountPrimary", "dev2")["BuildBucket"]
+    assert central_lists().buckets == [TWO[0][0], TWO[1][0], dev1_bucket, dev2_bucket]
+    r = run_cli(*onboard_args(), "--remove", "--yes")
+    assert r.code == 0, r.err
+    t = central_lists()
+    assert t.buckets == [TWO[0][0], TWO[1][0], dev2_bucket]
+    assert t.enabled
+    assert stack("CrossAccountDeveloper", "dev1") is None
+    assert stack("CrossAccountPrimary", "dev1") is not None  # their own pipeline stays
+    assert "your own pipeline stacks stay" in r.out
+    again = run_cli(*onboard_args(), "--remove", "--yes")
+    assert again.code == 0 and "not registered" in again.out
+
+
+def test_removing_the_last_developer_turns_replication_off(aws) -> None:  # type: ignore[no-untyped-def]
+    deploy_central()
+    assert run_cli(*onboard_args(), "--yes").code == 0
+    assert central_lists().enabled  # a fresh central stack: onboarding enables replication
+    assert run_cli(*onboard_args(), "--remove", "--yes").code == 0
+    assert {k: stack_parameters("CrossAccountPrimary", "build")[k] for k in reg.PARAMETERS} == {
+        "EnableReplication": "false", "ReplicationBucketList": "", "ReplicationBucketStarArns": "", "ReplicationCMKs": "",
+    }
+
+
+def test_no_terminal_and_missing_answers_exits_2_naming_the_flags(aws) -> None:  # type: ignore[no-untyped-def]
+    r = run_cli("--build-account", BUILD, "--yes")
+    assert r.code == 2
+    assert "--build-region" in r.err and "--dev-profile" in r.err
+    r = run_cli(*onboard_args())
+    assert r.code == 2 and "--yes" in r.err
+
+
+def test_answers_are_saved_and_reused(aws, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    deploy_central(TWO)
+    assert run_cli(*onboard_args(), "--yes").code == 0
+    saved = (tmp_path / "xdg" / "xacct" / "answers.yaml").read_text()
+    assert "dev_profile: dev1" in saved and "aws_secret" not in saved.lower()
+    r = run_cli("--remove", "--yes")  # everything else from the saved answers
+    assert r.code == 0, r.err
+    assert len(central_lists().entries) == 2
+
+
+def test_config_file_supplies_answers(aws, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    deploy_central(TWO)
+    cfg = tmp_path / "answers.yaml"
+    cfg.write_text(f"build_account: '{BUILD}'\nbuild_region: {REGION}\nbuild_profile: build\ndev_account: '{DEV1}'\ndev_region: {REGION}\ndev_profile: dev1\n")
+    r = run_cli("--config", str(cfg), "--dry-run", "--json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["developer"]["account"] == DEV1
+    cfg.write_text("build_acount: 1\n")
+    bad = run_cli("--config", str(cfg), "--dry-run")
+    assert bad.code == 2 and "unknown keys build_acount" in bad.err
