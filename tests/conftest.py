@@ -125,7 +125,17 @@ def run_cli(*argv: str, interactive: bool = False) -> Run:
 
 def onboard_args(dev_profile: str = "dev1", dev_account: str = DEV1, *extra: str) -> list[str]:
     return [
-        "--build-account", BUILD, "--build-region", REGION, "--build-profile", "build",
-        "--dev-account", dev_account, "--dev-region", REGION, "--dev-profile", dev_profile,
+        "--build-account",
+        BUILD,
+        "--build-region",
+        REGION,
+        "--build-profile",
+        "build",
+        "--dev-account",
+        dev_account,
+        "--dev-region",
+        REGION,
+        "--dev-profile",
+        dev_profile,
         *extra,
     ]

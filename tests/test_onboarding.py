@@ -9,7 +9,17 @@ import boto3
 import pytest
 
 from tests.conftest import (
-    BUILD, DEV1, DEV2, REGION, cfn, deploy_central, fake_entry, onboard_args, run_cli, stack, stack_outputs,
+    BUILD,
+    DEV1,
+    DEV2,
+    REGION,
+    cfn,
+    deploy_central,
+    fake_entry,
+    onboard_args,
+    run_cli,
+    stack,
+    stack_outputs,
     stack_parameters,
 )
 from xacct import registry as reg
@@ -29,7 +39,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         self.events.register("before-call", lambda model, **_: seen.append(model.name))
 
     monkeypatch.setattr(boto3.Session, "__init__", init)
-    yield seen
+    return seen
 
 
 def writes(calls: list[str]) -> list[str]:
@@ -45,7 +55,10 @@ def everything(profiles: tuple[str, ...] = ("build", "dev1", "dev2")) -> dict[st
     snap: dict[str, object] = {}
     for p in profiles:
         for s in cfn(p).describe_stacks()["Stacks"]:
-            snap[f"{p}:{s['StackName']}"] = (s["StackStatus"], sorted((x["ParameterKey"], x.get("ParameterValue")) for x in s.get("Parameters", [])))
+            snap[f"{p}:{s['StackName']}"] = (
+                s["StackStatus"],
+                sorted((x["ParameterKey"], x.get("ParameterValue")) for x in s.get("Parameters", [])),
+            )
     return snap
 
 
@@ -69,7 +82,8 @@ def test_onboarding_from_an_empty_developer_account(aws) -> None:  # type: ignor
     dev_primary = stack_parameters("CrossAccountPrimary", "dev1")
     assert dev_primary["RootAccountArns"] == f"arn:aws:iam::{BUILD}:root"
     assert dev_primary["DeployReady"] == "true"
-    assert "Onboarded." in r.out and primary["BuildBucket"] in r.out
+    assert "Onboarded." in r.out
+    assert primary["BuildBucket"] in r.out
 
 
 def test_the_same_command_again_writes_nothing(aws, calls) -> None:  # type: ignore[no-untyped-def]
@@ -112,15 +126,23 @@ def test_dry_run_changes_nothing_and_the_plan_is_exact(aws, calls) -> None:  # t
     assert params["ReplicationBucketStarArns"]["after"] == f"{TWO[0][1]},{TWO[1][1]},arn:aws:s3:::{new_bucket}/*"
     pending = params["ReplicationCMKs"]["after"].split(",")[2]
     assert params["ReplicationCMKs"]["after"].split(",")[:2] == [TWO[0][2], TWO[1][2]]
-    assert pending.startswith(f"arn:aws:kms:{REGION}:{DEV1}:key/<") and "created" in pending
+    assert pending.startswith(f"arn:aws:kms:{REGION}:{DEV1}:key/<")
+    assert "created" in pending
     assert params["EnableReplication"] == {"before": "true", "after": "true"}
     assert plan["action"] == "onboard"
-    assert plan["central"]["account"] == BUILD and plan["central"]["stack"] == "CrossAccountPrimary"
+    assert plan["central"]["account"] == BUILD
+    assert plan["central"]["stack"] == "CrossAccountPrimary"
     assert plan["developer"] | {"stacks": None} == {
-        "account": DEV1, "region": REGION, "bucket": new_bucket, "cmk": None, "stacks": None,
+        "account": DEV1,
+        "region": REGION,
+        "bucket": new_bucket,
+        "cmk": None,
+        "stacks": None,
     }
     assert [(s["name"], s["action"]) for s in plan["developer"]["stacks"]] == [
-        ("CrossAccountPrimary", "create"), ("CrossAccountDeploy", "create"), ("CrossAccountDeveloper", "create"),
+        ("CrossAccountPrimary", "create"),
+        ("CrossAccountDeploy", "create"),
+        ("CrossAccountDeveloper", "create"),
     ]
     assert [e["status"] for e in plan["central"]["entries"]] == ["unchanged", "unchanged", "added"]
 
@@ -129,14 +151,19 @@ def test_dry_run_without_json_prints_the_plan_for_people(aws) -> None:  # type: 
     deploy_central(TWO)
     r = run_cli(*onboard_args(), "--dry-run")
     assert r.code == 0
-    assert "+   3" in r.out and "dry run: nothing was changed" in r.out
+    assert "+   3" in r.out
+    assert "dry run: nothing was changed" in r.out
 
 
 @pytest.mark.parametrize(
     ("setup", "args", "message"),
     [
         ("two", onboard_args("dev2", DEV1), "reaches account 333333333333, not the developer account 222222222222"),
-        ("two", [*onboard_args()[:6], "--dev-account", BUILD, "--dev-region", REGION, "--dev-profile", "build"], "is the build account itself"),
+        (
+            "two",
+            [*onboard_args()[:6], "--dev-account", BUILD, "--dev-region", REGION, "--dev-profile", "build"],
+            "is the build account itself",
+        ),
         ("none", onboard_args(), "no stack CrossAccountPrimary in the build account"),
         ("unequal", onboard_args(), "unequal lengths"),
         ("full", onboard_args(), "4,096-byte"),
@@ -147,7 +174,14 @@ def test_refusals_exit_2_and_change_nothing(aws, calls, setup: str, args: list[s
     if setup == "two":
         deploy_central(TWO)
     elif setup == "unequal":
-        deploy_central(raw={"EnableReplication": "true", "ReplicationBucketList": f"{TWO[0][0]},{TWO[1][0]}", "ReplicationBucketStarArns": TWO[0][1], "ReplicationCMKs": TWO[0][2]})
+        deploy_central(
+            raw={
+                "EnableReplication": "true",
+                "ReplicationBucketList": f"{TWO[0][0]},{TWO[1][0]}",
+                "ReplicationBucketStarArns": TWO[0][1],
+                "ReplicationCMKs": TWO[0][2],
+            }
+        )
     elif setup == "full":
         deploy_central([fake_entry(n) for n in range(1, 54)])
     before = everything()
@@ -177,7 +211,8 @@ def test_remove_takes_exactly_that_developer_out(aws) -> None:  # type: ignore[n
     assert stack("CrossAccountPrimary", "dev1") is not None  # their own pipeline stays
     assert "your own pipeline stacks stay" in r.out
     again = run_cli(*onboard_args(), "--remove", "--yes")
-    assert again.code == 0 and "not registered" in again.out
+    assert again.code == 0
+    assert "not registered" in again.out
 
 
 def test_removing_the_last_developer_turns_replication_off(aws) -> None:  # type: ignore[no-untyped-def]
@@ -186,23 +221,29 @@ def test_removing_the_last_developer_turns_replication_off(aws) -> None:  # type
     assert central_lists().enabled  # a fresh central stack: onboarding enables replication
     assert run_cli(*onboard_args(), "--remove", "--yes").code == 0
     assert {k: stack_parameters("CrossAccountPrimary", "build")[k] for k in reg.PARAMETERS} == {
-        "EnableReplication": "false", "ReplicationBucketList": "", "ReplicationBucketStarArns": "", "ReplicationCMKs": "",
+        "EnableReplication": "false",
+        "ReplicationBucketList": "",
+        "ReplicationBucketStarArns": "",
+        "ReplicationCMKs": "",
     }
 
 
 def test_no_terminal_and_missing_answers_exits_2_naming_the_flags(aws) -> None:  # type: ignore[no-untyped-def]
     r = run_cli("--build-account", BUILD, "--yes")
     assert r.code == 2
-    assert "--build-region" in r.err and "--dev-profile" in r.err
+    assert "--build-region" in r.err
+    assert "--dev-profile" in r.err
     r = run_cli(*onboard_args())
-    assert r.code == 2 and "--yes" in r.err
+    assert r.code == 2
+    assert "--yes" in r.err
 
 
 def test_answers_are_saved_and_reused(aws, tmp_path) -> None:  # type: ignore[no-untyped-def]
     deploy_central(TWO)
     assert run_cli(*onboard_args(), "--yes").code == 0
     saved = (tmp_path / "xdg" / "xacct" / "answers.yaml").read_text()
-    assert "dev_profile: dev1" in saved and "aws_secret" not in saved.lower()
+    assert "dev_profile: dev1" in saved
+    assert "aws_secret" not in saved.lower()
     r = run_cli("--remove", "--yes")  # everything else from the saved answers
     assert r.code == 0, r.err
     assert len(central_lists().entries) == 2
@@ -211,10 +252,13 @@ def test_answers_are_saved_and_reused(aws, tmp_path) -> None:  # type: ignore[no
 def test_config_file_supplies_answers(aws, tmp_path) -> None:  # type: ignore[no-untyped-def]
     deploy_central(TWO)
     cfg = tmp_path / "answers.yaml"
-    cfg.write_text(f"build_account: '{BUILD}'\nbuild_region: {REGION}\nbuild_profile: build\ndev_account: '{DEV1}'\ndev_region: {REGION}\ndev_profile: dev1\n")
+    cfg.write_text(
+        f"build_account: '{BUILD}'\nbuild_region: {REGION}\nbuild_profile: build\ndev_account: '{DEV1}'\ndev_region: {REGION}\ndev_profile: dev1\n"
+    )
     r = run_cli("--config", str(cfg), "--dry-run", "--json")
     assert r.code == 0, r.err
     assert json.loads(r.out)["developer"]["account"] == DEV1
     cfg.write_text("build_acount: 1\n")
     bad = run_cli("--config", str(cfg), "--dry-run")
-    assert bad.code == 2 and "unknown keys build_acount" in bad.err
+    assert bad.code == 2
+    assert "unknown keys build_acount" in bad.err

@@ -39,12 +39,15 @@ CfnLoader.add_multi_constructor("!", _tag)
 
 
 def load(name: str) -> dict:  # type: ignore[type-arg]
-    return yaml.load((CFN / name).read_text(), Loader=CfnLoader)  # noqa: S506
+    return yaml.load((CFN / name).read_text(), Loader=CfnLoader)
 
 
 def test_cfn_lint_reports_nothing() -> None:
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "cfn-lint"), *map(str, TEMPLATES)], capture_output=True, text=True, check=False
+        [str(Path(sys.executable).parent / "cfn-lint"), *map(str, TEMPLATES)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == ""
@@ -56,9 +59,7 @@ def _checkov() -> Path:
     if not exe.exists():
         shutil.rmtree(CHECKOV_VENV, ignore_errors=True)
         venv.create(CHECKOV_VENV, with_pip=True)
-        subprocess.run(
-            [str(CHECKOV_VENV / "bin" / "pip"), "install", "-q", "checkov>=3.2,<4"], check=True, timeout=900
-        )
+        subprocess.run([str(CHECKOV_VENV / "bin" / "pip"), "install", "-q", "checkov>=3.2,<4"], check=True, timeout=900)
     return exe
 
 
@@ -107,13 +108,16 @@ def test_no_wildcard_service_action_is_granted() -> None:
             for action in _actions(res):
                 if action.endswith(":*") or action == "*":
                     # Only the TLS-only deny may name every action of a service.
-                    assert '"Effect": "Deny"' in statements and action == "s3:*", (path.name, name, action)
+                    assert action == "s3:*", (path.name, name, action)
+                    assert '"Effect": "Deny"' in statements, (path.name, name, action)
 
 
 def test_replicator_code_in_template_is_the_module() -> None:
     code = load("CrossAccountPrimary.yaml")["Resources"]["Replicator"]["Properties"]["Code"]["ZipFile"]
     module = (ROOT / "xacct" / "replicator.py").read_text()
-    assert code.strip() == module.strip(), "run: python -m xacct.templates (or copy xacct/replicator.py into the template)"
+    assert code.strip() == module.strip(), (
+        "run: python -m xacct.templates (or copy xacct/replicator.py into the template)"
+    )
     assert len(code) <= 4096, "Lambda's inline ZipFile limit"
 
 
@@ -123,7 +127,9 @@ def test_primary_with_only_root_account_arns_creates_and_outputs_replication_rol
     assert re.match(rf"^arn:aws:iam::{BUILD}:role/", outputs["ReplicationRoleArn"])
     assert outputs["BuildBucket"] == f"xacct-build-{BUILD}-{REGION}"
     assert outputs["CMK"].startswith(f"arn:aws:kms:{REGION}:{BUILD}:key/")
-    assert cfn("build").describe_stacks(StackName="CrossAccountPrimary")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    assert (
+        cfn("build").describe_stacks(StackName="CrossAccountPrimary")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    )
     params = session("build").client("ssm").get_parameter(Name="/xacct/CrossAccountPrimary/replication-targets")
     assert params["Parameter"]["Value"] == "false:"
 
@@ -135,7 +141,9 @@ def _role_resources(profile: str, role_arn: str) -> tuple[set[str], set[str]]:
     keys: set[str] = set()
     for attached in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]:
         pol = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
-        doc = iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=pol["DefaultVersionId"])["PolicyVersion"]["Document"]
+        doc = iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=pol["DefaultVersionId"])[
+            "PolicyVersion"
+        ]["Document"]
         doc = json.loads(doc) if isinstance(doc, str) else doc
         for st in doc["Statement"]:
             actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
@@ -151,7 +159,10 @@ def test_replication_role_may_write_to_exactly_the_registered_buckets_and_keys(a
     deploy_central()
     one, two = fake_entry(1), fake_entry(2)
     client = cfn("build")
-    current = {p["ParameterKey"]: p["ParameterValue"] for p in client.describe_stacks(StackName="CrossAccountPrimary")["Stacks"][0]["Parameters"]}
+    current = {
+        p["ParameterKey"]: p["ParameterValue"]
+        for p in client.describe_stacks(StackName="CrossAccountPrimary")["Stacks"][0]["Parameters"]
+    }
     current.update(
         EnableReplication="true",
         ReplicationBucketList=f"{one[0]},{two[0]}",
@@ -203,7 +214,9 @@ def test_developer_account_templates_deploy_in_order_and_admit_the_central_role(
     body = dev.get_template(StackName="CrossAccountDeveloper")["TemplateBody"]
     statement = next(
         s
-        for s in yaml.load(body, Loader=CfnLoader)["Resources"]["DeveloperBuildBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]  # noqa: S506
+        for s in yaml.load(body, Loader=CfnLoader)["Resources"]["DeveloperBuildBucketPolicy"]["Properties"][
+            "PolicyDocument"
+        ]["Statement"]
         if s["Effect"] == "Allow"
     )
     assert statement["Principal"]["AWS"] == {"Ref": "ReplicationFunctionRoleArn"}

@@ -55,9 +55,7 @@ class Answers:
         return Answers(**merged)
 
     def with_defaults(self) -> Answers:
-        return self.layered(
-            Answers(central_stack=DEFAULT_CENTRAL_STACK, dev_stacks=",".join(DEFAULT_DEV_STACKS))
-        )
+        return self.layered(Answers(central_stack=DEFAULT_CENTRAL_STACK, dev_stacks=",".join(DEFAULT_DEV_STACKS)))
 
     def missing(self, *, developer: bool = True) -> list[str]:
         needed = ["build_account", "build_region", "build_profile"]

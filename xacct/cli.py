@@ -6,6 +6,7 @@ Imports only the standard library at module level: `--help` must not pay for bot
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +25,11 @@ ANSWER_FLAGS = (
     ("dev_region", "R", "region of the developer stacks"),
     ("dev_profile", "P", "profile reaching the developer account"),
     ("central_stack", "NAME", "central stack in the build account (default CrossAccountPrimary)"),
-    ("dev_stacks", "P,D,V", "the developer account's stacks (default CrossAccountPrimary,CrossAccountDeploy,CrossAccountDeveloper)"),
+    (
+        "dev_stacks",
+        "P,D,V",
+        "the developer account's stacks (default CrossAccountPrimary,CrossAccountDeploy,CrossAccountDeveloper)",
+    ),
 )
 
 
@@ -41,10 +46,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="with --dry-run: the plan as JSON on stdout")
     for name, metavar, text in ANSWER_FLAGS:
         p.add_argument("--" + name.replace("_", "-"), metavar=metavar, help=text)
-    p.add_argument("--config", metavar="FILE", type=Path, help="answers from a YAML file (keys as the flags, with underscores)")
+    p.add_argument(
+        "--config", metavar="FILE", type=Path, help="answers from a YAML file (keys as the flags, with underscores)"
+    )
     p.add_argument("--yes", "-y", action="store_true", help="apply without asking for confirmation")
-    p.add_argument("--purge", action="store_true", help="with --remove: also delete the developer's own pipeline stacks")
-    p.add_argument("--sandbox", action="store_true", help="run against an embedded AWS emulator with two fictitious accounts")
+    p.add_argument(
+        "--purge", action="store_true", help="with --remove: also delete the developer's own pipeline stacks"
+    )
+    p.add_argument(
+        "--sandbox", action="store_true", help="run against an embedded AWS emulator with two fictitious accounts"
+    )
     p.add_argument("--debug", action="store_true", help="tracebacks and AWS call logging")
     return p
 
@@ -78,9 +89,14 @@ def main(argv: list[str] | None = None, *, output: Output | None = None, interac
             from xacct.sandbox import run_sandbox
 
             return run_sandbox(args, o, interactive)
-        return run_command(args, o, interactive)
+        from xacct import answers as ans
+
+        path = ans.saved_path()
+        return run_command(args, o, interactive, defaults=ans.load_saved(path), save_to=path)
     except KeyboardInterrupt:
-        o.error("interrupted; nothing more is sent to AWS", "run the same command again: it picks up from what it finds")
+        o.error(
+            "interrupted; nothing more is sent to AWS", "run the same command again: it picks up from what it finds"
+        )
         return ExitCode.INTERRUPTED
     except XacctError as exc:
         if args.debug:
@@ -88,7 +104,10 @@ def main(argv: list[str] | None = None, *, output: Output | None = None, interac
 
             traceback.print_exc()
         if isinstance(exc, Interrupted):
-            o.error("interrupted: CloudFormation finishes any operation already started on its own", exc.hint or "run the same command again: it picks up from what it finds")
+            o.error(
+                "interrupted: CloudFormation finishes any operation already started on its own",
+                exc.hint or "run the same command again: it picks up from what it finds",
+            )
         else:
             o.error(exc.message, exc.hint)
         return exc.exit_code
@@ -105,20 +124,21 @@ def main(argv: list[str] | None = None, *, output: Output | None = None, interac
         return ExitCode.AWS_FAILED
 
 
-def resolve_answers(args: argparse.Namespace, saved_path: Path | None, o: Output, interactive: bool) -> Answers:
+def resolve_answers(args: argparse.Namespace, defaults: Answers, o: Output, interactive: bool) -> Answers:
+    """Flags, then --config, then `defaults` (the last saved answers); ask for what is left."""
     from xacct import answers as ans
 
     flags = flag_answers(args)
     layers = [ans.load(args.config)] if args.config else []
-    saved = ans.load_saved(saved_path) if saved_path else ans.Answers()
     need_dev = not args.status
+    given = flags.layered(*layers)
+    given.validate()
     if interactive:
         from xacct.wizard import ask
 
-        given = flags.layered(*layers)
-        result = ask(given, defaults=saved.with_defaults(), developer=need_dev, output=o)
+        result = ask(given, defaults=defaults.with_defaults(), developer=need_dev, output=o)
     else:
-        result = flags.layered(*layers, saved).with_defaults()
+        result = given.layered(defaults).with_defaults()
         missing = result.missing(developer=need_dev)
         if missing:
             raise InvalidInput(
@@ -129,14 +149,23 @@ def resolve_answers(args: argparse.Namespace, saved_path: Path | None, o: Output
     return result
 
 
-def run_command(args: argparse.Namespace, o: Output, interactive: bool, *, saved_path: Path | None | bool = True) -> int:
+def run_command(
+    args: argparse.Namespace,
+    o: Output,
+    interactive: bool,
+    *,
+    defaults: Answers | None = None,
+    save_to: Path | None = None,
+) -> int:
+    """One onboarding, removal or dry-run. `defaults` fill what flags leave open (saved
+    answers, or the sandbox's); answers are saved to `save_to` after success."""
     from xacct import answers as ans
     from xacct import flows, render
 
     if not interactive and not args.yes and not args.dry_run:
         raise InvalidInput("no terminal to confirm on: pass --yes to apply, or --dry-run to preview")
-    path = ans.saved_path() if saved_path is True else (saved_path or None)
-    a = resolve_answers(args, path, o, interactive)
+    path = save_to
+    a = resolve_answers(args, defaults or ans.Answers(), o, interactive)
     progress = render.LineProgress(o.err)
     ctx = flows.Context(a, progress)
     reads = flows.read(ctx)
@@ -162,7 +191,7 @@ def run_command(args: argparse.Namespace, o: Output, interactive: bool, *, saved
         _save(path, a)
         return ExitCode.OK
     if args.remove:
-        return _remove(ctx, plan, o, interactive, args.yes, path)
+        return _remove(ctx, plan, o, interactive, yes=args.yes, path=path)
     prepared = flows.prepare_first(ctx, plan)
     render.show_changes(o, prepared)
     if not args.yes and not confirm(o, "Apply these changes?"):
@@ -180,7 +209,7 @@ def run_command(args: argparse.Namespace, o: Output, interactive: bool, *, saved
     return ExitCode.OK
 
 
-def _remove(ctx: Any, plan: Any, o: Output, interactive: bool, yes: bool, path: Path | None) -> int:
+def _remove(ctx: Any, plan: Any, o: Output, interactive: bool, *, yes: bool, path: Path | None) -> int:
     from xacct import flows, render
 
     if not yes and not confirm(o, "Remove this developer?"):
@@ -209,10 +238,9 @@ def _save(path: Path | None, a: Answers) -> None:
         return
     from xacct import answers as ans
 
-    try:
+    # Saving defaults is a convenience, never a failure.
+    with contextlib.suppress(OSError):
         ans.save(path, a)
-    except OSError:
-        pass  # saving defaults is a convenience, never a failure
 
 
 def run() -> None:

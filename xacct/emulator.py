@@ -148,7 +148,9 @@ def close_moto_gaps() -> None:
 
     original_diff = resource_map.build_resource_diff
 
-    def build_resource_diff(self: Any, other: dict[str, Any], parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+    def build_resource_diff(
+        self: Any, other: dict[str, Any], parameters: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         actions: dict[str, Any] = original_diff(self, other, parameters)
         if not parameters:
             return actions
@@ -156,13 +158,15 @@ def close_moto_gaps() -> None:
         old, new = self._resource_json_map, other["Resources"]
         for name, body in new.items():
             text = json.dumps(body)
-            if name in old and name not in actions["Modify"] and (
-                any(re.search(rf"\b{re.escape(c)}\b", text) for c in changed) or '"Fn::If"' in text
+            if (
+                name in old
+                and name not in actions["Modify"]
+                and (any(re.search(rf"\b{re.escape(c)}\b", text) for c in changed) or '"Fn::If"' in text)
             ):
                 actions["Modify"].append(name)
         return actions
 
-    resource_map.build_resource_diff = build_resource_diff  # type: ignore[method-assign]
+    resource_map.build_resource_diff = build_resource_diff  # type: ignore[method-assign,assignment]
 
 
 @contextmanager
@@ -173,8 +177,13 @@ def running(profiles: Mapping[str, str]) -> Iterator[Emulator]:
     with tempfile.TemporaryDirectory(prefix="xacct-emulator-") as tmp:
         server = server_class(ip_address="127.0.0.1", port=0, verbose=False)
         import logging
+        import warnings
 
+        # moto narrates what it does not emulate; the product's own output is what matters.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        logging.getLogger("moto").setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", module="moto")
+        warnings.filterwarnings("ignore", message=".*not supported by moto.*")
         server.start()
         host, port = server.get_host_and_port()
         emu = Emulator(f"http://{host}:{port}", Path(tmp), dict(profiles), server)

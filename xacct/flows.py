@@ -115,7 +115,9 @@ def check_central(a: Answers, central: StackState, where: str) -> reg.Registry:
         raise InvalidInput(f"the central stack cannot be updated: {decision.reason}")
     missing = [p for p in reg.PARAMETERS if p not in central.parameters]
     if missing:
-        raise InvalidInput(f"the central stack {name} has no parameter {', '.join(missing)}; is it a CrossAccountPrimary stack?")
+        raise InvalidInput(
+            f"the central stack {name} has no parameter {', '.join(missing)}; is it a CrossAccountPrimary stack?"
+        )
     if REPLICATION_ROLE_OUTPUT not in central.outputs:
         raise InvalidInput(f"the central stack {name} has no output {REPLICATION_ROLE_OUTPUT}")
     return reg.parse(central.parameters)
@@ -329,10 +331,20 @@ def prepare_first(ctx: Context, plan: Plan) -> dict[str, Prepared]:
     out: dict[str, Prepared] = {}
     steps = {s.stack: s for s in plan.stacks}
     if steps[p].action != "none" and not dev.describe(p).exists:
-        params = {"RootAccountArns": _root(ctx.dev.partition, a.build_account or ""), "DeployReady": "false", "PipelineBucketAccessRoleArns": ""}
+        params = {
+            "RootAccountArns": _root(ctx.dev.partition, a.build_account or ""),
+            "DeployReady": "false",
+            "PipelineBucketAccessRoleArns": "",
+        }
         out[p] = dev.prepare(p, template("CrossAccountPrimary"), params, _tags(a), ctx.progress)
     elif steps[v].action != "none":
-        out[v] = dev.prepare(v, template("CrossAccountDeveloper"), {"ReplicationFunctionRoleArn": plan.replication_role}, _tags(a), ctx.progress)
+        out[v] = dev.prepare(
+            v,
+            template("CrossAccountDeveloper"),
+            {"ReplicationFunctionRoleArn": plan.replication_role},
+            _tags(a),
+            ctx.progress,
+        )
     return out
 
 

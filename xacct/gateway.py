@@ -65,7 +65,7 @@ class Gateway:
         with self._lock:
             # Clients are thread-safe once made; making them is not.
             if service not in self._clients:
-                self._clients[service] = session.client(service, config=_CONFIG)
+                self._clients[service] = session.client(service, config=_CONFIG)  # type: ignore[call-overload]
             return self._clients[service]
 
     @property
@@ -85,8 +85,7 @@ class Gateway:
         actual = self.account()
         if actual != expected:
             raise InvalidInput(
-                f"profile {self.profile!r} reaches account {actual}, not the {self.label} "
-                f"account {expected} you gave"
+                f"profile {self.profile!r} reaches account {actual}, not the {self.label} account {expected} you gave"
             )
 
     @property

@@ -118,8 +118,7 @@ def _entry_problems(entry: Entry, position: int | None = None) -> list[str]:
     m = _STAR_ARN.match(entry.star_arn)
     if not m or m.group("bucket") != entry.bucket:
         problems.append(
-            f"{STAR_ARNS}{at}: {entry.star_arn!r} is not arn:aws:s3:::{entry.bucket}/* "
-            f"for bucket {entry.bucket!r}"
+            f"{STAR_ARNS}{at}: {entry.star_arn!r} is not arn:aws:s3:::{entry.bucket}/* for bucket {entry.bucket!r}"
         )
     why = key_arn_problem(entry.cmk)
     if why:
@@ -320,10 +319,7 @@ def check_limits(change: Change) -> None:
     fitting = n
     while fitting > 0 and not fits(Registry(True, change.after.entries[:fitting])):
         fitting -= 1
-    raise InvalidInput(
-        f"{problems[0]}: {n} developers would be registered and at most {fitting} fit "
-        "with these values"
-    )
+    raise InvalidInput(f"{problems[0]}: {n} developers would be registered and at most {fitting} fit with these values")
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ class Output:
 
 def make_output(*, color: bool | None = None, width: int | None = None) -> Output:
     # rich reads NO_COLOR and the terminal's width and TTY-ness itself.
-    kwargs: dict[str, Any] = {"highlight": False, "soft_wrap": False}
+    kwargs: dict[str, Any] = {"highlight": False, "soft_wrap": True}
     if color is False:
         kwargs["no_color"] = True
     if width:
@@ -63,7 +63,8 @@ def show_plan(o: Output, plan: Plan) -> None:
         table.add_row(escape(step.stack), f"[{style}]{step.action}[/]", escape(step.detail))
     o.out.print(table)
     show_entries(o, plan)
-    o.out.print(f"Developer bucket: [bold]{plan.bucket}[/]; key: {plan.cmk if not is_pending(plan.cmk) else 'created with the primary stack'}")
+    key = plan.cmk if not is_pending(plan.cmk) else "created with the primary stack"
+    o.out.print(f"Developer bucket: [bold]{plan.bucket}[/]; key: {key}")
     for note in plan.notes:
         o.out.print(f"[dim]note:[/] {escape(note)}")
 
@@ -131,9 +132,17 @@ class LineProgress:
 
     def event(self, stack: str, event: Mapping[str, Any]) -> None:
         status = str(event.get("ResourceStatus", ""))
-        style = "red" if "FAILED" in status or "ROLLBACK" in status else "green" if status.endswith("COMPLETE") else "yellow"
+        style = (
+            "red"
+            if "FAILED" in status or "ROLLBACK" in status
+            else "green"
+            if status.endswith("COMPLETE")
+            else "yellow"
+        )
         reason = event.get("ResourceStatusReason")
-        text = f"{escape(str(event.get('LogicalResourceId')))} [{style}]{escape(status)}[/]"
+        logical = str(event.get("LogicalResourceId"))
+        resource = "(stack)" if stack.endswith(":" + logical) or stack == logical else escape(logical)
+        text = f"{resource} [{style}]{escape(status)}[/]"
         if reason:
             text += f" [dim]{escape(str(reason))}[/]"
         self._line(stack, text)

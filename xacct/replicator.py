@@ -8,6 +8,7 @@ CloudFormation parameter limit does.
 
 import os
 import urllib.parse
+from typing import Any
 
 import boto3
 
@@ -16,7 +17,7 @@ class ReplicationError(Exception):
     pass
 
 
-def targets(ssm, name):
+def targets(ssm: Any, name: str) -> list[str]:
     # "true:bucket-a,bucket-b" (EnableReplication:ReplicationBucketList)
     enabled, _, buckets = ssm.get_parameter(Name=name)["Parameter"]["Value"].partition(":")
     if enabled.strip() != "true":
@@ -24,11 +25,11 @@ def targets(ssm, name):
     return [b.strip() for b in buckets.split(",") if b.strip()]
 
 
-def replicate(s3, source, key, version, buckets):
-    src = {"Bucket": source, "Key": key}
+def replicate(s3: Any, source: str, key: str, version: str | None, buckets: list[str]) -> dict[str, str]:
+    src: dict[str, str] = {"Bucket": source, "Key": key}
     if version:
         src["VersionId"] = version
-    failed = {}
+    failed: dict[str, str] = {}
     for bucket in buckets:
         try:
             # The destination encrypts with its own default key; tags stay behind so
@@ -39,11 +40,11 @@ def replicate(s3, source, key, version, buckets):
     return failed
 
 
-def handler(event, context, s3=None, ssm=None):
+def handler(event: dict[str, Any], context: Any, s3: Any = None, ssm: Any = None) -> dict[str, Any]:
     s3 = s3 or boto3.client("s3")
     ssm = ssm or boto3.client("ssm")
     buckets = targets(ssm, os.environ["TARGETS_PARAMETER"])
-    failures = []
+    failures: list[str] = []
     copied = 0
     for record in event.get("Records", []):
         obj = record["s3"]["object"]

@@ -7,6 +7,7 @@ second or two (never the 30-second waiters), reporting each event as it arrives.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
@@ -15,7 +16,7 @@ from typing import Any, Protocol
 
 import botocore.exceptions as bx
 
-from xacct.errors import AwsFailure, Interrupted, InvalidInput
+from xacct.errors import AwsFailure, Interrupted
 from xacct.status import FAILED_ENDINGS, Next, decide, is_in_progress
 
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
@@ -298,10 +299,8 @@ class Stacks:
         """Leave nothing behind: the change set, and for a CREATE the empty stack too."""
         if not prepared.change_set_id:
             return
-        try:
+        with contextlib.suppress(bx.ClientError):
             self.cfn.delete_change_set(ChangeSetName=prepared.change_set_id)
-        except bx.ClientError:
-            pass
         if prepared.action == "create" or self.describe(prepared.stack).status == "REVIEW_IN_PROGRESS":
             state = self.describe(prepared.stack)
             if state.status == "REVIEW_IN_PROGRESS":

@@ -86,7 +86,9 @@ def _ask_one(q: Question, current: Answers, default: str | None, output: Output 
         choices = profiles()
         if choices:
             return str(
-                questionary.select(q.message, choices=choices, default=default if default in choices else None).unsafe_ask()
+                questionary.select(
+                    q.message, choices=choices, default=default if default in choices else None
+                ).unsafe_ask()
             )
     if q.kind == "region":
         profile = current.build_profile if q.name.startswith("build") else current.dev_profile

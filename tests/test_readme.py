@@ -1,0 +1,25 @@
+"""The README's promises: two Quick start commands, and CI running exactly the test one."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import ROOT
+
+
+def quick_start_commands() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```bash\n(.+?)\n```", section)
+
+
+def test_quick_start_is_two_commands_sandbox_then_tests() -> None:
+    commands = quick_start_commands()
+    assert len(commands) == 2
+    assert "onboard.py --sandbox" in commands[0]
+    assert "pytest" in commands[1]
+
+
+def test_ci_runs_the_readme_test_command_verbatim() -> None:
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert quick_start_commands()[1] in ci.splitlines()

@@ -1,0 +1,74 @@
+"""`--sandbox` as a newcomer runs it: a subprocess, no AWS credentials, stdin closed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def sandbox(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    # A user's own settings that must not leak in, nor be touched.
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), AWS_PROFILE="the-users-own", NO_COLOR="1")
+    return subprocess.run(
+        [sys.executable, str(ROOT / "onboard.py"), "--sandbox", *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    (tmp_path / ".aws").mkdir()
+    (tmp_path / ".aws" / "config").write_text("[profile the-users-own]\nregion = eu-west-3\n")
+    return tmp_path
+
+
+def untouched(home: Path) -> None:
+    assert sorted(p.name for p in (home / ".aws").iterdir()) == ["config"]
+    assert (home / ".aws" / "config").read_text() == "[profile the-users-own]\nregion = eu-west-3\n"
+    assert not (home / ".config" / "xacct").exists()
+
+
+def test_sandbox_yes_onboards_a_developer(home: Path) -> None:
+    r = sandbox("--yes", home=home)
+    assert r.returncode == 0, r.stderr
+    assert "Onboarded." in r.stdout
+    assert "+ xacct-build-222222222222-us-east-1" in r.stdout
+    assert "CrossAccountDeveloper (CREATE_COMPLETE)" in r.stdout
+    assert "Traceback" not in r.stderr
+    untouched(home)
+
+
+def test_sandbox_dry_run_json_prints_only_the_plan(home: Path) -> None:
+    r = sandbox("--dry-run", "--json", home=home)
+    assert r.returncode == 0, r.stderr
+    plan = json.loads(r.stdout)
+    assert plan["action"] == "onboard"
+    assert len(plan["central"]["parameters"]["ReplicationBucketList"]["after"].split(",")) == 3
+    untouched(home)
+
+
+def test_sandbox_remove_takes_the_sandbox_developer_out(home: Path) -> None:
+    r = sandbox("--remove", "--yes", home=home)
+    assert r.returncode == 0, r.stderr
+    assert "Removed." in r.stdout
+    assert "- xacct-build-222222222222-us-east-1" in r.stdout
+    untouched(home)
+
+
+def test_sandbox_without_a_terminal_or_yes_still_finishes(home: Path) -> None:
+    r = sandbox(home=home)
+    assert r.returncode == 0, r.stderr
+    assert "Onboarded." in r.stdout

@@ -1,0 +1,152 @@
+"""`--sandbox`: the whole onboarding against an embedded emulator, for a first run.
+
+moto's server runs inside this process on a free port; a temporary AWS config gives a build
+profile and a developer profile reaching two accounts; the central stack is deployed from
+cfn/ with two fictitious developers. Then the same command runs, through the same code path,
+with the sandbox's answers as defaults. The user's own ~/.aws and saved answers are never
+read or written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+
+from xacct import emulator
+from xacct import registry as reg
+from xacct.answers import Answers
+from xacct.flows import template
+from xacct.gateway import Gateway
+from xacct.render import Output
+from xacct.stacks import Silent, Stacks
+
+BUILD = emulator.BUILD_ACCOUNT
+DEV = emulator.DEV_ACCOUNTS[0]
+REGION = emulator.REGION
+ANSWERS = Answers(
+    build_account=BUILD,
+    build_region=REGION,
+    build_profile="sandbox-build",
+    dev_account=DEV,
+    dev_region=REGION,
+    dev_profile="sandbox-developer",
+    central_stack="CrossAccountPrimary",
+)
+FICTITIOUS = [
+    (
+        "xacct-build-210987654321-us-east-1",
+        "arn:aws:kms:us-east-1:210987654321:key/0f8e2a44-5b1c-4d7e-9a61-3c2b1d0e9f87",
+    ),
+    (
+        "xacct-build-123456789012-eu-west-1",
+        "arn:aws:kms:eu-west-1:123456789012:key/mrk-4c1d8e2f9a7b4e3c8d6f1a2b3c4d5e6f",
+    ),
+]
+ENV_KEYS = (
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_DEFAULT_REGION",
+    "AWS_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+)
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in ENV_KEYS}
+    try:
+        for key in ENV_KEYS:
+            os.environ.pop(key, None)
+        os.environ.update({k: v for k, v in values.items() if v})
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def seed_central() -> None:
+    """The central stack as a platform team would have it: two developers already on board."""
+    stacks = Stacks(Gateway("sandbox-build", REGION, "build").cfn)
+    params = {
+        "RootAccountArns": f"arn:aws:iam::{BUILD}:root",
+        "EnableReplication": "true",
+        "ReplicationBucketList": ",".join(b for b, _ in FICTITIOUS),
+        "ReplicationBucketStarArns": ",".join(reg.star_arn_for(b) for b, _ in FICTITIOUS),
+        "ReplicationCMKs": ",".join(k for _, k in FICTITIOUS),
+    }
+    prepared = stacks.prepare("CrossAccountPrimary", template("CrossAccountPrimary"), params, {}, Silent())
+    stacks.execute(prepared, Silent())
+
+
+def central_values() -> dict[str, str]:
+    state = Stacks(Gateway("sandbox-build", REGION, "build").cfn).describe("CrossAccountPrimary")
+    return {k: state.parameters.get(k, "") for k in reg.PARAMETERS}
+
+
+def stacks_by_account() -> dict[str, list[str]]:
+    found = {}
+    for label, profile, account in (("build", "sandbox-build", BUILD), ("developer", "sandbox-developer", DEV)):
+        cfn = Gateway(profile, REGION, label).cfn
+        found[f"{label} {account}"] = [
+            f"{s['StackName']} ({s['StackStatus']})" for s in cfn.describe_stacks()["Stacks"]
+        ]
+    return found
+
+
+def show_outcome(o: Output, before: dict[str, str], after: dict[str, str]) -> None:
+    o.out.print("\n[bold]Sandbox: the central stack's parameters, before and after[/]")
+    for key in reg.PARAMETERS:
+        old = [v for v in before[key].split(",") if v]
+        new = [v for v in after[key].split(",") if v]
+        if before[key] == after[key]:
+            o.out.print(f"  {key}: unchanged ({len(old)} items)" if key != reg.ENABLE else f"  {key}: {after[key]}")
+            continue
+        if key == reg.ENABLE:
+            o.out.print(f"  {key}: {before[key]} -> [bold]{after[key]}[/]")
+            continue
+        o.out.print(f"  {key}:")
+        for item in new:
+            o.out.print(f"    {'  ' if item in old else '[green]+[/] '}{item}")
+        for item in old:
+            if item not in new:
+                o.out.print(f"    [red]-[/] {item}")
+    for account, names in stacks_by_account().items():
+        o.out.print(f"  stacks in the {account} account: {', '.join(names) or 'none'}")
+
+
+def run_sandbox(args: argparse.Namespace, o: Output, interactive: bool) -> int:
+    from xacct.cli import run_command
+
+    profiles = {"sandbox-build": BUILD, "sandbox-developer": DEV}
+    if not args.json:
+        o.info("[dim]sandbox: starting an embedded AWS emulator (moto) with a build and a developer account[/]")
+    with emulator.running(profiles) as emu, environment(emu.environ):
+        seed_central()
+        if args.remove:
+            quiet = Output(Console(file=io.StringIO()), Console(file=io.StringIO()))
+            onboard = argparse.Namespace(
+                **{**vars(args), "remove": False, "purge": False, "yes": True, "dry_run": False, "json": False}
+            )
+            run_command(onboard, quiet, False, defaults=ANSWERS, save_to=None)
+        before = central_values()
+        if not interactive and not args.yes and not args.dry_run:
+            # Nothing real is at stake here, and a first run may well be piped.
+            o.info("[dim]sandbox: no terminal, applying without confirmation[/]")
+            args = argparse.Namespace(**{**vars(args), "yes": True})
+        code = run_command(args, o, interactive, defaults=ANSWERS, save_to=None)
+        if not args.json:
+            show_outcome(o, before, central_values())
+            o.info("[dim]sandbox: emulator stopped, temporary files removed; nothing outside it was touched[/]")
+    return code
