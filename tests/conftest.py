@@ -118,7 +118,10 @@ def run_cli(*argv: str, interactive: bool = False) -> Run:
     from xacct.cli import main
 
     out, err = io.StringIO(), io.StringIO()
-    o = Output(Console(file=out, width=200, no_color=True), Console(file=err, width=200, no_color=True))
+    o = Output(
+        Console(file=out, width=200, no_color=True, soft_wrap=True, highlight=False),
+        Console(file=err, width=200, no_color=True, soft_wrap=True, highlight=False),
+    )
     code = main(list(argv), output=o, interactive=interactive)
     return Run(int(code), out.getvalue(), err.getvalue())
 
@@ -139,3 +142,22 @@ def onboard_args(dev_profile: str = "dev1", dev_account: str = DEV1, *extra: str
         dev_profile,
         *extra,
     ]
+
+
+@pytest.fixture
+def slow_aws(aws: emu_mod.Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """The emulator behind the CloudFormation latency double (short delays for tests)."""
+    from tests.cfn_double import CloudFormationDouble
+
+    double = CloudFormationDouble(aws.endpoint, stack_seconds=1.0, change_set_seconds=0.3)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", double.start())
+    yield double
+    double.stop()
+
+
+def moto_stack(account: str, name: str):  # type: ignore[no-untyped-def]
+    """moto's own record of a stack, to put it in a state that is hard to reach on purpose."""
+    from moto.cloudformation.models import cloudformation_backends
+
+    backend = cloudformation_backends[account][REGION]
+    return next(s for s in backend.stacks.values() if s.name == name)

@@ -94,22 +94,14 @@ def main(argv: list[str] | None = None, *, output: Output | None = None, interac
         path = ans.saved_path()
         return run_command(args, o, interactive, defaults=ans.load_saved(path), save_to=path)
     except KeyboardInterrupt:
-        o.error(
-            "interrupted; nothing more is sent to AWS", "run the same command again: it picks up from what it finds"
-        )
+        o.error("interrupted; nothing was left half-done by this tool", AGAIN)
         return ExitCode.INTERRUPTED
     except XacctError as exc:
         if args.debug:
             import traceback
 
             traceback.print_exc()
-        if isinstance(exc, Interrupted):
-            o.error(
-                "interrupted: CloudFormation finishes any operation already started on its own",
-                exc.hint or "run the same command again: it picks up from what it finds",
-            )
-        else:
-            o.error(exc.message, exc.hint)
+        o.error(exc.message, exc.hint)
         return exc.exit_code
     except Exception as exc:
         if args.debug:
@@ -201,9 +193,8 @@ def run_command(
         return ExitCode.OK
     try:
         change = flows.apply_onboard(ctx, plan, prepared)
-    except BaseException:
-        ctx.stop.set()
-        raise
+    except (KeyboardInterrupt, Interrupted) as exc:
+        raise interrupted(ctx) from exc
     render.summary(o, plan, change, ctx.dev_stacks().describe(a.stacks()[0]).outputs.get("BuildBucket"))
     _save(path, a)
     return ExitCode.OK
@@ -221,10 +212,28 @@ def _remove(ctx: Any, plan: Any, o: Output, interactive: bool, *, yes: bool, pat
 
         return empty_after_confirmation(ctx.dev.client("s3"), bucket, ctx.answers.dev_account, o, interactive)
 
-    change = flows.apply_remove(ctx, plan, empty_bucket)
+    try:
+        change = flows.apply_remove(ctx, plan, empty_bucket)
+    except (KeyboardInterrupt, Interrupted) as exc:
+        raise interrupted(ctx) from exc
     render.summary(o, plan, change)
     _save(path, ctx.answers)
     return ExitCode.OK
+
+
+AGAIN = "run the same command again: it picks up from what it finds"
+
+
+def interrupted(ctx: Any) -> Interrupted:
+    """Stop every wait, and say what CloudFormation is still doing on its own."""
+    ctx.stop.set()
+    busy = ", ".join(f"{stack} ({op})" for stack, op in ctx.inflight.items())
+    still = (
+        f"CloudFormation is still working on {busy} and finishes it on its own"
+        if busy
+        else "no stack operation was running"
+    )
+    return Interrupted(f"interrupted; {still}", hint=AGAIN)
 
 
 def confirm(o: Output, question: str) -> bool:

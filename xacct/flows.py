@@ -39,6 +39,7 @@ class Context:
 
     def __post_init__(self) -> None:
         a = self.answers
+        self.inflight: dict[str, str] = {}
         self.build = Gateway(a.build_profile, a.build_region or "", "build")
         self.dev = Gateway(a.dev_profile, a.dev_region or "", "developer")
         self.poller = Poller(self.stop)
@@ -47,10 +48,10 @@ class Context:
         return (f" --profile {gw.profile}" if gw.profile else "") + f" --region {gw.region}"
 
     def build_stacks(self) -> Stacks:
-        return Stacks(self.build.cfn, self.where(self.build), self.poller, label="build")
+        return Stacks(self.build.cfn, self.where(self.build), self.poller, label="build", inflight=self.inflight)
 
     def dev_stacks(self) -> Stacks:
-        return Stacks(self.dev.cfn, self.where(self.dev), self.poller, label="dev")
+        return Stacks(self.dev.cfn, self.where(self.dev), self.poller, label="dev", inflight=self.inflight)
 
 
 @dataclass

@@ -22,6 +22,7 @@ from xacct.status import FAILED_ENDINGS, Next, decide, is_in_progress
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 INLINE_TEMPLATE_LIMIT = 51_200
 POLICY_TYPES = ("AWS::S3::BucketPolicy", "AWS::KMS::Key")
+STACK_TYPE = "AWS::CloudFormation::Stack"
 
 
 class Progress(Protocol):
@@ -81,7 +82,7 @@ def _message(exc: bx.ClientError) -> str:
 class Poller:
     """Gentle backoff between polls, interruptible from another thread."""
 
-    def __init__(self, stop: threading.Event | None = None, first: float = 1.0, cap: float = 2.0):
+    def __init__(self, stop: threading.Event | None = None, first: float = 1.0, cap: float = 1.5):
         self.stop = stop or threading.Event()
         self.first, self.cap = first, cap
 
@@ -99,8 +100,18 @@ class Poller:
 class Stacks:
     """Stack operations in one account and region."""
 
-    def __init__(self, cfn: Any, where: str = "", poller: Poller | None = None, label: str = "") -> None:
+    def __init__(
+        self,
+        cfn: Any,
+        where: str = "",
+        poller: Poller | None = None,
+        label: str = "",
+        inflight: dict[str, str] | None = None,
+    ) -> None:
         self.cfn = cfn
+        # Operations started and not yet seen to finish, shared by a run's engines, so an
+        # interruption can say what CloudFormation is still doing.
+        self.inflight = inflight if inflight is not None else {}
         self.label = label  # which account, for progress lines: both may hold a CrossAccountPrimary
         self.where = where  # " --profile P --region R", for commands we suggest
         self.poller = poller or Poller()
@@ -170,19 +181,27 @@ class Stacks:
         return list(reversed(fresh))
 
     def wait(self, name: str, progress: Progress, marker: str | None = None, label: str | None = None) -> StackState:
-        """Follow a stack until CloudFormation stops working on it; report each event."""
+        """Follow a stack until CloudFormation stops working on it; report each event.
+
+        Only the events are polled (one call a poll); the stack itself is read when its own
+        terminal event shows up, and every fifth poll in case an event is missed.
+        """
         seen: set[str] = set()
         failures: list[dict[str, Any]] = []
-        state = self.describe(name)
-        for delay in self.poller.delays():
+        for poll, delay in enumerate(self.poller.delays()):
+            ended = False
             for ev in self._new_events(name, marker, seen):
                 progress.event(self._tag(label or name), ev)
-                if str(ev.get("ResourceStatus", "")).endswith("_FAILED"):
+                status = str(ev.get("ResourceStatus", ""))
+                if status.endswith("_FAILED"):
                     failures.append(ev)
-            if not is_in_progress(state.status):
-                break
+                if ev.get("ResourceType") == STACK_TYPE and not status.endswith("_IN_PROGRESS"):
+                    ended = True
+            if ended or poll % 5 == 4:
+                state = self.describe(name)
+                if not is_in_progress(state.status):
+                    break
             self.poller.sleep(delay)
-            state = self.describe(name)
         if state.status in FAILED_ENDINGS or (state.status or "").endswith("_FAILED"):
             raise AwsFailure(self._diagnose(state, failures))
         return state
@@ -204,6 +223,7 @@ class Stacks:
             try:
                 return self.wait(name, progress, self.latest_event(name))
             except AwsFailure:
+                # Someone else's operation failed; what matters is the state it left.
                 return self.describe(name)
         return state
 
@@ -293,7 +313,14 @@ class Stacks:
         marker = self.latest_event(prepared.stack)
         progress.note(self._tag(prepared.stack), f"{prepared.action} in progress")
         self.cfn.execute_change_set(ChangeSetName=prepared.change_set_id)
-        return self.wait(prepared.stack, progress, marker)
+        self.inflight[self._tag(prepared.stack)] = prepared.action
+        try:
+            state = self.wait(prepared.stack, progress, marker)
+        except AwsFailure:
+            self.inflight.pop(self._tag(prepared.stack), None)
+            raise
+        self.inflight.pop(self._tag(prepared.stack), None)
+        return state
 
     def discard(self, prepared: Prepared) -> None:
         """Leave nothing behind: the change set, and for a CREATE the empty stack too."""
@@ -315,10 +342,13 @@ class Stacks:
             return
         marker = self.latest_event(name)
         self.cfn.delete_stack(StackName=state.stack_id or name)
+        self.inflight[self._tag(name)] = "delete"
         try:
             final = self.wait(state.stack_id or name, progress, marker, label=name)
         except AwsFailure as exc:
+            self.inflight.pop(self._tag(name), None)
             raise AwsFailure(exc.message + self._remaining(self.describe(name))) from exc
+        self.inflight.pop(self._tag(name), None)
         if final.status == "DELETE_FAILED":
             raise AwsFailure(f"stack {name} is DELETE_FAILED" + self._remaining(final))
 

@@ -1,0 +1,300 @@
+"""The stack engine against a CloudFormation that takes its time (tests/cfn_double.py) and
+against stack states that need a decision."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from tests.conftest import (
+    BUILD,
+    CFN,
+    DEV1,
+    DEV2,
+    DEV3,
+    REGION,
+    ROOT,
+    cfn,
+    deploy_central,
+    fake_entry,
+    moto_stack,
+    onboard_args,
+    run_cli,
+    stack,
+    stack_outputs,
+    stack_parameters,
+)
+from xacct import registry as reg
+from xacct.gateway import Gateway
+from xacct.render import LineProgress
+from xacct.stacks import Silent, Stacks
+from xacct.status import Next, decide
+
+TWO = [fake_entry(1), fake_entry(2)]
+
+
+def central() -> reg.Registry:
+    return reg.parse(stack_parameters("CrossAccountPrimary", "build"))
+
+
+def engine(profile: str = "dev1") -> Stacks:
+    return Stacks(Gateway(profile, REGION, "t").cfn)
+
+
+# ---- pure decisions ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (None, Next.CREATE),
+        ("DELETE_COMPLETE", Next.CREATE),
+        ("CREATE_COMPLETE", Next.UPDATE),
+        ("UPDATE_ROLLBACK_COMPLETE", Next.UPDATE),
+        ("UPDATE_IN_PROGRESS", Next.WAIT),
+        ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", Next.WAIT),
+        ("ROLLBACK_COMPLETE", Next.RECREATE),
+        ("REVIEW_IN_PROGRESS", Next.RECREATE),
+        ("UPDATE_ROLLBACK_FAILED", Next.BLOCKED),
+        ("DELETE_FAILED", Next.BLOCKED),
+    ],
+)
+def test_status_decisions(status: str | None, expected: Next) -> None:
+    assert decide(status, "S").next is expected
+
+
+def test_update_rollback_failed_names_the_exact_next_step() -> None:
+    reason = decide("UPDATE_ROLLBACK_FAILED", "Central", " --profile build --region us-east-1").reason
+    assert (
+        "aws cloudformation continue-update-rollback --stack-name Central --profile build --region us-east-1" in reason
+    )
+
+
+# ---- change sets ---------------------------------------------------------------------------
+
+
+def test_declining_a_create_leaves_no_stack_and_no_change_set(slow_aws) -> None:  # type: ignore[no-untyped-def]
+    e = engine()
+    body = (CFN / "CrossAccountDeveloper.yaml").read_text()
+    prepared = e.prepare(
+        "CrossAccountDeveloper", body, {"ReplicationFunctionRoleArn": f"arn:aws:iam::{BUILD}:role/x"}, {}, Silent()
+    )
+    assert prepared.action == "create"
+    assert stack("CrossAccountDeveloper", "dev1")["StackStatus"] == "REVIEW_IN_PROGRESS"  # type: ignore[index]
+    e.discard(prepared)
+    assert stack("CrossAccountDeveloper", "dev1") is None
+
+
+def test_no_change_means_no_change_set(aws) -> None:  # type: ignore[no-untyped-def]
+    deploy_central()
+    e = engine("build")
+    params = stack_parameters("CrossAccountPrimary", "build")
+    prepared = e.prepare("CrossAccountPrimary", (CFN / "CrossAccountPrimary.yaml").read_text(), params, {}, Silent())
+    assert prepared.action == "none"
+    assert prepared.change_set_id is None
+    assert cfn("build").list_change_sets(StackName="CrossAccountPrimary")["Summaries"] == []
+
+
+# ---- waiting --------------------------------------------------------------------------------
+
+
+class Recorder(Silent):
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+        self.events: list[str] = []
+
+    def note(self, stack: str, text: str) -> None:
+        self.notes.append(f"{stack} {text}")
+
+    def event(self, stack: str, event) -> None:  # type: ignore[no-untyped-def]
+        self.events.append(f"{event['LogicalResourceId']} {event['ResourceStatus']}")
+
+
+def test_onboarding_waits_for_cloudformation_and_polls_gently(slow_aws) -> None:  # type: ignore[no-untyped-def]
+    slow_aws.stack_seconds = 4.0  # long enough for the steady polling rate to show
+    deploy_central(TWO)
+    r = run_cli(*onboard_args(), "--yes")
+    assert r.code == 0, r.err
+    assert len(central().entries) == 3
+    assert "IN_PROGRESS" in r.err
+    # At most about one call a second per stack while CloudFormation works on it.
+    assert 0 < slow_aws.polls_per_second_while_waiting() <= 1.3
+
+
+def test_a_busy_stack_is_waited_for_first(slow_aws) -> None:  # type: ignore[no-untyped-def]
+    deploy_central(TWO)
+    engine("build").wait_until_idle("CrossAccountPrimary", Silent())
+    current = stack_parameters("CrossAccountPrimary", "build")
+    cfn("build").update_stack(
+        StackName="CrossAccountPrimary",
+        TemplateBody=(CFN / "CrossAccountPrimary.yaml").read_text(),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in {**current, "DeployReady": "true"}.items()],
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    rec = Recorder()
+    state = engine("build").wait_until_idle("CrossAccountPrimary", rec)
+    assert state.status == "UPDATE_COMPLETE"
+    assert any("waiting for CloudFormation to finish it first" in n for n in rec.notes)
+
+
+def test_failure_names_the_resource_and_reason_and_a_rerun_recovers(slow_aws) -> None:  # type: ignore[no-untyped-def]
+    deploy_central(TWO)
+    slow_aws.fail_next(
+        "CrossAccountDeveloper", "DeveloperBuildBucketPolicy", "AWS::S3::BucketPolicy", "Invalid principal in policy"
+    )
+    r = run_cli(*onboard_args(), "--yes")
+    assert r.code == 1
+    assert "DeveloperBuildBucketPolicy (AWS::S3::BucketPolicy) CREATE_FAILED: Invalid principal in policy" in r.err
+    assert "ended ROLLBACK_COMPLETE" in r.err
+    assert "Not started: " in r.err and "central CrossAccountPrimary" in r.err
+    assert "run the same command again" in r.err
+    assert "Traceback" not in r.err
+    assert len(central().entries) == 2  # nobody was registered half-way
+    again = run_cli(*onboard_args(), "--yes")
+    assert again.code == 0, again.err
+    assert "deleting it to create it again" in again.err
+    assert central().buckets.count(f"xacct-build-{DEV1}-{REGION}") == 1
+
+
+# ---- stack states ---------------------------------------------------------------------------
+
+
+def test_an_empty_review_stack_is_deleted_and_created_again(aws) -> None:  # type: ignore[no-untyped-def]
+    deploy_central(TWO)
+    cfn("dev1").create_change_set(
+        StackName="CrossAccountPrimary",
+        ChangeSetName="abandoned",
+        ChangeSetType="CREATE",
+        TemplateBody=(CFN / "CrossAccountPrimary.yaml").read_text(),
+        Parameters=[{"ParameterKey": "RootAccountArns", "ParameterValue": f"arn:aws:iam::{BUILD}:root"}],
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    r = run_cli(*onboard_args(), "--yes")
+    assert r.code == 0, r.err
+    assert "REVIEW_IN_PROGRESS" in r.err and "deleting it to create it again" in r.err
+    assert len(central().entries) == 3
+
+
+def test_update_rollback_failed_central_stack_is_refused_with_the_next_step(aws) -> None:  # type: ignore[no-untyped-def]
+    deploy_central(TWO)
+    moto_stack(BUILD, "CrossAccountPrimary").status = "UPDATE_ROLLBACK_FAILED"
+    r = run_cli(*onboard_args(), "--yes")
+    assert r.code == 2
+    assert "continue-update-rollback --stack-name CrossAccountPrimary --profile build --region us-east-1" in r.err
+    assert stack("CrossAccountPrimary", "dev1") is None
+
+
+def test_delete_failed_developer_stack_is_reported_with_what_remains(aws) -> None:  # type: ignore[no-untyped-def]
+    deploy_central(TWO)
+    assert run_cli(*onboard_args(), "--yes").code == 0
+    moto_stack(DEV1, "CrossAccountDeploy").status = "DELETE_FAILED"
+    r = run_cli(*onboard_args(), "--yes")
+    assert r.code == 2
+    assert "CrossAccountDeploy is DELETE_FAILED" in r.err
+    assert "resources that remain" in r.err or "DELETE_FAILED" in r.err
+
+
+# ---- the shared central stack ---------------------------------------------------------------
+
+
+def test_two_concurrent_onboardings_both_land(slow_aws) -> None:  # type: ignore[no-untyped-def]
+    deploy_central(TWO)
+    results: dict[str, object] = {}
+
+    def go(profile: str, account: str) -> None:
+        results[profile] = run_cli(*onboard_args(profile, account), "--yes")
+
+    threads = [threading.Thread(target=go, args=a) for a in (("dev1", DEV1), ("dev2", DEV2))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    for profile in ("dev1", "dev2"):
+        assert results[profile].code == 0, results[profile].err  # type: ignore[attr-defined]
+    t = central()
+    assert t.buckets[:2] == [TWO[0][0], TWO[1][0]]
+    assert sorted(t.buckets[2:]) == sorted([f"xacct-build-{DEV1}-{REGION}", f"xacct-build-{DEV2}-{REGION}"])
+    assert t.enabled
+
+
+def test_a_console_edit_racing_our_change_set_is_kept(slow_aws) -> None:  # type: ignore[no-untyped-def]
+    """Someone edits the lists by hand (no lease) while our change set is being made: executing
+    ours fails as stale, the tool reads again, and both entries land."""
+    deploy_central(TWO)
+    third = fake_entry(3)
+
+    def console_edit() -> None:
+        values = stack_parameters("CrossAccountPrimary", "build")
+        values.update(
+            ReplicationBucketList=values["ReplicationBucketList"] + "," + third[0],
+            ReplicationBucketStarArns=values["ReplicationBucketStarArns"] + "," + third[1],
+            ReplicationCMKs=values["ReplicationCMKs"] + "," + third[2],
+        )
+        client = cfn("build")
+        r = client.create_change_set(
+            StackName="CrossAccountPrimary",
+            ChangeSetName="console",
+            ChangeSetType="UPDATE",
+            TemplateBody=(CFN / "CrossAccountPrimary.yaml").read_text(),
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()],
+            Capabilities=["CAPABILITY_IAM"],
+        )
+        time.sleep(0.4)
+        client.execute_change_set(ChangeSetName=r["Id"])
+
+    slow_aws.after_change_set("CrossAccountPrimary", console_edit)
+    # Only the central update runs here: the developer side is ready.
+    deploy_dev = run_cli(*onboard_args("dev3", DEV3), "--yes")
+    assert deploy_dev.code == 0, deploy_dev.err
+    t = central()
+    assert third[0] in t.buckets
+    assert f"xacct-build-{DEV3}-{REGION}" in t.buckets
+    assert t.buckets[:2] == [TWO[0][0], TWO[1][0]]
+    assert len(t.buckets) == len(set(t.buckets)) == 4
+
+
+def test_the_lease_is_released_after_a_failure(slow_aws) -> None:  # type: ignore[no-untyped-def]
+    deploy_central(TWO)
+    assert run_cli(*onboard_args(), "--yes").code == 0
+    ssm = Gateway("build", REGION, "b").client("ssm")
+    assert ssm.get_parameters_by_path(Path="/xacct/locks")["Parameters"] == []
+
+
+# ---- interruption ---------------------------------------------------------------------------
+
+
+def test_ctrl_c_while_cloudformation_works_then_a_rerun_registers_once(slow_aws, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    deploy_central(TWO)
+    env = {**os.environ, "NO_COLOR": "1", "XDG_CONFIG_HOME": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "onboard.py"), *onboard_args(), "--yes"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        text=True,
+    )
+    assert proc.stderr is not None
+    seen = ""
+    deadline = time.monotonic() + 60
+    while "in progress" not in seen and time.monotonic() < deadline:
+        seen += proc.stderr.readline()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    err = seen + err
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert "interrupted; CloudFormation is still working on dev:CrossAccountPrimary (create)" in err
+    assert "run the same command again" in err
+    time.sleep(1.2)  # let the double's operation "finish", as CloudFormation would
+    again = run_cli(*onboard_args(), "--yes")
+    assert again.code == 0, again.err
+    assert central().buckets.count(f"xacct-build-{DEV1}-{REGION}") == 1
+    assert Gateway("build", REGION, "b").client("ssm").get_parameters_by_path(Path="/xacct/locks")["Parameters"] == []
+    assert stack_outputs("CrossAccountDeveloper", "dev1")["ReplicationFunctionRoleArn"]
