@@ -80,7 +80,7 @@ class CloudFormationDouble:
             def do_POST(self) -> None:
                 double._handle(self)
 
-            do_GET = do_PUT = do_DELETE = do_HEAD = do_POST  # noqa: N815
+            do_GET = do_PUT = do_DELETE = do_HEAD = do_POST
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -32,7 +32,6 @@ from tests.conftest import (
 )
 from xacct import registry as reg
 from xacct.gateway import Gateway
-from xacct.render import LineProgress
 from xacct.stacks import Silent, Stacks
 from xacct.status import Next, decide
 
@@ -152,7 +151,8 @@ def test_failure_names_the_resource_and_reason_and_a_rerun_recovers(slow_aws) ->
     assert r.code == 1
     assert "DeveloperBuildBucketPolicy (AWS::S3::BucketPolicy) CREATE_FAILED: Invalid principal in policy" in r.err
     assert "ended ROLLBACK_COMPLETE" in r.err
-    assert "Not started: " in r.err and "central CrossAccountPrimary" in r.err
+    assert "Not started: " in r.err
+    assert "central CrossAccountPrimary" in r.err
     assert "run the same command again" in r.err
     assert "Traceback" not in r.err
     assert len(central().entries) == 2  # nobody was registered half-way
@@ -177,7 +177,8 @@ def test_an_empty_review_stack_is_deleted_and_created_again(aws) -> None:  # typ
     )
     r = run_cli(*onboard_args(), "--yes")
     assert r.code == 0, r.err
-    assert "REVIEW_IN_PROGRESS" in r.err and "deleting it to create it again" in r.err
+    assert "REVIEW_IN_PROGRESS" in r.err
+    assert "deleting it to create it again" in r.err
     assert len(central().entries) == 3
 
 
@@ -286,7 +287,7 @@ def test_ctrl_c_while_cloudformation_works_then_a_rerun_registers_once(slow_aws,
     while "in progress" not in seen and time.monotonic() < deadline:
         seen += proc.stderr.readline()
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    _out, err = proc.communicate(timeout=60)
     err = seen + err
     assert proc.returncode == 130, err
     assert "Traceback" not in err
