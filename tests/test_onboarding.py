@@ -13,6 +13,7 @@ from tests.conftest import (
     DEV1,
     DEV2,
     REGION,
+    ROOT,
     cfn,
     deploy_central,
     fake_entry,
@@ -262,3 +263,44 @@ def test_config_file_supplies_answers(aws, tmp_path) -> None:  # type: ignore[no
     bad = run_cli("--config", str(cfg), "--dry-run")
     assert bad.code == 2
     assert "unknown keys build_acount" in bad.err
+
+
+def test_purge_removes_only_stacks_this_tool_created(aws) -> None:  # type: ignore[no-untyped-def]
+    deploy_central(TWO)
+    assert run_cli(*onboard_args(), "--yes").code == 0
+    r = run_cli(*onboard_args(), "--remove", "--purge", "--yes")
+    assert r.code == 0, r.err
+    for name in ("CrossAccountDeveloper", "CrossAccountDeploy", "CrossAccountPrimary"):
+        assert stack(name, "dev1") is None
+    assert central_lists().buckets == [TWO[0][0], TWO[1][0]]
+
+
+def test_purge_leaves_a_stack_it_did_not_create(aws) -> None:  # type: ignore[no-untyped-def]
+    deploy_central(TWO)
+    dev = cfn("dev1")
+    dev.create_stack(
+        StackName="CrossAccountPrimary",
+        TemplateBody=(ROOT / "cfn" / "CrossAccountPrimary.yaml").read_text(),
+        Parameters=[{"ParameterKey": "RootAccountArns", "ParameterValue": f"arn:aws:iam::{BUILD}:root"}],
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    assert run_cli(*onboard_args(), "--yes").code == 0
+    r = run_cli(*onboard_args(), "--remove", "--purge", "--yes")
+    assert r.code == 0, r.err
+    assert "CrossAccountPrimary was not created by this tool" in r.out
+    assert stack("CrossAccountPrimary", "dev1") is not None
+    assert stack("CrossAccountDeploy", "dev1") is None
+
+
+def test_purge_refuses_to_empty_a_bucket_without_a_terminal(aws) -> None:  # type: ignore[no-untyped-def]
+    deploy_central(TWO)
+    assert run_cli(*onboard_args(), "--yes").code == 0
+    bucket = stack_outputs("CrossAccountPrimary", "dev1")["BuildBucket"]
+    boto3.Session(profile_name="dev1", region_name=REGION).client("s3").put_object(
+        Bucket=bucket, Key="a.zip", Body=b"x"
+    )
+    r = run_cli(*onboard_args(), "--remove", "--purge", "--yes")
+    assert r.code == 2
+    assert "still holds objects" in r.err
+    assert stack("CrossAccountPrimary", "dev1") is not None  # the bucket and its stack stay
+    assert stack("CrossAccountDeveloper", "dev1") is None

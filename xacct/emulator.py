@@ -90,8 +90,9 @@ def close_moto_gaps() -> None:
     """Make moto's in-process server behave as AWS documents where the product depends on it.
 
     Gaps closed here, in the emulator and never in the product:
-    - executing a change set does not recompute the stack's outputs, so a stack created
-      through a CREATE change set reports no outputs at all (moto 5.2);
+    - executing a change set does not recompute the stack's outputs or register its exports,
+      so a stack created through a CREATE change set reports no outputs and cannot be
+      deleted (moto 5.2);
     - updating a resource whose type has no update support in moto (a KMS key, say) leaves
       None in its place, and every later Fn::GetAtt on it fails;
     - a parameter change re-evaluates only resources that Ref it directly, not those that
@@ -127,6 +128,8 @@ def close_moto_gaps() -> None:
         stack._parse_template()
         stack.description = stack.template_dict.get("Description")
         stack.output_map = stack._create_output_map()
+        for export in stack.exports:
+            self.exports[export.name] = export
         for cs_id, cs in list(self.change_sets.items()):
             if cs.stack_id == change_set.stack_id and cs is not change_set:
                 del self.change_sets[cs_id]
