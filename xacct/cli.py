@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -192,9 +193,12 @@ def run_command(
         o.out.print("Declined: nothing was changed.")
         return ExitCode.OK
     try:
-        change = flows.apply_onboard(ctx, plan, prepared)
+        with live(ctx, o):
+            change = flows.apply_onboard(ctx, plan, prepared)
     except (KeyboardInterrupt, Interrupted) as exc:
         raise interrupted(ctx) from exc
+    except XacctError as exc:
+        raise type(exc)(exc.message, hint=f"fix the cause, then run again: {resume_command(a, args)}") from exc
     render.summary(o, plan, change, ctx.dev_stacks().describe(a.stacks()[0]).outputs.get("BuildBucket"))
     _save(path, a)
     return ExitCode.OK
@@ -213,7 +217,8 @@ def _remove(ctx: Any, plan: Any, o: Output, interactive: bool, *, yes: bool, pat
         return empty_after_confirmation(ctx.dev.client("s3"), bucket, ctx.answers.dev_account, o, interactive)
 
     try:
-        change = flows.apply_remove(ctx, plan, empty_bucket)
+        with live(ctx, o):
+            change = flows.apply_remove(ctx, plan, empty_bucket)
     except (KeyboardInterrupt, Interrupted) as exc:
         raise interrupted(ctx) from exc
     render.summary(o, plan, change)
@@ -222,6 +227,35 @@ def _remove(ctx: Any, plan: Any, o: Output, interactive: bool, *, yes: bool, pat
 
 
 AGAIN = "run the same command again: it picks up from what it finds"
+
+
+@contextlib.contextmanager
+def live(ctx: Any, o: Output) -> Iterator[None]:
+    """A live view of the stacks while CloudFormation works, on a terminal; lines elsewhere."""
+    from xacct import render
+
+    if not o.err.is_terminal:
+        yield
+        return
+    view = render.LiveProgress(o.err)
+    previous, ctx.progress = ctx.progress, view
+    try:
+        with view:
+            yield
+    finally:
+        ctx.progress = previous
+
+
+def resume_command(a: Answers, args: argparse.Namespace) -> str:
+    """The command that continues where this run stopped: every answer spelled out."""
+    words = ["python onboard.py"]
+    if args.remove:
+        words.append("--remove")
+    if getattr(args, "purge", False):
+        words.append("--purge")
+    for name, value in a.to_dict().items():
+        words.append(f"--{name.replace('_', '-')} {value}")
+    return " ".join(words)
 
 
 def interrupted(ctx: Any) -> Interrupted:

@@ -248,7 +248,7 @@ def apply_onboard(ctx: Context, plan: Plan, prepared: dict[str, Prepared] | None
         if ready is None:
             ready = dev.prepare(name, template(_kind(a, name)), params, tags, ctx.progress)
         if ready.action == "none":
-            ctx.progress.note(name, "up to date")
+            ctx.progress.note(f"dev:{name}", "up to date")
             return dev.describe(name)
         return dev.execute(ready, ctx.progress)
 

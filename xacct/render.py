@@ -148,6 +148,53 @@ class LineProgress:
         self._line(stack, text)
 
 
+class LiveProgress(LineProgress):
+    """On a terminal: one live line per stack (spinner, elapsed time, latest status), with
+    each resource event printed above it as it arrives. Safe with several stacks in flight."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__(console)
+        from rich.live import Live
+
+        self.rows: dict[str, tuple[float, str, bool]] = {}  # stack -> (started, status, done)
+        self.live = Live(console=console, refresh_per_second=8, transient=True, get_renderable=self._render)
+
+    def _render(self) -> Any:
+        from rich.spinner import Spinner
+        from rich.table import Table
+
+        grid = Table.grid(padding=(0, 1))
+        now = time.monotonic()
+        for stack, (started, status, done) in list(self.rows.items()):
+            mark: Any = "[green]✓[/]" if done else Spinner("dots", style="cyan")
+            grid.add_row(mark, f"[cyan]{escape(stack)}[/]", f"{now - started:5.1f}s", escape(status))
+        return grid
+
+    def __enter__(self) -> LiveProgress:
+        self.live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.live.stop()
+
+    def _set(self, stack: str, status: str, *, done: bool = False) -> None:
+        with self.lock:
+            started = self.rows.get(stack, (time.monotonic(), "", False))[0]
+            self.rows[stack] = (started, status, done)
+
+    def note(self, stack: str, text: str) -> None:
+        super().note(stack, text)
+        self._set(stack, text, done=text == "up to date")
+
+    def event(self, stack: str, event: Mapping[str, Any]) -> None:
+        super().event(stack, event)
+        status = str(event.get("ResourceStatus", ""))
+        if event.get("ResourceType") == "AWS::CloudFormation::Stack":
+            self._set(stack, status, done=not status.endswith("_IN_PROGRESS"))
+        else:
+            self._set(stack, f"{event.get('LogicalResourceId')} {status}")
+
+
 def summary(o: Output, plan: Plan, change: reg.Change, bucket: str | None = None) -> None:
     if plan.action == "onboard":
         o.out.print("\n[bold green]Onboarded.[/]")

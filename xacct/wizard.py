@@ -36,6 +36,9 @@ QUESTIONS = (
 )
 
 
+CONTINUE = "__continue__"  # questionary would use the title for a None value
+
+
 def validator(q: Question) -> Callable[[str], bool | str]:
     """questionary's form: True, or the message to show while typing."""
 
@@ -118,7 +121,7 @@ def ask(given: Answers, *, defaults: Answers, developer: bool = True, output: Ou
     """Fill every gap in `given` by asking; then show all answers and let one be changed."""
     import questionary
 
-    answers = given.layered(Answers(central_stack=None))
+    answers = given
     for q in QUESTIONS:
         if q.developer and not developer:
             continue
@@ -130,12 +133,12 @@ def ask(given: Answers, *, defaults: Answers, developer: bool = True, output: Ou
     while True:
         shown = [q for q in QUESTIONS if developer or not q.developer]
         width = max(len(q.message) for q in shown)
-        choices: list[Any] = [questionary.Choice("Continue with these answers", value=None)]
+        choices: list[Any] = [questionary.Choice("Continue with these answers", value=CONTINUE)]
         choices += [
             questionary.Choice(f"{q.message:<{width}}  {getattr(answers, q.name)}", value=q.name) for q in shown
         ]
         picked = questionary.select("Your answers (pick one to change it):", choices=choices).unsafe_ask()
-        if picked is None:
+        if picked == CONTINUE:
             return answers
         q = next(q for q in QUESTIONS if q.name == picked)
         value = _ask_one(q, answers, getattr(answers, q.name), output)
