@@ -209,18 +209,16 @@ def test_developer_account_templates_deploy_in_order_and_admit_the_central_role(
     trusted = next(s for s in policy["Statement"] if s.get("Sid") == "TrustedAccountsUseKey")
     assert trusted["Principal"]["AWS"] in (f"arn:aws:iam::{BUILD}:root", [f"arn:aws:iam::{BUILD}:root"])
 
-    # moto does not apply AWS::S3::BucketPolicy, so the policy is checked as deployed: the
-    # stack's template grants s3:PutObject to the parameter that holds the central role.
-    body = dev.get_template(StackName="CrossAccountDeveloper")["TemplateBody"]
-    statement = next(
-        s
-        for s in yaml.load(body, Loader=CfnLoader)["Resources"]["DeveloperBuildBucketPolicy"]["Properties"][
-            "PolicyDocument"
-        ]["Statement"]
-        if s["Effect"] == "Allow"
-    )
-    assert statement["Principal"]["AWS"] == {"Ref": "ReplicationFunctionRoleArn"}
-    assert statement["Action"] == "s3:PutObject"
+    # The bucket policy as S3 holds it: the central role may put objects, and nothing more.
+    bucket = primary["BuildBucket"]
+    policy = json.loads(session("dev1").client("s3").get_bucket_policy(Bucket=bucket)["Policy"])
+    allows = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert len(allows) == 1
+    assert allows[0]["Principal"] == {"AWS": central_role}
+    assert allows[0]["Action"] == "s3:PutObject"
+    assert allows[0]["Resource"] == f"arn:aws:s3:::{bucket}/*"
+    deny = next(s for s in policy["Statement"] if s["Effect"] == "Deny")
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
 def test_stacks_are_isolated_per_account(aws) -> None:  # type: ignore[no-untyped-def]

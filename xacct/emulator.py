@@ -6,6 +6,7 @@ whatever endpoint botocore is given, exactly as it does on AWS.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import tempfile
@@ -119,6 +120,7 @@ def close_moto_gaps() -> None:
             stack._add_stack_event("CREATE_IN_PROGRESS", resource_status_reason="User Initiated")
             stack.template = change_set.template
             stack._parse_template()
+            stack.cross_stack_resources = self.exports  # what create_stack gives for Fn::ImportValue
             stack.resource_map = stack._create_resource_map()
             stack.create_resources()
             change_set.execution_status = "EXECUTE_COMPLETE"
@@ -170,6 +172,84 @@ def close_moto_gaps() -> None:
         return actions
 
     resource_map.build_resource_diff = build_resource_diff  # type: ignore[method-assign,assignment]
+    _bucket_policies()
+
+
+def _bucket_policies() -> None:
+    """moto's CloudFormation ignores AWS::S3::BucketPolicy (the bucket reports no policy): apply
+    it through S3 as AWS does. The emulator speaks plain HTTP, so a TLS-only statement
+    (aws:SecureTransport) would refuse every request: evaluate policies as if over TLS."""
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+    from moto.s3 import models as s3m
+
+    def backend(account_id: str, region_name: str) -> Any:
+        from moto.utilities.utils import get_partition
+
+        return s3m.s3_backends[account_id][get_partition(region_name)]
+
+    class BucketPolicy(CloudFormationModel):
+        def __init__(self, bucket: str) -> None:
+            self.bucket = bucket
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.bucket
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::S3::BucketPolicy"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> BucketPolicy:
+            props = cloudformation_json["Properties"]
+            backend(account_id, region_name).put_bucket_policy(
+                props["Bucket"], json.dumps(props["PolicyDocument"]).encode()
+            )
+            return cls(props["Bucket"])
+
+        @classmethod
+        def update_from_cloudformation_json(
+            cls,
+            original_resource: Any,
+            new_resource_name: str,
+            cloudformation_json: Any,
+            account_id: str,
+            region_name: str,
+        ) -> BucketPolicy:
+            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+        @classmethod
+        def delete_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+        ) -> None:
+            bucket = cloudformation_json["Properties"]["Bucket"]
+            with contextlib.suppress(Exception):
+                backend(account_id, region_name).delete_bucket_policy(bucket)
+
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cached.cache_clear()
+
+    original = s3m.FakeBucket.get_permission
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return original(self, action, resource)
+        doc = json.loads(self.policy)
+        kept = [s for s in doc.get("Statement", []) if "aws:SecureTransport" not in json.dumps(s.get("Condition", {}))]
+        saved, self.policy = self.policy, json.dumps({**doc, "Statement": kept}).encode()
+        try:
+            return original(self, action, resource)
+        finally:
+            self.policy = saved
+
+    s3m.FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
 
 
 @contextmanager
