@@ -85,6 +85,11 @@ def test_onboarding_from_an_empty_developer_account(aws) -> None:  # type: ignor
     assert dev_primary["DeployReady"] == "true"
     assert "Onboarded." in r.out
     assert primary["BuildBucket"] in r.out
+    # Every link of the replication path holds (the two earlier developers are fictitious:
+    # their buckets do not exist, so they show as orphans).
+    verify = run_cli(*onboard_args(), "--verify")
+    assert "broken" not in verify.out, verify.out
+    assert verify.out.count("ok ") == 6
 
 
 def test_the_same_command_again_writes_nothing(aws, calls) -> None:  # type: ignore[no-untyped-def]

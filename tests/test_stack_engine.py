@@ -153,7 +153,8 @@ def test_failure_names_the_resource_and_reason_and_a_rerun_recovers(slow_aws) ->
     assert "ended ROLLBACK_COMPLETE" in r.err
     assert "Not started: " in r.err
     assert "central CrossAccountPrimary" in r.err
-    assert "run the same command again" in r.err
+    assert "then run again: python onboard.py --build-account 111111111111" in r.err
+    assert "--dev-profile dev1" in r.err
     assert "Traceback" not in r.err
     assert len(central().entries) == 2  # nobody was registered half-way
     again = run_cli(*onboard_args(), "--yes")

@@ -42,9 +42,16 @@ def parser() -> argparse.ArgumentParser:
     )
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--remove", action="store_true", help="offboard the developer account")
-    mode.add_argument("--status", action="store_true", help=argparse.SUPPRESS)
+    mode.add_argument(
+        "--status", action="store_true", help="who is registered, whether replication is on, how many more fit"
+    )
+    mode.add_argument("--verify", action="store_true", help="check one developer's replication path link by link")
     p.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
-    p.add_argument("--json", action="store_true", help="with --dry-run: the plan as JSON on stdout")
+    p.add_argument("--json", action="store_true", help="with --dry-run or --status: JSON on stdout")
+    p.add_argument("--probe", action="store_true", help="with --verify: send a test object through replication")
+    p.add_argument(
+        "--orphan", metavar="BUCKET", help="with --remove: take this bucket's entry out of the central lists only"
+    )
     for name, metavar, text in ANSWER_FLAGS:
         p.add_argument("--" + name.replace("_", "-"), metavar=metavar, help=text)
     p.add_argument(
@@ -69,12 +76,15 @@ def flag_answers(args: argparse.Namespace) -> Answers:
 
 def main(argv: list[str] | None = None, *, output: Output | None = None, interactive: bool | None = None) -> int:
     args = parser().parse_args(argv)
-    if args.json and not args.dry_run:
-        print("error: --json goes with --dry-run", file=sys.stderr)
-        return ExitCode.INVALID
-    if args.purge and not args.remove:
-        print("error: --purge goes with --remove", file=sys.stderr)
-        return ExitCode.INVALID
+    for flag, needs, ok in (
+        ("--json", "--dry-run or --status", args.dry_run or args.status),
+        ("--purge", "--remove", args.remove),
+        ("--orphan", "--remove", args.remove),
+        ("--probe", "--verify", args.verify),
+    ):
+        if getattr(args, flag[2:]) and not ok:
+            print(f"error: {flag} goes with {needs}", file=sys.stderr)
+            return ExitCode.INVALID
     if args.debug:
         import logging
 
@@ -123,7 +133,7 @@ def resolve_answers(args: argparse.Namespace, defaults: Answers, o: Output, inte
 
     flags = flag_answers(args)
     layers = [ans.load(args.config)] if args.config else []
-    need_dev = not args.status
+    need_dev = not (args.status or args.orphan)
     given = flags.layered(*layers)
     given.validate()
     if interactive:
@@ -155,16 +165,23 @@ def run_command(
     from xacct import answers as ans
     from xacct import flows, render
 
-    if not interactive and not args.yes and not args.dry_run:
+    read_only = args.dry_run or args.status or args.verify
+    if not interactive and not args.yes and not read_only:
         raise InvalidInput("no terminal to confirm on: pass --yes to apply, or --dry-run to preview")
     path = save_to
     a = resolve_answers(args, defaults or ans.Answers(), o, interactive)
+    if args.status:
+        return run_status(a, args, o)
+    if args.verify:
+        return run_verify(a, args, o)
     progress = render.LineProgress(o.err)
     ctx = flows.Context(a, progress)
-    reads = flows.read(ctx)
+    reads = flows.read(ctx, developer=not args.orphan)
     partition = ctx.build.partition
     where = ctx.where(ctx.build)
-    if args.remove:
+    if args.orphan:
+        plan = flows.plan_orphan(a, reads, args.orphan, where)
+    elif args.remove:
         plan = flows.plan_remove(a, reads, partition, args.purge, where)
     else:
         plan = flows.plan_onboard(a, reads, partition, where)
@@ -202,6 +219,38 @@ def run_command(
     render.summary(o, plan, change, ctx.dev_stacks().describe(a.stacks()[0]).outputs.get("BuildBucket"))
     _save(path, a)
     return ExitCode.OK
+
+
+def run_status(a: Answers, args: argparse.Namespace, o: Output) -> int:
+    import json
+
+    from xacct import flows, health, render
+
+    ctx = flows.Context(a, render.LineProgress(o.err))
+    registry = flows.check_central(a, flows.read(ctx, developer=False).central, ctx.where(ctx.build))
+    data = health.status_json(a, registry)
+    if args.json:
+        o.out.file.write(json.dumps(data, indent=2) + "\n")
+    else:
+        render.show_status(o, data)
+    return ExitCode.OK
+
+
+def run_verify(a: Answers, args: argparse.Namespace, o: Output) -> int:
+    from xacct import flows, health, render
+    from xacct.answers import Answers
+
+    ctx = flows.Context(a, render.LineProgress(o.err))
+    ctx.build.check_account(a.build_account or "")
+    ctx.dev.check_account(a.dev_account or "")
+    remove = resume_command(a, argparse.Namespace(remove=True, purge=False))
+    links, orphans = health.Verifier(ctx, remove).run(probe=args.probe, can_probe=not getattr(args, "sandbox", False))
+    central_only = Answers(**{k: v for k, v in a.to_dict().items() if not k.startswith("dev_")})
+    onboard = resume_command(a, argparse.Namespace(remove=False, purge=False))
+    render.show_verify(
+        o, links, orphans, resume_command(central_only, argparse.Namespace(remove=True, purge=False)), onboard
+    )
+    return ExitCode.OK if all(link.ok for link in links) and not orphans else ExitCode.BROKEN
 
 
 def _remove(ctx: Any, plan: Any, o: Output, interactive: bool, *, yes: bool, path: Path | None) -> int:

@@ -96,6 +96,8 @@ def close_moto_gaps() -> None:
       deleted (moto 5.2);
     - updating a resource whose type has no update support in moto (a KMS key, say) leaves
       None in its place, and every later Fn::GetAtt on it fails;
+    - AWS::S3::BucketPolicy is not applied at all, and an AWS::IAM::ManagedPolicy keeps its
+      first document through updates (see the two functions below);
     - a parameter change re-evaluates only resources that Ref it directly, not those that
       use it through Fn::If or Fn::Split (an SSM value stays stale);
     - executing a change set does not delete the stack's other change sets, which AWS does
@@ -148,6 +150,8 @@ def close_moto_gaps() -> None:
         for logical_id, resource in list(self._parsed_resources.items()):
             if resource is None and kept.get(logical_id) is not None:
                 self._parsed_resources[logical_id] = kept[logical_id]
+                if type(kept[logical_id]).__name__ == "ManagedPolicy":
+                    _publish_policy_version(self, logical_id, kept[logical_id])
 
     resource_map.update = update  # type: ignore[method-assign]
 
@@ -173,6 +177,25 @@ def close_moto_gaps() -> None:
 
     resource_map.build_resource_diff = build_resource_diff  # type: ignore[method-assign,assignment]
     _bucket_policies()
+
+
+def _publish_policy_version(resource_map: Any, logical_id: str, policy: Any) -> None:
+    """moto cannot update an AWS::IAM::ManagedPolicy from a stack update (it keeps the first
+    document): publish the new document as the default version, as AWS does (at most five)."""
+    from moto.cloudformation import parsing
+    from moto.iam import models as iam
+
+    document = parsing.clean_json(
+        resource_map._resource_json_map[logical_id]["Properties"]["PolicyDocument"], resource_map
+    )
+    current = next(v for v in policy.versions if v.is_default).document
+    if (json.loads(current) if isinstance(current, str) else current) == document:
+        return
+    backend = iam.iam_backends[policy.account_id][policy.partition]
+    old = [v for v in policy.versions if not v.is_default]
+    if len(policy.versions) >= 5 and old:
+        backend.delete_policy_version(policy.arn, old[0].version_id)
+    backend.create_policy_version(policy.arn, json.dumps(document), set_as_default=True)
 
 
 def _bucket_policies() -> None:

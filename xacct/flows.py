@@ -392,6 +392,27 @@ def plan_remove(a: Answers, reads: Reads, partition: str, purge: bool, where: st
     )
 
 
+def plan_orphan(a: Answers, reads: Reads, bucket: str, where: str = "") -> Plan:
+    """Take one bucket's entry out of the central lists, touching no developer account (whose
+    stacks or credentials may be long gone)."""
+    before = check_central(a, reads.central, where)
+    change = reg.remove(before, bucket=bucket)
+    entry = change.entry
+    return Plan(
+        action="remove",
+        answers=a,
+        build_account=a.build_account or "",
+        dev_account=(reg.key_account(entry.cmk) if entry else None) or "?",
+        central_stack=reads.central.name,
+        central_before={k: reads.central.parameters[k] for k in reg.PARAMETERS},
+        change=change,
+        bucket=bucket,
+        cmk=entry.cmk if entry else None,
+        stacks=[],
+        notes=["only the central lists change: no developer account is touched"],
+    )
+
+
 def apply_remove(ctx: Context, plan: Plan, empty_bucket: Callable[[str], bool]) -> reg.Change:
     """Central entry out first (nothing is sent to a bucket that is going away), then the
     developer stack; with purge, the deployment roles and the primary stack."""

@@ -38,12 +38,14 @@ class Output:
 
 def make_output(*, color: bool | None = None, width: int | None = None) -> Output:
     # rich reads NO_COLOR and the terminal's width and TTY-ness itself.
+    import sys
+
     kwargs: dict[str, Any] = {"highlight": False, "soft_wrap": True}
     if color is False:
         kwargs["no_color"] = True
-    if width:
-        kwargs["width"] = width
-    return Output(Console(**kwargs), Console(stderr=True, **kwargs))
+    out_width = width or (None if sys.stdout.isatty() else 250)  # piped: never fold an ARN
+    err_width = width or (None if sys.stderr.isatty() else 250)
+    return Output(Console(width=out_width, **kwargs), Console(stderr=True, width=err_width, **kwargs))
 
 
 def show_plan(o: Output, plan: Plan) -> None:
@@ -193,6 +195,41 @@ class LiveProgress(LineProgress):
             self._set(stack, status, done=not status.endswith("_IN_PROGRESS"))
         else:
             self._set(stack, f"{event.get('LogicalResourceId')} {status}")
+
+
+def show_status(o: Output, data: Mapping[str, Any]) -> None:
+    c = data["central"]
+    state = "[green]on[/]" if data["replication"] else "[yellow]off[/]"
+    o.out.print(f"Central stack [bold]{c['stack']}[/] in {c['account']} ({c['region']}): replication {state}")
+    table = Table(show_edge=False, pad_edge=False)
+    for col in ("#", "account", "region", "bucket", "key"):
+        table.add_column(col, overflow="fold")
+    for d in data["developers"]:
+        table.add_row(str(d["position"]), d["account"] or "?", d["region"] or "?", d["bucket"], d["cmk"])
+    if data["developers"]:
+        o.out.print(table)
+    else:
+        o.out.print("  no developer is registered")
+    cap = data["capacity"]
+    o.out.print(
+        f"Capacity: {cap['registered']} registered, about {cap['fits']} fit within CloudFormation's "
+        f"4,096-byte parameter limit ({max(cap['fits'] - cap['registered'], 0)} more)"
+    )
+
+
+def show_verify(o: Output, links: list[Any], orphans: list[str], remove: str, onboard: str) -> None:
+    for link in links:
+        mark = "[green]ok[/]    " if link.ok else "[bold red]broken[/]"
+        o.out.print(f"{mark} {escape(link.name)}: {escape(link.detail)}")
+        if not link.ok and link.fix:
+            o.out.print(f"         fix: {escape(link.fix)}")
+    for bucket in orphans:
+        o.out.print(f"[bold yellow]orphan[/] {bucket} is registered but its bucket or stack no longer exists")
+        o.out.print(f"         fix: {escape(remove)} --orphan {bucket}")
+    if any(not link.ok for link in links):
+        o.out.print(f"\nTo onboard again: {escape(onboard)}")
+    elif not orphans:
+        o.out.print("\n[bold green]Every link holds.[/]")
 
 
 def summary(o: Output, plan: Plan, change: reg.Change, bucket: str | None = None) -> None:

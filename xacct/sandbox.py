@@ -134,17 +134,17 @@ def run_sandbox(args: argparse.Namespace, o: Output, interactive: bool) -> int:
         o.info("[dim]sandbox: starting an embedded AWS emulator (moto) with a build and a developer account[/]")
     with emulator.running(profiles) as emu, environment(emu.environ):
         seed_central()
-        if args.remove:
+        if args.remove or args.verify:
             quiet = Output(Console(file=io.StringIO()), Console(file=io.StringIO()))
-            onboard = argparse.Namespace(
-                **{**vars(args), "remove": False, "purge": False, "yes": True, "dry_run": False, "json": False}
-            )
+            quietly: dict[str, bool] = dict.fromkeys(("remove", "purge", "dry_run", "json", "verify", "probe"), False)
+            onboard = argparse.Namespace(**{**vars(args), **quietly, "yes": True})
             run_command(onboard, quiet, False, defaults=ANSWERS, save_to=None)
         before = central_values()
         if not interactive and not args.yes and not args.dry_run:
             # Nothing real is at stake here, and a first run may well be piped.
             o.info("[dim]sandbox: no terminal, applying without confirmation[/]")
             args = argparse.Namespace(**{**vars(args), "yes": True})
+        args = argparse.Namespace(**{**vars(args), "sandbox": True})
         code = run_command(args, o, interactive, defaults=ANSWERS, save_to=None)
         if not args.json:
             show_outcome(o, before, central_values())

@@ -1,0 +1,108 @@
+"""--status and --verify on the emulator."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import (
+    BUILD,
+    DEV1,
+    DEV2,
+    REGION,
+    deploy_central,
+    fake_entry,
+    onboard_args,
+    run_cli,
+    session,
+    stack_outputs,
+)
+
+BUILD_ONLY = ["--build-account", BUILD, "--build-region", REGION, "--build-profile", "build"]
+
+
+def test_status_with_several_developers(aws) -> None:  # type: ignore[no-untyped-def]
+    entries = [fake_entry(n) for n in (1, 2, 3)]
+    deploy_central(entries)
+    r = run_cli(*BUILD_ONLY, "--status", "--json")
+    assert r.code == 0, r.err
+    data = json.loads(r.out)
+    assert data["replication"] is True
+    assert [d["bucket"] for d in data["developers"]] == [e[0] for e in entries]
+    assert [d["account"] for d in data["developers"]] == [e[2].split(":")[4] for e in entries]
+    assert data["developers"][0]["region"] == REGION
+    assert data["capacity"] == {"registered": 3, "fits": 53}
+    people = run_cli(*BUILD_ONLY, "--status")
+    assert "replication on" in people.out
+    assert "3 registered, about 53 fit" in people.out
+
+
+def test_status_with_nobody_registered(aws) -> None:  # type: ignore[no-untyped-def]
+    deploy_central()
+    r = run_cli(*BUILD_ONLY, "--status", "--json")
+    assert r.code == 0, r.err
+    data = json.loads(r.out)
+    assert data["replication"] is False
+    assert data["developers"] == []
+    assert data["capacity"]["registered"] == 0
+
+
+def test_verify_a_healthy_developer(aws) -> None:  # type: ignore[no-untyped-def]
+    deploy_central()
+    assert run_cli(*onboard_args(), "--yes").code == 0
+    assert run_cli(*onboard_args("dev2", DEV2), "--yes").code == 0
+    r = run_cli(*onboard_args(), "--verify")
+    assert r.code == 0, r.out + r.err
+    assert "broken" not in r.out
+    assert r.out.count("ok ") == 6
+    assert "Every link holds." in r.out
+
+
+def test_verify_after_the_bucket_policy_was_changed_by_hand(aws) -> None:  # type: ignore[no-untyped-def]
+    deploy_central()
+    assert run_cli(*onboard_args(), "--yes").code == 0
+    bucket = stack_outputs("CrossAccountPrimary", "dev1")["BuildBucket"]
+    session("dev1").client("s3").put_bucket_policy(
+        Bucket=bucket,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{DEV1}:root"},
+                        "Action": "s3:GetObject",
+                        "Resource": f"arn:aws:s3:::{bucket}/*",
+                    }
+                ],
+            }
+        ),
+    )
+    r = run_cli(*onboard_args(), "--verify")
+    assert r.code == 3
+    assert "broken bucket policy admits the central role" in r.out
+    assert (
+        f"aws cloudformation delete-stack --stack-name CrossAccountDeveloper --profile dev1 --region {REGION}" in r.out
+    )
+    assert "ok     registered centrally" in r.out
+
+
+def test_an_orphan_entry_is_reported_with_the_command_that_cleans_it(aws) -> None:  # type: ignore[no-untyped-def]
+    ghost = fake_entry(7)
+    deploy_central([ghost])
+    assert run_cli(*onboard_args(), "--yes").code == 0
+    r = run_cli(*onboard_args(), "--verify")
+    assert r.code == 3
+    line = next(x for x in r.out.splitlines() if "--orphan" in x)
+    assert f"orphan {ghost[0]}" in r.out
+    command = line.split("fix: python onboard.py ", 1)[1].split()
+    cleaned = run_cli(*command, "--yes")
+    assert cleaned.code == 0, cleaned.err
+    again = run_cli(*onboard_args(), "--verify")
+    assert again.code == 0, again.out
+    status = json.loads(run_cli(*BUILD_ONLY, "--status", "--json").out)
+    assert [d["bucket"] for d in status["developers"]] == [f"xacct-build-{DEV1}-{REGION}"]
+
+
+def test_verify_refuses_invalid_input(aws) -> None:  # type: ignore[no-untyped-def]
+    r = run_cli(*onboard_args("dev1", "123"), "--verify")
+    assert r.code == 2
