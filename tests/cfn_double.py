@@ -5,7 +5,8 @@ concurrency would go untested. Through this proxy, as on AWS:
 - each stack operation stays *_IN_PROGRESS for `stack_seconds` (its terminal stack event is
   held back until then), and each change set stays CREATE_IN_PROGRESS for `change_set_seconds`;
 - executing a change set that is not ready yet, or writing to a stack that is busy, is
-  refused with CloudFormation's errors;
+  refused with CloudFormation's errors, and so is executing a change set made before another
+  operation changed its stack (AWS marks it OBSOLETE);
 - an operation can be made to fail: it then ends ROLLBACK_COMPLETE (a create) or
   UPDATE_ROLLBACK_COMPLETE (an update), with the failed resource's event and reason.
 It also records every CloudFormation call and the intervals CloudFormation was busy, for the
@@ -64,7 +65,9 @@ class CloudFormationDouble:
     busy: list[tuple[float, float]] = field(default_factory=list)
     _ops: dict[str, Operation] = field(default_factory=dict)  # by stack name
     _change_sets: dict[str, tuple[float, str]] = field(default_factory=dict)  # id -> (ready, kind)
+    _obsolete: set[str] = field(default_factory=set)
     _cs_stack: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (name, stack id)
+    _cs_who: dict[str, str] = field(default_factory=dict)  # id -> account
     _failures: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     _after_change_set: dict[str, Callable[[], None]] = field(default_factory=dict)
     _accounts: dict[str, str] = field(default_factory=dict)  # access key id -> account
@@ -208,6 +211,8 @@ class CloudFormationDouble:
             ready = self._change_sets.get(form.get("ChangeSetName", ""))
             if ready and ready[0] > now:
                 return "InvalidChangeSetStatus", "ChangeSet is in CREATE_IN_PROGRESS status and cannot be executed"
+            if form.get("ChangeSetName", "") in self._obsolete:
+                return "InvalidChangeSetStatus", "ChangeSet cannot be executed in its current status of [OBSOLETE]"
         if action in MUTATING:
             op = self._busy(f"{form['_who']}:{stack}", now)
             if op:
@@ -220,6 +225,10 @@ class CloudFormationDouble:
     def _begin(self, who: str, name: str, stack_id: str, kind: str, now: float) -> None:
         op = Operation(name, stack_id, kind, now, now + self.stack_seconds, self._failures.pop(name, None))
         with self._lock:
+            # Every change set made for this stack before this operation no longer matches it.
+            self._obsolete.update(
+                cs for cs, (stack, _) in self._cs_stack.items() if stack == name and self._cs_who.get(cs) == who
+            )
             self._ops[f"{who}:{name}"] = op
             self.busy.append((op.start, op.end))
 
@@ -232,6 +241,7 @@ class CloudFormationDouble:
             with self._lock:
                 self._change_sets[cs_id] = (now + self.change_set_seconds, kind)
                 self._cs_stack[cs_id] = (form["StackName"], stack_id)
+                self._cs_who[cs_id] = form["_who"]
                 self.busy.append((now, now + self.change_set_seconds))
             hook = self._after_change_set.pop(form["StackName"], None)
             if hook:

@@ -162,6 +162,7 @@ class CentralUpdate:
             if code in ("ChangeSetNotFound", "InvalidChangeSetStatus"):
                 # Someone else's update ran first and made ours stale: re-read and retry.
                 self.progress.note(self.stack, "another update landed first; reading again")
+                self.stacks.discard(prepared)
                 return
             raise
         except BaseException:

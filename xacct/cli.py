@@ -163,7 +163,6 @@ def run_command(
     """One onboarding, removal or dry-run. `defaults` fill what flags leave open (saved
     answers, or the sandbox's); answers are saved to `save_to` after success."""
     from xacct import answers as ans
-    from xacct import flows, render
 
     read_only = args.dry_run or args.status or args.verify
     if not interactive and not args.yes and not read_only:
@@ -174,8 +173,11 @@ def run_command(
         return run_status(a, args, o)
     if args.verify:
         return run_verify(a, args, o)
+    # Only now: boto3 costs a fifth of a second, and the first question should not wait for it.
+    from xacct import flows, render
+
     progress = render.LineProgress(o.err)
-    ctx = flows.Context(a, progress)
+    ctx = flows.Context(a, progress, direct=args.yes)
     reads = flows.read(ctx, developer=not args.orphan)
     partition = ctx.build.partition
     where = ctx.where(ctx.build)
@@ -202,7 +204,7 @@ def run_command(
         return ExitCode.OK
     if args.remove:
         return _remove(ctx, plan, o, interactive, yes=args.yes, path=path)
-    prepared = flows.prepare_first(ctx, plan)
+    prepared = {} if args.yes else flows.prepare_first(ctx, plan)
     render.show_changes(o, prepared)
     if not args.yes and not confirm(o, "Apply these changes?"):
         for p in prepared.values():

@@ -114,7 +114,15 @@ def close_moto_gaps() -> None:
         change_set = self.change_sets.get(change_set_name) or next(
             (cs for cs in self.change_sets.values() if cs.change_set_name == change_set_name), None
         )
-        if change_set is None or change_set.change_set_type != "CREATE":
+        if change_set is None:
+            # moto fails with a server error here; AWS answers ChangeSetNotFound.
+            from moto.cloudformation.exceptions import CloudFormationError
+
+            class ChangeSetNotFound(CloudFormationError):
+                code = "ChangeSetNotFound"
+
+            raise ChangeSetNotFound(f"ChangeSet [{change_set_name}] does not exist")
+        if change_set.change_set_type != "CREATE":
             original(self, change_set_name, stack_name)
         else:
             # moto made the stack with an empty template: build it as create_stack does.
@@ -126,8 +134,6 @@ def close_moto_gaps() -> None:
             stack.resource_map = stack._create_resource_map()
             stack.create_resources()
             change_set.execution_status = "EXECUTE_COMPLETE"
-        if change_set is None:
-            return
         stack = self.stacks[change_set.stack_id]
         stack._parse_template()
         stack.description = stack.template_dict.get("Description")

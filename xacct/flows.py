@@ -33,6 +33,8 @@ class Context:
 
     answers: Answers
     progress: Progress
+    # No one reviews the developer stacks' change sets (--yes): create and update them directly.
+    direct: bool = False
     stop: threading.Event = field(default_factory=threading.Event)
     build: Gateway = field(init=False)
     dev: Gateway = field(init=False)
@@ -245,6 +247,8 @@ def apply_onboard(ctx: Context, plan: Plan, prepared: dict[str, Prepared] | None
 
     def deploy(name: str, params: dict[str, str]) -> StackState:
         ready = prepared.pop(name, None)
+        if ready is None and ctx.direct:
+            return dev.apply_direct(name, template(_kind(a, name)), params, tags, ctx.progress)
         if ready is None:
             ready = dev.prepare(name, template(_kind(a, name)), params, tags, ctx.progress)
         if ready.action == "none":

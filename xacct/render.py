@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -16,7 +16,9 @@ from rich.table import Table
 
 from xacct import registry as reg
 from xacct.plan import Plan, is_pending
-from xacct.stacks import Prepared
+
+if TYPE_CHECKING:
+    from xacct.stacks import Prepared
 
 ACTION_STYLE = {"create": "green", "update": "yellow", "delete": "red", "none": "dim"}
 COLLAPSE_AFTER = 6

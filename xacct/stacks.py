@@ -244,14 +244,7 @@ class Stacks:
         `keep` holds deployed parameter values to pass again unchanged (read just before);
         a value reading back as asterisks (NoEcho) is kept with UsePreviousValue instead.
         """
-        state = self.wait_until_idle(name, progress)
-        decision = decide(state.status, name, self.where)
-        if decision.next is Next.BLOCKED:
-            raise AwsFailure(decision.reason + self._remaining(state))
-        if decision.next is Next.RECREATE:
-            progress.note(self._tag(name), f"{decision.reason}: deleting it to create it again")
-            self.delete(name, progress)
-            state = StackState(name)
+        state = self._ready(name, progress)
         if state.exists and self.matches(state, template, parameters):
             return Prepared(name, "none")
         change_type = "UPDATE" if state.exists else "CREATE"
@@ -261,7 +254,8 @@ class Stacks:
             "ChangeSetName": f"xacct-{uuid.uuid4().hex[:12]}",
             "ChangeSetType": change_type,
             "Parameters": params,
-            "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+            # Tags mark what this tool created; an update keeps the stack's own.
+            "Tags": [{"Key": k, "Value": v} for k, v in (state.tags if state.exists else tags).items()],
             "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
         }
         if len(template.encode()) > INLINE_TEMPLATE_LIMIT and state.exists:
@@ -279,6 +273,55 @@ class Stacks:
         if prepared.action == "none":
             self.discard(prepared)
         return prepared
+
+    def _ready(self, name: str, progress: Progress) -> StackState:
+        """The stack once it can take an operation: waited for, or cleared away if it is a dead
+        shell; refused when a person must act first."""
+        state = self.wait_until_idle(name, progress)
+        decision = decide(state.status, name, self.where)
+        if decision.next is Next.BLOCKED:
+            raise AwsFailure(decision.reason + self._remaining(state))
+        if decision.next is Next.RECREATE:
+            progress.note(self._tag(name), f"{decision.reason}: deleting it to create it again")
+            self.delete(name, progress)
+            return StackState(name)
+        return state
+
+    def apply_direct(
+        self, name: str, template: str, parameters: Mapping[str, str], tags: Mapping[str, str], progress: Progress
+    ) -> StackState:
+        """Create or update without a change set, when nobody is to review one (--yes), as
+        `cdk deploy --method=direct` does: a change set costs CloudFormation seconds per step.
+        Nothing at all happens when the stack already matches."""
+        state = self._ready(name, progress)
+        if state.exists and self.matches(state, template, parameters):
+            progress.note(self._tag(name), "up to date")
+            return state
+        kwargs: dict[str, Any] = {
+            "StackName": name,
+            "TemplateBody": template,
+            "Parameters": _parameter_list({**state.parameters, **parameters} if state.exists else parameters),
+            # Tags mark what this tool created; an update keeps the stack's own.
+            "Tags": [{"Key": k, "Value": v} for k, v in (state.tags if state.exists else tags).items()],
+            "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+        }
+        action = "update" if state.exists else "create"
+        marker = self.latest_event(name) if state.exists else None
+        progress.note(self._tag(name), f"{action} in progress")
+        try:
+            (self.cfn.update_stack if state.exists else self.cfn.create_stack)(**kwargs)
+        except bx.ClientError as exc:
+            if any(m in _message(exc) for m in NO_CHANGES):
+                return self.describe(name)
+            raise
+        self.inflight[self._tag(name)] = action
+        try:
+            state = self.wait(name, progress, marker)
+        except AwsFailure:
+            self.inflight.pop(self._tag(name), None)
+            raise
+        self.inflight.pop(self._tag(name), None)  # not when interrupted: it is still running
+        return state
 
     def _wait_change_set(self, prepared: Prepared) -> list[ResourceChange]:
         for delay in self.poller.delays():
