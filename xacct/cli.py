@@ -35,8 +35,9 @@ ANSWER_FLAGS = (
 
 
 def parser() -> argparse.ArgumentParser:
+    from xacct import __version__
+
     p = argparse.ArgumentParser(
-        prog="onboard.py",
         description="Onboard a developer AWS account onto the cross-account pipeline: deploy its "
         "stacks and register its bucket in the central build account's replication lists.",
     )
@@ -65,6 +66,7 @@ def parser() -> argparse.ArgumentParser:
         "--sandbox", action="store_true", help="run against an embedded AWS emulator with two fictitious accounts"
     )
     p.add_argument("--debug", action="store_true", help="tracebacks and AWS call logging")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
 
 
