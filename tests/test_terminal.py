@@ -9,25 +9,10 @@ import sys
 import pexpect
 import pytest
 
-from tests.conftest import BUILD, DEV1, REGION, ROOT, cfn, deploy_central, fake_entry, stack, stack_parameters
+from tests.conftest import ROOT, cfn, deploy_central, fake_entry, onboard_args, stack, stack_parameters
 from xacct import registry as reg
 
-FLAGS = [
-    "--build-account",
-    BUILD,
-    "--build-region",
-    REGION,
-    "--build-profile",
-    "build",
-    "--dev-account",
-    DEV1,
-    "--dev-region",
-    REGION,
-    "--dev-profile",
-    "dev1",
-    "--central-stack",
-    "CrossAccountPrimary",
-]
+FLAGS = [*onboard_args(), "--central-stack", "CrossAccountPrimary"]
 
 
 def spawn(*args: str) -> pexpect.spawn:

@@ -116,26 +116,12 @@ def test_an_invalid_account_is_refused_as_typed(aws, keys) -> None:  # type: ign
 
 
 def test_the_wizard_then_the_plan_then_declining_changes_nothing(aws, keys) -> None:  # type: ignore[no-untyped-def]
-    from tests.conftest import cfn, run_cli, stack
+    from tests.conftest import cfn, onboard_args, run_cli, stack
 
     deploy_central([fake_entry(1)])
     # The central stack's name (default), the summary (continue), then decline the plan.
     keys.send_text(ENTER + ENTER + "n")
-    r = run_cli(
-        "--build-account",
-        BUILD,
-        "--build-region",
-        REGION,
-        "--build-profile",
-        "build",
-        "--dev-account",
-        DEV1,
-        "--dev-region",
-        REGION,
-        "--dev-profile",
-        "dev1",
-        interactive=True,
-    )
+    r = run_cli(*onboard_args(), interactive=True)
     assert r.code == 0, r.err
     assert "Declined: nothing was changed." in r.out
     assert stack("CrossAccountPrimary", "dev1") is None  # the stack under review is gone too

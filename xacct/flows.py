@@ -140,43 +140,47 @@ def _root(partition: str, account: str) -> str:
 # ---- onboarding -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DevParameters:
-    """What each developer stack should end up with, given what exists."""
-
-    primary_first: dict[str, str]
-    primary_final: dict[str, str] | None  # None until the deployment roles exist
-    deploy: dict[str, str] | None  # None until the key exists
-    developer: dict[str, str]
-
-
-def dev_parameters(a: Answers, reads: Reads, partition: str, role: str) -> DevParameters:
-    p, d, _ = a.stacks()
-    primary, deploy = reads.dev[p], reads.dev[d]
-    build_root = _root(partition, a.build_account or "")
-    roots = [r for r in primary.parameters.get("RootAccountArns", "").split(",") if r.strip()]
-    if build_root not in roots:
-        roots.append(build_root)
-    first = {
-        "RootAccountArns": ",".join(roots),
-        "DeployReady": primary.parameters.get("DeployReady", "false"),
-        "PipelineBucketAccessRoleArns": primary.parameters.get("PipelineBucketAccessRoleArns", ""),
+def primary_first(current: StackState, build_root: str) -> dict[str, str]:
+    """The primary stack until the deployment roles exist: the build account admitted (so the
+    developer key admits the central role), the rest as it is."""
+    return {
+        "RootAccountArns": _merge_roots(current, build_root),
+        "DeployReady": current.parameters.get("DeployReady", "false"),
+        "PipelineBucketAccessRoleArns": current.parameters.get("PipelineBucketAccessRoleArns", ""),
     }
-    final = None
-    if deploy.exists and "PipelineDeployRoleArn" in deploy.outputs:
-        final = {
-            "RootAccountArns": ",".join(roots),
-            "DeployReady": "true",
-            "PipelineBucketAccessRoleArns": ",".join(
-                [deploy.outputs["PipelineDeployRoleArn"], deploy.outputs["CloudFormationExecutionRoleArn"]]
-            ),
-        }
+
+
+def primary_ready(current: StackState, build_root: str, deploy: StackState) -> dict[str, str] | None:
+    """The primary stack marked deploy-ready, naming the deployment roles (None until they exist)."""
+    if not deploy.exists or "PipelineDeployRoleArn" not in deploy.outputs:
+        return None
+    roles = [deploy.outputs["PipelineDeployRoleArn"], deploy.outputs["CloudFormationExecutionRoleArn"]]
+    return {
+        "RootAccountArns": _merge_roots(current, build_root),
+        "DeployReady": "true",
+        "PipelineBucketAccessRoleArns": ",".join(roles),
+    }
+
+
+def deploy_parameters(dev_account: str, primary: StackState) -> dict[str, str] | None:
+    """The deployment roles, which read artifacts with the primary stack's key (None until it exists)."""
     cmk = primary.outputs.get("CMK")
-    return DevParameters(
-        primary_first=first,
-        primary_final=final,
-        deploy={"BuildAccount": a.dev_account or "", "CMKARNs": cmk} if cmk else None,
-        developer={"ReplicationFunctionRoleArn": role},
+    return {"BuildAccount": dev_account, "CMKARNs": cmk} if cmk else None
+
+
+def developer_parameters(role: str) -> dict[str, str]:
+    return {"ReplicationFunctionRoleArn": role}
+
+
+def _plan(a: Answers, reads: Reads, change: reg.Change, **rest: Any) -> Plan:
+    """A plan with what every plan carries: the accounts, the central stack, its values as read."""
+    return Plan(
+        answers=a,
+        build_account=a.build_account or "",
+        central_stack=reads.central.name,
+        central_before={k: reads.central.parameters[k] for k in reg.PARAMETERS},
+        change=change,
+        **rest,
     )
 
 
@@ -194,8 +198,9 @@ def plan_onboard(a: Answers, reads: Reads, partition: str, where: str = "") -> P
     _check_dev(reads.dev, where)
     p, d, v = a.stacks()
     role = reads.central.outputs[REPLICATION_ROLE_OUTPUT]
-    params = dev_parameters(a, reads, partition, role)
     primary = reads.dev[p]
+    build_root = _root(partition, a.build_account or "")
+    ready = primary_ready(primary, build_root, reads.dev[d])
     dev_account, region = a.dev_account or "", a.dev_region or ""
     bucket = primary.outputs.get("BuildBucket") or f"xacct-build-{dev_account}-{region}"
     cmk = primary.outputs.get("CMK") or pending_key_arn(partition, region, dev_account)
@@ -206,23 +211,20 @@ def plan_onboard(a: Answers, reads: Reads, partition: str, where: str = "") -> P
     )
     change = reg.merge(before, entry)
     reg.check_limits(change)
-    primary_wanted = params.primary_final or params.primary_first
-    primary_action = _action(primary, reads.dev_current[p], primary_wanted)
-    if primary_action == "none" and params.primary_final is None:
+    primary_action = _action(primary, reads.dev_current[p], ready or primary_first(primary, build_root))
+    if primary_action == "none" and ready is None:
         primary_action = "update"  # still to be marked deploy-ready once the roles exist
     steps = [
         StackStep(p, primary_action, "then marked deploy-ready" if primary_action == "create" else ""),
-        StackStep(d, _action(reads.dev[d], reads.dev_current[d], params.deploy)),
-        StackStep(v, _action(reads.dev[v], reads.dev_current[v], params.developer)),
+        StackStep(d, _action(reads.dev[d], reads.dev_current[d], deploy_parameters(dev_account, primary))),
+        StackStep(v, _action(reads.dev[v], reads.dev_current[v], developer_parameters(role))),
     ]
-    return Plan(
+    return _plan(
+        a,
+        reads,
+        change,
         action="onboard",
-        answers=a,
-        build_account=a.build_account or "",
         dev_account=dev_account,
-        central_stack=reads.central.name,
-        central_before={k: reads.central.parameters[k] for k in reg.PARAMETERS},
-        change=change,
         bucket=bucket,
         cmk=cmk,
         replication_role=role,
@@ -256,30 +258,21 @@ def apply_onboard(ctx: Context, plan: Plan, prepared: dict[str, Prepared] | None
             return dev.describe(name)
         return dev.execute(ready, ctx.progress)
 
+    build_root = _root(ctx.dev.partition, a.build_account or "")
+
     def primary() -> None:
-        current = dev.describe(p)
-        first = {
-            "RootAccountArns": _merge_roots(current, _root(ctx.dev.partition, a.build_account or "")),
-            "DeployReady": current.parameters.get("DeployReady", "false"),
-            "PipelineBucketAccessRoleArns": current.parameters.get("PipelineBucketAccessRoleArns", ""),
-        }
-        state[p] = deploy(p, first)
+        state[p] = deploy(p, primary_first(dev.describe(p), build_root))
 
     def deploy_roles() -> None:
-        cmk = require(state[p], "CMK", f"check the stack {p}")
-        state[d] = deploy(d, {"BuildAccount": a.dev_account or "", "CMKARNs": cmk})
+        require(state[p], "CMK", f"check the stack {p}")
+        state[d] = deploy(d, deploy_parameters(a.dev_account or "", state[p]) or {})
 
     def developer() -> None:
-        state[v] = deploy(v, {"ReplicationFunctionRoleArn": plan.replication_role})
+        state[v] = deploy(v, developer_parameters(plan.replication_role))
 
     def deploy_ready() -> None:
-        outs = state[d].outputs
-        final = {
-            "RootAccountArns": state[p].parameters["RootAccountArns"],
-            "DeployReady": "true",
-            "PipelineBucketAccessRoleArns": f"{outs['PipelineDeployRoleArn']},{outs['CloudFormationExecutionRoleArn']}",
-        }
-        state[p] = deploy(p, final)
+        require(state[d], "PipelineDeployRoleArn", f"check the stack {d}")
+        state[p] = deploy(p, primary_ready(state[p], build_root, state[d]) or {})
 
     def central() -> None:
         bucket = require(state[p], "BuildBucket", f"check the stack {p}")
@@ -336,17 +329,13 @@ def prepare_first(ctx: Context, plan: Plan) -> dict[str, Prepared]:
     out: dict[str, Prepared] = {}
     steps = {s.stack: s for s in plan.stacks}
     if steps[p].action != "none" and not dev.describe(p).exists:
-        params = {
-            "RootAccountArns": _root(ctx.dev.partition, a.build_account or ""),
-            "DeployReady": "false",
-            "PipelineBucketAccessRoleArns": "",
-        }
+        params = primary_first(StackState(p), _root(ctx.dev.partition, a.build_account or ""))
         out[p] = dev.prepare(p, template("CrossAccountPrimary"), params, _tags(a), ctx.progress)
     elif steps[v].action != "none":
         out[v] = dev.prepare(
             v,
             template("CrossAccountDeveloper"),
-            {"ReplicationFunctionRoleArn": plan.replication_role},
+            developer_parameters(plan.replication_role),
             _tags(a),
             ctx.progress,
         )
@@ -380,14 +369,12 @@ def plan_remove(a: Answers, reads: Reads, partition: str, purge: bool, where: st
         kept = [n for n in (p, d) if reads.dev[n].exists]
         if kept:
             notes.append(f"your own pipeline stacks stay: {', '.join(kept)} (--purge removes them)")
-    return Plan(
+    return _plan(
+        a,
+        reads,
+        change,
         action="remove",
-        answers=a,
-        build_account=a.build_account or "",
         dev_account=dev_account,
-        central_stack=reads.central.name,
-        central_before={k: reads.central.parameters[k] for k in reg.PARAMETERS},
-        change=change,
         bucket=bucket,
         cmk=cmk,
         stacks=stacks,
@@ -402,14 +389,12 @@ def plan_orphan(a: Answers, reads: Reads, bucket: str, where: str = "") -> Plan:
     before = check_central(a, reads.central, where)
     change = reg.remove(before, bucket=bucket)
     entry = change.entry
-    return Plan(
+    return _plan(
+        a,
+        reads,
+        change,
         action="remove",
-        answers=a,
-        build_account=a.build_account or "",
         dev_account=(reg.key_account(entry.cmk) if entry else None) or "?",
-        central_stack=reads.central.name,
-        central_before={k: reads.central.parameters[k] for k in reg.PARAMETERS},
-        change=change,
         bucket=bucket,
         cmk=entry.cmk if entry else None,
         stacks=[],
