@@ -198,8 +198,8 @@ def test_delete_failed_developer_stack_is_reported_with_what_remains(aws) -> Non
     moto_stack(DEV1, "CrossAccountDeploy").status = "DELETE_FAILED"
     r = run_cli(*onboard_args(), "--yes")
     assert r.code == 2
-    assert "CrossAccountDeploy is DELETE_FAILED" in r.err
-    assert "resources that remain" in r.err or "DELETE_FAILED" in r.err
+    assert "CrossAccountDeploy is DELETE_FAILED; resources that remain: " in r.err
+    assert "PipelineDeployRole (" in r.err
 
 
 # ---- the shared central stack ---------------------------------------------------------------

@@ -16,7 +16,7 @@ from xacct.central import CentralUpdate
 from xacct.errors import AwsFailure, Interrupted, InvalidInput
 from xacct.gateway import Gateway
 from xacct.plan import TAG_MANAGED, TAG_VALUE, Plan, StackStep, is_pending, pending_key_arn
-from xacct.stacks import Poller, Prepared, Progress, Stacks, StackState, require
+from xacct.stacks import Poller, Prepared, Progress, Stacks, StackState, remaining_text, require
 from xacct.status import Next, decide
 
 CFN_DIR = Path(__file__).resolve().parent.parent / "cfn"
@@ -130,7 +130,7 @@ def _check_dev(states: dict[str, StackState], where: str) -> None:
     for name, state in states.items():
         decision = decide(state.status, name, where)
         if decision.next is Next.BLOCKED:
-            raise InvalidInput(f"the developer stack cannot be deployed: {decision.reason}")
+            raise InvalidInput(f"the developer stack cannot be deployed: {decision.reason}{remaining_text(state)}")
 
 
 def _root(partition: str, account: str) -> str:

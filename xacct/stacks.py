@@ -46,6 +46,7 @@ class StackState:
     parameters: dict[str, str] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    remaining: tuple[str, ...] = ()  # for DELETE_FAILED: the resources still there
 
     @property
     def exists(self) -> bool:
@@ -136,6 +137,15 @@ class Stacks:
             parameters={p["ParameterKey"]: p.get("ParameterValue", "") for p in s.get("Parameters", [])},
             outputs={o["OutputKey"]: o["OutputValue"] for o in s.get("Outputs", [])},
             tags={t["Key"]: t["Value"] for t in s.get("Tags", [])},
+            remaining=self._left_behind(name) if s["StackStatus"] == "DELETE_FAILED" else (),
+        )
+
+    def _left_behind(self, name: str) -> tuple[str, ...]:
+        resources = self.cfn.describe_stack_resources(StackName=name)["StackResources"]
+        return tuple(
+            f"{r['LogicalResourceId']} ({r.get('PhysicalResourceId', '?')})"
+            for r in resources
+            if r.get("ResourceStatus") != "DELETE_COMPLETE"
         )
 
     def template(self, name: str) -> str:
@@ -280,7 +290,7 @@ class Stacks:
         state = self.wait_until_idle(name, progress)
         decision = decide(state.status, name, self.where)
         if decision.next is Next.BLOCKED:
-            raise AwsFailure(decision.reason + self._remaining(state))
+            raise AwsFailure(decision.reason + remaining_text(state))
         if decision.next is Next.RECREATE:
             progress.note(self._tag(name), f"{decision.reason}: deleting it to create it again")
             self.delete(name, progress)
@@ -390,21 +400,15 @@ class Stacks:
             final = self.wait(state.stack_id or name, progress, marker, label=name)
         except AwsFailure as exc:
             self.inflight.pop(self._tag(name), None)
-            raise AwsFailure(exc.message + self._remaining(self.describe(name))) from exc
+            raise AwsFailure(exc.message + remaining_text(self.describe(name))) from exc
         self.inflight.pop(self._tag(name), None)
         if final.status == "DELETE_FAILED":
-            raise AwsFailure(f"stack {name} is DELETE_FAILED" + self._remaining(final))
+            raise AwsFailure(f"stack {name} is DELETE_FAILED" + remaining_text(final))
 
-    def _remaining(self, state: StackState) -> str:
-        if state.status != "DELETE_FAILED":
-            return ""
-        resources = self.cfn.describe_stack_resources(StackName=state.name)["StackResources"]
-        left = [
-            f"{r['LogicalResourceId']} ({r.get('PhysicalResourceId', '?')})"
-            for r in resources
-            if r.get("ResourceStatus") != "DELETE_COMPLETE"
-        ]
-        return "; resources that remain: " + (", ".join(left) or "none listed")
+def remaining_text(state: StackState) -> str:
+    if state.status != "DELETE_FAILED":
+        return ""
+    return "; resources that remain: " + (", ".join(state.remaining) or "none listed")
 
 
 def _parameter_list(values: Mapping[str, str]) -> list[dict[str, Any]]:
