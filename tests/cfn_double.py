@@ -103,7 +103,8 @@ class CloudFormationDouble:
         self._failures[stack] = (logical_id, resource_type, reason)
 
     def after_change_set(self, stack: str, hook: Callable[[], None]) -> None:
-        """Run `hook` once, right after a change set for `stack` is created (a concurrent edit)."""
+        """Run `hook` once, after a change set for `stack` is created and before its creator hears
+        back (a concurrent edit that always wins the race)."""
         self._after_change_set[stack] = hook
 
     def polls_per_second_while_waiting(self) -> float:
@@ -245,7 +246,9 @@ class CloudFormationDouble:
                 self.busy.append((now, now + self.change_set_seconds))
             hook = self._after_change_set.pop(form["StackName"], None)
             if hook:
-                threading.Thread(target=hook, daemon=True).start()
+                # Before the caller even learns its change set id: the edit always lands between
+                # the change set's creation and its execution.
+                hook()
         elif action == "ExecuteChangeSet":
             name, stack_id = self._cs_stack.get(form["ChangeSetName"], (stack, ""))
             kind = self._change_sets.get(form["ChangeSetName"], (0, "UPDATE"))[1]

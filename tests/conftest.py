@@ -10,10 +10,15 @@ from pathlib import Path
 
 import boto3
 import pytest
+from hypothesis import settings
 from rich.console import Console
 
 from xacct import emulator as emu_mod
 from xacct.render import Output
+
+# Properties are what is tested, not speed: a loaded CI machine must not fail an example on time.
+settings.register_profile("xacct", deadline=None)
+settings.load_profile("xacct")
 
 BUILD = emu_mod.BUILD_ACCOUNT
 DEV1, DEV2, DEV3, DEV4 = emu_mod.DEV_ACCOUNTS

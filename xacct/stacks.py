@@ -317,7 +317,6 @@ class Stacks:
         }
         action = "update" if state.exists else "create"
         marker = self.latest_event(name) if state.exists else None
-        progress.note(self._tag(name), f"{action} in progress")
         try:
             (self.cfn.update_stack if state.exists else self.cfn.create_stack)(**kwargs)
         except bx.ClientError as exc:
@@ -325,6 +324,7 @@ class Stacks:
                 return self.describe(name)
             raise
         self.inflight[self._tag(name)] = action
+        progress.note(self._tag(name), f"{action} in progress")
         try:
             state = self.wait(name, progress, marker)
         except AwsFailure:
@@ -364,9 +364,9 @@ class Stacks:
         if prepared.action == "none" or not prepared.change_set_id:
             return self.describe(prepared.stack)
         marker = self.latest_event(prepared.stack)
-        progress.note(self._tag(prepared.stack), f"{prepared.action} in progress")
         self.cfn.execute_change_set(ChangeSetName=prepared.change_set_id)
         self.inflight[self._tag(prepared.stack)] = prepared.action
+        progress.note(self._tag(prepared.stack), f"{prepared.action} in progress")
         try:
             state = self.wait(prepared.stack, progress, marker)
         except AwsFailure:
@@ -404,6 +404,7 @@ class Stacks:
         self.inflight.pop(self._tag(name), None)
         if final.status == "DELETE_FAILED":
             raise AwsFailure(f"stack {name} is DELETE_FAILED" + remaining_text(final))
+
 
 def remaining_text(state: StackState) -> str:
     if state.status != "DELETE_FAILED":
