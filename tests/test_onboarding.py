@@ -309,3 +309,18 @@ def test_purge_refuses_to_empty_a_bucket_without_a_terminal(aws) -> None:  # typ
     assert "still holds objects" in r.err
     assert stack("CrossAccountPrimary", "dev1") is not None  # the bucket and its stack stay
     assert stack("CrossAccountDeveloper", "dev1") is None
+
+
+def test_remove_leaves_the_build_bucket_with_its_own_tls_only_policy(aws) -> None:  # type: ignore[no-untyped-def]
+    """CrossAccountDeveloper owned the bucket's one policy; after it goes, the bucket keeps the
+    TLS-only rule its primary stack declares, and no grant for the central role."""
+    deploy_central(TWO)
+    assert run_cli(*onboard_args(), "--yes").code == 0
+    bucket = stack_outputs("CrossAccountPrimary", "dev1")["BuildBucket"]
+    assert run_cli(*onboard_args(), "--remove", "--yes").code == 0
+    policy = json.loads(
+        boto3.Session(profile_name="dev1", region_name=REGION).client("s3").get_bucket_policy(Bucket=bucket)["Policy"]
+    )
+    assert [(st["Sid"], st["Effect"]) for st in policy["Statement"]] == [("TlsOnly", "Deny")]
+    assert policy["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert policy["Statement"][0]["Resource"] == [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]

@@ -226,3 +226,12 @@ def test_stacks_are_isolated_per_account(aws) -> None:  # type: ignore[no-untype
     with pytest.raises(Exception, match="does not exist"):
         cfn("dev2").describe_stacks(StackName="CrossAccountPrimary")
     assert session("dev2").client("sts").get_caller_identity()["Account"] == DEV2
+
+
+def test_the_restored_build_bucket_policy_is_the_templates_own(aws) -> None:  # type: ignore[no-untyped-def]
+    from xacct.flows import tls_only_policy
+
+    deploy_central()
+    bucket = stack_outputs("CrossAccountPrimary", "build")["BuildBucket"]
+    deployed = json.loads(session("build").client("s3").get_bucket_policy(Bucket=bucket)["Policy"])
+    assert deployed == tls_only_policy(bucket, "aws")

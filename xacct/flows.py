@@ -429,4 +429,39 @@ def apply_remove(ctx: Context, plan: Plan, empty_bucket: Callable[[str], bool]) 
                     hint="empty it yourself, then run the same command again",
                 )
         dev.delete(step.stack, ctx.progress)
+        if step.stack == a.stacks()[2]:
+            restore_build_bucket_policy(ctx, plan)
     return change
+
+
+def tls_only_policy(bucket: str, partition: str) -> dict[str, Any]:
+    """The build bucket's policy as CrossAccountPrimary declares it (BuildBucketPolicy)."""
+    arn = f"arn:{partition}:s3:::{bucket}"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "TlsOnly",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [arn, f"{arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+    }
+
+
+def restore_build_bucket_policy(ctx: Context, plan: Plan) -> None:
+    """A bucket has one policy, and CrossAccountDeveloper owned it: deleting that stack deleted
+    the policy, TLS-only rule included. Put back what the primary stack declares, so the bucket
+    ends as its own stack says it should be."""
+    primary = ctx.dev_stacks().describe(ctx.answers.stacks()[0])
+    bucket = primary.outputs.get("BuildBucket")
+    if not bucket:
+        return
+    import json
+
+    policy = json.dumps(tls_only_policy(bucket, ctx.dev.partition))
+    ctx.dev.client("s3").put_bucket_policy(Bucket=bucket, Policy=policy)
+    ctx.progress.note(f"dev:{bucket}", "bucket policy back to the primary stack's TLS-only rule")
