@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from xacct.errors import ExitCode, Interrupted, InvalidInput, XacctError
+from xacct.errors import AGAIN, ExitCode, Interrupted, InvalidInput, XacctError
 
 if TYPE_CHECKING:
     from xacct.answers import Answers
@@ -208,7 +208,7 @@ def run_command(
         return _remove(ctx, plan, o, interactive, yes=args.yes, path=path)
     prepared = {} if args.yes else flows.prepare_first(ctx, plan)
     render.show_changes(o, prepared)
-    if not args.yes and not confirm(o, "Apply these changes?"):
+    if not args.yes and not confirm("Apply these changes?"):
         for p in prepared.values():
             ctx.dev_stacks().discard(p)
         o.out.print("Declined: nothing was changed.")
@@ -260,7 +260,7 @@ def run_verify(a: Answers, args: argparse.Namespace, o: Output) -> int:
 def _remove(ctx: Any, plan: Any, o: Output, interactive: bool, *, yes: bool, path: Path | None) -> int:
     from xacct import flows, render
 
-    if not yes and not confirm(o, "Remove this developer?"):
+    if not yes and not confirm("Remove this developer?"):
         o.out.print("Declined: nothing was changed.")
         return ExitCode.OK
 
@@ -277,9 +277,6 @@ def _remove(ctx: Any, plan: Any, o: Output, interactive: bool, *, yes: bool, pat
     render.summary(o, plan, change)
     _save(path, ctx.answers)
     return ExitCode.OK
-
-
-AGAIN = "run the same command again: it picks up from what it finds"
 
 
 @contextlib.contextmanager
@@ -323,7 +320,7 @@ def interrupted(ctx: Any) -> Interrupted:
     return Interrupted(f"interrupted; {still}", hint=AGAIN)
 
 
-def confirm(o: Output, question: str) -> bool:
+def confirm(question: str) -> bool:
     from xacct.wizard import confirm as ask_confirm
 
     return ask_confirm(question)

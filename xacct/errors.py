@@ -2,6 +2,8 @@
 
 from enum import IntEnum
 
+AGAIN = "run the same command again: it picks up from what it finds"
+
 
 class ExitCode(IntEnum):
     OK = 0

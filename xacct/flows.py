@@ -13,7 +13,7 @@ from xacct import graph
 from xacct import registry as reg
 from xacct.answers import Answers
 from xacct.central import CentralUpdate
-from xacct.errors import AwsFailure, Interrupted, InvalidInput
+from xacct.errors import AGAIN, AwsFailure, Interrupted, InvalidInput
 from xacct.gateway import Gateway
 from xacct.plan import TAG_MANAGED, TAG_VALUE, Plan, StackStep, is_pending, pending_key_arn
 from xacct.stacks import Poller, Prepared, Progress, Stacks, StackState, remaining_text, require
@@ -293,7 +293,7 @@ def apply_onboard(ctx: Context, plan: Plan, prepared: dict[str, Prepared] | None
     )
     for leftover in prepared.values():
         dev.discard(leftover)
-    _raise_first(outcome, ctx, "onboard")
+    _raise_first(outcome)
     return result["change"]
 
 
@@ -302,7 +302,7 @@ def _merge_roots(state: StackState, root: str) -> str:
     return ",".join([*roots, root] if root not in roots else roots)
 
 
-def _raise_first(outcome: graph.Outcome, ctx: Context, verb: str) -> None:
+def _raise_first(outcome: graph.Outcome) -> None:
     if not outcome.failed:
         return
     name, exc = next(iter(outcome.failed.items()))
@@ -312,12 +312,8 @@ def _raise_first(outcome: graph.Outcome, ctx: Context, verb: str) -> None:
     skipped = ", ".join(outcome.skipped) or "nothing"
     state = f"Completed: {done}. Not started: {skipped}."
     if isinstance(exc, AwsFailure | InvalidInput):
-        raise type(exc)(f"{name}: {exc.message}. {state}", hint=exc.hint or _again(verb)) from exc
-    raise AwsFailure(f"{name}: {exc}. {state}", hint=_again(verb)) from exc
-
-
-def _again(verb: str) -> str:
-    return "fix the cause, then run the same command again: it picks up from what it finds"
+        raise type(exc)(f"{name}: {exc.message}. {state}", hint=exc.hint or f"fix the cause, then {AGAIN}") from exc
+    raise AwsFailure(f"{name}: {exc}. {state}", hint=f"fix the cause, then {AGAIN}") from exc
 
 
 def prepare_first(ctx: Context, plan: Plan) -> dict[str, Prepared]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -255,7 +255,3 @@ def _position(change: reg.Change) -> str:
         if e.bucket == change.entry.bucket:
             return f"{i} of {len(change.after.entries)}"
     return "?"
-
-
-def lines(items: Iterable[str]) -> str:
-    return "\n".join(items)
