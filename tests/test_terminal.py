@@ -33,7 +33,11 @@ def test_accept_in_a_terminal_onboards(aws) -> None:  # type: ignore[no-untyped-
     child = spawn(*FLAGS)
     child.expect("Your answers")
     child.send("\r")
+    child.expect("CloudFormation will create")
     child.expect("Apply these changes")
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", child.before)  # as a person reads it
+    assert "ReplicationRole AWS::IAM::Role (IAM/policy)" in shown
+    assert "ArtifactKey AWS::KMS::Key (IAM/policy)" in shown
     child.send("y")
     child.expect("Onboarded.")
     assert finish(child) == 0, child.before

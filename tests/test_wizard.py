@@ -126,3 +126,23 @@ def test_the_wizard_then_the_plan_then_declining_changes_nothing(aws, keys) -> N
     assert "Declined: nothing was changed." in r.out
     assert stack("CrossAccountPrimary", "dev1") is None  # the stack under review is gone too
     assert cfn("build").list_change_sets(StackName="CrossAccountPrimary")["Summaries"] == []
+
+
+def test_choosing_a_profile_shows_its_account_and_warns_at_once(aws, keys) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    from rich.console import Console
+
+    from xacct.render import Output
+
+    err = io.StringIO()
+    output = Output(Console(file=io.StringIO()), Console(file=err, width=200, no_color=True))
+    given = Answers(build_account=BUILD, build_region=REGION, central_stack="C", dev_account=DEV1, dev_region=REGION)
+    # build profile: "build" (right account); developer profile: "dev2" (the wrong one); continue.
+    keys.send_text(  # type: ignore[attr-defined]
+        DOWN * profile_position("build") + ENTER + DOWN * profile_position("dev2") + ENTER + ENTER
+    )
+    wizard.ask(given, defaults=Answers(), output=output)
+    shown = err.getvalue()
+    assert f"✓ build reaches {BUILD}" in shown
+    assert f"! dev2 reaches 333333333333, not {DEV1}" in shown
