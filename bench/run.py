@@ -22,30 +22,18 @@ import venv
 from datetime import UTC, datetime
 from pathlib import Path
 
-import boto3
 from rich.console import Console
 
 from tests.cfn_double import CloudFormationDouble
 from xacct import emulator
 from xacct.cli import main as onboard
 from xacct.render import Output
-from xacct.sandbox import environment
-from xacct.stacks import Silent, Stacks
+from xacct.sandbox import environment, seed_central
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD, DEV1, DEV2, DEV3 = emulator.BUILD_ACCOUNT, *emulator.DEV_ACCOUNTS[:3]
 REGION = emulator.REGION
 PROFILES = {"build": BUILD, "dev1": DEV1, "dev2": DEV2, "dev3": DEV3}
-FICTITIOUS = [
-    (
-        "xacct-build-210987654321-us-east-1",
-        "arn:aws:kms:us-east-1:210987654321:key/0f8e2a44-5b1c-4d7e-9a61-3c2b1d0e9f87",
-    ),
-    (
-        "xacct-build-123456789012-eu-west-1",
-        "arn:aws:kms:eu-west-1:123456789012:key/mrk-4c1d8e2f9a7b4e3c8d6f1a2b3c4d5e6f",
-    ),
-]
 
 
 def flags(profile: str, account: str) -> list[str]:
@@ -53,24 +41,6 @@ def flags(profile: str, account: str) -> list[str]:
         "--build-account", BUILD, "--build-region", REGION, "--build-profile", "build",
         "--dev-account", account, "--dev-region", REGION, "--dev-profile", profile,
     ]  # fmt: skip
-
-
-def deploy_central() -> None:
-    cfn = boto3.Session(profile_name="build", region_name=REGION).client("cloudformation")
-    params = {
-        "RootAccountArns": f"arn:aws:iam::{BUILD}:root",
-        "EnableReplication": "true",
-        "ReplicationBucketList": ",".join(b for b, _ in FICTITIOUS),
-        "ReplicationBucketStarArns": ",".join(f"arn:aws:s3:::{b}/*" for b, _ in FICTITIOUS),
-        "ReplicationCMKs": ",".join(k for _, k in FICTITIOUS),
-    }
-    cfn.create_stack(
-        StackName="CrossAccountPrimary",
-        TemplateBody=(ROOT / "cfn" / "CrossAccountPrimary.yaml").read_text(),
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()],
-        Capabilities=["CAPABILITY_IAM"],
-    )
-    Stacks(cfn).wait_until_idle("CrossAccountPrimary", Silent())
 
 
 def quiet() -> Output:
@@ -114,7 +84,7 @@ def run(stack_seconds: float, change_set_seconds: float, with_cli: bool) -> list
         double = CloudFormationDouble(emu.endpoint, stack_seconds, change_set_seconds)
         endpoint = double.start()
         with environment({**emu.environ, "AWS_ENDPOINT_URL": endpoint}):
-            deploy_central()
+            seed_central("build")
             double.calls.clear()
             double.busy.clear()
             start = time.perf_counter()

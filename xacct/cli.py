@@ -219,7 +219,8 @@ def run_command(
     except (KeyboardInterrupt, Interrupted) as exc:
         raise interrupted(ctx) from exc
     except XacctError as exc:
-        raise type(exc)(exc.message, hint=f"fix the cause, then run again: {resume_command(a, args)}") from exc
+        command = resume_command(a, remove=args.remove, purge=args.purge)
+        raise type(exc)(exc.message, hint=f"fix the cause, then run again: {command}") from exc
     render.summary(o, plan, change, ctx.dev_stacks().describe(a.stacks()[0]).outputs.get("BuildBucket"))
     _save(path, a)
     return ExitCode.OK
@@ -247,13 +248,9 @@ def run_verify(a: Answers, args: argparse.Namespace, o: Output) -> int:
     ctx = flows.Context(a, render.LineProgress(o.err))
     ctx.build.check_account(a.build_account or "")
     ctx.dev.check_account(a.dev_account or "")
-    remove = resume_command(a, argparse.Namespace(remove=True, purge=False))
-    links, orphans = health.Verifier(ctx, remove).run(probe=args.probe, can_probe=not getattr(args, "sandbox", False))
+    links, orphans = health.Verifier(ctx).run(probe=args.probe, can_probe=not getattr(args, "sandbox", False))
     central_only = Answers(**{k: v for k, v in a.to_dict().items() if not k.startswith("dev_")})
-    onboard = resume_command(a, argparse.Namespace(remove=False, purge=False))
-    render.show_verify(
-        o, links, orphans, resume_command(central_only, argparse.Namespace(remove=True, purge=False)), onboard
-    )
+    render.show_verify(o, links, orphans, resume_command(central_only, remove=True), resume_command(a))
     return ExitCode.OK if all(link.ok for link in links) and not orphans else ExitCode.BROKEN
 
 
@@ -296,12 +293,12 @@ def live(ctx: Any, o: Output) -> Iterator[None]:
         ctx.progress = previous
 
 
-def resume_command(a: Answers, args: argparse.Namespace) -> str:
+def resume_command(a: Answers, *, remove: bool = False, purge: bool = False) -> str:
     """The command that continues where this run stopped: every answer spelled out."""
     words = ["python onboard.py"]
-    if args.remove:
+    if remove:
         words.append("--remove")
-    if getattr(args, "purge", False):
+    if purge:
         words.append("--purge")
     for name, value in a.to_dict().items():
         words.append(f"--{name.replace('_', '-')} {value}")

@@ -72,10 +72,9 @@ def _grants(statement: dict[str, Any], principal: str, action: str, resource: st
 class Verifier:
     """Reads both accounts and checks each link of one developer's replication path."""
 
-    def __init__(self, ctx: Context, remove_command: str) -> None:
+    def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.a = ctx.answers
-        self.remove_command = remove_command
         self.onboard_command = "onboard again (the command is below)"
 
     def run(self, *, probe: bool, can_probe: bool) -> tuple[list[Link], list[str]]:

@@ -76,9 +76,9 @@ def environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def seed_central() -> None:
+def seed_central(profile: str = "sandbox-build") -> None:
     """The central stack as a platform team would have it: two developers already on board."""
-    stacks = Stacks(Gateway("sandbox-build", REGION, "build").cfn)
+    stacks = Stacks(Gateway(profile, REGION, "build").cfn)
     params = {
         "RootAccountArns": f"arn:aws:iam::{BUILD}:root",
         "EnableReplication": "true",

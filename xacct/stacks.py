@@ -323,14 +323,23 @@ class Stacks:
             if any(m in _message(exc) for m in NO_CHANGES):
                 return self.describe(name)
             raise
-        self.inflight[self._tag(name)] = action
-        progress.note(self._tag(name), f"{action} in progress")
+        return self._follow(name, action, progress, marker)
+
+    def _follow(
+        self, name: str, action: str, progress: Progress, marker: str | None, target: str | None = None
+    ) -> StackState:
+        """Follow an operation CloudFormation has just started on `name` (waiting on `target`,
+        its stack id, when the name stops resolving after a delete). It stays recorded in flight
+        when interrupted: CloudFormation goes on without us."""
+        tag = self._tag(name)
+        self.inflight[tag] = action
+        progress.note(tag, f"{action} in progress")
         try:
-            state = self.wait(name, progress, marker)
+            state = self.wait(target or name, progress, marker, label=name)
         except AwsFailure:
-            self.inflight.pop(self._tag(name), None)
+            self.inflight.pop(tag, None)
             raise
-        self.inflight.pop(self._tag(name), None)  # not when interrupted: it is still running
+        self.inflight.pop(tag, None)
         return state
 
     def _wait_change_set(self, prepared: Prepared) -> list[ResourceChange]:
@@ -365,15 +374,7 @@ class Stacks:
             return self.describe(prepared.stack)
         marker = self.latest_event(prepared.stack)
         self.cfn.execute_change_set(ChangeSetName=prepared.change_set_id)
-        self.inflight[self._tag(prepared.stack)] = prepared.action
-        progress.note(self._tag(prepared.stack), f"{prepared.action} in progress")
-        try:
-            state = self.wait(prepared.stack, progress, marker)
-        except AwsFailure:
-            self.inflight.pop(self._tag(prepared.stack), None)
-            raise
-        self.inflight.pop(self._tag(prepared.stack), None)
-        return state
+        return self._follow(prepared.stack, prepared.action, progress, marker)
 
     def discard(self, prepared: Prepared) -> None:
         """Leave nothing behind: the change set, and for a CREATE the empty stack too."""
@@ -381,10 +382,9 @@ class Stacks:
             return
         with contextlib.suppress(bx.ClientError):
             self.cfn.delete_change_set(ChangeSetName=prepared.change_set_id)
-        if prepared.action == "create" or self.describe(prepared.stack).status == "REVIEW_IN_PROGRESS":
-            state = self.describe(prepared.stack)
-            if state.status == "REVIEW_IN_PROGRESS":
-                self.cfn.delete_stack(StackName=prepared.stack)
+        # A CREATE change set leaves an empty stack in review behind it.
+        if self.describe(prepared.stack).status == "REVIEW_IN_PROGRESS":
+            self.cfn.delete_stack(StackName=prepared.stack)
         prepared.change_set_id = None
 
     # ---- deleting ----------------------------------------------------------------------
@@ -395,13 +395,10 @@ class Stacks:
             return
         marker = self.latest_event(name)
         self.cfn.delete_stack(StackName=state.stack_id or name)
-        self.inflight[self._tag(name)] = "delete"
         try:
-            final = self.wait(state.stack_id or name, progress, marker, label=name)
+            final = self._follow(name, "delete", progress, marker, target=state.stack_id)
         except AwsFailure as exc:
-            self.inflight.pop(self._tag(name), None)
             raise AwsFailure(exc.message + remaining_text(self.describe(name))) from exc
-        self.inflight.pop(self._tag(name), None)
         if final.status == "DELETE_FAILED":
             raise AwsFailure(f"stack {name} is DELETE_FAILED" + remaining_text(final))
 
