@@ -17,6 +17,7 @@ import yaml
 from tests.conftest import BUILD, CFN, DEV1, DEV2, REGION, ROOT, cfn, deploy_central, fake_entry, session, stack_outputs
 
 TEMPLATES = sorted(CFN.glob("*.yaml"))
+CHECKOV_OPTIONS = ("--framework", "cloudformation", "--skip-download", "--quiet", "-o", "json")
 CHECKOV_VENV = Path(os.environ.get("XACCT_CHECKOV_VENV", ROOT / ".venv-checkov"))
 
 
@@ -63,9 +64,25 @@ def _checkov() -> Path:
     return exe
 
 
-def test_checkov_finds_no_failed_check() -> None:
+def _awkward_copy(tmp_path: Path) -> Path:
+    """A copy of cfn/ whose path has a 40-character run that checkov's secret regex takes for an AWS key.
+
+    checkov scans the template path it records beside a Lambda function's variables, so whether a
+    scan passes can depend on where the repository was cloned; this copy makes that case certain.
+    """
+    tail = "/cfn/CrossAccountPrimary"
+    awkward = tmp_path / ("x-" + "a" * (40 - len(tail))) / "cfn"
+    shutil.copytree(CFN, awkward)
+    key_like = r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])"
+    assert re.search(key_like, str(awkward / "CrossAccountPrimary.yaml"))
+    return awkward
+
+
+@pytest.mark.parametrize("where", ["checkout", "awkward path"])
+def test_checkov_finds_no_failed_check(where: str, tmp_path: Path) -> None:
+    cfn_dir = CFN if where == "checkout" else _awkward_copy(tmp_path)
     result = subprocess.run(
-        [str(_checkov()), "-d", str(CFN), "--framework", "cloudformation", "--skip-download", "--quiet", "-o", "json"],
+        [str(_checkov()), "-d", str(cfn_dir), *CHECKOV_OPTIONS],
         capture_output=True,
         text=True,
         check=False,
