@@ -242,6 +242,14 @@ def test_no_terminal_and_missing_answers_exits_2_naming_the_flags(aws) -> None: 
     r = run_cli(*onboard_args())
     assert r.code == 2
     assert "--yes" in r.err
+    r = run_cli("--build-account", BUILD)  # neither the answers nor --yes: all of it named at once
+    assert r.code == 2
+    assert "--dev-account" in r.err
+    assert "--yes" in r.err
+    r = run_cli("--build-account", "123")  # a value that cannot be right comes first
+    assert r.code == 2
+    assert "'123'" in r.err
+    assert "12 digits" in r.err
 
 
 def test_answers_are_saved_and_reused(aws, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -144,14 +144,17 @@ def resolve_answers(args: argparse.Namespace, defaults: Answers, o: Output, inte
         result = ask(given, defaults=defaults.with_defaults(), developer=need_dev, output=o)
     else:
         result = given.layered(defaults).with_defaults()
-        missing = result.missing(developer=need_dev)
+        missing = ["--" + m.replace("_", "-") for m in result.missing(developer=need_dev)]
+        if missing and needs_confirmation(args):
+            missing.append("--yes (or --dry-run to preview)")
         if missing:
-            raise InvalidInput(
-                "no terminal to ask on, and these answers are missing: "
-                + " ".join("--" + m.replace("_", "-") for m in missing)
-            )
+            raise InvalidInput("no terminal to ask on, and these answers are missing: " + " ".join(missing))
     result.validate()
     return result
+
+
+def needs_confirmation(args: argparse.Namespace) -> bool:
+    return not (args.yes or args.dry_run or args.status or args.verify)
 
 
 def run_command(
@@ -166,11 +169,10 @@ def run_command(
     answers, or the sandbox's); answers are saved to `save_to` after success."""
     from xacct import answers as ans
 
-    read_only = args.dry_run or args.status or args.verify
-    if not interactive and not args.yes and not read_only:
-        raise InvalidInput("no terminal to confirm on: pass --yes to apply, or --dry-run to preview")
     path = save_to
     a = resolve_answers(args, defaults or ans.Answers(), o, interactive)
+    if not interactive and needs_confirmation(args):
+        raise InvalidInput("no terminal to confirm on: pass --yes to apply, or --dry-run to preview")
     if args.status:
         return run_status(a, args, o)
     if args.verify:
