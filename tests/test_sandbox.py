@@ -72,3 +72,13 @@ def test_sandbox_without_a_terminal_or_yes_still_finishes(home: Path) -> None:
     r = sandbox(home=home)
     assert r.returncode == 0, r.stderr
     assert "Onboarded." in r.stdout
+
+
+def test_sandbox_verify_finds_every_link_holding(home: Path) -> None:
+    # The fictitious developers' buckets exist in their own accounts, so nothing is an orphan.
+    r = sandbox("--verify", home=home)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Every link holds." in r.stdout
+    assert "orphan" not in r.stdout
+    assert "applying" not in r.stderr + r.stdout  # a read-only command applies nothing
+    untouched(home)

@@ -90,6 +90,26 @@ def seed_central(profile: str = "sandbox-build") -> None:
     stacks.execute(prepared, Silent())
 
 
+def seed_fictitious_buckets(profile: str = "sandbox-build") -> None:
+    """The two fictitious developers' buckets, in their own accounts, so that `--verify` finds
+    them alive rather than orphaned."""
+    import boto3
+
+    sts = boto3.Session(profile_name=profile, region_name=REGION).client("sts")
+    for bucket, key_arn in FICTITIOUS:
+        _, _, _, region, account, _ = key_arn.split(":", 5)
+        creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/sandbox", RoleSessionName="xacct-sandbox")
+        c = creds["Credentials"]
+        s3 = boto3.Session(
+            aws_access_key_id=c["AccessKeyId"],
+            aws_secret_access_key=c["SecretAccessKey"],
+            aws_session_token=c["SessionToken"],
+            region_name=region,
+        ).client("s3")
+        where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        s3.create_bucket(Bucket=bucket, **where)  # type: ignore[arg-type]
+
+
 def central_values() -> dict[str, str]:
     state = Stacks(Gateway("sandbox-build", REGION, "build").cfn).describe("CrossAccountPrimary")
     return {k: state.parameters.get(k, "") for k in reg.PARAMETERS}
@@ -134,13 +154,14 @@ def run_sandbox(args: argparse.Namespace, o: Output, interactive: bool) -> int:
         o.info("[dim]sandbox: starting an embedded AWS emulator (moto) with a build and a developer account[/]")
     with emulator.running(profiles) as emu, environment(emu.environ):
         seed_central()
+        seed_fictitious_buckets()
         if args.remove or args.verify:
             quiet = Output(Console(file=io.StringIO()), Console(file=io.StringIO()))
             quietly: dict[str, bool] = dict.fromkeys(("remove", "purge", "dry_run", "json", "verify", "probe"), False)
             onboard = argparse.Namespace(**{**vars(args), **quietly, "yes": True})
             run_command(onboard, quiet, False, defaults=ANSWERS, save_to=None)
         before = central_values()
-        if not interactive and not args.yes and not args.dry_run:
+        if not interactive and not args.yes and not (args.dry_run or args.status or args.verify):
             # Nothing real is at stake here, and a first run may well be piped.
             o.info("[dim]sandbox: no terminal, applying without confirmation[/]")
             args = argparse.Namespace(**{**vars(args), "yes": True})
