@@ -70,7 +70,7 @@ def test_ctrl_c_at_the_first_prompt_exits_130_without_a_traceback(aws) -> None: 
     assert "interrupted" in output
 
 
-@pytest.mark.parametrize("env_extra", [{"NO_COLOR": "1"}, {"COLUMNS": "60"}])
+@pytest.mark.parametrize("env_extra", [{"NO_COLOR": "1"}, {"COLUMNS": "60"}, {"COLUMNS": "100"}])
 def test_no_color_and_narrow_terminals(aws, env_extra) -> None:  # type: ignore[no-untyped-def]
     deploy_central([fake_entry(1)])
     env = {**os.environ, "TERM": "xterm-256color", **env_extra}
@@ -93,3 +93,11 @@ def test_no_color_and_narrow_terminals(aws, env_extra) -> None:  # type: ignore[
         assert not re.search(r"\x1b\[(?:\d+;)*(?:3[0-8]|9[0-7])[;m]", text)
     else:
         assert "CrossAccountDeveloper" in text
+        entry_lines = [
+            line
+            for line in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text).splitlines()
+            if "xacct-build-" in line or ":key/" in line
+        ]
+        assert entry_lines
+        if width >= 90:  # room for a key ARN: no entry line is left for the terminal to break
+            assert all(len(line) <= width for line in entry_lines), entry_lines

@@ -96,7 +96,12 @@ def show_entries(o: Output, plan: Plan) -> None:
             "key-replaced": ("~", "yellow"),
         }[row.status]
         key = row.entry.cmk if not is_pending(row.entry.cmk) else "(key created with the primary stack)"
-        o.out.print(f"  [{style}]{mark} {pos:>3}  {row.entry.bucket}  {key}[/]", highlight=False)
+        line = f"  {mark} {pos:>3}  {row.entry.bucket}  {key}"
+        if len(line) <= o.out.width:
+            o.out.print(f"[{style}]{escape(line)}[/]", highlight=False)
+        else:  # a narrow terminal: the key on a line of its own rather than broken mid-ARN
+            o.out.print(f"[{style}]  {mark} {pos:>3}  {escape(row.entry.bucket)}[/]", highlight=False)
+            o.out.print(f"[{style}]{' ' * 9}{escape(key)}[/]", highlight=False, overflow="fold")
         if row.previous_cmk:
             o.out.print(f"  [dim]        was {row.previous_cmk}[/]")
     if hidden:
