@@ -3,6 +3,8 @@ against stack states that need a decision."""
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import signal
 import subprocess
@@ -31,6 +33,7 @@ from tests.conftest import (
     stack_parameters,
 )
 from xacct import registry as reg
+from xacct.central import _take_over, lease, lease_name
 from xacct.gateway import Gateway
 from xacct.stacks import Silent, Stacks
 from xacct.status import Next, decide
@@ -264,6 +267,61 @@ def test_the_lease_is_released_after_a_failure(slow_aws) -> None:  # type: ignor
     assert run_cli(*onboard_args(), "--yes").code == 0
     ssm = Gateway("build", REGION, "b").client("ssm")
     assert ssm.get_parameters_by_path(Path="/xacct/locks")["Parameters"] == []
+
+
+def _expired_lease(ssm) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    crashed = {"holder": "alice@laptop:4242:1.000", "expires": time.time() - 60}
+    ssm.put_parameter(Name=lease_name("CrossAccountPrimary"), Value=json.dumps(crashed), Type="String")
+    return crashed
+
+
+def test_a_crashed_runs_expired_lease_is_taken_over(aws) -> None:  # type: ignore[no-untyped-def]
+    deploy_central(TWO)
+    ssm = Gateway("build", REGION, "b").client("ssm")
+    _expired_lease(ssm)
+    r = run_cli(*onboard_args(), "--yes")
+    assert r.code == 0, r.err
+    assert "took over an expired lease held by alice@laptop:4242:1.000" in r.err
+    assert central().buckets[-1] == f"xacct-build-{DEV1}-{REGION}"
+    # released, and no takeover marker left behind
+    assert ssm.get_parameters_by_path(Path="/xacct/locks", Recursive=True)["Parameters"] == []
+
+
+def test_an_expired_lease_goes_to_exactly_one_taker(aws) -> None:  # type: ignore[no-untyped-def]
+    ssm = Gateway("build", REGION, "b").client("ssm")
+    name = lease_name("CrossAccountPrimary")
+    crashed = _expired_lease(ssm)
+    assert _take_over(ssm, name, crashed, "first")
+    # A taker who read the expired lease before the first one replaced it comes too late.
+    assert not _take_over(ssm, name, crashed, "second")
+    assert ssm.get_parameter(Name=name)["Parameter"]["Value"] == "first"
+    assert [p["Name"] for p in ssm.get_parameters_by_path(Path="/xacct/locks", Recursive=True)["Parameters"]] == [name]
+
+
+def test_waiters_on_an_expired_lease_hold_it_one_at_a_time(aws) -> None:  # type: ignore[no-untyped-def]
+    _expired_lease(Gateway("build", REGION, "b").client("ssm"))
+    held: list[tuple[float, float]] = []
+    errors: list[BaseException] = []
+
+    def contend() -> None:
+        try:
+            ssm = Gateway("build", REGION, "b").client("ssm")
+            with lease(ssm, "CrossAccountPrimary", Silent(), time.sleep):
+                start = time.monotonic()
+                time.sleep(0.3)
+                held.append((start, time.monotonic()))
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=contend) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors
+    assert len(held) == 4
+    spans = sorted(held)
+    assert all(earlier[1] <= later[0] for earlier, later in itertools.pairwise(spans))
 
 
 # ---- interruption ---------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 Three layers, because the lists belong to every developer:
 1. A lease in the build account: an SSM parameter created with Overwrite=False, which AWS
    creates for exactly one caller. Everyone using this tool queues behind it, so two
-   onboardings never compute their lists from the same stale read.
+   onboardings never compute their lists from the same stale read. A crashed run's lease
+   expires, and exactly one of those waiting takes it over (`_take_over`).
 2. Read, merge and write under the lease, from values read just before the change set is
    made. Someone editing in the console does not take the lease; CloudFormation's own
    invalidation of stale change sets (executing one deletes the others) and the next layer
@@ -15,6 +16,7 @@ Three layers, because the lists belong to every developer:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -55,9 +57,10 @@ def lease(ssm: Any, stack: str, progress: Progress, poller_sleep: Callable[[floa
         if holder is None:
             continue
         if holder.get("expires", 0) < time.time():
-            # A crashed run's lease: take it over.
-            progress.note(stack, f"taking over an expired lease held by {holder.get('holder')}")
-            _delete_if(ssm, name, holder)
+            # A crashed run's lease. Everyone waiting sees it expire at about the same moment.
+            if _take_over(ssm, name, holder, value):
+                progress.note(stack, f"took over an expired lease held by {holder.get('holder')}")
+                break
             continue
         if not waited:
             progress.note(stack, f"waiting for {holder.get('holder')} to finish updating {stack}")
@@ -85,13 +88,42 @@ def _read(ssm: Any, name: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else {"holder": raw, "expires": 0}
 
 
+def _take_over(ssm: Any, name: str, expired: dict[str, Any], value: str) -> bool:
+    """Replace an expired lease with ours, for exactly one of those who saw it expire.
+
+    SSM has no compare-and-swap, so the takers first race to create a marker named after the
+    expired lease (Overwrite=False: one wins). The winner checks the lease is still the expired
+    one, overwrites it, and removes the marker. A late taker can create the marker only after
+    that overwrite, so its check fails and it goes back to waiting.
+    """
+    digest = hashlib.sha256(json.dumps(expired, sort_keys=True).encode()).hexdigest()[:24]
+    marker = f"{name}-takeover-{digest}"
+    try:
+        ssm.put_parameter(Name=marker, Value=value, Type="String", Overwrite=False)
+    except bx.ClientError as exc:
+        if exc.response["Error"]["Code"] != "ParameterAlreadyExists":
+            raise
+        return False
+    try:
+        if _read(ssm, name) != expired:
+            return False
+        ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
+        return True
+    finally:
+        _delete(ssm, marker)
+
+
+def _delete(ssm: Any, name: str) -> None:
+    try:
+        ssm.delete_parameter(Name=name)
+    except bx.ClientError as exc:
+        if exc.response["Error"]["Code"] != "ParameterNotFound":
+            raise
+
+
 def _delete_if(ssm: Any, name: str, expected: dict[str, Any]) -> None:
     if _read(ssm, name) == expected:
-        try:
-            ssm.delete_parameter(Name=name)
-        except bx.ClientError as exc:
-            if exc.response["Error"]["Code"] != "ParameterNotFound":
-                raise
+        _delete(ssm, name)
 
 
 def verify(before: reg.Registry, change: reg.Change, now: reg.Registry) -> list[str]:
