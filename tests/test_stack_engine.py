@@ -33,7 +33,7 @@ from tests.conftest import (
     stack_parameters,
 )
 from xacct import registry as reg
-from xacct.central import _take_over, lease, lease_name
+from xacct.central import _take_over, lease, lease_name, renew
 from xacct.gateway import Gateway
 from xacct.stacks import Silent, Stacks
 from xacct.status import Next, decide
@@ -322,6 +322,21 @@ def test_waiters_on_an_expired_lease_hold_it_one_at_a_time(aws) -> None:  # type
     assert len(held) == 4
     spans = sorted(held)
     assert all(earlier[1] <= later[0] for earlier, later in itertools.pairwise(spans))
+
+
+def test_a_held_lease_is_renewed_and_a_lost_one_is_noticed(aws) -> None:  # type: ignore[no-untyped-def]
+    ssm = Gateway("build", REGION, "b").client("ssm")
+    name = lease_name("CrossAccountPrimary")
+    with lease(ssm, "CrossAccountPrimary", Silent(), time.sleep) as me:
+        first = json.loads(ssm.get_parameter(Name=name)["Parameter"]["Value"])["expires"]
+        time.sleep(0.05)
+        assert renew(ssm, "CrossAccountPrimary", me) is None
+        assert json.loads(ssm.get_parameter(Name=name)["Parameter"]["Value"])["expires"] > first
+        bob = json.dumps({"holder": "bob@desk:7:2.000", "expires": time.time() + 600})
+        ssm.put_parameter(Name=name, Value=bob, Type="String", Overwrite=True)  # took it over
+        assert renew(ssm, "CrossAccountPrimary", me) == "bob@desk:7:2.000"
+        assert ssm.get_parameter(Name=name)["Parameter"]["Value"] == bob  # theirs stays
+    assert ssm.get_parameter(Name=name)["Parameter"]["Value"] == bob  # and is not released by us
 
 
 # ---- interruption ---------------------------------------------------------------------------

@@ -74,6 +74,21 @@ def lease(ssm: Any, stack: str, progress: Progress, poller_sleep: Callable[[floa
             _delete_if(ssm, name, current)
 
 
+def renew(ssm: Any, stack: str, me: str) -> str | None:
+    """Push our lease's expiry out again after a long wait. Returns who holds it instead when it
+    is no longer ours (it expired and was taken over), else None."""
+    name = lease_name(stack)
+    current = _read(ssm, name)
+    if current is None or current.get("holder") != me:
+        return str((current or {}).get("holder", "nobody"))
+    if current.get("expires", 0) < time.time() + 5:
+        # Expired or about to: someone may be taking it over this instant; never overwrite theirs.
+        return "whoever takes over the expired lease"
+    value = json.dumps({"holder": me, "expires": time.time() + LEASE_SECONDS})
+    ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
+    return None
+
+
 def _read(ssm: Any, name: str) -> dict[str, Any] | None:
     try:
         raw = ssm.get_parameter(Name=name)["Parameter"]["Value"]
@@ -156,10 +171,17 @@ class CentralUpdate:
         self.stacks, self.ssm, self.stack, self.progress = stacks, ssm, stack, progress
 
     def run(self, compute: Callable[[reg.Registry], reg.Change]) -> reg.Change:
-        with lease(self.ssm, self.stack, self.progress, self.stacks.poller.sleep):
+        with lease(self.ssm, self.stack, self.progress, self.stacks.poller.sleep) as me:
             last: str = ""
             for _attempt in range(ATTEMPTS):
                 state = self.stacks.wait_until_idle(self.stack, self.progress)
+                other = renew(self.ssm, self.stack, me)
+                if other is not None:
+                    self.progress.note(
+                        self.stack,
+                        f"our lease expired while waiting and {other} holds it now; CloudFormation's "
+                        "change-set invalidation and the check after the update still guard the lists",
+                    )
                 before = reg.parse(state.parameters)
                 change = compute(before)
                 if not change.changes_anything:
