@@ -46,7 +46,7 @@ def lease(ssm: Any, stack: str, progress: Progress, poller_sleep: Callable[[floa
     me = f"{os.environ.get('USER', 'someone')}@{socket.gethostname()}:{os.getpid()}:{time.time():.3f}"
     waited = False
     while True:
-        value = json.dumps({"holder": me, "expires": time.time() + LEASE_SECONDS})
+        value = _lease_value(me)
         try:
             ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=False)
             break
@@ -74,6 +74,10 @@ def lease(ssm: Any, stack: str, progress: Progress, poller_sleep: Callable[[floa
             _delete_if(ssm, name, current)
 
 
+def _lease_value(me: str) -> str:
+    return json.dumps({"holder": me, "expires": time.time() + LEASE_SECONDS})
+
+
 def renew(ssm: Any, stack: str, me: str) -> str | None:
     """Push our lease's expiry out again after a long wait. Returns who holds it instead when it
     is no longer ours (it expired and was taken over), else None."""
@@ -84,7 +88,7 @@ def renew(ssm: Any, stack: str, me: str) -> str | None:
     if current.get("expires", 0) < time.time() + 5:
         # Expired or about to: someone may be taking it over this instant; never overwrite theirs.
         return "whoever takes over the expired lease"
-    value = json.dumps({"holder": me, "expires": time.time() + LEASE_SECONDS})
+    value = _lease_value(me)
     ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
     return None
 

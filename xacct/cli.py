@@ -169,7 +169,6 @@ def run_command(
     answers, or the sandbox's); answers are saved to `save_to` after success."""
     from xacct import answers as ans
 
-    path = save_to
     a = resolve_answers(args, defaults or ans.Answers(), o, interactive)
     if not interactive and needs_confirmation(args):
         raise InvalidInput("no terminal to confirm on: pass --yes to apply, or --dry-run to preview")
@@ -204,10 +203,10 @@ def run_command(
     render.show_plan(o, plan)
     if plan.nothing_to_do:
         o.out.print("\n[bold green]Nothing to do:[/] everything is already as planned.")
-        _save(path, a)
+        _save(save_to, a)
         return ExitCode.OK
     if args.remove:
-        return _remove(ctx, plan, o, interactive, yes=args.yes, path=path)
+        return _remove(ctx, plan, o, interactive, yes=args.yes, path=save_to)
     prepared = {} if args.yes else flows.prepare_first(ctx, plan)
     render.show_changes(o, prepared)
     if not args.yes and not confirm("Apply these changes?"):
@@ -224,7 +223,7 @@ def run_command(
         command = resume_command(a, remove=args.remove, purge=args.purge)
         raise type(exc)(exc.message, hint=f"fix the cause, then run again: {command}") from exc
     render.summary(o, plan, change, ctx.dev_stacks().describe(a.stacks()[0]).outputs.get("BuildBucket"))
-    _save(path, a)
+    _save(save_to, a)
     return ExitCode.OK
 
 

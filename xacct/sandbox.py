@@ -147,7 +147,7 @@ def show_outcome(o: Output, before: dict[str, str], after: dict[str, str]) -> No
 
 
 def run_sandbox(args: argparse.Namespace, o: Output, interactive: bool) -> int:
-    from xacct.cli import run_command
+    from xacct.cli import needs_confirmation, run_command
 
     profiles = {"sandbox-build": BUILD, "sandbox-developer": DEV}
     if not args.json:
@@ -161,7 +161,7 @@ def run_sandbox(args: argparse.Namespace, o: Output, interactive: bool) -> int:
             onboard = argparse.Namespace(**{**vars(args), **quietly, "yes": True})
             run_command(onboard, quiet, False, defaults=ANSWERS, save_to=None)
         before = central_values()
-        if not interactive and not args.yes and not (args.dry_run or args.status or args.verify):
+        if not interactive and needs_confirmation(args):
             # Nothing real is at stake here, and a first run may well be piped.
             o.info("[dim]sandbox: no terminal, applying without confirmation[/]")
             args = argparse.Namespace(**{**vars(args), "yes": True})

@@ -80,6 +80,15 @@ def _message(exc: bx.ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Message", ""))
 
 
+def _tags_and_capabilities(state: StackState, tags: Mapping[str, str]) -> dict[str, Any]:
+    # Tags mark what this tool created; an update keeps the stack's own.
+    chosen = state.tags if state.exists else tags
+    return {
+        "Tags": [{"Key": k, "Value": v} for k, v in chosen.items()],
+        "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+    }
+
+
 class Poller:
     """Gentle backoff between polls, interruptible from another thread."""
 
@@ -264,9 +273,7 @@ class Stacks:
             "ChangeSetName": f"xacct-{uuid.uuid4().hex[:12]}",
             "ChangeSetType": change_type,
             "Parameters": params,
-            # Tags mark what this tool created; an update keeps the stack's own.
-            "Tags": [{"Key": k, "Value": v} for k, v in (state.tags if state.exists else tags).items()],
-            "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+            **_tags_and_capabilities(state, tags),
         }
         if len(template.encode()) > INLINE_TEMPLATE_LIMIT and state.exists:
             kwargs["UsePreviousTemplate"] = True
@@ -311,9 +318,7 @@ class Stacks:
             "StackName": name,
             "TemplateBody": template,
             "Parameters": _parameter_list({**state.parameters, **parameters} if state.exists else parameters),
-            # Tags mark what this tool created; an update keeps the stack's own.
-            "Tags": [{"Key": k, "Value": v} for k, v in (state.tags if state.exists else tags).items()],
-            "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+            **_tags_and_capabilities(state, tags),
         }
         action = "update" if state.exists else "create"
         marker = self.latest_event(name) if state.exists else None
