@@ -133,11 +133,16 @@ def _check_dev(states: dict[str, StackState], where: str) -> None:
             raise InvalidInput(f"the developer stack cannot be deployed: {decision.reason}{remaining_text(state)}")
 
 
-def _root(partition: str, account: str) -> str:
+def account_root(partition: str, account: str) -> str:
     return f"arn:{partition}:iam::{account}:root"
 
 
 # ---- onboarding -------------------------------------------------------------------------
+
+
+def developer_bucket(primary: StackState, account: str, region: str) -> str:
+    """The developer's build bucket: as deployed, or by the template's naming rule before it exists."""
+    return primary.outputs.get("BuildBucket") or f"xacct-build-{account}-{region}"
 
 
 def primary_first(current: StackState, build_root: str) -> dict[str, str]:
@@ -199,10 +204,10 @@ def plan_onboard(a: Answers, reads: Reads, partition: str, where: str = "") -> P
     p, d, v = a.stacks()
     role = reads.central.outputs[REPLICATION_ROLE_OUTPUT]
     primary = reads.dev[p]
-    build_root = _root(partition, a.build_account or "")
+    build_root = account_root(partition, a.build_account or "")
     ready = primary_ready(primary, build_root, reads.dev[d])
     dev_account, region = a.dev_account or "", a.dev_region or ""
-    bucket = primary.outputs.get("BuildBucket") or f"xacct-build-{dev_account}-{region}"
+    bucket = developer_bucket(primary, dev_account, region)
     cmk = primary.outputs.get("CMK") or pending_key_arn(partition, region, dev_account)
     entry = (
         reg.Entry.for_bucket(bucket, cmk, partition)
@@ -258,7 +263,7 @@ def apply_onboard(ctx: Context, plan: Plan, prepared: dict[str, Prepared] | None
             return dev.describe(name)
         return dev.execute(ready, ctx.progress)
 
-    build_root = _root(ctx.dev.partition, a.build_account or "")
+    build_root = account_root(ctx.dev.partition, a.build_account or "")
 
     def primary() -> None:
         state[p] = deploy(p, primary_first(dev.describe(p), build_root))
@@ -325,7 +330,7 @@ def prepare_first(ctx: Context, plan: Plan) -> dict[str, Prepared]:
     out: dict[str, Prepared] = {}
     steps = {s.stack: s for s in plan.stacks}
     if steps[p].action != "none" and not dev.describe(p).exists:
-        params = primary_first(StackState(p), _root(ctx.dev.partition, a.build_account or ""))
+        params = primary_first(StackState(p), account_root(ctx.dev.partition, a.build_account or ""))
         out[p] = dev.prepare(p, template("CrossAccountPrimary"), params, _tags(a), ctx.progress)
     elif steps[v].action != "none":
         out[v] = dev.prepare(
@@ -346,7 +351,7 @@ def plan_remove(a: Answers, reads: Reads, partition: str, purge: bool, where: st
     p, d, v = a.stacks()
     primary = reads.dev[p]
     dev_account, region = a.dev_account or "", a.dev_region or ""
-    bucket = primary.outputs.get("BuildBucket") or f"xacct-build-{dev_account}-{region}"
+    bucket = developer_bucket(primary, dev_account, region)
     cmk = primary.outputs.get("CMK")
     change = reg.remove(before, bucket=bucket)
     if change.kind == "not-registered" and cmk:

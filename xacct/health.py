@@ -13,7 +13,7 @@ import botocore.exceptions as bx
 
 from xacct import registry as reg
 from xacct.answers import Answers
-from xacct.flows import REPLICATION_ROLE_OUTPUT, Context, check_central
+from xacct.flows import REPLICATION_ROLE_OUTPUT, Context, account_root, check_central, developer_bucket
 from xacct.stacks import StackState
 from xacct.status import STABLE
 
@@ -85,7 +85,7 @@ class Verifier:
         dev = ctx.dev_stacks()
         states = {n: dev.describe(n) for n in (p, d, v)}
         primary = states[p]
-        bucket = primary.outputs.get("BuildBucket") or f"xacct-build-{a.dev_account}-{a.dev_region}"
+        bucket = developer_bucket(primary, a.dev_account or "", a.dev_region or "")
         cmk = primary.outputs.get("CMK")
         role = central.outputs[REPLICATION_ROLE_OUTPUT]
         links = [
@@ -138,7 +138,8 @@ class Verifier:
             policy, why = None, exc.response["Error"]["Code"]
         else:
             why = "no statement allows it s3:PutObject"
-        if policy and any(_grants(s, role, "s3:PutObject", f"arn:aws:s3:::{bucket}/*") for s in _statements(policy)):
+        star = reg.star_arn_for(bucket, self.ctx.dev.partition)
+        if policy and any(_grants(s, role, "s3:PutObject", star) for s in _statements(policy)):
             return Link(name, True, f"{role} may put objects into {bucket}")
         _, _, v = self.a.stacks()
         where = self.ctx.where(self.ctx.dev)
@@ -154,7 +155,7 @@ class Verifier:
         name = "developer key admits the build account"
         if not cmk:
             return Link(name, False, "the developer key does not exist", self.onboard_command)
-        root = f"arn:aws:iam::{self.a.build_account}:root"
+        root = account_root(self.ctx.dev.partition, self.a.build_account or "")
         try:
             policy = self.ctx.dev.client("kms").get_key_policy(KeyId=cmk, PolicyName="default")["Policy"]
         except bx.ClientError as exc:
@@ -173,7 +174,7 @@ class Verifier:
             version = iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=pol["DefaultVersionId"])
             for s in _statements(version["PolicyVersion"]["Document"]):
                 resources.update(_as_list(s.get("Resource", [])))
-        missing = [r for r in (f"arn:aws:s3:::{bucket}/*", cmk) if r and r not in resources]
+        missing = [r for r in (reg.star_arn_for(bucket, self.ctx.build.partition), cmk) if r and r not in resources]
         if missing:
             return Link(name, False, f"the replication role's policies lack {', '.join(missing)}", self.onboard_command)
         return Link(name, True, f"{role_name} has {bucket} and its key")

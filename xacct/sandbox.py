@@ -20,7 +20,7 @@ from rich.console import Console
 from xacct import emulator
 from xacct import registry as reg
 from xacct.answers import Answers
-from xacct.flows import template
+from xacct.flows import account_root, template
 from xacct.gateway import Gateway
 from xacct.render import Output
 from xacct.stacks import Silent, Stacks
@@ -80,7 +80,7 @@ def seed_central(profile: str = "sandbox-build") -> None:
     """The central stack as a platform team would have it: two developers already on board."""
     stacks = Stacks(Gateway(profile, REGION, "build").cfn)
     params = {
-        "RootAccountArns": f"arn:aws:iam::{BUILD}:root",
+        "RootAccountArns": account_root("aws", BUILD),
         "EnableReplication": "true",
         "ReplicationBucketList": ",".join(b for b, _ in FICTITIOUS),
         "ReplicationBucketStarArns": ",".join(reg.star_arn_for(b) for b, _ in FICTITIOUS),
