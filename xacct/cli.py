@@ -310,8 +310,9 @@ def interrupted(ctx: Any) -> Interrupted:
     """Stop every wait, and say what CloudFormation is still doing on its own."""
     ctx.stop.set()
     busy = ", ".join(f"{stack} ({op})" for stack, op in ctx.inflight.items())
+    them = "them" if len(ctx.inflight) > 1 else "it"
     still = (
-        f"CloudFormation is still working on {busy} and finishes it on its own"
+        f"CloudFormation is still working on {busy} and finishes {them} on its own"
         if busy
         else "no stack operation was running"
     )

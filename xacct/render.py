@@ -165,7 +165,7 @@ class LiveProgress(LineProgress):
         super().__init__(console)
         from rich.live import Live
 
-        self.rows: dict[str, tuple[float, str, bool]] = {}  # stack -> (started, status, done)
+        self.rows: dict[str, tuple[float, float | None, str]] = {}  # stack -> (started, ended, status)
         self.live = Live(console=console, refresh_per_second=8, transient=True, get_renderable=self._render)
 
     def _render(self) -> Any:
@@ -174,9 +174,9 @@ class LiveProgress(LineProgress):
 
         grid = Table.grid(padding=(0, 1))
         now = time.monotonic()
-        for stack, (started, status, done) in list(self.rows.items()):
-            mark: Any = "[green]✓[/]" if done else Spinner("dots", style="cyan")
-            grid.add_row(mark, f"[cyan]{escape(stack)}[/]", f"{now - started:5.1f}s", escape(status))
+        for stack, (started, ended, status) in list(self.rows.items()):
+            mark: Any = "[green]✓[/]" if ended is not None else Spinner("dots", style="cyan")
+            grid.add_row(mark, f"[cyan]{escape(stack)}[/]", f"{(ended or now) - started:5.1f}s", escape(status))
         return grid
 
     def __enter__(self) -> LiveProgress:
@@ -188,8 +188,12 @@ class LiveProgress(LineProgress):
 
     def _set(self, stack: str, status: str, *, done: bool = False) -> None:
         with self.lock:
-            started = self.rows.get(stack, (time.monotonic(), "", False))[0]
-            self.rows[stack] = (started, status, done)
+            now = time.monotonic()
+            started, ended, _ = self.rows.get(stack, (now, None, ""))
+            if ended is not None and not done:
+                started = now  # a new operation on a finished stack starts a new clock
+            # A finished stack's clock stops.
+            self.rows[stack] = (started, now if done else None, status)
 
     def note(self, stack: str, text: str) -> None:
         super().note(stack, text)
