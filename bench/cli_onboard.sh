@@ -16,8 +16,10 @@ params() {  # KEY=VALUE ... as the JSON the CLI takes (values may hold commas)
   echo "$out]"
 }
 
+ROLE=$(output b "$CENTRAL" ReplicationRoleArn)
 d create-stack --stack-name CrossAccountPrimary --template-body "file://$CFN/CrossAccountPrimary.yaml" \
-  --parameters "$(params RootAccountArns=arn:aws:iam::$BUILD:root)" --capabilities CAPABILITY_IAM > /dev/null
+  --parameters "$(params RootAccountArns=arn:aws:iam::$BUILD:root ReplicationWriterRoleArn=$ROLE)" \
+  --capabilities CAPABILITY_IAM > /dev/null
 d wait stack-create-complete --stack-name CrossAccountPrimary
 CMK=$(output d CrossAccountPrimary CMK)
 BUCKET=$(output d CrossAccountPrimary BuildBucket)
@@ -25,16 +27,9 @@ BUCKET=$(output d CrossAccountPrimary BuildBucket)
 d create-stack --stack-name CrossAccountDeploy --template-body "file://$CFN/CrossAccountDeploy.yaml" \
   --parameters "$(params BuildAccount=$DEV CMKARNs=$CMK)" --capabilities CAPABILITY_IAM > /dev/null
 d wait stack-create-complete --stack-name CrossAccountDeploy
-ROLES="$(output d CrossAccountDeploy PipelineDeployRoleArn),$(output d CrossAccountDeploy CloudFormationExecutionRoleArn)"
 
-d update-stack --stack-name CrossAccountPrimary --template-body "file://$CFN/CrossAccountPrimary.yaml" \
-  --parameters "$(params RootAccountArns=arn:aws:iam::$BUILD:root DeployReady=true PipelineBucketAccessRoleArns=$ROLES)" \
-  --capabilities CAPABILITY_IAM > /dev/null
-d wait stack-update-complete --stack-name CrossAccountPrimary
-
-ROLE=$(output b "$CENTRAL" ReplicationRoleArn)
 d create-stack --stack-name CrossAccountDeveloper --template-body "file://$CFN/CrossAccountDeveloper.yaml" \
-  --parameters "$(params ReplicationFunctionRoleArn=$ROLE)" > /dev/null
+  --parameters "$(params ReplicationFunctionRoleArn=$ROLE)" --capabilities CAPABILITY_NAMED_IAM > /dev/null
 d wait stack-create-complete --stack-name CrossAccountDeveloper
 
 join() { local cur; cur=$(param "$1"); [ -n "$cur" ] && [ "$cur" != "None" ] && echo "$cur,$2" || echo "$2"; }

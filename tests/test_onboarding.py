@@ -25,7 +25,7 @@ from tests.conftest import (
 )
 from xacct import registry as reg
 
-READ_PREFIXES = ("Describe", "Get", "List")
+READ_PREFIXES = ("Describe", "Get", "List", "Head")
 CREDENTIAL_CALLS = {"AssumeRole", "GetCallerIdentity"}
 
 
@@ -82,7 +82,8 @@ def test_onboarding_from_an_empty_developer_account(aws) -> None:  # type: ignor
     assert stack_parameters("CrossAccountDeveloper", "dev1")["ReplicationFunctionRoleArn"] == central_role
     dev_primary = stack_parameters("CrossAccountPrimary", "dev1")
     assert dev_primary["RootAccountArns"] == f"arn:aws:iam::{BUILD}:root"
-    assert dev_primary["DeployReady"] == "true"
+    # The build bucket's one policy (the primary's) admits the central role; no deploy-ready step.
+    assert dev_primary["ReplicationWriterRoleArn"] == central_role
     assert "Onboarded." in r.out
     assert primary["BuildBucket"] in r.out
     # Every link of the replication path holds (the two earlier developers are fictitious:
@@ -306,17 +307,20 @@ def test_purge_leaves_a_stack_it_did_not_create(aws) -> None:  # type: ignore[no
 
 
 def test_purge_refuses_to_empty_a_bucket_without_a_terminal(aws) -> None:  # type: ignore[no-untyped-def]
+    """The typed confirmation comes before anything starts: without a terminal to type it on, the
+    purge is refused and nothing at all is changed."""
     deploy_central(TWO)
     assert run_cli(*onboard_args(), "--yes").code == 0
     bucket = stack_outputs("CrossAccountPrimary", "dev1")["BuildBucket"]
     boto3.Session(profile_name="dev1", region_name=REGION).client("s3").put_object(
         Bucket=bucket, Key="a.zip", Body=b"x"
     )
+    before = everything(("build", "dev1"))
     r = run_cli(*onboard_args(), "--remove", "--purge", "--yes")
     assert r.code == 2
-    assert "still holds objects" in r.err
-    assert stack("CrossAccountPrimary", "dev1") is not None  # the bucket and its stack stay
-    assert stack("CrossAccountDeveloper", "dev1") is None
+    assert f"1 object versions in {bucket}" in r.err
+    assert "needs a terminal" in r.err
+    assert everything(("build", "dev1")) == before  # the developer stack too: nothing started
 
 
 def test_remove_leaves_the_build_bucket_with_its_own_tls_only_policy(aws) -> None:  # type: ignore[no-untyped-def]

@@ -145,17 +145,32 @@ def test_a_busy_stack_is_waited_for_first(slow_aws) -> None:  # type: ignore[no-
     assert any("waiting for CloudFormation to finish it first" in n for n in rec.notes)
 
 
-def test_failure_names_the_resource_and_reason_and_a_rerun_recovers(slow_aws) -> None:  # type: ignore[no-untyped-def]
+def test_failure_names_the_resource_and_reason_and_a_rerun_recovers(slow_aws, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The developer's primary stack is what everything else needs: when it fails, nothing else
+    starts and nobody is registered. The failure is real (the emulator's KMS refuses one key), so
+    the stack really rolls back and its buckets go with it (RetainExceptOnCreate)."""
+    from moto.kms.models import KmsBackend
+
+    from xacct.emulator.failures import ResourceFailed
+
     deploy_central(TWO)
-    slow_aws.fail_next(
-        "CrossAccountDeveloper", "DeveloperBuildBucketPolicy", "AWS::S3::BucketPolicy", "Invalid principal in policy"
-    )
+    create_key = KmsBackend.create_key
+    refused: list[str] = []
+
+    def quota_once(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.account_id == DEV1 and not refused:
+            refused.append(self.account_id)
+            raise ResourceFailed("Key quota exceeded", "ServiceLimitExceeded")
+        return create_key(self, *args, **kwargs)
+
+    monkeypatch.setattr(KmsBackend, "create_key", quota_once)
     r = run_cli(*onboard_args(), "--yes")
     assert r.code == 1
-    assert "DeveloperBuildBucketPolicy (AWS::S3::BucketPolicy) CREATE_FAILED: Invalid principal in policy" in r.err
+    assert "ArtifactKey (AWS::KMS::Key) CREATE_FAILED: Resource handler returned message: " in r.err
+    assert "Key quota exceeded" in r.err
     assert "ended ROLLBACK_COMPLETE" in r.err
-    assert "Not started: " in r.err
-    assert "central CrossAccountPrimary" in r.err
+    assert "Completed: nothing. Not started: " in r.err
+    assert "central CrossAccountPrimary" in r.err.split("Not started: ", 1)[1]
     assert "then run again: python onboard.py --build-account 111111111111" in r.err
     assert "--dev-profile dev1" in r.err
     assert "Traceback" not in r.err
@@ -164,6 +179,25 @@ def test_failure_names_the_resource_and_reason_and_a_rerun_recovers(slow_aws) ->
     assert again.code == 0, again.err
     assert "deleting it to create it again" in again.err
     assert central().buckets.count(f"xacct-build-{DEV1}-{REGION}") == 1
+
+
+def test_a_failed_side_stack_is_reported_and_a_rerun_completes_it(slow_aws) -> None:  # type: ignore[no-untyped-def]
+    """The deployment roles, the developer stack and the central update run side by side once the
+    primary exists: one of them failing says exactly what completed, and the re-run finishes it
+    without registering anyone twice."""
+    deploy_central(TWO)
+    slow_aws.fail_next(
+        "CrossAccountDeveloper", "ReplicationPathReader", "AWS::IAM::Role", "Role quota exceeded for this account"
+    )
+    r = run_cli(*onboard_args(), "--yes")
+    assert r.code == 1
+    assert "ReplicationPathReader (AWS::IAM::Role) CREATE_FAILED: Role quota exceeded for this account" in r.err
+    completed = r.err.split("Completed: ", 1)[1].split(". Not started", 1)[0]
+    assert "developer CrossAccountPrimary" in completed
+    again = run_cli(*onboard_args(), "--yes")
+    assert again.code == 0, again.err
+    assert central().buckets.count(f"xacct-build-{DEV1}-{REGION}") == 1
+    assert stack("CrossAccountDeveloper", "dev1")["StackStatus"] == "CREATE_COMPLETE"  # type: ignore[index]
 
 
 # ---- stack states ---------------------------------------------------------------------------

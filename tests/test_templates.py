@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from tests.conftest import BUILD, CFN, DEV1, DEV2, REGION, ROOT, cfn, deploy_central, fake_entry, session, stack_outputs
+from xacct import regions
 
 TEMPLATES = sorted(CFN.glob("*.yaml"))
 CHECKOV_OPTIONS = ("--framework", "cloudformation", "--skip-download", "--quiet", "-o", "json")
@@ -210,32 +211,41 @@ def test_developer_account_templates_deploy_in_order_and_admit_the_central_role(
             StackName=name,
             TemplateBody=(CFN / f"{name}.yaml").read_text(),
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()],
-            Capabilities=["CAPABILITY_IAM"],
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
         )
         assert dev.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
         return stack_outputs(name, "dev1")
 
-    primary = create("CrossAccountPrimary", {"RootAccountArns": f"arn:aws:iam::{BUILD}:root"})
+    primary = create(
+        "CrossAccountPrimary",
+        {"RootAccountArns": f"arn:aws:iam::{BUILD}:root", "ReplicationWriterRoleArn": central_role},
+    )
     create("CrossAccountDeploy", {"BuildAccount": DEV1, "CMKARNs": primary["CMK"]})
     developer = create("CrossAccountDeveloper", {"ReplicationFunctionRoleArn": central_role})
     assert developer["ReplicationFunctionRoleArn"] == central_role
+    assert developer["ReplicationPathReaderArn"] == f"arn:aws:iam::{DEV1}:role/xacct-verify-{BUILD}-{REGION}"
 
-    # The developer key admits the build account (the central role's account).
+    # The developer key admits the build account (the central role's account), Decrypt included.
     raw = session("dev1").client("kms").get_key_policy(KeyId=primary["CMK"], PolicyName="default")["Policy"]
     policy = json.loads(raw) if isinstance(raw, str) else raw
     trusted = next(s for s in policy["Statement"] if s.get("Sid") == "TrustedAccountsUseKey")
     assert trusted["Principal"]["AWS"] in (f"arn:aws:iam::{BUILD}:root", [f"arn:aws:iam::{BUILD}:root"])
+    assert {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"} <= set(trusted["Action"])
 
-    # The bucket policy as S3 holds it: the central role may put objects, and nothing more.
+    # The bucket's one policy, as S3 holds it: the central role may put objects (through its
+    # account's root and an aws:PrincipalArn condition), and nothing more.
     bucket = primary["BuildBucket"]
     policy = json.loads(session("dev1").client("s3").get_bucket_policy(Bucket=bucket)["Policy"])
     allows = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
     assert len(allows) == 1
-    assert allows[0]["Principal"] == {"AWS": central_role}
+    assert allows[0]["Principal"] == {"AWS": f"arn:aws:iam::{BUILD}:root"}
+    assert allows[0]["Condition"] == {"ArnEquals": {"aws:PrincipalArn": central_role}}
     assert allows[0]["Action"] == "s3:PutObject"
     assert allows[0]["Resource"] == f"arn:aws:s3:::{bucket}/*"
     deny = next(s for s in policy["Statement"] if s["Effect"] == "Deny")
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    versioning = session("dev1").client("s3").get_bucket_versioning(Bucket=bucket)
+    assert versioning["Status"] == "Enabled"
 
 
 def test_stacks_are_isolated_per_account(aws) -> None:  # type: ignore[no-untyped-def]
@@ -245,10 +255,156 @@ def test_stacks_are_isolated_per_account(aws) -> None:  # type: ignore[no-untype
     assert session("dev2").client("sts").get_caller_identity()["Account"] == DEV2
 
 
-def test_the_restored_build_bucket_policy_is_the_templates_own(aws) -> None:  # type: ignore[no-untyped-def]
-    from xacct.flows import tls_only_policy
+# ---- what AWS accepts, asserted from the templates themselves -----------------------------------
 
-    deploy_central()
-    bucket = stack_outputs("CrossAccountPrimary", "build")["BuildBucket"]
-    deployed = json.loads(session("build").client("s3").get_bucket_policy(Bucket=bucket)["Policy"])
-    assert deployed == tls_only_policy(bucket, "aws")
+
+def _resources(name: str, kind: str | None = None) -> dict[str, dict]:  # type: ignore[type-arg]
+    found = load(name)["Resources"]
+    return {k: v for k, v in found.items() if kind is None or v["Type"] == kind}
+
+
+def test_no_function_reserves_concurrency() -> None:
+    """A reservation must leave min(100, quota) executions unreserved; a new account's quota is 10
+    (Lambda developer guide, "Configuring reserved concurrency"): any reservation fails there."""
+    for path in TEMPLATES:
+        for name, res in _resources(path.name, "AWS::Lambda::Function").items():
+            assert "ReservedConcurrentExecutions" not in res["Properties"], (path.name, name)
+
+
+def test_one_policy_per_bucket_across_the_templates_of_one_account() -> None:
+    """A bucket has one policy: a second AWS::S3::BucketPolicy for it fails AlreadyExists."""
+    owners: dict[str, list[str]] = {}
+    for path in TEMPLATES:
+        for name, res in _resources(path.name, "AWS::S3::BucketPolicy").items():
+            bucket = json.dumps(res["Properties"]["Bucket"])
+            # An import of the primary's export is the primary's bucket too.
+            bucket = {'{"Fn::ImportValue": "BuildBucket"}': '{"Ref": "BuildBucket"}'}.get(bucket, bucket)
+            owners.setdefault(bucket, []).append(f"{path.name}:{name}")
+    assert all(len(v) == 1 for v in owners.values()), owners
+    assert set(owners) == {'{"Ref": "BuildBucket"}', '{"Ref": "PipelineBucket"}'}
+
+
+def test_resource_policies_name_account_roots_only() -> None:
+    """Key and bucket policies name no role (it would have to exist first, and IAM would keep its
+    unique id): roles are admitted through their account's root and an aws:PrincipalArn condition."""
+    for path in TEMPLATES:
+        for name, res in _resources(path.name).items():
+            if res["Type"] not in ("AWS::KMS::Key", "AWS::S3::BucketPolicy"):
+                continue
+            text = json.dumps(res)
+            for principal in re.findall(r'"Principal": (\{.*?\}|"\*")', text):
+                assert ":role/" not in principal, (path.name, name, principal)
+                assert "RoleArn" not in principal, (path.name, name, principal)
+
+
+def test_the_replication_role_may_decrypt_with_developer_keys() -> None:
+    """UploadPartCopy into an SSE-KMS bucket needs kms:Decrypt (S3 API reference); copies above
+    8 MB are multipart. The size model counts exactly what the template grants."""
+    from xacct import registry as reg
+
+    keys = _resources("CrossAccountPrimary.yaml")["ReplicationUseKeys"]["Properties"]["PolicyDocument"]
+    writes = _resources("CrossAccountPrimary.yaml")["ReplicationWriteBuckets"]["Properties"]["PolicyDocument"]
+    key_actions = keys["Statement"][0]["Action"]
+    write_actions = writes["Statement"][0]["Action"]
+    assert "kms:Decrypt" in key_actions
+    assert tuple(sorted(key_actions)) == reg.KEY_ACTIONS
+    assert tuple(sorted(write_actions if isinstance(write_actions, list) else [write_actions])) == reg.WRITE_ACTIONS
+
+
+def test_the_build_bucket_sends_events_to_eventbridge() -> None:
+    """An S3 source action stops polling after 30 days without a run (CodePipeline API reference,
+    PipelineMetadata); EventBridge starts the pipeline instead."""
+    bucket = _resources("CrossAccountPrimary.yaml")["BuildBucket"]["Properties"]
+    assert bucket["NotificationConfiguration"]["EventBridgeConfiguration"] == {"EventBridgeEnabled": True}
+
+
+def test_the_pipeline_role_holds_what_the_s3_source_action_documents() -> None:
+    role = _resources("CrossAccountPrimary.yaml")["PipelineRole"]["Properties"]
+    granted = set(_actions(role["Policies"]))
+    assert {
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "s3:GetBucketVersioning",
+        "s3:GetBucketAcl",
+        "s3:GetBucketLocation",
+        "s3:GetObjectTagging",
+        "s3:GetObjectVersionTagging",
+    } <= granted
+
+
+def test_the_key_and_both_buckets_survive_replacement_and_deletion() -> None:
+    """A replacement or a stack deletion must never take the artifacts' key or buckets; a failed
+    create still cleans up after itself (RetainExceptOnCreate), so a re-run is not blocked."""
+    for name in ("ArtifactKey", "BuildBucket", "PipelineBucket"):
+        res = _resources("CrossAccountPrimary.yaml")[name]
+        assert res["UpdateReplacePolicy"] == "Retain", name
+        assert res["DeletionPolicy"] == "RetainExceptOnCreate", name
+
+
+LONGEST_STACK_NAME = "S" + "x" * 127  # CloudFormation's limit: 128 characters
+LONGEST_REGION = max(regions.known(), key=len)
+
+
+def _schema(resource_type: str) -> dict:  # type: ignore[type-arg]
+    """The resource's schema as cfn-lint ships it (CloudFormation's registry schemas)."""
+    import cfnlint
+
+    root = Path(cfnlint.__file__).parent / "data" / "schemas"
+    index = json.loads((root / "providers" / "us-east-1.json").read_text())
+    return json.loads((root / "resources" / f"{index[resource_type]}.json").read_text())  # type: ignore[no-any-return]
+
+
+def _rendered(value: object) -> str | None:
+    """A name property with the longest stack name, account and region substituted; None when it is
+    not a literal or !Sub of pseudo parameters."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
+        text = value["Fn::Sub"]
+        for k, v in {
+            "${AWS::StackName}": LONGEST_STACK_NAME,
+            "${AWS::AccountId}": "123456789012",
+            "${AWS::Region}": LONGEST_REGION,
+            "${AWS::Partition}": "aws-iso-b",
+        }.items():
+            text = text.replace(k, v)
+        return None if "${" in text else text
+    if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), list):
+        template, names = value["Fn::Sub"]
+        return _rendered({"Fn::Sub": template.replace("${BuildAccount}", "123456789012")}) if names else None
+    return None
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
+def test_every_name_fits_its_limit_with_the_longest_stack_name(path: Path) -> None:
+    """A stack name the wizard accepts never produces a name AWS refuses: every named property, with
+    a 128-character stack name, the longest region and account id, within its schema's maxLength
+    and pattern (the schemas cfn-lint ships)."""
+    checked = 0
+    for logical, res in _resources(path.name).items():
+        properties = _schema(res["Type"])["properties"]
+        for prop, value in res.get("Properties", {}).items():
+            rule = properties.get(prop, {})
+            if not (prop.endswith("Name") or prop in ("Name", "AliasName", "LogGroup")) or "maxLength" not in rule:
+                continue
+            rendered = _rendered(value)
+            if rendered is None:
+                continue
+            checked += 1
+            assert len(rendered) <= rule["maxLength"], (path.name, logical, prop, len(rendered), rule["maxLength"])
+            if "pattern" in rule:
+                assert re.search(rule["pattern"], rendered), (path.name, logical, prop, rendered)
+        assert "FunctionName" not in res.get("Properties", {}) or res["Type"] != "AWS::Lambda::Function"
+    if path.name != "CrossAccountDeploy.yaml":
+        assert checked, "no name was checked"
+
+
+def test_every_partition_botocore_knows_is_accepted() -> None:
+    from xacct import registry as reg
+
+    for region, partition in regions.known().items():
+        arn = f"arn:{partition}:kms:{region}:123456789012:key/12345678-1234-1234-1234-123456789012"
+        assert reg.key_arn_problem(arn) is None, arn
+        assert regions.region_problem(region) is None
+    assert "aws-eusc" in regions.partitions()
+    assert (regions.region_problem("us-east-9") or "").startswith("'us-east-9' is not a region AWS has; did you mean")

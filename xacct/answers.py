@@ -14,7 +14,6 @@ from xacct.errors import InvalidInput
 DEFAULT_CENTRAL_STACK = "CrossAccountPrimary"
 DEFAULT_DEV_STACKS = ("CrossAccountPrimary", "CrossAccountDeploy", "CrossAccountDeveloper")
 _ACCOUNT = re.compile(r"^\d{12}$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _STACK = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 
 
@@ -23,7 +22,9 @@ def account_problem(value: str) -> str | None:
 
 
 def region_problem(value: str) -> str | None:
-    return None if _REGION.match(value.strip()) else "a region looks like us-east-1"
+    from xacct.regions import region_problem as problem
+
+    return problem(value)
 
 
 def stack_problem(value: str) -> str | None:

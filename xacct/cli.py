@@ -188,6 +188,8 @@ def run_command(
         plan = flows.plan_orphan(a, reads, args.orphan, where)
     elif args.remove:
         plan = flows.plan_remove(a, reads, partition, args.purge, where)
+        if args.purge:
+            plan.emptied = flows.check_purge(ctx, plan, reads)
     else:
         plan = flows.plan_onboard(a, reads, partition, where)
     if args.dry_run:
@@ -249,7 +251,8 @@ def run_verify(a: Answers, args: argparse.Namespace, o: Output) -> int:
     ctx = flows.Context(a, render.LineProgress(o.err))
     ctx.build.check_account(a.build_account or "")
     ctx.dev.check_account(a.dev_account or "")
-    links, orphans = health.Verifier(ctx).run(probe=args.probe, can_probe=not getattr(args, "sandbox", False))
+    verifier = health.Verifier(ctx, resume_command(a, remove=True))
+    links, orphans = verifier.run(probe=args.probe, can_probe=not getattr(args, "sandbox", False))
     central_only = Answers(**{k: v for k, v in a.to_dict().items() if not k.startswith("dev_")})
     render.show_verify(o, links, orphans, resume_command(central_only, remove=True), resume_command(a))
     return ExitCode.OK if all(link.ok for link in links) and not orphans else ExitCode.BROKEN
@@ -258,23 +261,37 @@ def run_verify(a: Answers, args: argparse.Namespace, o: Output) -> int:
 def _remove(ctx: Any, plan: Any, o: Output, interactive: bool, *, yes: bool, path: Path | None) -> int:
     from xacct import flows, render
 
+    full = [c for c in plan.emptied if c.versions]
+    if full and not interactive:
+        raise InvalidInput(
+            "--purge would delete "
+            + ", ".join(f"{c.versions} object versions in {c.bucket}" for c in full)
+            + "; that needs a terminal to confirm on, by typing the account id",
+            hint="empty the buckets yourself, or run the same command in a terminal",
+        )
     if not yes and not confirm("Remove this developer?"):
         o.out.print("Declined: nothing was changed.")
         return ExitCode.OK
-
-    def empty_bucket(bucket: str) -> bool:
-        from xacct.buckets import empty_after_confirmation
-
-        return empty_after_confirmation(ctx.dev.client("s3"), bucket, ctx.answers.dev_account, o, interactive)
-
+    if full and not _typed(ctx.answers.dev_account, full, o):
+        o.out.print("Not confirmed: nothing was changed.")
+        return ExitCode.OK
     try:
         with live(ctx, o):
-            change = flows.apply_remove(ctx, plan, empty_bucket)
+            change = flows.apply_remove(ctx, plan)
     except (KeyboardInterrupt, Interrupted) as exc:
         raise interrupted(ctx) from exc
     render.summary(o, plan, change)
     _save(path, ctx.answers)
     return ExitCode.OK
+
+
+def _typed(account: str, full: list[Any], o: Output) -> bool:
+    """The one typed confirmation a purge of non-empty buckets needs, before anything starts."""
+    from xacct.wizard import type_to_confirm
+
+    for c in full:
+        o.info(f"[bold yellow]{c.bucket}[/] holds {c.versions} object versions, which --purge deletes.")
+    return type_to_confirm(f"Type the account id {account} to delete them:").strip() == account
 
 
 @contextlib.contextmanager

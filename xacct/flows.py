@@ -9,13 +9,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xacct import graph
+import botocore.exceptions as bx
+
+from xacct import buckets, graph
 from xacct import registry as reg
 from xacct.answers import Answers
 from xacct.central import CentralUpdate
 from xacct.errors import AGAIN, AwsFailure, Interrupted, InvalidInput
 from xacct.gateway import Gateway
-from xacct.plan import TAG_MANAGED, TAG_VALUE, Plan, StackStep, is_pending, pending_key_arn
+from xacct.plan import TAG_MANAGED, TAG_VALUE, BucketContents, Plan, StackStep, is_pending, pending_key_arn
 from xacct.stacks import Poller, Prepared, Progress, Stacks, StackState, remaining_text, require
 from xacct.status import Next, decide
 
@@ -61,6 +63,7 @@ class Reads:
     central: StackState
     dev: dict[str, StackState]
     dev_current: dict[str, bool]  # stack -> deployed template is ours
+    leftovers: list[InvalidInput] = field(default_factory=list)  # what would make creating the primary fail
 
 
 def _concurrently(*calls: Callable[[], Any]) -> list[Any]:
@@ -69,7 +72,7 @@ def _concurrently(*calls: Callable[[], Any]) -> list[Any]:
         return [f.result() for f in futures]
 
 
-def read(ctx: Context, *, developer: bool = True) -> Reads:
+def read(ctx: Context, *, developer: bool = True, developer_leftovers: bool = True) -> Reads:
     """Identities, the central stack and the developer stacks, read at once."""
     a = ctx.answers
     p, d, v = a.stacks()
@@ -94,11 +97,49 @@ def read(ctx: Context, *, developer: bool = True) -> Reads:
         raise InvalidInput(f"the developer account {a.dev_account} is the build account itself")
     ctx.dev.check_account(a.dev_account or "")
     central, *devs = _concurrently(build_side, *(dev_stack(n) for n in (p, d, v)))
+    states = {n: s for n, (s, _) in zip((p, d, v), devs, strict=True)}
     return Reads(
         central,
-        {n: s for n, (s, _) in zip((p, d, v), devs, strict=True)},
+        states,
         {n: c for n, (_, c) in zip((p, d, v), devs, strict=True)},
+        _leftover_buckets(ctx, states[p]) if developer_leftovers else [],
     )
+
+
+def _leftover_buckets(ctx: Context, primary: StackState) -> list[InvalidInput]:
+    """Buckets with the names the primary stack would create, existing without it: kept when an
+    earlier stack was deleted (the template retains them), or a name another account holds.
+    Either way creating the stack would fail half-way; say so before anything starts."""
+    if primary.exists and decide(primary.status, primary.name).next is not Next.RECREATE:
+        return []
+    a = ctx.answers
+    s3 = ctx.dev.client("s3")
+    found = []
+    for name in (
+        developer_bucket(StackState(primary.name), a.dev_account or "", a.dev_region or ""),
+        pipeline_bucket(StackState(primary.name), a.dev_account or "", a.dev_region or ""),
+    ):
+        try:
+            s3.head_bucket(Bucket=name, ExpectedBucketOwner=a.dev_account or "")
+        except bx.ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in ("404", "NoSuchBucket", "NotFound"):
+                continue
+            found.append(
+                InvalidInput(
+                    f"the bucket name {name} is held by another account, so {primary.name} cannot be created here"
+                )
+            )
+            continue
+        where = ctx.where(ctx.dev)
+        found.append(
+            InvalidInput(
+                f"the bucket {name} already exists without its stack {primary.name} (kept when an earlier "
+                f"{primary.name} was deleted), so creating the stack would fail",
+                hint=f"keep what you need from it, then: aws s3 rb s3://{name} --force{where}",
+            )
+        )
+    return found
 
 
 def _kind(a: Answers, name: str) -> str:
@@ -145,26 +186,25 @@ def developer_bucket(primary: StackState, account: str, region: str) -> str:
     return primary.outputs.get("BuildBucket") or f"xacct-build-{account}-{region}"
 
 
-def primary_first(current: StackState, build_root: str) -> dict[str, str]:
-    """The primary stack until the deployment roles exist: the build account admitted (so the
-    developer key admits the central role), the rest as it is."""
+def pipeline_bucket(primary: StackState, account: str, region: str) -> str:
+    return primary.outputs.get("PipelineBucket") or f"xacct-pipeline-{account}-{region}"
+
+
+def primary_parameters(current: StackState, build_root: str, writer: str, dev_account: str) -> dict[str, str]:
+    """The developer's primary stack: the build account admitted to the key, and the central
+    replication role admitted to the build bucket (both through the account root, so neither
+    needs to exist first). Deployment roles of the developer account itself are no longer named:
+    an earlier version named them, and a same-account role needs no bucket-policy grant."""
     return {
         "RootAccountArns": _merge_roots(current, build_root),
-        "DeployReady": current.parameters.get("DeployReady", "false"),
-        "PipelineBucketAccessRoleArns": current.parameters.get("PipelineBucketAccessRoleArns", ""),
+        "ReplicationWriterRoleArn": writer,
+        "PipelineBucketAccessRoleArns": _foreign_roles(current, dev_account),
     }
 
 
-def primary_ready(current: StackState, build_root: str, deploy: StackState) -> dict[str, str] | None:
-    """The primary stack marked deploy-ready, naming the deployment roles (None until they exist)."""
-    if not deploy.exists or "PipelineDeployRoleArn" not in deploy.outputs:
-        return None
-    roles = [deploy.outputs["PipelineDeployRoleArn"], deploy.outputs["CloudFormationExecutionRoleArn"]]
-    return {
-        "RootAccountArns": _merge_roots(current, build_root),
-        "DeployReady": "true",
-        "PipelineBucketAccessRoleArns": ",".join(roles),
-    }
+def _foreign_roles(state: StackState, account: str) -> str:
+    roles = [r.strip() for r in state.parameters.get("PipelineBucketAccessRoleArns", "").split(",") if r.strip()]
+    return ",".join(r for r in roles if r.split(":")[4:5] != [account])
 
 
 def deploy_parameters(dev_account: str, primary: StackState) -> dict[str, str] | None:
@@ -201,11 +241,12 @@ def plan_onboard(a: Answers, reads: Reads, partition: str, where: str = "") -> P
     """The whole onboarding, from what was read. Raises InvalidInput for anything refused."""
     before = check_central(a, reads.central, where)
     _check_dev(reads.dev, where)
+    for problem in reads.leftovers:
+        raise InvalidInput(problem.message, hint=problem.hint)
     p, d, v = a.stacks()
     role = reads.central.outputs[REPLICATION_ROLE_OUTPUT]
     primary = reads.dev[p]
     build_root = account_root(partition, a.build_account or "")
-    ready = primary_ready(primary, build_root, reads.dev[d])
     dev_account, region = a.dev_account or "", a.dev_region or ""
     bucket = developer_bucket(primary, dev_account, region)
     cmk = primary.outputs.get("CMK") or pending_key_arn(partition, region, dev_account)
@@ -216,11 +257,10 @@ def plan_onboard(a: Answers, reads: Reads, partition: str, where: str = "") -> P
     )
     change = reg.merge(before, entry)
     reg.check_limits(change)
-    primary_action = _action(primary, reads.dev_current[p], ready or primary_first(primary, build_root))
-    if primary_action == "none" and ready is None:
-        primary_action = "update"  # still to be marked deploy-ready once the roles exist
     steps = [
-        StackStep(p, primary_action, "then marked deploy-ready" if primary_action == "create" else ""),
+        StackStep(
+            p, _action(primary, reads.dev_current[p], primary_parameters(primary, build_root, role, dev_account))
+        ),
         StackStep(d, _action(reads.dev[d], reads.dev_current[d], deploy_parameters(dev_account, primary))),
         StackStep(v, _action(reads.dev[v], reads.dev_current[v], developer_parameters(role))),
     ]
@@ -241,16 +281,11 @@ def _tags(a: Answers) -> dict[str, str]:
     return {TAG_MANAGED: TAG_VALUE, "xacct:build-account": a.build_account or ""}
 
 
-def apply_onboard(ctx: Context, plan: Plan, prepared: dict[str, Prepared] | None = None) -> reg.Change:
-    """Run the plan: primary, then deployment roles and developer stack side by side, then the
-    deploy-ready update and the central update side by side (three operations deep)."""
+def _deployer(ctx: Context, prepared: dict[str, Prepared]) -> Callable[[str, dict[str, str]], StackState]:
+    """Deploy one developer stack: its prepared change set, directly (--yes), or a new change set."""
     a = ctx.answers
-    p, d, v = a.stacks()
     dev = ctx.dev_stacks()
-    prepared = prepared or {}
     tags = _tags(a)
-    state: dict[str, StackState] = {}
-    result: dict[str, reg.Change] = {}
 
     def deploy(name: str, params: dict[str, str]) -> StackState:
         ready = prepared.pop(name, None)
@@ -263,10 +298,24 @@ def apply_onboard(ctx: Context, plan: Plan, prepared: dict[str, Prepared] | None
             return dev.describe(name)
         return dev.execute(ready, ctx.progress)
 
+    return deploy
+
+
+def apply_onboard(ctx: Context, plan: Plan, prepared: dict[str, Prepared] | None = None) -> reg.Change:
+    """Run the plan two operations deep: the developer's primary stack; then the deployment roles,
+    the developer stack and the central update side by side."""
+    a = ctx.answers
+    p, d, v = a.stacks()
+    dev = ctx.dev_stacks()
+    prepared = prepared or {}
+    deploy = _deployer(ctx, prepared)
+    state: dict[str, StackState] = {}
+    result: dict[str, reg.Change] = {}
     build_root = account_root(ctx.dev.partition, a.build_account or "")
 
     def primary() -> None:
-        state[p] = deploy(p, primary_first(dev.describe(p), build_root))
+        current = dev.describe(p)
+        state[p] = deploy(p, primary_parameters(current, build_root, plan.replication_role, a.dev_account or ""))
 
     def deploy_roles() -> None:
         require(state[p], "CMK", f"check the stack {p}")
@@ -275,10 +324,6 @@ def apply_onboard(ctx: Context, plan: Plan, prepared: dict[str, Prepared] | None
     def developer() -> None:
         state[v] = deploy(v, developer_parameters(plan.replication_role))
 
-    def deploy_ready() -> None:
-        require(state[d], "PipelineDeployRoleArn", f"check the stack {d}")
-        state[p] = deploy(p, primary_ready(state[p], build_root, state[d]) or {})
-
     def central() -> None:
         bucket = require(state[p], "BuildBucket", f"check the stack {p}")
         cmk = require(state[p], "CMK", f"check the stack {p}")
@@ -286,13 +331,13 @@ def apply_onboard(ctx: Context, plan: Plan, prepared: dict[str, Prepared] | None
         update = CentralUpdate(ctx.build_stacks(), ctx.build.client("ssm"), plan.central_stack, ctx.progress)
         result["change"] = update.run(lambda before: reg.merge(before, entry))
 
+    first = f"developer {p}"
     outcome = graph.run(
         [
-            graph.Step(f"developer {p}", primary),
-            graph.Step(f"developer {d}", deploy_roles, (f"developer {p}",)),
-            graph.Step(f"developer {v}", developer, (f"developer {p}",)),
-            graph.Step(f"developer {p} (deploy-ready)", deploy_ready, (f"developer {d}",)),
-            graph.Step(f"central {plan.central_stack}", central, (f"developer {v}",)),
+            graph.Step(first, primary),
+            graph.Step(f"developer {d}", deploy_roles, (first,)),
+            graph.Step(f"developer {v}", developer, (first,)),
+            graph.Step(f"central {plan.central_stack}", central, (first,)),
         ],
         ctx.stop,
     )
@@ -329,8 +374,11 @@ def prepare_first(ctx: Context, plan: Plan) -> dict[str, Prepared]:
     dev = ctx.dev_stacks()
     out: dict[str, Prepared] = {}
     steps = {s.stack: s for s in plan.stacks}
-    if steps[p].action != "none" and not dev.describe(p).exists:
-        params = primary_first(StackState(p), account_root(ctx.dev.partition, a.build_account or ""))
+    if steps[p].action != "none":
+        current = dev.describe(p)
+        params = primary_parameters(
+            current, account_root(ctx.dev.partition, a.build_account or ""), plan.replication_role, plan.dev_account
+        )
         out[p] = dev.prepare(p, template("CrossAccountPrimary"), params, _tags(a), ctx.progress)
     elif steps[v].action != "none":
         out[v] = dev.prepare(
@@ -358,6 +406,7 @@ def plan_remove(a: Answers, reads: Reads, partition: str, purge: bool, where: st
         change = reg.remove(before, cmk=cmk)
     stacks = [StackStep(v, "delete" if reads.dev[v].exists else "none")]
     notes = []
+    deleting_primary = False
     if purge:
         for name in (d, p):
             state = reads.dev[name]
@@ -366,10 +415,18 @@ def plan_remove(a: Answers, reads: Reads, partition: str, purge: bool, where: st
                 stacks.append(StackStep(name, "none", "not created by xacct"))
             else:
                 stacks.append(StackStep(name, "delete" if state.exists else "none"))
+                deleting_primary = deleting_primary or (name == p and state.exists)
     else:
         kept = [n for n in (p, d) if reads.dev[n].exists]
         if kept:
             notes.append(f"your own pipeline stacks stay: {', '.join(kept)} (--purge removes them)")
+    if not deleting_primary and primary.exists and primary.parameters.get("ReplicationWriterRoleArn"):
+        stacks.insert(1, StackStep(p, "update", "its build bucket no longer admits the central role"))
+    if deleting_primary:
+        notes.append(
+            f"the buckets {bucket} and {pipeline_bucket(primary, dev_account, region)} are deleted and the "
+            "artifact key is scheduled for deletion in 7 days (aws kms cancel-key-deletion undoes that)"
+        )
     return _plan(
         a,
         reads,
@@ -403,13 +460,55 @@ def plan_orphan(a: Answers, reads: Reads, bucket: str, where: str = "") -> Plan:
     )
 
 
-def apply_remove(ctx: Context, plan: Plan, empty_bucket: Callable[[str], bool]) -> reg.Change:
-    """Central entry out first (nothing is sent to a bucket that is going away), then the
-    developer stack; with purge, the deployment roles and the primary stack."""
-    a = ctx.answers
+def _deleted(plan: Plan) -> set[str]:
+    return {s.stack for s in plan.stacks if s.action == "delete"}
+
+
+def check_purge(ctx: Context, plan: Plan, reads: Reads) -> list[BucketContents]:
+    """Everything that would stop a purge half-way, found before any write: another stack that
+    imports an export of a stack to be deleted, or that CloudFormation runs with a deployment role
+    to be deleted. Returns the buckets to be emptied, with what they hold."""
+    p, d, _ = ctx.answers.stacks()
+    going = _deleted(plan)
     dev = ctx.dev_stacks()
-    update = CentralUpdate(ctx.build_stacks(), ctx.build.client("ssm"), plan.central_stack, ctx.progress)
+    for name in sorted(going):
+        for export, users in dev.importers(reads.dev[name]).items():
+            others = [u for u in users if u not in going]
+            if others:
+                raise InvalidInput(
+                    f"{name} cannot be deleted: its export {export} is imported by {', '.join(others)}",
+                    hint=f"delete or change {others[0]} first, then run the same command again",
+                )
+    if d in going:
+        roles = {reads.dev[d].outputs.get(k) for k in ("PipelineDeployRoleArn", "CloudFormationExecutionRoleArn")}
+        users = [name for name, role in dev.service_roles().items() if role in roles and name not in going]
+        if users:
+            raise InvalidInput(
+                f"{d} cannot be deleted: CloudFormation runs {', '.join(users)} with its deployment role",
+                hint=f"delete {users[0]} first (or give it another role), then run the same command again",
+            )
+    if p not in going:
+        return []
+    s3 = ctx.dev.client("s3")
+    primary = reads.dev[p]
+    a = ctx.answers
+    names = (
+        developer_bucket(primary, a.dev_account or "", a.dev_region or ""),
+        pipeline_bucket(primary, a.dev_account or "", a.dev_region or ""),
+    )
+    return [c for c in (buckets.contents(s3, n) for n in names) if c is not None]
+
+
+def apply_remove(ctx: Context, plan: Plan) -> reg.Change:
+    """Central entry out first (nothing is sent to a bucket that is going away); then the
+    developer stack goes and the build bucket's grant is withdrawn, side by side; with purge, the
+    deployment roles go too, then the primary stack, its buckets and its key."""
+    a = ctx.answers
+    p, d, v = a.stacks()
+    dev = ctx.dev_stacks()
     bucket, cmk = plan.bucket, plan.cmk
+    result: dict[str, reg.Change] = {}
+    actions = {s.stack: s.action for s in plan.stacks}
 
     def compute(before: reg.Registry) -> reg.Change:
         change = reg.remove(before, bucket=bucket)
@@ -417,52 +516,43 @@ def apply_remove(ctx: Context, plan: Plan, empty_bucket: Callable[[str], bool]) 
             change = reg.remove(before, cmk=cmk)
         return change
 
-    change = update.run(compute)
-    for step in plan.stacks:
-        if step.action != "delete":
-            continue
-        if step.stack == a.stacks()[0]:
-            state = dev.describe(step.stack)
-            build_bucket = state.outputs.get("BuildBucket")
-            if build_bucket and not empty_bucket(build_bucket):
-                raise InvalidInput(
-                    f"the bucket {build_bucket} still holds objects and was not emptied, so {step.stack} stays",
-                    hint="empty it yourself, then run the same command again",
-                )
-        dev.delete(step.stack, ctx.progress)
-        if step.stack == a.stacks()[2]:
-            restore_build_bucket_policy(ctx, plan)
-    return change
+    def central() -> None:
+        update = CentralUpdate(ctx.build_stacks(), ctx.build.client("ssm"), plan.central_stack, ctx.progress)
+        result["change"] = update.run(compute)
 
+    def withdraw_grant() -> None:
+        current = dev.describe(p)
+        params = {
+            "ReplicationWriterRoleArn": "",
+            "PipelineBucketAccessRoleArns": _foreign_roles(current, a.dev_account or ""),
+        }
+        _deployer(ctx, {})(p, params)
 
-def tls_only_policy(bucket: str, partition: str) -> dict[str, Any]:
-    """The build bucket's policy as CrossAccountPrimary declares it (BuildBucketPolicy)."""
-    arn = f"arn:{partition}:s3:::{bucket}"
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "TlsOnly",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [arn, f"{arn}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            }
-        ],
-    }
+    def purge_primary() -> None:
+        state = dev.describe(p)
+        names = [state.outputs.get("BuildBucket"), state.outputs.get("PipelineBucket")]
+        key = state.outputs.get("CMK")
+        s3 = ctx.dev.client("s3")
+        for name in filter(None, names):
+            buckets.empty(s3, name, ctx.progress)
+        dev.delete(p, ctx.progress)
+        # The buckets and the key are retained by the stack (DeletionPolicy): purge deletes them itself.
+        for name in filter(None, names):
+            buckets.delete(s3, name, ctx.progress)
+        if key:
+            ctx.dev.client("kms").schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+            ctx.progress.note(f"dev:{p}", f"key {key} scheduled for deletion in 7 days")
 
-
-def restore_build_bucket_policy(ctx: Context, plan: Plan) -> None:
-    """A bucket has one policy, and CrossAccountDeveloper owned it: deleting that stack deleted
-    the policy, TLS-only rule included. Put back what the primary stack declares, so the bucket
-    ends as its own stack says it should be."""
-    primary = ctx.dev_stacks().describe(ctx.answers.stacks()[0])
-    bucket = primary.outputs.get("BuildBucket")
-    if not bucket:
-        return
-    import json
-
-    policy = json.dumps(tls_only_policy(bucket, ctx.dev.partition))
-    ctx.dev.client("s3").put_bucket_policy(Bucket=bucket, Policy=policy)
-    ctx.progress.note(f"dev:{bucket}", "bucket policy back to the primary stack's TLS-only rule")
+    steps = [graph.Step("central", central)]
+    if actions.get(v) == "delete":
+        steps.append(graph.Step(f"developer {v}", lambda: dev.delete(v, ctx.progress), ("central",)))
+    if actions.get(p) == "update":
+        steps.append(graph.Step(f"developer {p}", withdraw_grant, ("central",)))
+    if actions.get(d) == "delete":
+        steps.append(graph.Step(f"developer {d}", lambda: dev.delete(d, ctx.progress), ("central",)))
+    if actions.get(p) == "delete":
+        # After the stacks that import its exports (and whatever else goes) are gone.
+        after = tuple(s.name for s in steps if s.name != "central") or ("central",)
+        steps.append(graph.Step(f"developer {p}", purge_primary, after))
+    _raise_first(graph.run(steps, ctx.stop))
+    return result["change"]

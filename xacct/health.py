@@ -3,7 +3,6 @@ replication path holds, link by link, each broken link with its fix."""
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from typing import Any
 
 import botocore.exceptions as bx
 
+from xacct import policies
 from xacct import registry as reg
 from xacct.answers import Answers
 from xacct.flows import REPLICATION_ROLE_OUTPUT, Context, account_root, check_central, developer_bucket
@@ -45,37 +45,19 @@ def status_json(a: Answers, registry: reg.Registry) -> dict[str, Any]:
     }
 
 
-def _statements(policy: str | dict[str, Any]) -> list[dict[str, Any]]:
-    doc = json.loads(policy) if isinstance(policy, str) else policy
-    statements = doc.get("Statement", [])
-    return statements if isinstance(statements, list) else [statements]
-
-
-def _as_list(value: Any) -> list[str]:
-    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
-
-
-def _grants(statement: dict[str, Any], principal: str, action: str, resource: str | None = None) -> bool:
-    if statement.get("Effect") != "Allow":
-        return False
-    who = statement.get("Principal", {})
-    principals = _as_list(who.get("AWS", [])) if isinstance(who, dict) else _as_list(who)
-    actions = _as_list(statement.get("Action", []))
-    resources = _as_list(statement.get("Resource", []))
-    return (
-        principal in principals
-        and action in actions
-        and (resource is None or resource in resources or "*" in resources)
-    )
+def _artifact_arn(bucket: str, partition: str) -> str:
+    """An object of the bucket, as a grant on BUCKET/* must cover it."""
+    return f"arn:{partition}:s3:::{bucket}/artifact.zip"
 
 
 class Verifier:
     """Reads both accounts and checks each link of one developer's replication path."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, remove_command: str) -> None:
         self.ctx = ctx
         self.a = ctx.answers
         self.onboard_command = "onboard again (the command is below)"
+        self.remove_command = remove_command
 
     def run(self, *, probe: bool, can_probe: bool) -> tuple[list[Link], list[str]]:
         a, ctx = self.a, self.ctx
@@ -97,7 +79,7 @@ class Verifier:
                 "" if registry.enabled else f"{self.onboard_command}: onboarding turns replication on",
             ),
             self._stacks(states),
-            self._bucket_policy(bucket, role, states[v]),
+            self._bucket_policy(bucket, role, primary),
             self._key_policy(cmk),
             self._central_role(role, bucket, cmk),
         ]
@@ -128,27 +110,29 @@ class Verifier:
             return Link("developer stacks", False, ", ".join(bad), self.onboard_command)
         return Link("developer stacks", True, ", ".join(f"{n} {s.status}" for n, s in states.items()))
 
-    def _bucket_policy(self, bucket: str, role: str, developer: StackState) -> Link:
+    def _bucket_policy(self, bucket: str, role: str, primary: StackState) -> Link:
         name = "bucket policy admits the central role"
-        if not developer.exists:
-            return Link(name, False, f"the stack {developer.name} does not exist", self.onboard_command)
+        if not primary.exists:
+            return Link(name, False, f"the stack {primary.name} does not exist", self.onboard_command)
         try:
             policy = self.ctx.dev.client("s3").get_bucket_policy(Bucket=bucket)["Policy"]
         except bx.ClientError as exc:
             policy, why = None, exc.response["Error"]["Code"]
-        else:
-            why = "no statement allows it s3:PutObject"
-        star = reg.star_arn_for(bucket, self.ctx.dev.partition)
-        if policy and any(_grants(s, role, "s3:PutObject", star) for s in _statements(policy)):
-            return Link(name, True, f"{role} may put objects into {bucket}")
-        _, _, v = self.a.stacks()
-        where = self.ctx.where(self.ctx.dev)
+        artifact = _artifact_arn(bucket, self.ctx.dev.partition)
+        lacking = [a for a in reg.WRITE_ACTIONS if not (policy and policies.admits(policy, role, a, artifact))]
+        if policy and not lacking:
+            return Link(name, True, f"{role} may {', '.join(reg.WRITE_ACTIONS)} in {bucket}")
+        if policy:
+            why = f"no statement allows it {', '.join(lacking)}"
+        p, _, _ = self.a.stacks()
+        if primary.parameters.get("ReplicationWriterRoleArn") != role:
+            return Link(name, False, f"{bucket}: {why}; {p} does not name the central role", self.onboard_command)
         return Link(
             name,
             False,
             f"{bucket}: {why}",
-            f"the policy was changed outside CloudFormation: aws cloudformation delete-stack --stack-name {v}{where}, "
-            f"then {self.onboard_command}",
+            "the policy was changed outside CloudFormation, which restores it only when the resource changes: "
+            f"{self.remove_command}, then {self.onboard_command}",
         )
 
     def _key_policy(self, cmk: str | None) -> Link:
@@ -160,23 +144,31 @@ class Verifier:
             policy = self.ctx.dev.client("kms").get_key_policy(KeyId=cmk, PolicyName="default")["Policy"]
         except bx.ClientError as exc:
             return Link(name, False, f"cannot read the key policy: {exc.response['Error']['Code']}")
-        if any(_grants(s, root, "kms:GenerateDataKey") for s in _statements(policy)):
-            return Link(name, True, f"{root} may encrypt with {cmk}")
-        return Link(name, False, f"the key policy of {cmk} does not admit {root}", self.onboard_command)
+        lacking = [a for a in reg.KEY_ACTIONS if not policies.admits_account(policy, root, a)]
+        if not lacking:
+            return Link(name, True, f"{root} may {', '.join(reg.KEY_ACTIONS)} with {cmk}")
+        return Link(
+            name, False, f"the key policy of {cmk} does not give {root} {', '.join(lacking)}", self.onboard_command
+        )
 
     def _central_role(self, role: str, bucket: str, cmk: str | None) -> Link:
         name = "central role may write and encrypt"
         iam = self.ctx.build.client("iam")
         role_name = role.rsplit("/", 1)[1]
-        resources: set[str] = set()
+        documents: list[Any] = []
         for attached in iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]:
             pol = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
             version = iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=pol["DefaultVersionId"])
-            for s in _statements(version["PolicyVersion"]["Document"]):
-                resources.update(_as_list(s.get("Resource", [])))
-        missing = [r for r in (reg.star_arn_for(bucket, self.ctx.build.partition), cmk) if r and r not in resources]
+            documents.append(version["PolicyVersion"]["Document"])
+        star = reg.star_arn_for(bucket, self.ctx.build.partition)
+        needed = [(a, f"{star[:-1]}x") for a in reg.WRITE_ACTIONS] + [(a, cmk) for a in reg.KEY_ACTIONS if cmk]
+        missing = [
+            f"{a} on {r.removesuffix('x') + '*' if r.endswith('/x') else r}"
+            for a, r in needed
+            if not policies.identity_allows(documents, a, r)
+        ]
         if missing:
-            return Link(name, False, f"the replication role's policies lack {', '.join(missing)}", self.onboard_command)
+            return Link(name, False, f"the replication role's policies lack {'; '.join(missing)}", self.onboard_command)
         return Link(name, True, f"{role_name} has {bucket} and its key")
 
     def _probe(self, central: StackState, bucket: str) -> Link:

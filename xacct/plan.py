@@ -23,6 +23,12 @@ def is_pending(cmk: str | None) -> bool:
 
 
 @dataclass(frozen=True)
+class BucketContents:
+    bucket: str
+    versions: int  # object versions and delete markers: a versioned bucket is empty only without both
+
+
+@dataclass(frozen=True)
 class StackStep:
     stack: str
     action: str  # create | update | delete | none
@@ -44,6 +50,7 @@ class Plan:
     stacks: list[StackStep] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     purge: bool = False
+    emptied: list[BucketContents] = field(default_factory=list)  # buckets purge empties, as counted
 
     @property
     def diff(self) -> reg.Diff:
@@ -79,5 +86,10 @@ class Plan:
                 "bucket": self.bucket,
                 "cmk": None if is_pending(self.cmk) else self.cmk,
                 "stacks": [{"name": s.stack, "action": s.action} for s in self.stacks],
+                **(
+                    {"emptied": [{"bucket": c.bucket, "versions": c.versions} for c in self.emptied]}
+                    if self.purge
+                    else {}
+                ),
             },
         }

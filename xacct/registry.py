@@ -22,6 +22,10 @@ PARAMETERS = (ENABLE, BUCKETS, STAR_ARNS, CMKS)
 
 PARAMETER_LIMIT = 4096  # bytes, CloudFormation parameter value
 MANAGED_POLICY_LIMIT = 6144  # characters, whitespace not counted
+# What the central template's two managed policies grant on each list (a test keeps them equal),
+# so the size model counts exactly what IAM will count.
+WRITE_ACTIONS = ("s3:PutObject",)
+KEY_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _IP = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
@@ -32,7 +36,7 @@ _STAR_ARN = re.compile(rf"^arn:({_PARTITION}):s3:::(?P<bucket>[^/]+)/\*$")
 _HEX = "[0-9a-fA-F]"
 _KEY_ID = rf"(?:mrk-{_HEX}{{32}}|{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}})"
 _KEY_ARN = re.compile(
-    rf"^arn:(?P<partition>{_PARTITION}):kms:(?P<region>[a-z]{{2}}(?:-[a-z]+)+-\d+)"
+    rf"^arn:(?P<partition>{_PARTITION}):kms:(?P<region>[a-z]{{2,4}}(?:-[a-z]+)+-\d+)"
     rf":(?P<account>\d{{12}}):key/(?P<key>{_KEY_ID})$"
 )
 
@@ -295,8 +299,8 @@ def limit_problems(registry: Registry) -> list[str]:
     stars = [e.star_arn for e in registry.entries]
     cmks = [e.cmk for e in registry.entries]
     for label, size in (
-        ("ReplicationWriteBuckets", _policy_size(["s3:PutObject"], stars)),
-        ("ReplicationUseKeys", _policy_size(["kms:Encrypt", "kms:GenerateDataKey"], cmks)),
+        ("ReplicationWriteBuckets", _policy_size(WRITE_ACTIONS, stars)),
+        ("ReplicationUseKeys", _policy_size(KEY_ACTIONS, cmks)),
     ):
         if size > MANAGED_POLICY_LIMIT:
             problems.append(

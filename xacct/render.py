@@ -69,6 +69,9 @@ def show_plan(o: Output, plan: Plan) -> None:
     show_entries(o, plan)
     key = plan.cmk if not is_pending(plan.cmk) else "created with the primary stack"
     o.out.print(f"Developer bucket: [bold]{plan.bucket}[/]; key: {key}")
+    for c in plan.emptied:
+        held = f"{c.versions} object versions, deleted with it" if c.versions else "empty"
+        o.out.print(f"[bold]purge:[/] {escape(c.bucket)} holds {held}")
     for note in plan.notes:
         o.out.print(f"[dim]note:[/] {escape(note)}")
 

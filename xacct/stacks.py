@@ -90,7 +90,8 @@ def _tags_and_capabilities(state: StackState, tags: Mapping[str, str]) -> dict[s
 
 
 class Poller:
-    """Gentle backoff between polls, interruptible from another thread."""
+    """Gentle backoff between polls (about one read a second per stack: CloudFormation throttles
+    accounts that poll harder), interruptible from another thread."""
 
     def __init__(self, stop: threading.Event | None = None, first: float = 1.0, cap: float = 1.5):
         self.stop = stop or threading.Event()
@@ -172,6 +173,37 @@ class Stacks:
         if any(state.parameters.get(k) != v for k, v in parameters.items()):
             return False
         return self.template(state.name).strip() == template.strip()
+
+    def importers(self, state: StackState) -> dict[str, list[str]]:
+        """For each export of a stack, the stacks that import it (ListImports)."""
+        if not state.exists:
+            return {}
+        found: dict[str, list[str]] = {}
+        for page in self.cfn.get_paginator("list_exports").paginate():
+            for export in page.get("Exports", []):
+                if export.get("ExportingStackId") != state.stack_id:
+                    continue
+                try:
+                    imports = [
+                        name
+                        for p in self.cfn.get_paginator("list_imports").paginate(ExportName=export["Name"])
+                        for name in p.get("Imports", [])
+                    ]
+                except bx.ClientError as exc:
+                    if "is not imported by any stack" not in _message(exc):
+                        raise
+                    imports = []
+                found[export["Name"]] = imports
+        return found
+
+    def service_roles(self) -> dict[str, str]:
+        """Every live stack of this account and region that CloudFormation runs with a service role."""
+        roles: dict[str, str] = {}
+        for page in self.cfn.get_paginator("describe_stacks").paginate():
+            for s in page.get("Stacks", []):
+                if s.get("RoleARN") and s.get("StackStatus") != "DELETE_COMPLETE":
+                    roles[s["StackName"]] = s["RoleARN"]
+        return roles
 
     # ---- waiting -----------------------------------------------------------------------
 
@@ -267,7 +299,7 @@ class Stacks:
         if state.exists and self.matches(state, template, parameters):
             return Prepared(name, "none")
         change_type = "UPDATE" if state.exists else "CREATE"
-        params = _parameter_list({**(keep or {}), **parameters})
+        params = _parameter_list(_carried(template, state, parameters, keep))
         kwargs: dict[str, Any] = {
             "StackName": name,
             "ChangeSetName": f"xacct-{uuid.uuid4().hex[:12]}",
@@ -317,7 +349,7 @@ class Stacks:
         kwargs: dict[str, Any] = {
             "StackName": name,
             "TemplateBody": template,
-            "Parameters": _parameter_list({**state.parameters, **parameters} if state.exists else parameters),
+            "Parameters": _parameter_list(_carried(template, state, parameters, None)),
             **_tags_and_capabilities(state, tags),
         }
         action = "update" if state.exists else "create"
@@ -412,6 +444,38 @@ def remaining_text(state: StackState) -> str:
     if state.status != "DELETE_FAILED":
         return ""
     return "; resources that remain: " + (", ".join(state.remaining) or "none listed")
+
+
+def declared_parameters(template: str) -> set[str]:
+    """The parameter names a template declares (YAML with CloudFormation's short tags, or JSON)."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> object:
+        if isinstance(node, yaml.ScalarNode):
+            return loader.construct_scalar(node)
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node)
+        return loader.construct_mapping(node)  # type: ignore[arg-type]
+
+    Loader.add_multi_constructor("!", tagged)
+    doc = yaml.load(template, Loader=Loader)
+    return set((doc or {}).get("Parameters") or {})
+
+
+def _carried(
+    template: str, state: StackState, parameters: Mapping[str, str], keep: Mapping[str, str] | None
+) -> dict[str, str]:
+    """What an operation passes: on an update, every parameter not being changed with the value
+    just read (left out, it would fall back to the template's default), as far as the template
+    still declares it; then the parameters being set."""
+    if not state.exists:
+        return dict(parameters)
+    declared = declared_parameters(template)
+    current = keep if keep is not None else state.parameters
+    return {**{k: v for k, v in current.items() if k in declared}, **parameters}
 
 
 def _parameter_list(values: Mapping[str, str]) -> list[dict[str, Any]]:

@@ -1,0 +1,244 @@
+"""Stack operations that fail as they fail on AWS.
+
+moto raises a resource's error straight out of CreateStack, UpdateStack or ExecuteChangeSet (a
+server error to the caller) and leaves the stack half-built. On AWS the API call succeeds and the
+operation fails later: the resource gets a `*_FAILED` event carrying the resource handler's
+message, and the stack rolls back (CloudFormation user guide, "Stack status codes" and
+"Troubleshooting CloudFormation"):
+
+- a failed create ends `ROLLBACK_COMPLETE` (what was created is deleted; it has no outputs and no
+  exports, and can only be deleted);
+- a failed update ends `UPDATE_ROLLBACK_COMPLETE` (the previous template and parameters are
+  applied again), or `UPDATE_ROLLBACK_FAILED` when even that fails;
+- a failed delete ends `DELETE_FAILED`, and the stack stays with what could not be deleted.
+
+Every strict rule in `strict.py` raises `ResourceFailed` (or any moto error) inside a resource
+handler; this module turns it into those outcomes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from typing import Any, ClassVar
+
+_PATCHED = "_xacct_failures"
+
+
+class ResourceFailed(Exception):
+    """A resource handler's refusal, worded as CloudFormation reports it."""
+
+    def __init__(self, message: str, code: str = "InvalidRequest", logical_id: str = "", resource_type: str = ""):
+        super().__init__(message)
+        self.message, self.code = message, code
+        self.logical_id, self.resource_type = logical_id, resource_type
+
+    @property
+    def reason(self) -> str:
+        return (
+            f'Resource handler returned message: "{self.message}" '
+            f"(RequestToken: {uuid.uuid4()}, HandlerErrorCode: {self.code})"
+        )
+
+
+def _as_failure(exc: Exception, logical_id: str, resource_type: str) -> ResourceFailed:
+    if isinstance(exc, ResourceFailed):
+        if not exc.logical_id:
+            exc.logical_id, exc.resource_type = logical_id, resource_type
+        return exc
+    code = str(getattr(exc, "code", "") or getattr(exc, "error_type", "") or "InternalFailure")
+    message = str(getattr(exc, "message", "") or exc)
+    if code in ("BucketAlreadyExists", "EntityAlreadyExists", "AlreadyExistsException", "AlreadyExists"):
+        code = "AlreadyExists"
+    return ResourceFailed(message, code if code.isalpha() else "InternalFailure", logical_id, resource_type)
+
+
+class _NoOutputs(dict[str, Any]):
+    """What a stack that never finished creating reports: no outputs and no exports."""
+
+    exports: ClassVar[list[Any]] = []
+
+
+def _resource_event(stack: Any, failure: ResourceFailed, status: str) -> None:
+    from moto.cloudformation.models import Event
+
+    stack.events.append(
+        Event(
+            stack_id=stack.stack_id,
+            stack_name=stack.name,
+            logical_resource_id=failure.logical_id,
+            physical_resource_id="",
+            resource_type=failure.resource_type,
+            resource_status=status,
+            resource_status_reason=failure.reason,
+            resource_properties=None,
+        )
+    )
+
+
+def _freeze(stack: Any) -> None:
+    """Keep moto from creating the rolled-back resources again when someone reads the stack
+    (its resource map creates resources lazily, on first access)."""
+    rmap = stack.resource_map
+    rmap._resource_json_map = {k: v for k, v in rmap._resource_json_map.items() if k in rmap._parsed_resources}
+    stack.output_map = _NoOutputs()
+
+
+def install() -> None:
+    """Patch moto's stack model (once per process)."""
+    from moto.cloudformation import models, parsing
+    from moto.cloudformation.exceptions import ExportNotFound, ValidationError
+
+    if getattr(models.Stack, _PATCHED, False):
+        return
+
+    create_resource = parsing.parse_and_create_resource
+    update_resource = parsing.parse_and_update_resource
+    delete_resource = parsing.ResourceMap._delete_resource
+
+    def parse_and_create_resource(logical_id: str, resource_json: dict[str, Any], *args: Any, **kw: Any) -> Any:
+        try:
+            return create_resource(logical_id, resource_json, *args, **kw)
+        except (ExportNotFound, ValidationError):
+            raise  # refused when the operation starts, as AWS does: not a resource failure
+        except Exception as exc:
+            raise _as_failure(exc, logical_id, str(resource_json.get("Type", ""))) from exc
+
+    def parse_and_update_resource(logical_id: str, resource_json: dict[str, Any], *args: Any, **kw: Any) -> Any:
+        try:
+            return update_resource(logical_id, resource_json, *args, **kw)
+        except Exception as exc:
+            raise _as_failure(exc, logical_id, str(resource_json.get("Type", ""))) from exc
+
+    def _delete_resource(self: Any, parsed: Any, resource_json: dict[str, Any]) -> None:
+        try:
+            delete_resource(self, parsed, resource_json)
+        except Exception as exc:
+            logical_id = getattr(parsed, "logical_resource_id", "")
+            raise _as_failure(exc, logical_id, str(resource_json.get("Type", ""))) from exc
+
+    parsing.parse_and_create_resource = parse_and_create_resource
+    parsing.parse_and_update_resource = parse_and_update_resource
+    parsing.ResourceMap._delete_resource = _delete_resource  # type: ignore[method-assign,assignment]
+
+    stack_create = models.Stack.create_resources
+    stack_update = models.Stack.update
+    stack_delete = models.Stack.delete
+
+    def create_resources(self: Any) -> None:
+        try:
+            stack_create(self)
+        except ResourceFailed as failure:
+            roll_back_create(self, failure)
+
+    def update(self: Any, template: str, role_arn: str | None = None, parameters: Any = None, tags: Any = None) -> None:
+        old_template, old_parameters = self.template, dict(self.parameters)
+        old_inputs = dict(self.resource_map.input_parameters)
+        try:
+            stack_update(self, template, role_arn, parameters, tags)
+        except ResourceFailed as failure:
+            _resource_event(self, failure, "UPDATE_FAILED")
+            self._add_stack_event(
+                "UPDATE_ROLLBACK_IN_PROGRESS",
+                resource_status_reason=f"The following resource(s) failed to update: [{failure.logical_id}].",
+            )
+            try:
+                self.template = old_template
+                self._parse_template()
+                self.resource_map.input_parameters = old_inputs
+                self.resource_map.update(self.template_dict, old_inputs or None)
+                self.output_map = self._create_output_map()
+                self.parameters = old_parameters
+            except Exception:
+                self._add_stack_event("UPDATE_ROLLBACK_FAILED")
+                self.status = "UPDATE_ROLLBACK_FAILED"
+                return
+            self._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+            self.status = "UPDATE_ROLLBACK_COMPLETE"
+
+    def delete(self: Any) -> None:
+        try:
+            stack_delete(self)
+        except ResourceFailed as failure:
+            _resource_event(self, failure, "DELETE_FAILED")
+            self._add_stack_event(
+                "DELETE_FAILED",
+                resource_status_reason=f"The following resource(s) failed to delete: [{failure.logical_id}].",
+            )
+            self.status = "DELETE_FAILED"
+            raise
+
+    models.Stack.create_resources = create_resources  # type: ignore[method-assign]
+    models.Stack.update = update  # type: ignore[method-assign]
+    models.Stack.delete = delete  # type: ignore[method-assign]
+
+    backend = models.CloudFormationBackend
+    backend_create = backend.create_stack
+    backend_delete = backend.delete_stack
+
+    def create_stack(self: Any, *args: Any, **kwargs: Any) -> Any:
+        name = kwargs.get("name", args[0] if args else "")
+        try:
+            stack = backend_create(self, *args, **kwargs)
+        except ResourceFailed as failure:
+            # moto evaluates the exports (creating resources on the way) before create_resources.
+            stack = find_stack(self, name)
+            if stack is None:
+                raise
+            roll_back_create(stack, failure)
+        if getattr(stack, "_xacct_failed", False):
+            drop_exports(self, stack)
+        return stack
+
+    def delete_stack(self: Any, name_or_stack_id: str) -> None:
+        stack = find_stack(self, name_or_stack_id)
+        if stack is None:
+            return
+        try:
+            backend_delete(self, stack.stack_id)
+        except ResourceFailed:
+            self.stacks[stack.stack_id] = stack  # DELETE_FAILED: the stack and its exports stay
+
+    backend.create_stack = create_stack  # type: ignore[method-assign]
+    backend.delete_stack = delete_stack  # type: ignore[method-assign]
+    setattr(models.Stack, _PATCHED, True)
+
+
+def roll_back_create(stack: Any, failure: ResourceFailed) -> None:
+    """A failed create, as AWS ends it: the resource's CREATE_FAILED event, everything created so far
+    deleted (but what DeletionPolicy Retain keeps), ROLLBACK_COMPLETE, no outputs."""
+    if not any(e.resource_status == "CREATE_IN_PROGRESS" and e.logical_resource_id == stack.name for e in stack.events):
+        stack._add_stack_event("CREATE_IN_PROGRESS", resource_status_reason="User Initiated")
+    _resource_event(stack, failure, "CREATE_FAILED")
+    stack._add_stack_event(
+        "ROLLBACK_IN_PROGRESS",
+        resource_status_reason=f"The following resource(s) failed to create: [{failure.logical_id}]. "
+        "Rollback requested by user.",
+    )
+    stack.resource_map._xacct_create_rollback = True
+    with contextlib.suppress(Exception):  # what cannot be deleted stays, as on AWS (DELETE_SKIPPED)
+        stack.resource_map.delete()
+    stack.resource_map._xacct_create_rollback = False
+    _freeze(stack)
+    stack._add_stack_event("ROLLBACK_COMPLETE")
+    stack.status = "ROLLBACK_COMPLETE"
+    stack._xacct_failed = True
+
+
+def find_stack(backend: Any, name_or_stack_id: str) -> Any:
+    if name_or_stack_id in backend.stacks:
+        return backend.stacks[name_or_stack_id]
+    return next((s for s in backend.stacks.values() if s.name == name_or_stack_id), None)
+
+
+def drop_exports(backend: Any, stack: Any) -> None:
+    for name, export in list(backend.exports.items()):
+        if export.exporting_stack_id == stack.stack_id:
+            del backend.exports[name]
+
+
+def fail_delete(stack: Any, reason: str) -> None:
+    """Mark a stack DELETE_FAILED before any of its resources is touched."""
+    stack._add_stack_event("DELETE_IN_PROGRESS", resource_status_reason="User Initiated")
+    stack._add_stack_event("DELETE_FAILED", resource_status_reason=reason)
+    stack.status = "DELETE_FAILED"

@@ -1,0 +1,158 @@
+"""Lambda functions run as Lambda runs them, without Docker.
+
+moto runs a function only inside a Docker container, and there is none here, so S3's notification
+to the replication function did nothing. This runtime runs a function's *deployed* code (the zip
+moto stores; for an inline function, the index.py CloudFormation made from the template) in a
+process of its own, as Lambda does: the function's environment variables, temporary credentials
+of its execution role (AssumeRole), the region, a context object, and nothing of the caller's
+environment. What the function prints goes to its log group. S3 invokes a function
+asynchronously, and Lambda retries a failed asynchronous invocation twice (Lambda developer guide,
+"Error handling and automatic retries"); here the retries come after seconds, not minutes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+import zipfile
+from dataclasses import dataclass
+from typing import Any
+
+ENDPOINT: list[str] = []  # the emulator's own endpoint, set when it starts
+RETRY_DELAYS = (1.0, 2.0)
+TIMEOUT_CAP = 120  # seconds: an emulated invocation never waits out a 15-minute timeout
+
+_BOOTSTRAP = r"""
+import importlib, json, sys, time
+sys.path.insert(0, sys.argv[1])
+meta = json.loads(sys.argv[2])
+class Context:
+    function_name = meta["name"]
+    invoked_function_arn = meta["arn"]
+    aws_request_id = meta["request"]
+    memory_limit_in_mb = meta["memory"]
+    log_group_name = meta["log_group"]
+    _deadline = time.monotonic() + meta["timeout"]
+    def get_remaining_time_in_millis(self):
+        return int(max(0, self._deadline - time.monotonic()) * 1000)
+module, _, attribute = meta["handler"].rpartition(".")
+handler = getattr(importlib.import_module(module), attribute)
+result = handler(json.load(sys.stdin), Context())
+print("REPORT " + json.dumps({"result": result}, default=str))
+"""
+
+
+@dataclass
+class Invocation:
+    ok: bool
+    output: str  # what the function printed, its traceback included
+
+
+def log_group(function: Any) -> str:
+    config = getattr(function, "xacct_logging_config", None) or {}
+    return str(config.get("LogGroup") or f"/aws/lambda/{function.function_name}")
+
+
+def _credentials(function: Any) -> dict[str, str]:
+    from moto.sts.models import sts_backends
+    from moto.utilities.utils import get_partition
+
+    backend = sts_backends[function.account_id][get_partition(function.region)]
+    role = backend.assume_role(
+        region_name=function.region,
+        role_session_name=function.function_name[:64],
+        role_arn=function.role,
+        policy=None,
+        duration=3600,
+        external_id=None,
+    )
+    return {
+        "AWS_ACCESS_KEY_ID": role.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": role.secret_access_key,
+        "AWS_SESSION_TOKEN": role.session_token,
+    }
+
+
+def invoke(function: Any, event: dict[str, Any]) -> Invocation:
+    """One synchronous invocation of the function's deployed code."""
+    with tempfile.TemporaryDirectory(prefix="xacct-lambda-") as task:
+        zipfile.ZipFile(io.BytesIO(function.code_bytes)).extractall(task)
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_REGION": function.region,
+            "AWS_DEFAULT_REGION": function.region,
+            "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
+            "AWS_ENDPOINT_URL": ENDPOINT[0] if ENDPOINT else "",
+            **{str(k): str(v) for k, v in (function.environment_vars or {}).items()},
+            **_credentials(function),
+        }
+        meta = {
+            "name": function.function_name,
+            "arn": function.function_arn,
+            "request": str(uuid.uuid4()),
+            "memory": int(function.memory_size or 128),
+            "timeout": int(function.timeout or 3),
+            "log_group": log_group(function),
+            "handler": function.handler,
+        }
+        try:
+            done = subprocess.run(
+                [sys.executable, "-c", _BOOTSTRAP, task, json.dumps(meta)],
+                input=json.dumps(event),
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=min(TIMEOUT_CAP, meta["timeout"] + 5),
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            return Invocation(False, f"{exc.stdout or ''}{exc.stderr or ''}Task timed out after {meta['timeout']} s")
+    return Invocation(done.returncode == 0, done.stdout + done.stderr)
+
+
+def _write_log(function: Any, text: str) -> None:
+    from moto.logs.models import logs_backends
+
+    backend = logs_backends[function.account_id][function.region]
+    group = log_group(function)
+    stream = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
+    try:
+        backend.create_log_stream(group, stream)
+        now = int(time.time() * 1000)
+        lines = [line for line in text.splitlines() if line.strip()] or ["(no output)"]
+        backend.put_log_events(group, stream, [{"timestamp": now, "message": line} for line in lines])
+    except Exception:  # a function without its log group logs nowhere, as on AWS
+        return
+
+
+def invoke_async(function: Any, event: dict[str, Any]) -> threading.Thread:
+    """As S3 invokes: return at once; run, and retry twice on failure."""
+
+    def run() -> None:
+        for delay in (0.0, *RETRY_DELAYS):
+            time.sleep(delay)
+            outcome = invoke(function, event)
+            _write_log(function, outcome.output)
+            if outcome.ok:
+                return
+
+    thread = threading.Thread(target=run, name=f"lambda:{function.function_name}", daemon=True)
+    thread.start()
+    return thread
+
+
+def last_result(output: str) -> Any:
+    """The handler's return value, from an invocation's output."""
+    for line in reversed(output.splitlines()):
+        if line.startswith("REPORT "):
+            return json.loads(line[len("REPORT ") :])["result"]
+    return None

@@ -1,0 +1,529 @@
+"""The emulator refuses what AWS refuses.
+
+moto accepts much that AWS refuses, and every such gap hides a failure a user meets on the first
+real run. Each rule below makes moto *stricter*, towards what AWS documents, never more lenient;
+each names its source and has a test in tests/test_strict_emulator.py that fails without it.
+Rules enforced on the wire (request headers and sizes) live in `wire.py`; `RULES` lists them all,
+and the README's table is checked against it.
+
+There is no switch back to lenient moto: installing the emulator installs every rule.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from xacct.emulator import failures, gaps
+from xacct.emulator.failures import ResourceFailed
+
+# A new account's Lambda concurrency quota (Lambda developer guide, "Lambda quotas": new accounts
+# may start lower than the default 1,000; seen at 10). Every emulated account is a new account.
+NEW_ACCOUNT_CONCURRENCY = 10
+UNRESERVED_MINIMUM = 100
+MANAGED_POLICY_CHARACTERS = 6144
+ROLE_INLINE_POLICY_CHARACTERS = 10240
+FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+SSM_STANDARD, SSM_ADVANCED = 4096, 8192
+_PATCHED = "_xacct_strict"
+
+
+@dataclass(frozen=True)
+class Rule:
+    refuses: str  # what AWS refuses, in a sentence
+    answer: str  # what AWS answers
+    source: str  # where AWS documents it
+
+
+RULES: dict[str, Rule] = {
+    "one-bucket-policy": Rule(
+        "a second AWS::S3::BucketPolicy for a bucket that already has a policy",
+        'the resource fails: "Bucket Policy Already Exists" (HandlerErrorCode: AlreadyExists)',
+        "AWS::S3::BucketPolicy resource schema (primaryIdentifier /properties/Bucket); getlift/lift#354; "
+        "cloudformation-coverage-roadmap#1068",
+    ),
+    "reserved-concurrency": Rule(
+        "reserved concurrency that leaves less than min(100, quota) unreserved; new accounts have a quota of 10",
+        "InvalidParameterValueException: decreases account's UnreservedConcurrentExecution below its minimum value",
+        'Lambda developer guide, "Configuring reserved concurrency" and "Lambda quotas"; '
+        "fhir-works-on-aws-deployment#691",
+    ),
+    "principals-exist": Rule(
+        "a key, bucket or trust policy naming a role or user that does not exist",
+        'MalformedPolicyDocumentException / MalformedPolicy "Invalid principal in policy"',
+        'IAM user guide, "AWS JSON policy elements: Principal" (role and user principals must exist)',
+    ),
+    "template-versioning": Rule(
+        "(moto ignores it) VersioningConfiguration of an AWS::S3::Bucket: the bucket is versioned",
+        "GetBucketVersioning reports Enabled",
+        "AWS::S3::Bucket VersioningConfiguration",
+    ),
+    "bucket-not-empty": Rule(
+        "deleting a stack whose bucket still holds objects (or object versions)",
+        'the stack ends DELETE_FAILED: "The bucket you tried to delete is not empty"',
+        'CloudFormation user guide, "Troubleshooting: Delete stack fails"; S3 API reference, DeleteBucket',
+    ),
+    "export-in-use": Rule(
+        "deleting a stack whose export another stack imports",
+        'the stack ends DELETE_FAILED: "Export NAME cannot be deleted as it is in use by STACK"',
+        'CloudFormation user guide, "Exporting stack output values"',
+    ),
+    "function-name": Rule(
+        "a Lambda function name over 64 characters or with characters outside [a-zA-Z0-9_-]",
+        "InvalidParameterValueException (the resource fails)",
+        "Lambda API reference, CreateFunction (FunctionName)",
+    ),
+    "managed-policy-size": Rule(
+        "a managed policy document over 6,144 characters (whitespace not counted); a role's inline "
+        "policies over 10,240 together",
+        "LimitExceeded",
+        'IAM user guide, "IAM and AWS STS quotas"',
+    ),
+    "ssm-value-size": Rule(
+        "an SSM parameter value over 4,096 characters in the Standard tier or 8,192 in the Advanced tier",
+        "ValidationException",
+        'Systems Manager user guide, "Managing parameter tiers"',
+    ),
+    "template-size": Rule(
+        "a template body over 51,200 bytes sent inline",
+        "ValidationError",
+        'CloudFormation user guide, "CloudFormation quotas"',
+    ),
+    "parameter-size": Rule(
+        "a parameter value over 4,096 bytes",
+        "ValidationError",
+        'CloudFormation user guide, "CloudFormation quotas"',
+    ),
+    "cross-account-objects": Rule(
+        "reading or writing an object in another account's bucket unless both that bucket's policy and the "
+        "caller's own policies allow the action (a condition the emulator cannot evaluate grants nothing)",
+        "403 AccessDenied",
+        'S3 user guide, "How Amazon S3 authorizes a request for an object operation"',
+    ),
+    "notification-permission": Rule(
+        "a bucket notification to a Lambda function whose resource policy does not let s3.amazonaws.com invoke it",
+        'InvalidArgument: "Unable to validate the following destination configurations"',
+        'S3 user guide, "Granting permissions to invoke an AWS Lambda function"',
+    ),
+    "expected-bucket-owner": Rule(
+        "a request naming ExpectedBucketOwner (or ExpectedSourceBucketOwner) for a bucket another account owns",
+        "403 AccessDenied",
+        'S3 user guide, "Verifying bucket ownership with bucket owner condition"',
+    ),
+}
+
+
+def install() -> None:
+    from moto.cloudformation import models
+
+    gaps.install()
+    if getattr(models.CloudFormationBackend, _PATCHED, False):
+        return
+    for install_rule in (
+        _one_bucket_policy,
+        _reserved_concurrency,
+        _principals_exist,
+        _template_versioning,
+        _bucket_not_empty,
+        _export_in_use,
+        _function_name,
+        _managed_policy_size,
+        _ssm_value_size,
+        _notification_permission,
+    ):
+        install_rule()
+    setattr(models.CloudFormationBackend, _PATCHED, True)
+
+
+def _wrap(owner: Any, name: str, make: Callable[[Any], Any], *, classmethod_: bool = False) -> None:
+    original = getattr(owner, name)
+    if classmethod_:
+        setattr(owner, name, classmethod(make(original.__func__)))
+    else:
+        setattr(owner, name, make(original))
+
+
+# ---- rules ---------------------------------------------------------------------------------
+
+
+def _one_bucket_policy() -> None:
+    """A bucket has one policy, and one resource owns it: creating an AWS::S3::BucketPolicy for a
+    bucket that already has a policy fails with AlreadyExists. (moto, with the bucket policy
+    resource of gaps.py alone, would let the second silently replace the first.)"""
+    from moto.cloudformation import parsing
+
+    model = parsing.get_model_map()["AWS::S3::BucketPolicy"]
+
+    def make(original: Any) -> Any:
+        def create(cls: Any, name: str, cfn: Any, account_id: str, region_name: str, **kw: Any) -> Any:
+            bucket = gaps.s3_backend(account_id, region_name).get_bucket(cfn["Properties"]["Bucket"])
+            if bucket.policy is not None:
+                raise ResourceFailed("Bucket Policy Already Exists", "AlreadyExists")
+            return original(cls, name, cfn, account_id, region_name, **kw)
+
+        return create
+
+    _wrap(model, "create_from_cloudformation_json", make, classmethod_=True)
+
+
+def _concurrency_problem(account_id: str, region: str, function_name: str, value: Any) -> str | None:
+    from moto.awslambda.models import lambda_backends
+
+    if value in (None, ""):
+        return None
+    backend = lambda_backends[account_id][region]
+    others = sum(
+        int(f.reserved_concurrency or 0)
+        for f in backend.list_functions()
+        if f.function_name != function_name and f.reserved_concurrency
+    )
+    minimum = min(UNRESERVED_MINIMUM, NEW_ACCOUNT_CONCURRENCY)
+    if NEW_ACCOUNT_CONCURRENCY - others - int(value) < minimum:
+        return (
+            "Specified ReservedConcurrentExecutions for function decreases account's "
+            f"UnreservedConcurrentExecution below its minimum value of [{minimum}]."
+        )
+    return None
+
+
+def _reserved_concurrency() -> None:
+    """A reservation must leave min(100, quota) executions unreserved; a new account's quota is 10,
+    so there any reservation fails (CloudFormation and PutFunctionConcurrency alike)."""
+    from moto.awslambda import models as lam
+    from moto.awslambda.exceptions import InvalidParameterValueException
+
+    def make_cfn(original: Any) -> Any:
+        def create(cls: Any, name: str, cfn: Any, account_id: str, region_name: str, **kw: Any) -> Any:
+            reserved = cfn["Properties"].get("ReservedConcurrentExecutions")
+            problem = _concurrency_problem(account_id, region_name, name, reserved)
+            if problem:
+                raise ResourceFailed(problem, "InvalidRequest")
+            return original(cls, name, cfn, account_id, region_name, **kw)
+
+        return create
+
+    def make_update(original: Any) -> Any:
+        def update(
+            cls: Any,
+            original_resource: Any,
+            new_resource_name: str,
+            cloudformation_json: Any,
+            account_id: str,
+            region_name: str,
+        ) -> Any:
+            reserved = cloudformation_json["Properties"].get("ReservedConcurrentExecutions")
+            name = original_resource.function_name
+            problem = _concurrency_problem(account_id, region_name, name, reserved)
+            if problem:
+                raise ResourceFailed(problem, "InvalidRequest")
+            return original(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name)
+
+        return update
+
+    def make_api(original: Any) -> Any:
+        def put_function_concurrency(self: Any, function_name: str, reserved: str) -> Any:
+            name = self.get_function(function_name).function_name
+            problem = _concurrency_problem(self.account_id, self.region_name, name, reserved)
+            if problem:
+                raise InvalidParameterValueException(problem)
+            return original(self, function_name, reserved)
+
+        return put_function_concurrency
+
+    _wrap(lam.LambdaFunction, "create_from_cloudformation_json", make_cfn, classmethod_=True)
+    _wrap(lam.LambdaFunction, "update_from_cloudformation_json", make_update, classmethod_=True)
+    _wrap(lam.LambdaBackend, "put_function_concurrency", make_api)
+
+
+def missing_principals(policy: str | dict[str, Any], partition: str = "aws") -> list[str]:
+    """The role and user principals a policy names that do not exist in their account."""
+    from moto.iam.models import iam_backends
+
+    doc = json.loads(policy) if isinstance(policy, str | bytes) else policy
+    statements = doc.get("Statement", [])
+    missing = []
+    for statement in statements if isinstance(statements, list) else [statements]:
+        principal = statement.get("Principal")
+        values = principal.get("AWS", []) if isinstance(principal, dict) else []
+        for arn in values if isinstance(values, list) else [values]:
+            m = re.match(r"^arn:[\w-]+:iam::(\d{12}):(role|user)/(?:.*/)?([^/]+)$", str(arn))
+            if not m:
+                continue
+            account, kind, name = m.groups()
+            backend = iam_backends[account][partition]
+            known = {r.name for r in backend.roles.values()} if kind == "role" else set(backend.users)
+            if name not in known:
+                missing.append(str(arn))
+    return missing
+
+
+def _principals_exist() -> None:
+    """Key, bucket and role trust policies may name only principals that exist: AWS resolves a
+    role or user principal to its unique id when the policy is saved, and refuses one that does not
+    exist (which is why this product grants to account roots with aws:PrincipalArn conditions)."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.iam import models as iam
+    from moto.iam.exceptions import MalformedPolicyDocument
+    from moto.kms import models as kms
+    from moto.s3 import models as s3m
+    from moto.s3.exceptions import S3ClientError
+
+    class KmsMalformedPolicy(JsonRESTError):
+        code = 400
+
+        def __init__(self) -> None:
+            super().__init__(
+                "MalformedPolicyDocumentException", "Policy contains a statement with one or more invalid principals."
+            )
+
+    class S3MalformedPolicy(S3ClientError):
+        code = "MalformedPolicy"
+
+        def __init__(self) -> None:
+            super().__init__("MalformedPolicy", "Invalid principal in policy")
+
+    def make_create_key(original: Any) -> Any:
+        def create_key(self: Any, policy: Any, *args: Any, **kwargs: Any) -> Any:
+            if policy and missing_principals(policy):
+                raise KmsMalformedPolicy()
+            return original(self, policy, *args, **kwargs)
+
+        return create_key
+
+    def make_put_key_policy(original: Any) -> Any:
+        def put_key_policy(self: Any, key_id: str, policy: str) -> None:
+            if missing_principals(policy):
+                raise KmsMalformedPolicy()
+            original(self, key_id, policy)
+
+        return put_key_policy
+
+    def make_bucket_policy(original: Any) -> Any:
+        def put_bucket_policy(self: Any, bucket_name: str, policy: bytes) -> None:
+            if missing_principals(policy.decode() if isinstance(policy, bytes) else policy):
+                raise S3MalformedPolicy()
+            original(self, bucket_name, policy)
+
+        return put_bucket_policy
+
+    def make_trust(original: Any, position: int) -> Any:
+        def check(self: Any, *args: Any, **kwargs: Any) -> Any:
+            document = kwargs.get("assume_role_policy_document") or kwargs.get("policy_document") or args[position]
+            missing = missing_principals(document)
+            if missing:
+                raise MalformedPolicyDocument(f'Invalid principal in policy: "AWS":"{missing[0]}"')
+            return original(self, *args, **kwargs)
+
+        return check
+
+    _wrap(kms.KmsBackend, "create_key", make_create_key)
+    _wrap(kms.KmsBackend, "put_key_policy", make_put_key_policy)
+    _wrap(s3m.S3Backend, "put_bucket_policy", make_bucket_policy)
+    _wrap(iam.IAMBackend, "create_role", lambda o: make_trust(o, 1))
+    _wrap(iam.IAMBackend, "update_assume_role_policy", lambda o: make_trust(o, 1))
+
+
+def _template_versioning() -> None:
+    """VersioningConfiguration in a template versions the bucket (moto ignores the property, so a
+    product relying on version ids would pass here and fail nowhere else)."""
+    from moto.s3 import models as s3m
+
+    def apply(bucket_name: str, cfn: Any, account_id: str, region: str) -> None:
+        status = (cfn.get("Properties", {}).get("VersioningConfiguration") or {}).get("Status")
+        if status:
+            gaps.s3_backend(account_id, region).put_bucket_versioning(bucket_name, status)
+
+    def make_create(original: Any) -> Any:
+        def create(cls: Any, name: str, cfn: Any, account_id: str, region_name: str, **kw: Any) -> Any:
+            bucket = original(cls, name, cfn, account_id, region_name, **kw)
+            apply(bucket.name, cfn, account_id, region_name)
+            return bucket
+
+        return create
+
+    def make_update(original: Any) -> Any:
+        def update(
+            cls: Any,
+            original_resource: Any,
+            new_resource_name: str,
+            cloudformation_json: Any,
+            account_id: str,
+            region_name: str,
+        ) -> Any:
+            bucket = original(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name)
+            apply(bucket.name, cloudformation_json, account_id, region_name)
+            return bucket
+
+        return update
+
+    _wrap(s3m.FakeBucket, "create_from_cloudformation_json", make_create, classmethod_=True)
+    _wrap(s3m.FakeBucket, "update_from_cloudformation_json", make_update, classmethod_=True)
+
+
+def _bucket_not_empty() -> None:
+    """CloudFormation cannot delete a bucket that holds objects or object versions: the stack ends
+    DELETE_FAILED. moto deletes nothing and reports the stack deleted."""
+    from moto.s3 import models as s3m
+    from moto.s3.exceptions import BucketNotEmpty
+
+    def make(original: Any) -> Any:
+        def delete(cls: Any, name: str, cfn: Any, account_id: str, region_name: str) -> None:
+            backend = gaps.s3_backend(account_id, region_name)
+            bucket = backend.buckets.get(name)
+            if bucket is not None and (len(bucket.keys) or bucket.multiparts):
+                raise BucketNotEmpty(name)
+            original(cls, name, cfn, account_id, region_name)
+
+        return delete
+
+    _wrap(s3m.FakeBucket, "delete_from_cloudformation_json", make, classmethod_=True)
+
+
+def _export_in_use() -> None:
+    """A stack whose export another stack imports cannot be deleted: it ends DELETE_FAILED and
+    keeps everything (moto deletes it and leaves the importer pointing at nothing)."""
+    from moto.cloudformation import models
+
+    def make(original: Any) -> Any:
+        def delete_stack(self: Any, name_or_stack_id: str) -> None:
+            stack = failures.find_stack(self, name_or_stack_id)
+            if stack is not None:
+                for export in stack.exports:
+                    users = [s for s in gaps.importers(self, export.name) if s != stack.name]
+                    if users:
+                        failures.fail_delete(
+                            stack, f"Export {export.name} cannot be deleted as it is in use by {users[0]}"
+                        )
+                        return
+            original(self, name_or_stack_id)
+
+        return delete_stack
+
+    _wrap(models.CloudFormationBackend, "delete_stack", make)
+
+
+def _function_name() -> None:
+    """Function names are 1-64 characters of letters, digits, '-' and '_'."""
+    from moto.awslambda import models as lam
+    from moto.awslambda.exceptions import InvalidParameterValueException
+
+    def make(original: Any) -> Any:
+        def create_function(self: Any, spec: dict[str, Any]) -> Any:
+            name = str(spec.get("FunctionName", ""))
+            if not name.startswith("arn:") and not FUNCTION_NAME.match(name):
+                raise InvalidParameterValueException(
+                    f"1 validation error detected: Value '{name}' at 'functionName' failed to satisfy constraint: "
+                    "Member must have length less than or equal to 64 and match [a-zA-Z0-9-_]+"
+                )
+            return original(self, spec)
+
+        return create_function
+
+    _wrap(lam.LambdaBackend, "create_function", make)
+
+
+def policy_characters(document: str | dict[str, Any]) -> int:
+    text = document if isinstance(document, str) else json.dumps(document)
+    return len(re.sub(r"\s", "", text))
+
+
+def _managed_policy_size() -> None:
+    """A managed policy document is at most 6,144 characters and a role's inline policies at most
+    10,240 together, whitespace not counted."""
+    from moto.iam import models as iam
+    from moto.iam.exceptions import LimitExceededException
+
+    def check(document: str) -> None:
+        if policy_characters(document) > MANAGED_POLICY_CHARACTERS:
+            raise LimitExceededException(f"Cannot exceed quota for PolicySize: {MANAGED_POLICY_CHARACTERS}")
+
+    def make_create(original: Any) -> Any:
+        def create_policy(self: Any, description: str, path: str, policy_document: str, *a: Any, **k: Any) -> Any:
+            check(policy_document)
+            return original(self, description, path, policy_document, *a, **k)
+
+        return create_policy
+
+    def make_version(original: Any) -> Any:
+        def create_policy_version(self: Any, policy_arn: str, policy_document: str, *a: Any, **k: Any) -> Any:
+            check(policy_document)
+            return original(self, policy_arn, policy_document, *a, **k)
+
+        return create_policy_version
+
+    def make_inline(original: Any) -> Any:
+        def put_policy(self: Any, policy_name: str, policy_json: Any) -> None:
+            others = sum(policy_characters(d) for n, d in self.policies.items() if n != policy_name)
+            if others + policy_characters(policy_json) > ROLE_INLINE_POLICY_CHARACTERS:
+                raise LimitExceededException(
+                    f"Maximum policy size of {ROLE_INLINE_POLICY_CHARACTERS} bytes exceeded for role {self.name}"
+                )
+            original(self, policy_name, policy_json)
+
+        return put_policy
+
+    _wrap(iam.IAMBackend, "create_policy", make_create)
+    _wrap(iam.IAMBackend, "create_policy_version", make_version)
+    _wrap(iam.Role, "put_policy", make_inline)
+
+
+def _ssm_value_size() -> None:
+    """Standard parameters hold at most 4,096 characters, advanced ones 8,192; Intelligent-Tiering
+    takes the advanced tier only when the value needs it."""
+    from moto.ssm import models as ssm
+    from moto.ssm.exceptions import ValidationException
+
+    def make(original: Any) -> Any:
+        def put_parameter(self: Any, *args: Any, **kwargs: Any) -> Any:
+            value = str(kwargs.get("value", args[2] if len(args) > 2 else ""))
+            tier = kwargs.get("tier") or "Standard"
+            limit = SSM_STANDARD if tier == "Standard" else SSM_ADVANCED
+            if len(value) > limit:
+                raise ValidationException(
+                    f"{'Standard' if limit == SSM_STANDARD else 'Advanced'} tier parameters support a maximum "
+                    f"parameter value of {limit} characters."
+                )
+            return original(self, *args, **kwargs)
+
+        return put_parameter
+
+    _wrap(ssm.SimpleSystemManagerBackend, "put_parameter", make)
+
+
+def _notification_permission() -> None:
+    """S3 validates a notification's Lambda destination when the configuration is put: the
+    function's resource policy must let s3.amazonaws.com invoke it (which is why a template puts
+    the AWS::Lambda::Permission before the bucket that notifies)."""
+    from moto.awslambda.utils import get_backend
+    from moto.s3 import models as s3m
+    from moto.s3.exceptions import InvalidArgumentError
+
+    def invokable(arn: str) -> bool:
+        try:
+            function = get_backend(arn.split(":")[4], arn.split(":")[3]).get_function(arn)
+        except Exception:
+            return False
+        return any(
+            s.get("Effect") == "Allow"
+            and (s.get("Principal") or {}).get("Service") == "s3.amazonaws.com"
+            and "lambda:InvokeFunction" in str(s.get("Action"))
+            for s in function.policy.statements
+        )
+
+    def make(original: Any) -> Any:
+        def put_bucket_notification_configuration(self: Any, bucket_name: str, config: dict[str, Any]) -> None:
+            for item in (config or {}).get("CloudFunctionConfiguration") or []:
+                if not invokable(item["CloudFunction"]):
+                    raise InvalidArgumentError(
+                        "Unable to validate the following destination configurations",
+                        item["CloudFunction"],
+                        "Permission denied",
+                    )
+            original(self, bucket_name, config)
+
+        return put_bucket_notification_configuration
+
+    _wrap(s3m.S3Backend, "put_bucket_notification_configuration", make)
