@@ -47,6 +47,9 @@ def test_sandbox_yes_onboards_a_developer(home: Path) -> None:
     assert "Onboarded." in r.stdout
     assert "+ xacct-build-222222222222-us-east-1" in r.stdout
     assert "CrossAccountDeveloper (CREATE_COMPLETE)" in r.stdout
+    # The point of it all: a central build's artifact, copied by the deployed function.
+    assert "the replication function delivered it to 3 of 3 developer buckets" in r.stdout
+    assert "arrived in s3://xacct-build-222222222222-us-east-1/app/app.zip (application/zip" in r.stdout
     assert "Traceback" not in r.stderr
     untouched(home)
 
@@ -75,10 +78,12 @@ def test_sandbox_without_a_terminal_or_yes_still_finishes(home: Path) -> None:
 
 
 def test_sandbox_verify_finds_every_link_holding(home: Path) -> None:
-    # The fictitious developers' buckets exist in their own accounts, so nothing is an orphan.
-    r = sandbox("--verify", home=home)
+    # The fictitious developers' buckets exist in their own accounts, so nothing is an orphan; the
+    # probe goes through the deployed function.
+    r = sandbox("--verify", "--probe", home=home)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "Every link holds." in r.stdout
+    assert "ok     probe: s3://xacct-build-111111111111-us-east-1/xacct-probe/" in r.stdout
     assert "orphan" not in r.stdout
     assert "applying" not in r.stderr + r.stdout  # a read-only command applies nothing
     untouched(home)

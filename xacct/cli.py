@@ -252,7 +252,7 @@ def run_verify(a: Answers, args: argparse.Namespace, o: Output) -> int:
     ctx.build.check_account(a.build_account or "")
     ctx.dev.check_account(a.dev_account or "")
     verifier = health.Verifier(ctx, resume_command(a, remove=True))
-    links, orphans = verifier.run(probe=args.probe, can_probe=not getattr(args, "sandbox", False))
+    links, orphans = verifier.run(probe=args.probe)
     central_only = Answers(**{k: v for k, v in a.to_dict().items() if not k.startswith("dev_")})
     render.show_verify(o, links, orphans, resume_command(central_only, remove=True), resume_command(a))
     return ExitCode.OK if all(link.ok for link in links) and not orphans else ExitCode.BROKEN

@@ -59,7 +59,7 @@ class Verifier:
         self.onboard_command = "onboard again (the command is below)"
         self.remove_command = remove_command
 
-    def run(self, *, probe: bool, can_probe: bool) -> tuple[list[Link], list[str]]:
+    def run(self, *, probe: bool) -> tuple[list[Link], list[str]]:
         a, ctx = self.a, self.ctx
         p, d, v = a.stacks()
         central = ctx.build_stacks().describe(a.central_stack or "")
@@ -84,11 +84,7 @@ class Verifier:
             self._central_role(role, bucket, cmk),
         ]
         if probe:
-            links.append(
-                self._probe(central, bucket)
-                if can_probe
-                else Link("probe", True, "not run: the sandbox's emulator cannot run the replication function")
-            )
+            links.append(self._probe(central, bucket))
         return links, self._orphans(registry, bucket, primary)
 
     def _registered(self, registry: reg.Registry, bucket: str, cmk: str | None) -> Link:
@@ -172,23 +168,40 @@ class Verifier:
         return Link(name, True, f"{role_name} has {bucket} and its key")
 
     def _probe(self, central: StackState, bucket: str) -> Link:
-        key = f"xacct-probe/{uuid.uuid4().hex}.txt"
+        """A test object through the real replication function, for this developer only (its key
+        names the bucket), removed afterwards from both buckets, every version of it."""
+        from xacct.replicator import PROBE_PREFIX
+
+        key = f"{PROBE_PREFIX}{bucket}/{uuid.uuid4().hex}.txt"
         source = central.outputs.get("BuildBucket", "")
-        self.ctx.build.client("s3").put_object(Bucket=source, Key=key, Body=b"xacct replication probe\n")
-        s3 = self.ctx.dev.client("s3")
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                s3.head_object(Bucket=bucket, Key=key)
-            except bx.ClientError:
-                self.ctx.poller.sleep(2)
-                continue
-            return Link("probe", True, f"s3://{source}/{key} arrived in {bucket}")
+        build_s3, dev_s3 = self.ctx.build.client("s3"), self.ctx.dev.client("s3")
+        started = time.monotonic()
+        version = build_s3.put_object(Bucket=source, Key=key, Body=b"xacct replication probe\n").get("VersionId")
+        arrived = None
+        try:
+            while time.monotonic() - started < 90:
+                try:
+                    dev_s3.head_object(Bucket=bucket, Key=key)
+                except bx.ClientError:
+                    self.ctx.poller.sleep(1)
+                    continue
+                arrived = time.monotonic() - started
+                break
+        finally:
+            build_s3.delete_object(Bucket=source, Key=key, **({"VersionId": version} if version else {}))
+            for old in dev_s3.list_object_versions(Bucket=bucket, Prefix=key).get("Versions", []):
+                dev_s3.delete_object(Bucket=bucket, Key=key, VersionId=old["VersionId"])
+        if arrived is not None:
+            return Link(
+                "probe", True, f"s3://{source}/{key} arrived in {bucket} in {arrived:.1f} s; probe objects removed"
+            )
+        group = f"/aws/lambda/xacct-replicator-{central.name}"
         return Link(
             "probe",
             False,
-            f"s3://{source}/{key} did not arrive in {bucket} within 90 s",
-            "read the replication function's log group /aws/lambda/xacct-replicator-* in the build account",
+            f"s3://{source}/{key} did not arrive in {bucket} within 90 s (probe objects removed)",
+            f"read what the replication function says about it: aws logs filter-log-events --log-group-name {group} "
+            f"--filter-pattern '\"{key}\"'{self.ctx.where(self.ctx.build)}",
         )
 
     def _orphans(self, registry: reg.Registry, bucket: str, primary: StackState) -> list[str]:

@@ -24,7 +24,7 @@ PARAMETER_LIMIT = 4096  # bytes, CloudFormation parameter value
 MANAGED_POLICY_LIMIT = 6144  # characters, whitespace not counted
 # What the central template's two managed policies grant on each list (a test keeps them equal),
 # so the size model counts exactly what IAM will count.
-WRITE_ACTIONS = ("s3:PutObject",)
+WRITE_ACTIONS = ("s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject", "s3:PutObjectTagging")
 KEY_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")

@@ -91,10 +91,14 @@ def seed_central(profile: str = "sandbox-build") -> None:
 
 
 def seed_fictitious_buckets(profile: str = "sandbox-build") -> None:
-    """The two fictitious developers' buckets, in their own accounts, so that `--verify` finds
-    them alive rather than orphaned."""
+    """The two fictitious developers' buckets, in their own accounts, each admitting the central
+    replication role as its own primary stack would, so that `--verify` finds them alive and the
+    sandbox's build reaches them."""
+    import json
+
     import boto3
 
+    role = Stacks(Gateway(profile, REGION, "build").cfn).describe("CrossAccountPrimary").outputs["ReplicationRoleArn"]
     sts = boto3.Session(profile_name=profile, region_name=REGION).client("sts")
     for bucket, key_arn in FICTITIOUS:
         _, _, _, region, account, _ = key_arn.split(":", 5)
@@ -108,6 +112,67 @@ def seed_fictitious_buckets(profile: str = "sandbox-build") -> None:
         ).client("s3")
         where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
         s3.create_bucket(Bucket=bucket, **where)  # type: ignore[arg-type]
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        grant = {
+            "Effect": "Allow",
+            "Principal": {"AWS": account_root("aws", BUILD)},
+            "Action": list(reg.WRITE_ACTIONS),
+            "Resource": f"arn:aws:s3:::{bucket}/*",
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": role}},
+        }
+        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [grant]}))
+
+
+def build_an_artifact(o: Output) -> None:
+    """What the central build does next: one artifact into the build bucket. S3 notifies the
+    replication function (its deployed code, run by the emulator with its own role), which copies
+    it into every registered developer bucket; show it arrive in this developer's."""
+    import json
+    import time
+
+    import boto3
+
+    build = boto3.Session(profile_name="sandbox-build", region_name=REGION)
+    source, key = f"xacct-build-{BUILD}-{REGION}", "app/app.zip"
+    start = time.monotonic()
+    version = build.client("s3").put_object(
+        Bucket=source,
+        Key=key,
+        Body=b"PK\x05\x06" + bytes(18),
+        ContentType="application/zip",
+        Metadata={"codepipeline-artifact-revision-summary": "sandbox build 1"},
+    )["VersionId"]
+    logs = build.client("logs")
+    line: dict[str, object] | None = None
+    while line is None and time.monotonic() - start < 60:
+        time.sleep(0.2)
+        for event in logs.filter_log_events(logGroupName="/aws/lambda/xacct-replicator-CrossAccountPrimary")["events"]:
+            record = json.loads(event["message"]) if event["message"].startswith("{") else {}
+            if record.get("version") == version:
+                line = record
+    if line is None:
+        o.out.print("\n[yellow]Sandbox: the replication function did not report within 60 s[/]")
+        return
+    delivered = list(line.get("delivered", []))  # type: ignore[call-overload]
+    o.out.print(
+        f"\n[bold]Sandbox: the central build puts s3://{source}/{key}[/]\n"
+        f"  the replication function delivered it to {len(delivered)} of {line['targets']} developer buckets "
+        f"in {line['seconds']} s"
+    )
+    target = f"xacct-build-{DEV}-{REGION}"
+    if target in delivered:
+        got = (
+            boto3.Session(profile_name="sandbox-developer", region_name=REGION)
+            .client("s3")
+            .head_object(Bucket=target, Key=key)
+        )
+        o.out.print(
+            f"  arrived in s3://{target}/{key} ({got['ContentType']}, {got['ContentLength']} bytes, "
+            f"revision summary {got['Metadata'].get('codepipeline-artifact-revision-summary')!r}): "
+            "your pipeline starts from here"
+        )
+    for bucket, failure in dict(line.get("failed", {})).items():  # type: ignore[call-overload]
+        o.out.print(f"  [red]not delivered to {bucket}[/]: {failure['reason']}")
 
 
 def central_values() -> dict[str, str]:
@@ -168,6 +233,10 @@ def run_sandbox(args: argparse.Namespace, o: Output, interactive: bool) -> int:
         args = argparse.Namespace(**{**vars(args), "sandbox": True})
         code = run_command(args, o, interactive, defaults=ANSWERS, save_to=None)
         if not args.json:
-            show_outcome(o, before, central_values())
+            after = central_values()
+            show_outcome(o, before, after)
+            onboarded = f"xacct-build-{DEV}-{REGION}" in after[reg.BUCKETS]
+            if code == 0 and onboarded and not (args.remove or args.dry_run or args.status or args.verify):
+                build_an_artifact(o)
             o.info("[dim]sandbox: emulator stopped, temporary files removed; nothing outside it was touched[/]")
     return code

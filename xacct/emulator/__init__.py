@@ -120,6 +120,9 @@ def running(profiles: Mapping[str, str]) -> Iterator[Emulator]:
         server.start()
         host, port = server.get_host_and_port()
         emu = Emulator(f"http://{host}:{port}", Path(tmp), dict(profiles), server)
+        from xacct.emulator import lambda_runtime
+
+        lambda_runtime.ENDPOINT[:] = [emu.endpoint]  # functions talk to this emulator, never to AWS
         write_profiles(emu.directory, profiles)
         try:
             yield emu

@@ -41,6 +41,7 @@ def install() -> None:
     _function_logging()
     _functions_run()
     _event_versions()
+    _object_tags_with_their_bucket()
     setattr(models.CloudFormationBackend, _PATCHED, True)
 
 
@@ -140,19 +141,37 @@ def _retain_except_on_create() -> None:
 def _resource_updates() -> None:
     """Updating a resource whose type moto cannot update leaves None in its place, and every later
     Fn::GetAtt on it fails; on AWS the resource stays. An AWS::IAM::ManagedPolicy keeps its first
-    document through updates in moto; AWS publishes the new document as the default version."""
+    document through updates in moto; AWS publishes the new document as the default version. A
+    resource whose Condition turns false on update is deleted on AWS; moto keeps it."""
     from moto.cloudformation import parsing
 
-    original = parsing.ResourceMap.update
+    update_resource = parsing.parse_and_update_resource
+
+    def parse_and_update_resource(
+        logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str
+    ) -> Any:
+        updated = update_resource(logical_id, resource_json, resources_map, account_id, region_name)
+        if updated is not None:
+            return updated
+        # moto cannot update this type: the resource (created just now if its condition turned
+        # true) stays, and a managed policy publishes its new document.
+        existing = resources_map._parsed_resources.get(logical_id)
+        if existing is not None and type(existing).__name__ == "ManagedPolicy":
+            _publish_policy_version(resources_map, logical_id, existing)
+        return existing
+
+    parsing.parse_and_update_resource = parse_and_update_resource
+
+    original_update = parsing.ResourceMap.update
 
     def update(self: Any, template: dict[str, Any], parameters: dict[str, Any] | None = None) -> None:
-        kept = dict(self._parsed_resources)
-        original(self, template, parameters)
-        for logical_id, resource in list(self._parsed_resources.items()):
-            if resource is None and kept.get(logical_id) is not None:
-                self._parsed_resources[logical_id] = kept[logical_id]
-                if type(kept[logical_id]).__name__ == "ManagedPolicy":
-                    _publish_policy_version(self, logical_id, kept[logical_id])
+        original_update(self, template, parameters)
+        for logical_id, body in list(self._resource_json_map.items()):
+            condition = body.get("Condition")
+            resource = self._parsed_resources.get(logical_id)
+            if condition and resource is not None and not self.lazy_condition_map[condition]:
+                self._delete_resource(resource, body)
+                self._parsed_resources.pop(logical_id, None)
 
     parsing.ResourceMap.update = update  # type: ignore[method-assign]
 
@@ -494,7 +513,7 @@ def _template_notifications() -> None:
         return bucket
 
     s3m.FakeBucket.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[assignment,method-assign,arg-type]
-    s3m.FakeBucket.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)  # type: ignore[assignment,method-assign,arg-type]
+    s3m.FakeBucket.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)  # type: ignore[assignment,method-assign]
 
 
 def _function_logging() -> None:
@@ -548,3 +567,26 @@ def _event_versions() -> None:
         return event
 
     notifications._get_s3_event = _get_s3_event
+
+
+def _object_tags_with_their_bucket() -> None:
+    """An object's tags belong to the object, in its bucket's account, whoever wrote them; moto
+    keeps them with the writer's account, so tags a build account writes into a developer's bucket
+    (a copy, a multipart upload) were invisible to the developer."""
+    from moto.s3 import models as s3m
+
+    def owner_backend(backend: Any, key: Any) -> Any:
+        found = s3m.s3_backends.bucket_accounts.get(key.bucket_name)
+        return s3m.s3_backends[found[1]][found[0]] if found else backend
+
+    for name in ("get_object_tagging", "put_object_tagging"):
+        original = getattr(s3m.S3Backend, name)
+
+        def make(original: Any) -> Any:
+            def delegate(self: Any, key: Any, *args: Any, **kwargs: Any) -> Any:
+                owner = owner_backend(self, key)
+                return original(owner, key, *args, **kwargs)
+
+            return delegate
+
+        setattr(s3m.S3Backend, name, make(original))

@@ -69,9 +69,9 @@ def _credentials(function: Any) -> dict[str, str]:
         region_name=function.region,
         role_session_name=function.function_name[:64],
         role_arn=function.role,
-        policy=None,
+        policy="",
         duration=3600,
-        external_id=None,
+        external_id="",
     )
     return {
         "AWS_ACCESS_KEY_ID": role.access_key_id,
@@ -82,6 +82,8 @@ def _credentials(function: Any) -> dict[str, str]:
 
 def invoke(function: Any, event: dict[str, Any]) -> Invocation:
     """One synchronous invocation of the function's deployed code."""
+    if not ENDPOINT:
+        raise RuntimeError("the emulator's endpoint is not known: a function run here must never reach AWS")
     with tempfile.TemporaryDirectory(prefix="xacct-lambda-") as task:
         zipfile.ZipFile(io.BytesIO(function.code_bytes)).extractall(task)
         env = {
@@ -91,7 +93,7 @@ def invoke(function: Any, event: dict[str, Any]) -> Invocation:
             "AWS_REGION": function.region,
             "AWS_DEFAULT_REGION": function.region,
             "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
-            "AWS_ENDPOINT_URL": ENDPOINT[0] if ENDPOINT else "",
+            "AWS_ENDPOINT_URL": ENDPOINT[0],
             **{str(k): str(v) for k, v in (function.environment_vars or {}).items()},
             **_credentials(function),
         }
@@ -115,7 +117,10 @@ def invoke(function: Any, event: dict[str, Any]) -> Invocation:
                 check=False,
             )
         except subprocess.TimeoutExpired as exc:
-            return Invocation(False, f"{exc.stdout or ''}{exc.stderr or ''}Task timed out after {meta['timeout']} s")
+            text = "".join(
+                p.decode(errors="replace") if isinstance(p, bytes) else p for p in (exc.stdout, exc.stderr) if p
+            )
+            return Invocation(False, f"{text}Task timed out after {meta['timeout']} s")
     return Invocation(done.returncode == 0, done.stdout + done.stderr)
 
 

@@ -212,7 +212,7 @@ def _identity_allows(account: str, role: str | None, action: str, arn: str) -> b
     known = next((r for r in backend.roles.values() if r.arn == role), None)
     if known is None:
         return True
-    documents = [IAMPolicy(doc) for doc in known.policies.values()]
+    documents = [IAMPolicy(doc if isinstance(doc, str) else json.dumps(doc)) for doc in known.policies.values()]
     documents += [IAMPolicy(p) for p in known.managed_policies.values()]
     results = [d.is_action_permitted(action, arn) for d in documents]
     return PermissionResult.PERMITTED in results and PermissionResult.DENIED not in results
