@@ -71,6 +71,7 @@ class CloudFormationDouble:
     _failures: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     _after_change_set: dict[str, Callable[[], None]] = field(default_factory=dict)
     _accounts: dict[str, str] = field(default_factory=dict)  # access key id -> account
+    _tokens: set[str] = field(default_factory=set)  # ClientRequestTokens of requests already taken
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
 
@@ -193,6 +194,12 @@ class CloudFormationDouble:
             return
         status, headers, out = self._forward(h, body)
         if status == 200:
+            token = form.get("ClientRequestToken")
+            if token:
+                if token in self._tokens:
+                    self._reply(h, status, headers, out)
+                    return
+                self._tokens.add(token)
             out = self._after(action, form, stack, out, time.monotonic())
         self._reply(h, status, headers, out)
 
@@ -208,6 +215,9 @@ class CloudFormationDouble:
         return op if op and op.end > now else None
 
     def _refuse(self, action: str, form: dict[str, str], stack: str, now: float) -> tuple[str, str] | None:
+        token = form.get("ClientRequestToken")
+        if token and token in self._tokens:
+            return None  # a retry of a request CloudFormation took: answered as the first one was
         if action == "ExecuteChangeSet":
             ready = self._change_sets.get(form.get("ChangeSetName", ""))
             if ready and ready[0] > now:
@@ -216,7 +226,7 @@ class CloudFormationDouble:
                 return "InvalidChangeSetStatus", "ChangeSet cannot be executed in its current status of [OBSOLETE]"
         if action in MUTATING:
             op = self._busy(f"{form['_who']}:{stack}", now)
-            if op:
+            if op and not (action == "DeleteStack" and op.kind == "DELETE"):  # deleting twice is no error
                 return (
                     "ValidationError",
                     f"Stack:{op.stack_id} is in {op.kind}_IN_PROGRESS state and can not be updated.",

@@ -3,8 +3,6 @@ against stack states that need a decision."""
 
 from __future__ import annotations
 
-import itertools
-import json
 import os
 import signal
 import subprocess
@@ -33,7 +31,6 @@ from tests.conftest import (
     stack_parameters,
 )
 from xacct import registry as reg
-from xacct.central import _take_over, lease, lease_name, renew
 from xacct.gateway import Gateway
 from xacct.stacks import Silent, Stacks
 from xacct.status import Next, decide
@@ -293,7 +290,7 @@ def test_a_console_edit_racing_our_change_set_is_kept(slow_aws) -> None:  # type
     assert f"xacct-build-{DEV3}-{REGION}" in t.buckets
     assert t.buckets[:2] == [TWO[0][0], TWO[1][0]]
     assert len(t.buckets) == len(set(t.buckets)) == 4
-    assert "another update landed first; reading again" in deploy_dev.err
+    assert "the change set was not executed by this call; reading again" in deploy_dev.err
 
 
 def test_the_lease_is_released_after_a_failure(slow_aws) -> None:  # type: ignore[no-untyped-def]
@@ -301,76 +298,6 @@ def test_the_lease_is_released_after_a_failure(slow_aws) -> None:  # type: ignor
     assert run_cli(*onboard_args(), "--yes").code == 0
     ssm = Gateway("build", REGION, "b").client("ssm")
     assert ssm.get_parameters_by_path(Path="/xacct/locks")["Parameters"] == []
-
-
-def _expired_lease(ssm) -> dict:  # type: ignore[no-untyped-def,type-arg]
-    crashed = {"holder": "alice@laptop:4242:1.000", "expires": time.time() - 60}
-    ssm.put_parameter(Name=lease_name("CrossAccountPrimary"), Value=json.dumps(crashed), Type="String")
-    return crashed
-
-
-def test_a_crashed_runs_expired_lease_is_taken_over(aws) -> None:  # type: ignore[no-untyped-def]
-    deploy_central(TWO)
-    ssm = Gateway("build", REGION, "b").client("ssm")
-    _expired_lease(ssm)
-    r = run_cli(*onboard_args(), "--yes")
-    assert r.code == 0, r.err
-    assert "took over an expired lease held by alice@laptop:4242:1.000" in r.err
-    assert central().buckets[-1] == f"xacct-build-{DEV1}-{REGION}"
-    # released, and no takeover marker left behind
-    assert ssm.get_parameters_by_path(Path="/xacct/locks", Recursive=True)["Parameters"] == []
-
-
-def test_an_expired_lease_goes_to_exactly_one_taker(aws) -> None:  # type: ignore[no-untyped-def]
-    ssm = Gateway("build", REGION, "b").client("ssm")
-    name = lease_name("CrossAccountPrimary")
-    crashed = _expired_lease(ssm)
-    assert _take_over(ssm, name, crashed, "first")
-    # A taker who read the expired lease before the first one replaced it comes too late.
-    assert not _take_over(ssm, name, crashed, "second")
-    assert ssm.get_parameter(Name=name)["Parameter"]["Value"] == "first"
-    assert [p["Name"] for p in ssm.get_parameters_by_path(Path="/xacct/locks", Recursive=True)["Parameters"]] == [name]
-
-
-def test_waiters_on_an_expired_lease_hold_it_one_at_a_time(aws) -> None:  # type: ignore[no-untyped-def]
-    _expired_lease(Gateway("build", REGION, "b").client("ssm"))
-    held: list[tuple[float, float]] = []
-    errors: list[BaseException] = []
-
-    def contend() -> None:
-        try:
-            ssm = Gateway("build", REGION, "b").client("ssm")
-            with lease(ssm, "CrossAccountPrimary", Silent(), time.sleep):
-                start = time.monotonic()
-                time.sleep(0.3)
-                held.append((start, time.monotonic()))
-        except BaseException as exc:  # reported by the assertion below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=contend) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not errors
-    assert len(held) == 4
-    spans = sorted(held)
-    assert all(earlier[1] <= later[0] for earlier, later in itertools.pairwise(spans))
-
-
-def test_a_held_lease_is_renewed_and_a_lost_one_is_noticed(aws) -> None:  # type: ignore[no-untyped-def]
-    ssm = Gateway("build", REGION, "b").client("ssm")
-    name = lease_name("CrossAccountPrimary")
-    with lease(ssm, "CrossAccountPrimary", Silent(), time.sleep) as me:
-        first = json.loads(ssm.get_parameter(Name=name)["Parameter"]["Value"])["expires"]
-        time.sleep(0.05)
-        assert renew(ssm, "CrossAccountPrimary", me) is None
-        assert json.loads(ssm.get_parameter(Name=name)["Parameter"]["Value"])["expires"] > first
-        bob = json.dumps({"holder": "bob@desk:7:2.000", "expires": time.time() + 600})
-        ssm.put_parameter(Name=name, Value=bob, Type="String", Overwrite=True)  # took it over
-        assert renew(ssm, "CrossAccountPrimary", me) == "bob@desk:7:2.000"
-        assert ssm.get_parameter(Name=name)["Parameter"]["Value"] == bob  # theirs stays
-    assert ssm.get_parameter(Name=name)["Parameter"]["Value"] == bob  # and is not released by us
 
 
 # ---- interruption ---------------------------------------------------------------------------

@@ -283,6 +283,25 @@ def test_a_notification_needs_the_functions_permission(aws) -> None:  # type: ig
     assert config["LambdaFunctionConfigurations"][0]["Events"] == ["s3:ObjectCreated:*"]
 
 
+def test_a_request_is_carried_out_once_and_its_retry_gets_the_first_answer(aws) -> None:  # type: ignore[no-untyped-def]
+    client = cfn("dev1")
+    body = json.dumps({"Resources": {"P": {"Type": "AWS::SSM::Parameter", "Properties": {
+        "Name": "/strict/once", "Type": "String", "Value": "v"}}}})  # fmt: skip
+    first = client.create_stack(StackName="Once", TemplateBody=body, ClientRequestToken="token-1")
+    again = client.create_stack(StackName="Once", TemplateBody=body, ClientRequestToken="token-1")
+    assert again["StackId"] == first["StackId"]
+    with pytest.raises(bx.ClientError, match="AlreadyExists"):
+        client.create_stack(StackName="Once", TemplateBody=body)
+    changed = body.replace('"v"', '"w"')
+    created = client.create_change_set(StackName="Once", ChangeSetName="c1", TemplateBody=changed, ClientToken="t2")
+    with pytest.raises(bx.ClientError, match="AlreadyExists"):
+        client.create_change_set(StackName="Once", ChangeSetName="c1", TemplateBody=changed)
+    client.execute_change_set(ChangeSetName=created["Id"], ClientRequestToken="token-3")
+    client.execute_change_set(ChangeSetName=created["Id"], ClientRequestToken="token-3")  # the retry
+    with pytest.raises(bx.ClientError, match="InvalidChangeSetStatus"):
+        client.execute_change_set(ChangeSetName=created["Id"])
+
+
 # ---- operations that fail as on AWS -------------------------------------------------------------
 
 

@@ -47,6 +47,11 @@ def parser() -> argparse.ArgumentParser:
         "--status", action="store_true", help="who is registered, whether replication is on, how many more fit"
     )
     mode.add_argument("--verify", action="store_true", help="check one developer's replication path link by link")
+    mode.add_argument(
+        "--break-lease",
+        action="store_true",
+        help="remove the central stack's lease by hand (after typing the stack's name), when its holder is gone",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
     p.add_argument("--json", action="store_true", help="with --dry-run or --status: JSON on stdout")
     p.add_argument("--probe", action="store_true", help="with --verify: send a test object through replication")
@@ -90,7 +95,11 @@ def main(argv: list[str] | None = None, *, output: Output | None = None, interac
     if args.debug:
         import logging
 
+        from xacct.redact import Redacting
+
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(Redacting())
         logging.getLogger("botocore.endpoint").setLevel(logging.DEBUG)
     from xacct.render import make_output
 
@@ -106,16 +115,18 @@ def main(argv: list[str] | None = None, *, output: Output | None = None, interac
 
         path = ans.saved_path()
         return run_command(args, o, interactive, defaults=ans.load_saved(path), save_to=path)
-    except KeyboardInterrupt:
-        o.error("interrupted; nothing was left half-done by this tool", AGAIN)
-        return ExitCode.INTERRUPTED
+    except KeyboardInterrupt as exc:
+        from xacct import signals
+
+        o.error(f"interrupted{signals.named(exc)}; nothing was left half-done by this tool", AGAIN)
+        return signals.exit_status(exc)
     except XacctError as exc:
         if args.debug:
             import traceback
 
             traceback.print_exc()
         o.error(exc.message, exc.hint)
-        return exc.exit_code
+        return exc.status if isinstance(exc, Interrupted) else exc.exit_code
     except Exception as exc:
         if args.debug:
             raise
@@ -125,7 +136,9 @@ def main(argv: list[str] | None = None, *, output: Output | None = None, interac
         if known is not None:
             o.error(known.message, known.hint)
             return known.exit_code
-        o.error(f"{type(exc).__name__}: {exc}", "run again with --debug for the traceback")
+        from xacct.redact import redact
+
+        o.error(redact(f"{type(exc).__name__}: {exc}"), "run again with --debug for the traceback")
         return ExitCode.AWS_FAILED
 
 
@@ -135,7 +148,7 @@ def resolve_answers(args: argparse.Namespace, defaults: Answers, o: Output, inte
 
     flags = flag_answers(args)
     layers = [ans.load(args.config)] if args.config else []
-    need_dev = not (args.status or args.orphan)
+    need_dev = not (args.status or args.orphan or args.break_lease)
     given = flags.layered(*layers)
     given.validate()
     if interactive:
@@ -154,7 +167,7 @@ def resolve_answers(args: argparse.Namespace, defaults: Answers, o: Output, inte
 
 
 def needs_confirmation(args: argparse.Namespace) -> bool:
-    return not (args.yes or args.dry_run or args.status or args.verify)
+    return not (args.yes or args.dry_run or args.status or args.verify or args.break_lease)
 
 
 def run_command(
@@ -176,6 +189,8 @@ def run_command(
         return run_status(a, args, o)
     if args.verify:
         return run_verify(a, args, o)
+    if args.break_lease:
+        return run_break_lease(a, o, interactive)
     # Only now: boto3 costs a fifth of a second, and the first question should not wait for it.
     from xacct import flows, render
 
@@ -205,6 +220,7 @@ def run_command(
     render.show_plan(o, plan)
     if plan.nothing_to_do:
         o.out.print("\n[bold green]Nothing to do:[/] everything is already as planned.")
+        _clear_dead_lease(ctx, plan.central_stack, o)
         _save(save_to, a)
         return ExitCode.OK
     if args.remove:
@@ -220,12 +236,58 @@ def run_command(
         with live(ctx, o):
             change = flows.apply_onboard(ctx, plan, prepared)
     except (KeyboardInterrupt, Interrupted) as exc:
-        raise interrupted(ctx) from exc
+        raise interrupted(ctx, exc) from exc
     except XacctError as exc:
         command = resume_command(a, remove=args.remove, purge=args.purge)
         raise type(exc)(exc.message, hint=f"fix the cause, then run again: {command}") from exc
     render.summary(o, plan, change, ctx.dev_stacks().describe(a.stacks()[0]).outputs.get("BuildBucket"))
     _save(save_to, a)
+    return ExitCode.OK
+
+
+def _clear_dead_lease(ctx: Any, stack: str, o: Output) -> None:
+    """A run killed on this machine (SIGKILL) may have left the lease; nothing else would free it
+    before it expires, so a re-run that finds nothing to do frees it."""
+    from rich.markup import escape
+
+    from xacct import lease
+
+    dead = lease.clear_dead(ctx.build.client("ssm"), stack)
+    if dead is not None:
+        o.info(f"  released the lease left by {escape(dead.who)}, a process of this machine that is gone")
+
+
+def run_break_lease(a: Answers, o: Output, interactive: bool) -> int:
+    """Remove the lease by hand, when its holder is known to be gone and nobody should wait."""
+    from rich.markup import escape
+
+    from xacct import flows, lease, render
+
+    ctx = flows.Context(a, render.LineProgress(o.err))
+    ctx.build.check_account(a.build_account or "")
+    stack = a.central_stack or ""
+    ssm = ctx.build.client("ssm")
+    seen = lease.read(ssm, lease.lease_name(stack))
+    if seen is None:
+        o.out.print(f"Nobody holds the lease of {escape(stack)}.")
+        return ExitCode.OK
+    where = ctx.where(ctx.build)
+    if not interactive:
+        raise InvalidInput(
+            f"breaking the lease of {stack}, held by {seen.holder.who}, needs a terminal to confirm on",
+            hint=f"aws ssm delete-parameter --name {lease.lease_name(stack)}{where}",
+        )
+    o.out.print(
+        f"The lease of [bold]{escape(stack)}[/] is held by [bold]{escape(seen.holder.who)}[/]. Break it only if that "
+        "run is gone: a run that still holds it would update the central lists beside the next one."
+    )
+    from xacct.wizard import type_to_confirm
+
+    if type_to_confirm(f"Type the stack name {stack} to break the lease:").strip() != stack:
+        o.out.print("Not confirmed: the lease stays.")
+        return ExitCode.OK
+    lease.break_lease(ssm, stack)
+    o.out.print(f"The lease of {escape(stack)} is broken.")
     return ExitCode.OK
 
 
@@ -279,7 +341,7 @@ def _remove(ctx: Any, plan: Any, o: Output, interactive: bool, *, yes: bool, pat
         with live(ctx, o):
             change = flows.apply_remove(ctx, plan)
     except (KeyboardInterrupt, Interrupted) as exc:
-        raise interrupted(ctx) from exc
+        raise interrupted(ctx, exc) from exc
     render.summary(o, plan, change)
     _save(path, ctx.answers)
     return ExitCode.OK
@@ -323,8 +385,10 @@ def resume_command(a: Answers, *, remove: bool = False, purge: bool = False) -> 
     return " ".join(words)
 
 
-def interrupted(ctx: Any) -> Interrupted:
+def interrupted(ctx: Any, cause: BaseException | None = None) -> Interrupted:
     """Stop every wait, and say what CloudFormation is still doing on its own."""
+    from xacct import signals
+
     ctx.stop.set()
     busy = ", ".join(f"{stack} ({op})" for stack, op in ctx.inflight.items())
     them = "them" if len(ctx.inflight) > 1 else "it"
@@ -333,7 +397,20 @@ def interrupted(ctx: Any) -> Interrupted:
         if busy
         else "no stack operation was running"
     )
-    return Interrupted(f"interrupted; {still}", hint=AGAIN)
+    signal_cause = _signal_in(cause)
+    return Interrupted(
+        f"interrupted{signals.named(signal_cause)}; {still}", hint=AGAIN, status=signals.exit_status(signal_cause)
+    )
+
+
+def _signal_in(exc: BaseException | None) -> BaseException:
+    """The signal behind an interruption, wherever it sits in the exception's chain (Ctrl-C when none does)."""
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return KeyboardInterrupt()
 
 
 def confirm(question: str) -> bool:
@@ -350,11 +427,3 @@ def _save(path: Path | None, a: Answers) -> None:
     # Saving defaults is a convenience, never a failure.
     with contextlib.suppress(OSError):
         ans.save(path, a)
-
-
-def run() -> None:
-    sys.exit(main(sys.argv[1:]))
-
-
-if __name__ == "__main__":  # pragma: no cover
-    run()

@@ -37,4 +37,10 @@ class AwsFailure(XacctError):
 
 
 class Interrupted(XacctError):
+    """Ctrl-C, SIGTERM or SIGHUP: the exit status is 128 + the signal's number."""
+
     exit_code = ExitCode.INTERRUPTED
+
+    def __init__(self, message: str, *, hint: str | None = None, status: int = ExitCode.INTERRUPTED) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status

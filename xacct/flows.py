@@ -64,6 +64,7 @@ class Reads:
     dev: dict[str, StackState]
     dev_current: dict[str, bool]  # stack -> deployed template is ours
     leftovers: list[InvalidInput] = field(default_factory=list)  # what would make creating the primary fail
+    dev_kinds: dict[str, str | None] = field(default_factory=dict)  # stack -> which template it holds
 
 
 def _concurrently(*calls: Callable[[], Any]) -> list[Any]:
@@ -82,12 +83,14 @@ def read(ctx: Context, *, developer: bool = True, developer_leftovers: bool = Tr
         ctx.build.check_account(a.build_account or "")
         return ctx.build_stacks().describe(central_name)
 
-    def dev_stack(name: str) -> Callable[[], tuple[StackState, bool]]:
-        def go() -> tuple[StackState, bool]:
+    def dev_stack(name: str) -> Callable[[], tuple[StackState, bool, str | None]]:
+        def go() -> tuple[StackState, bool, str | None]:
             stacks = ctx.dev_stacks()
             state = stacks.describe(name)
-            current = state.exists and stacks.template(name).strip() == template(_kind(a, name)).strip()
-            return state, current
+            if not state.exists or state.status == "REVIEW_IN_PROGRESS":
+                return state, False, None
+            deployed = stacks.template(name)
+            return state, deployed.strip() == template(_kind(a, name)).strip(), kind_of(deployed)
 
         return go
 
@@ -97,13 +100,33 @@ def read(ctx: Context, *, developer: bool = True, developer_leftovers: bool = Tr
         raise InvalidInput(f"the developer account {a.dev_account} is the build account itself")
     ctx.dev.check_account(a.dev_account or "")
     central, *devs = _concurrently(build_side, *(dev_stack(n) for n in (p, d, v)))
-    states = {n: s for n, (s, _) in zip((p, d, v), devs, strict=True)}
+    states = {n: s for n, (s, _, _) in zip((p, d, v), devs, strict=True)}
     return Reads(
         central,
         states,
-        {n: c for n, (_, c) in zip((p, d, v), devs, strict=True)},
+        {n: c for n, (_, c, _) in zip((p, d, v), devs, strict=True)},
         _leftover_buckets(ctx, states[p]) if developer_leftovers else [],
+        {n: k for n, (_, _, k) in zip((p, d, v), devs, strict=True)},
     )
+
+
+# Resources only one of the three templates has, in every version of it.
+_SIGNATURES = {
+    "CrossAccountPrimary": "ArtifactKey",
+    "CrossAccountDeploy": "PipelineDeployRole",
+    "CrossAccountDeveloper": ("ReplicationPathReader", "DeveloperBuildBucketPolicy"),
+}
+
+
+def kind_of(deployed: str) -> str | None:
+    """Which of the three templates a deployed template is (None: none of them)."""
+    from xacct.stacks import declared_resources
+
+    resources = declared_resources(deployed)
+    for kind, signature in _SIGNATURES.items():
+        if any(s in resources for s in ([signature] if isinstance(signature, str) else signature)):
+            return kind
+    return None
 
 
 def _leftover_buckets(ctx: Context, primary: StackState) -> list[InvalidInput]:
@@ -167,11 +190,27 @@ def check_central(a: Answers, central: StackState, where: str) -> reg.Registry:
     return reg.parse(central.parameters)
 
 
-def _check_dev(states: dict[str, StackState], where: str) -> None:
-    for name, state in states.items():
+def _check_dev(a: Answers, reads: Reads, where: str) -> None:
+    for name, state in reads.dev.items():
         decision = decide(state.status, name, where)
         if decision.next is Next.BLOCKED:
             raise InvalidInput(f"the developer stack cannot be deployed: {decision.reason}{remaining_text(state)}")
+    check_kinds(a, reads)
+
+
+def check_kinds(a: Answers, reads: Reads) -> None:
+    """Refuse to touch a stack that holds another template than the one we would deploy there (or
+    delete): --dev-stacks in another order must never send the primary template to the developer
+    stack, nor remove the primary in the developer stack's place."""
+    for name, state in reads.dev.items():
+        held, wanted = reads.dev_kinds.get(name), _kind(a, name)
+        if state.exists and state.status != "REVIEW_IN_PROGRESS" and held != wanted:  # an empty shell holds nothing
+            what = f"a {held} template" if held else "a template of another kind"
+            raise InvalidInput(
+                f"the stack {name} in the developer account holds {what}, but --dev-stacks names it as the "
+                f"{wanted} stack; nothing was changed",
+                hint="name the stacks in the order primary, deploy, developer (--dev-stacks P,D,V)",
+            )
 
 
 def account_root(partition: str, account: str) -> str:
@@ -240,7 +279,7 @@ def _action(state: StackState, current: bool, wanted: dict[str, str] | None) -> 
 def plan_onboard(a: Answers, reads: Reads, partition: str, where: str = "") -> Plan:
     """The whole onboarding, from what was read. Raises InvalidInput for anything refused."""
     before = check_central(a, reads.central, where)
-    _check_dev(reads.dev, where)
+    _check_dev(a, reads, where)
     for problem in reads.leftovers:
         raise InvalidInput(problem.message, hint=problem.hint)
     p, d, v = a.stacks()
@@ -396,6 +435,7 @@ def prepare_first(ctx: Context, plan: Plan) -> dict[str, Prepared]:
 
 def plan_remove(a: Answers, reads: Reads, partition: str, purge: bool, where: str = "") -> Plan:
     before = check_central(a, reads.central, where)
+    check_kinds(a, reads)
     p, d, v = a.stacks()
     primary = reads.dev[p]
     dev_account, region = a.dev_account or "", a.dev_region or ""
@@ -444,6 +484,9 @@ def plan_remove(a: Answers, reads: Reads, partition: str, purge: bool, where: st
 def plan_orphan(a: Answers, reads: Reads, bucket: str, where: str = "") -> Plan:
     """Take one bucket's entry out of the central lists, touching no developer account (whose
     stacks or credentials may be long gone)."""
+    why = reg.bucket_problem(bucket)
+    if why:
+        raise InvalidInput(f"--orphan {bucket!r} is not a bucket name: {why}")
     before = check_central(a, reads.central, where)
     change = reg.remove(before, bucket=bucket)
     entry = change.entry

@@ -68,7 +68,7 @@ def show_plan(o: Output, plan: Plan) -> None:
     o.out.print(table)
     show_entries(o, plan)
     key = plan.cmk if not is_pending(plan.cmk) else "created with the primary stack"
-    o.out.print(f"Developer bucket: [bold]{plan.bucket}[/]; key: {key}")
+    o.out.print(f"Developer bucket: [bold]{escape(plan.bucket)}[/]; key: {escape(str(key))}")
     for c in plan.emptied:
         held = f"{c.versions} object versions, deleted with it" if c.versions else "empty"
         o.out.print(f"[bold]purge:[/] {escape(c.bucket)} holds {held}")
@@ -81,9 +81,9 @@ def show_entries(o: Output, plan: Plan) -> None:
     o.out.print(f"\n[bold]Central replication lists[/] ({escape(plan.change.message)})")
     enable_before, enable_after = d.parameters[reg.ENABLE]
     if enable_before != enable_after:
-        o.out.print(f"  EnableReplication: [red]{enable_before}[/] -> [green]{enable_after}[/]")
+        o.out.print(f"  EnableReplication: [red]{escape(enable_before)}[/] -> [green]{escape(enable_after)}[/]")
     else:
-        o.out.print(f"  EnableReplication: {enable_after}")
+        o.out.print(f"  EnableReplication: {escape(enable_after)}")
     rows = list(enumerate(d.entries, 1))
     unchanged = [r for r in rows if r[1].status == "unchanged"]
     collapse = len(unchanged) > COLLAPSE_AFTER
@@ -106,7 +106,7 @@ def show_entries(o: Output, plan: Plan) -> None:
             o.out.print(f"[{style}]  {mark} {pos:>3}  {escape(row.entry.bucket)}[/]", highlight=False)
             o.out.print(f"[{style}]{' ' * 9}{escape(key)}[/]", highlight=False, overflow="fold")
         if row.previous_cmk:
-            o.out.print(f"  [dim]        was {row.previous_cmk}[/]")
+            o.out.print(f"  [dim]        was {escape(row.previous_cmk)}[/]")
     if hidden:
         o.out.print(f"  [dim]  {hidden} other developers unchanged[/]")
     if not rows:
@@ -214,12 +214,21 @@ class LiveProgress(LineProgress):
 def show_status(o: Output, data: Mapping[str, Any]) -> None:
     c = data["central"]
     state = "[green]on[/]" if data["replication"] else "[yellow]off[/]"
-    o.out.print(f"Central stack [bold]{c['stack']}[/] in {c['account']} ({c['region']}): replication {state}")
+    o.out.print(
+        f"Central stack [bold]{escape(str(c['stack']))}[/] in {escape(str(c['account']))} "
+        f"({escape(str(c['region']))}): replication {state}"
+    )
     table = Table(show_edge=False, pad_edge=False)
     for col in ("#", "account", "region", "bucket", "key"):
         table.add_column(col, overflow="fold")
     for d in data["developers"]:
-        table.add_row(str(d["position"]), d["account"] or "?", d["region"] or "?", d["bucket"], d["cmk"])
+        table.add_row(
+            str(d["position"]),
+            escape(d["account"] or "?"),
+            escape(d["region"] or "?"),
+            escape(d["bucket"]),
+            escape(d["cmk"]),
+        )
     if data["developers"]:
         o.out.print(table)
     else:
@@ -238,7 +247,7 @@ def show_verify(o: Output, links: list[Any], orphans: list[str], remove: str, on
         if not link.ok and link.fix:
             o.out.print(f"         fix: {escape(link.fix)}")
     for bucket in orphans:
-        o.out.print(f"[bold yellow]orphan[/] {bucket} is registered but its bucket or stack no longer exists")
+        o.out.print(f"[bold yellow]orphan[/] {escape(bucket)} is registered but its bucket or stack no longer exists")
         o.out.print(f"         fix: {escape(remove)} --orphan {bucket}")
     if any(not link.ok for link in links):
         o.out.print(f"\nTo onboard again: {escape(onboard)}")
@@ -249,8 +258,8 @@ def show_verify(o: Output, links: list[Any], orphans: list[str], remove: str, on
 def summary(o: Output, plan: Plan, change: reg.Change, bucket: str | None = None) -> None:
     if plan.action == "onboard":
         o.out.print("\n[bold green]Onboarded.[/]")
-        o.out.print(f"  registered in {plan.central_stack} as developer {_position(change)}; replication is on")
-        o.out.print(f"  your pipeline triggers from s3://{bucket or plan.bucket}")
+        o.out.print(f"  registered in {escape(plan.central_stack)} as developer {_position(change)}; replication is on")
+        o.out.print(f"  your pipeline triggers from s3://{escape(bucket or plan.bucket)}")
         o.out.print("  next: run your pipeline once from your fork, or wait for the next central build")
     else:
         o.out.print("\n[bold green]Removed.[/]" if change.kind == "removed" else f"\n{escape(change.message)}")

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
+from rich.markup import escape
 
 from xacct import emulator
 from xacct import registry as reg
@@ -172,7 +173,7 @@ def build_an_artifact(o: Output) -> None:
             "your pipeline starts from here"
         )
     for bucket, failure in dict(line.get("failed", {})).items():  # type: ignore[call-overload]
-        o.out.print(f"  [red]not delivered to {bucket}[/]: {failure['reason']}")
+        o.out.print(f"  [red]not delivered to {escape(bucket)}[/]: {escape(str(failure['reason']))}")
 
 
 def central_values() -> dict[str, str]:

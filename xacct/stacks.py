@@ -312,7 +312,7 @@ class Stacks:
         else:
             kwargs["TemplateBody"] = template
         progress.note(self._tag(name), f"creating a change set ({change_type.lower()})")
-        created = self.cfn.create_change_set(**kwargs)
+        created = self.cfn.create_change_set(**kwargs, ClientToken=token())
         prepared = Prepared(name, change_type.lower(), created["Id"])
         try:
             prepared.changes = self._wait_change_set(prepared)
@@ -355,7 +355,7 @@ class Stacks:
         action = "update" if state.exists else "create"
         marker = self.latest_event(name) if state.exists else None
         try:
-            (self.cfn.update_stack if state.exists else self.cfn.create_stack)(**kwargs)
+            (self.cfn.update_stack if state.exists else self.cfn.create_stack)(**kwargs, ClientRequestToken=token())
         except bx.ClientError as exc:
             if any(m in _message(exc) for m in NO_CHANGES):
                 return self.describe(name)
@@ -410,7 +410,7 @@ class Stacks:
         if prepared.action == "none" or not prepared.change_set_id:
             return self.describe(prepared.stack)
         marker = self.latest_event(prepared.stack)
-        self.cfn.execute_change_set(ChangeSetName=prepared.change_set_id)
+        self.cfn.execute_change_set(ChangeSetName=prepared.change_set_id, ClientRequestToken=token())
         return self._follow(prepared.stack, prepared.action, progress, marker)
 
     def discard(self, prepared: Prepared) -> None:
@@ -421,7 +421,7 @@ class Stacks:
             self.cfn.delete_change_set(ChangeSetName=prepared.change_set_id)
         # A CREATE change set leaves an empty stack in review behind it.
         if self.describe(prepared.stack).status == "REVIEW_IN_PROGRESS":
-            self.cfn.delete_stack(StackName=prepared.stack)
+            self.cfn.delete_stack(StackName=prepared.stack, ClientRequestToken=token())
         prepared.change_set_id = None
 
     # ---- deleting ----------------------------------------------------------------------
@@ -431,13 +431,20 @@ class Stacks:
         if not state.exists:
             return
         marker = self.latest_event(name)
-        self.cfn.delete_stack(StackName=state.stack_id or name)
+        self.cfn.delete_stack(StackName=state.stack_id or name, ClientRequestToken=token())
         try:
             final = self._follow(name, "delete", progress, marker, target=state.stack_id)
         except AwsFailure as exc:
             raise AwsFailure(exc.message + remaining_text(self.describe(name))) from exc
         if final.status == "DELETE_FAILED":
             raise AwsFailure(f"stack {name} is DELETE_FAILED" + remaining_text(final))
+
+
+def token() -> str:
+    """A ClientRequestToken: botocore resends it with every retry of the request, so CloudFormation
+    recognises a retry after a lost response as the request it already took (CloudFormation API
+    reference), instead of answering AlreadyExists or InvalidChangeSetStatus to our own request."""
+    return f"xacct-{uuid.uuid4().hex}"
 
 
 def remaining_text(state: StackState) -> str:
@@ -448,6 +455,15 @@ def remaining_text(state: StackState) -> str:
 
 def declared_parameters(template: str) -> set[str]:
     """The parameter names a template declares (YAML with CloudFormation's short tags, or JSON)."""
+    return set(_template_section(template, "Parameters"))
+
+
+def declared_resources(template: str) -> set[str]:
+    """The logical ids of a template's resources."""
+    return set(_template_section(template, "Resources"))
+
+
+def _template_section(template: str, section: str) -> dict[str, Any]:
     import yaml
 
     class Loader(yaml.SafeLoader):
@@ -461,8 +477,12 @@ def declared_parameters(template: str) -> set[str]:
         return loader.construct_mapping(node)  # type: ignore[arg-type]
 
     Loader.add_multi_constructor("!", tagged)
-    doc = yaml.load(template, Loader=Loader)
-    return set((doc or {}).get("Parameters") or {})
+    try:
+        doc = yaml.load(template, Loader=Loader)
+    except yaml.YAMLError:
+        return {}
+    found = doc.get(section) if isinstance(doc, dict) else None
+    return found if isinstance(found, dict) else {}
 
 
 def _carried(

@@ -108,6 +108,13 @@ RULES: dict[str, Rule] = {
         'InvalidArgument: "Unable to validate the following destination configurations"',
         'S3 user guide, "Granting permissions to invoke an AWS Lambda function"',
     ),
+    "requests-once": Rule(
+        "the same CreateStack, CreateChangeSet (same name) or ExecuteChangeSet twice without the same token; "
+        "with the same ClientRequestToken (ClientToken) the retry gets the first answer",
+        "AlreadyExistsException / InvalidChangeSetStatus",
+        "CloudFormation API reference, ClientRequestToken (CreateStack, ExecuteChangeSet) and ClientToken "
+        "(CreateChangeSet)",
+    ),
     "expected-bucket-owner": Rule(
         "a request naming ExpectedBucketOwner (or ExpectedSourceBucketOwner) for a bucket another account owns",
         "403 AccessDenied",
@@ -133,6 +140,7 @@ def install() -> None:
         _managed_policy_size,
         _ssm_value_size,
         _notification_permission,
+        _requests_once,
     ):
         install_rule()
     setattr(models.CloudFormationBackend, _PATCHED, True)
@@ -527,3 +535,45 @@ def _notification_permission() -> None:
         return put_bucket_notification_configuration
 
     _wrap(s3m.S3Backend, "put_bucket_notification_configuration", make)
+
+
+def _requests_once() -> None:
+    """A change set runs once: executing it again is refused (InvalidChangeSetStatus, as for a
+    change set in EXECUTE_COMPLETE), and a second change set of the same name for a stack is
+    AlreadyExists. (A retry carrying the first request's token is answered in wire.py.)"""
+    from moto.cloudformation import models
+    from moto.cloudformation.exceptions import CloudFormationError
+
+    class InvalidChangeSetStatus(CloudFormationError):
+        code = "InvalidChangeSetStatus"
+
+    class ChangeSetAlreadyExists(CloudFormationError):
+        code = "AlreadyExistsException"
+
+    def make_execute(original: Any) -> Any:
+        def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+            found = self.change_sets.get(change_set_name) or next(
+                (cs for cs in self.change_sets.values() if cs.change_set_name == change_set_name), None
+            )
+            if found is not None and found.execution_status == "EXECUTE_COMPLETE":
+                raise InvalidChangeSetStatus(
+                    f"ChangeSet [{found.change_set_id}] cannot be executed in its current execution status of "
+                    "[EXECUTE_COMPLETE]"
+                )
+            original(self, change_set_name, stack_name)
+
+        return execute_change_set
+
+    def make_create(original: Any) -> Any:
+        def create_change_set(self: Any, stack_name: str, change_set_name: str, *args: Any, **kwargs: Any) -> Any:
+            if any(
+                cs.change_set_name == change_set_name and cs.stack_name == stack_name
+                for cs in self.change_sets.values()
+            ):
+                raise ChangeSetAlreadyExists(f"ChangeSet {change_set_name} already exists")
+            return original(self, stack_name, change_set_name, *args, **kwargs)
+
+        return create_change_set
+
+    _wrap(models.CloudFormationBackend, "execute_change_set", make_execute)
+    _wrap(models.CloudFormationBackend, "create_change_set", make_create)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import threading
 import urllib.parse
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -237,6 +238,38 @@ def cross_account_denied(environ: Environ) -> bool:
     return False
 
 
+# ---- idempotent writes ------------------------------------------------------------------------
+
+_TOKENED = {"CreateStack", "UpdateStack", "DeleteStack", "ExecuteChangeSet", "CreateChangeSet"}
+_ANSWERED: dict[tuple[str, str, str], tuple[str, list[tuple[str, str]], bytes]] = {}
+_ANSWERED_LOCK = threading.Lock()
+_ANSWERED_MAX = 10_000
+
+
+def _answer_once(app: App, environ: Environ, start: StartResponse, key: tuple[str, str, str]) -> Iterable[bytes]:
+    """A request carrying a token CloudFormation already took gets the answer it got then (its
+    ClientRequestToken, or ClientToken for a change set); the first one is carried out."""
+    with _ANSWERED_LOCK:
+        known = _ANSWERED.get(key)
+    if known is not None:
+        status, headers, body = known
+        start(status, headers)
+        return [body]
+    captured: dict[str, Any] = {}
+
+    def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        captured.update(status=status, headers=headers)
+        return start(status, headers, exc_info) if exc_info else start(status, headers)
+
+    body = b"".join(app(environ, capture))
+    if str(captured.get("status", "")).startswith("200"):
+        with _ANSWERED_LOCK:
+            if len(_ANSWERED) >= _ANSWERED_MAX:
+                _ANSWERED.clear()
+            _ANSWERED[key] = (captured["status"], list(captured["headers"]), body)
+    return [body]
+
+
 def middleware(app: App) -> App:
     """moto's WSGI application behind the request-level rules."""
 
@@ -251,6 +284,9 @@ def middleware(app: App) -> App:
             problem = cloudformation_problem(form)
             if problem:
                 return _cfn_error(start, problem)
+            token = form.get("ClientRequestToken") or form.get("ClientToken")
+            if form.get("Action") in _TOKENED and token:
+                return _answer_once(app, environ, start, (_caller(environ)[0], form["Action"], token))
         elif service == "s3" and (owner_problem(environ) or cross_account_denied(environ)):
             return _s3_denied(start)
         return app(environ, start)

@@ -1,0 +1,168 @@
+"""Runs that end abruptly: SIGTERM and SIGHUP end a run as Ctrl-C does; SIGKILL at each phase
+leaves nothing that blocks another developer for long, and a plain re-run finishes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import DEV1, DEV2, REGION, ROOT, cfn, deploy_central, fake_entry, onboard_args, run_cli, session
+from xacct import registry as reg
+
+TWO = [fake_entry(1), fake_entry(2)]
+PHASES = {
+    "developer stack in progress": "dev:CrossAccountPrimary create in progress",
+    "central change set pending": "build:CrossAccountPrimary creating a change set",
+    "central update in flight": "build:CrossAccountPrimary update in progress",
+}
+
+
+@pytest.fixture
+def slower(slow_aws):  # type: ignore[no-untyped-def]
+    slow_aws.stack_seconds, slow_aws.change_set_seconds = 3.0, 2.0
+    deploy_central(TWO)
+    return slow_aws
+
+
+def start(profile: str, account: str, tmp_path) -> subprocess.Popen[str]:  # type: ignore[no-untyped-def]
+    env = {**os.environ, "NO_COLOR": "1", "XDG_CONFIG_HOME": str(tmp_path / profile)}
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "onboard.py"), *onboard_args(profile, account), "--yes"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        text=True,
+    )
+
+
+def until(proc: subprocess.Popen[str], line: str, timeout: float = 90) -> str:
+    assert proc.stderr is not None
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while line not in seen and time.monotonic() < deadline:
+        got = proc.stderr.readline()
+        if not got and proc.poll() is not None:
+            break
+        seen += got
+    assert line in seen, seen
+    return seen
+
+
+def central() -> reg.Registry:
+    params = cfn("build").describe_stacks(StackName="CrossAccountPrimary")["Stacks"][0]["Parameters"]
+    return reg.parse({p["ParameterKey"]: p.get("ParameterValue", "") for p in params})
+
+
+def nothing_left() -> None:
+    assert (
+        session("build").client("ssm").get_parameters_by_path(Path="/xacct/locks", Recursive=True)["Parameters"] == []
+    )
+    for profile in ("build", "dev1", "dev2"):
+        for s in cfn(profile).describe_stacks()["Stacks"]:
+            waiting = [
+                c["ChangeSetName"]
+                for c in cfn(profile).list_change_sets(StackName=s["StackName"])["Summaries"]
+                if c.get("ExecutionStatus") != "EXECUTE_COMPLETE"
+            ]
+            assert waiting == [], (profile, s["StackName"])
+
+
+@pytest.mark.parametrize(("sig", "status"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)], ids=["SIGTERM", "SIGHUP"])
+@pytest.mark.parametrize("phase", list(PHASES))
+def test_a_terminating_signal_ends_a_run_as_ctrl_c_does(slower, tmp_path, sig: int, status: int, phase: str) -> None:  # type: ignore[no-untyped-def]
+    proc = start("dev1", DEV1, tmp_path)
+    seen = until(proc, PHASES[phase])
+    proc.send_signal(sig)
+    _out, err = proc.communicate(timeout=90)
+    err = seen + err
+    assert proc.returncode == status, err
+    assert "Traceback" not in err
+    assert f"interrupted ({signal.Signals(sig).name}); " in err
+    assert "run the same command again" in err
+    time.sleep(3.5)  # CloudFormation finishes what it had started
+    nothing_left()
+    again = run_cli(*onboard_args(), "--yes")
+    assert again.code == 0, again.err
+    assert central().buckets == [TWO[0][0], TWO[1][0], f"xacct-build-{DEV1}-{REGION}"]
+    nothing_left()
+
+
+@pytest.mark.parametrize("phase", list(PHASES))
+def test_a_killed_run_blocks_nobody_for_long(slower, tmp_path, phase: str) -> None:  # type: ignore[no-untyped-def]
+    """SIGKILL: nothing of the run's own cleanup happens. Another developer's onboarding finishes
+    well within 90 s of the crash, and the killed run's plain re-run completes it."""
+    proc = start("dev1", DEV1, tmp_path)
+    until(proc, PHASES[phase])
+    proc.kill()
+    proc.wait(timeout=30)
+    killed = time.monotonic()
+    other = run_cli(*onboard_args("dev2", DEV2), "--yes")
+    finished = time.monotonic() - killed
+    assert other.code == 0, other.err
+    assert finished < 90, finished
+    print(f"\n{phase}: another developer onboarded {finished:.1f} s after the crash")
+    again = run_cli(*onboard_args(), "--yes")
+    assert again.code == 0, again.err
+    buckets = central().buckets
+    assert buckets[:2] == [TWO[0][0], TWO[1][0]]
+    assert sorted(buckets[2:]) == sorted([f"xacct-build-{DEV1}-{REGION}", f"xacct-build-{DEV2}-{REGION}"])
+    nothing_left()
+
+
+def test_ctrl_c_at_once_exits_130_without_a_traceback(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """From the first line of onboard.py on, Ctrl-C ends the run without a traceback, imports
+    included (the handler is in place before anything else is imported). Before that line is
+    Python's own start-up, some 20-40 ms, which no program can guard."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / ".config"))
+    for delay in (0.08, 0.15, 0.3, 0.6):
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "onboard.py"), "--sandbox", "--dry-run"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            text=True,
+        )
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+        assert "Traceback" not in err, (delay, err)
+        assert proc.returncode == 130, (delay, proc.returncode, err)
+        assert "interrupted" in err
+
+
+def test_a_run_killed_on_another_machine_blocks_others_for_about_a_minute(slower, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The slow case: nothing can tell that a holder on another machine is gone, but its lease stops
+    being renewed, and a waiter takes it over once it has been silent for LEASE_SECONDS on the
+    waiter's own clock."""
+    import json
+
+    from xacct.lease import LEASE_SECONDS, lease_name
+
+    proc = start("dev1", DEV1, tmp_path)
+    until(proc, PHASES["central change set pending"])
+    proc.kill()
+    proc.wait(timeout=30)
+    ssm = session("build").client("ssm")
+    held = json.loads(ssm.get_parameter(Name=lease_name("CrossAccountPrimary"))["Parameter"]["Value"])
+    ssm.put_parameter(  # as if the run had died on another machine, just now
+        Name=lease_name("CrossAccountPrimary"),
+        Value=json.dumps({**held, "host": "another-machine"}),
+        Type="String",
+        Overwrite=True,
+    )
+    killed = time.monotonic()
+    other = run_cli(*onboard_args("dev2", DEV2), "--yes")
+    finished = time.monotonic() - killed
+    assert other.code == 0, other.err
+    assert "took over the lease of" in other.err
+    assert "silent for" in other.err
+    assert LEASE_SECONDS <= finished < 90, finished
+    print(f"\nkilled on another machine: another developer onboarded {finished:.1f} s after the crash")

@@ -1,0 +1,125 @@
+"""Every input a person can get wrong, refused with exit 2 and one line, no traceback, before a
+single write."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from tests.conftest import BUILD, DEV1, REGION, cfn, deploy_central, fake_entry, onboard_args, run_cli
+
+READS = ("Describe", "Get", "List", "Head")
+CREDENTIALS = {"AssumeRole", "GetCallerIdentity"}
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    seen: list[str] = []
+    original = boto3.Session.__init__
+
+    def init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        original(self, *args, **kwargs)
+        self.events.register("before-call", lambda model, **_: seen.append(model.name))
+
+    monkeypatch.setattr(boto3.Session, "__init__", init)
+    return seen
+
+
+def with_flag(flag: str, value: str) -> list[str]:
+    """The standard onboarding flags with one of them replaced."""
+    args = onboard_args()
+    if flag in args:
+        args[args.index(flag) + 1] = value
+        return args
+    return [*args, flag, value]
+
+
+BOMB = "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+
+CASES = [
+    ("region with a trailing space", with_flag("--dev-region", "us-east-1 "), "is not a region (spaces around it?)"),
+    ("region with a newline", with_flag("--build-region", "us-east-1\n"), "is not a region"),
+    ("region AWS does not have", with_flag("--dev-region", "us-east-9"), "'us-east-9' is not a region AWS has"),
+    ("account in Arabic-Indic digits", with_flag("--dev-account", "١١١١١١١١١١١١"), "is 12 digits"),
+    ("account with a newline", with_flag("--build-account", f"{BUILD}\n"), "is 12 digits"),
+    ("stack named twice", with_flag("--dev-stacks", "A,A,B"), "names the same stack twice"),
+    ("stack named twice, last", with_flag("--dev-stacks", "A,B,B"), "names the same stack twice"),
+    ("stack name with a newline", with_flag("--central-stack", "CrossAccountPrimary\n"), "a stack name is"),
+    ("profile with a space", with_flag("--dev-profile", "dev 1"), "a profile name has no spaces"),
+    ("orphan that is markup", ["--remove", "--orphan", "[/]", *onboard_args()[:6]], "--orphan '[/]' is not a bucket"),
+    ("orphan that is not a bucket", ["--remove", "--orphan", "Bad_Bucket", *onboard_args()[:6]], "not a bucket"),
+]
+
+
+@pytest.mark.parametrize(("case", "args", "message"), CASES, ids=[c[0] for c in CASES])
+def test_bad_flags_are_refused_in_one_line_before_any_write(
+    aws, calls, case: str, args: list[str], message: str
+) -> None:  # type: ignore[no-untyped-def]
+    deploy_central([fake_entry(1)])
+    calls.clear()
+    r = run_cli(*args, "--yes")
+    assert r.code == 2, (case, r.err)
+    assert message in r.err, (case, r.err)
+    assert "Traceback" not in r.err
+    assert len([line for line in r.err.splitlines() if line.startswith("error:")]) == 1
+    assert [c for c in calls if not c.startswith(READS) and c not in CREDENTIALS] == []
+
+
+CONFIGS = [
+    ("a number for a key", b"1: x\n", "unknown keys 1"),
+    ("a list for a key", b"? [a, b]\n: x\n", "is not valid YAML"),
+    ("a byte that is not UTF-8", b"build_region: us-east-1\xff\n", "is not UTF-8 text"),
+    ("an alias bomb", BOMB.encode(), "YAML aliases are not accepted"),
+    ("a list for a value", b"dev_region: [us-east-1]\n", "dev_region must be text"),
+    ("over the size limit", b"# " + b"x" * 70_000 + b"\n", "is over 64 KB"),
+    ("not YAML", b"build_region: [unclosed\n", "is not valid YAML"),
+]
+
+
+@pytest.mark.parametrize(("case", "content", "message"), CONFIGS, ids=[c[0] for c in CONFIGS])
+def test_bad_config_files_are_refused_in_one_line(
+    aws, calls, tmp_path: Path, case: str, content: bytes, message: str
+) -> None:  # type: ignore[no-untyped-def]
+    config = tmp_path / "answers.yaml"
+    config.write_bytes(content)
+    r = run_cli("--config", str(config), "--dry-run")
+    assert r.code == 2, (case, r.err)
+    assert message in r.err, (case, r.err)
+    assert "Traceback" not in r.err
+    assert len(r.err.splitlines()) <= 2  # the error, and at most one "next:" line
+    assert calls == []
+
+
+def test_an_account_id_with_a_leading_zero_stays_what_was_written(aws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    deploy_central()
+    config = tmp_path / "answers.yaml"
+    config.write_text(
+        f"build_account: 011111111111\nbuild_region: {REGION}\nbuild_profile: build\n"
+        f"dev_account: {DEV1}\ndev_region: {REGION}\ndev_profile: dev1\n"
+    )
+    r = run_cli("--config", str(config), "--dry-run")
+    assert r.code == 2
+    # Read as text, not as the octal number 011111111111 (1227133513): the profile reaches another account.
+    assert f"reaches account {BUILD}, not the build account 011111111111" in r.err
+
+
+def test_dev_stacks_in_another_order_never_send_a_template_to_the_wrong_stack(aws, calls) -> None:  # type: ignore[no-untyped-def]
+    deploy_central()
+    assert run_cli(*onboard_args(), "--yes").code == 0
+    before = {s["StackName"]: s.get("LastUpdatedTime", None)
+              for s in cfn("dev1").describe_stacks()["Stacks"]}  # fmt: skip
+    calls.clear()
+    r = run_cli(*with_flag("--dev-stacks", "CrossAccountDeveloper,CrossAccountDeploy,CrossAccountPrimary"), "--yes")
+    assert r.code == 2
+    assert "the stack CrossAccountDeveloper in the developer account holds a CrossAccountDeveloper template" in r.err
+    assert [c for c in calls if not c.startswith(READS) and c not in CREDENTIALS] == []
+    after = {s["StackName"]: s.get("LastUpdatedTime", None)
+             for s in cfn("dev1").describe_stacks()["Stacks"]}  # fmt: skip
+    assert after == before
+    removing = run_cli(*with_flag("--dev-stacks", "CrossAccountDeveloper,CrossAccountDeploy,CrossAccountPrimary"),
+                       "--remove", "--yes")  # fmt: skip
+    assert removing.code == 2
+    assert "holds a CrossAccountDeveloper template" in removing.err

@@ -1,0 +1,40 @@
+"""SIGTERM and SIGHUP end a run as Ctrl-C does: every wait stops, change sets not yet executed are
+deleted, the central lease is released, the person is told what CloudFormation is still doing,
+and the exit status says which signal it was (128 + its number, as shells report it).
+
+Standard library only: the entry points install the handlers before importing anything else.
+"""
+
+from __future__ import annotations
+
+import signal
+from types import FrameType
+
+CAUGHT = (signal.SIGTERM, signal.SIGHUP)
+
+
+class Terminated(KeyboardInterrupt):
+    """A signal asking the run to end; handled exactly as Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise(signum: int, frame: FrameType | None) -> None:
+    raise Terminated(signum)
+
+
+def install() -> None:
+    for sig in CAUGHT:
+        signal.signal(sig, _raise)
+
+
+def exit_status(exc: BaseException) -> int:
+    """128 + the signal's number: 130 for Ctrl-C (SIGINT), 143 for SIGTERM, 129 for SIGHUP."""
+    return 128 + (exc.signum if isinstance(exc, Terminated) else signal.SIGINT)
+
+
+def named(exc: BaseException) -> str:
+    """' (SIGTERM)' for a signal other than Ctrl-C, to follow the word "interrupted"; '' for Ctrl-C."""
+    return f" ({signal.Signals(exc.signum).name})" if isinstance(exc, Terminated) else ""
