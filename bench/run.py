@@ -26,10 +26,10 @@ from pathlib import Path
 from rich.console import Console
 
 from tests.cfn_double import CloudFormationDouble
-from xacct import emulator
 from xacct.cli import main as onboard
-from xacct.render import Output
-from xacct.sandbox import environment, seed_central
+from xacct.sandbox import emulator
+from xacct.sandbox.run import environment, seed_central
+from xacct.terminal.output import Output
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD, DEV1, DEV2, DEV3 = emulator.BUILD_ACCOUNT, *emulator.DEV_ACCOUNTS[:3]

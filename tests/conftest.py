@@ -13,8 +13,8 @@ import pytest
 from hypothesis import settings
 from rich.console import Console
 
-from xacct import emulator as emu_mod
-from xacct.render import Output
+from xacct.sandbox import emulator as emu_mod
+from xacct.terminal.output import Output
 
 # Properties are what is tested, not speed: a loaded CI machine must not fail an example on time.
 settings.register_profile("xacct", deadline=None)

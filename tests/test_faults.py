@@ -11,9 +11,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import BUILD, DEV1, REGION, cfn, deploy_central, fake_entry, onboard_args, run_cli, session
+from tests.cfn_double import CloudFormationDouble
+from tests.conftest import BUILD, DEV1, REGION, Run, cfn, deploy_central, fake_entry, onboard_args, run_cli, session
 from tests.fault_proxy import FaultProxy
-from xacct import registry as reg
+from xacct.core import registry as reg
+from xacct.sandbox.emulator import Emulator
 
 TWO = [fake_entry(1), fake_entry(2)]
 DEV1_BUCKET = f"xacct-build-{DEV1}-{REGION}"
@@ -24,7 +26,7 @@ STACKS = {
 
 
 @pytest.fixture
-def proxy(aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:  # type: ignore[no-untyped-def]
+def proxy(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
     deploy_central(TWO)  # straight to the emulator
     faults = FaultProxy(aws.endpoint)
     monkeypatch.setenv("AWS_ENDPOINT_URL", faults.start())
@@ -33,7 +35,7 @@ def proxy(aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:  # type
 
 
 @pytest.fixture
-def slow_proxy(slow_aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:  # type: ignore[no-untyped-def]
+def slow_proxy(slow_aws: CloudFormationDouble, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
     """Faults in front of the CloudFormation latency double: operations take their time."""
     import os
 
@@ -65,7 +67,7 @@ def exact_and_clean(registered: bool = True) -> None:
             assert waiting == [], (profile, name)
 
 
-def finished_truly(r) -> None:  # type: ignore[no-untyped-def]
+def finished_truly(r: Run) -> None:
     assert r.code in (0, 1), r.err
     assert "Traceback" not in r.err
     if r.code == 0:
@@ -81,8 +83,8 @@ def finished_truly(r) -> None:  # type: ignore[no-untyped-def]
     ids=["throttling on 30% of calls", "500 and 503 on 15%", "dropped connections on 10%"],
 )
 def test_a_run_under_random_faults_completes_or_says_why_and_a_rerun_finishes(
-    proxy, fault: str, setting: float
-) -> None:  # type: ignore[no-untyped-def]
+    proxy: FaultProxy, fault: str, setting: float
+) -> None:
     setattr(proxy, fault, setting)
     r = run_cli(*onboard_args(), "--yes")
     assert any(what not in ("200", "204", "206") for _, what in proxy.log), "no fault was injected"
@@ -93,7 +95,7 @@ def test_a_run_under_random_faults_completes_or_says_why_and_a_rerun_finishes(
     exact_and_clean()
 
 
-def test_a_twenty_second_outage(proxy) -> None:  # type: ignore[no-untyped-def]
+def test_a_twenty_second_outage(proxy: FaultProxy) -> None:
     results = []
     runner = threading.Thread(target=lambda: results.append(run_cli(*onboard_args(), "--yes")))
     runner.start()
@@ -112,7 +114,7 @@ def test_a_twenty_second_outage(proxy) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("operation", ["CreateStack", "CreateChangeSet", "ExecuteChangeSet", "PutParameter"])
-def test_a_lost_response_is_recognised_as_our_own_request(slow_proxy, operation: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_lost_response_is_recognised_as_our_own_request(slow_proxy: FaultProxy, operation: str) -> None:
     """AWS carried the request out and the answer never came: the retry carries the same token
     (or finds our own lease), so the run completes, and says so only once the central stack is done."""
     slow_proxy.lose = {operation}
@@ -126,7 +128,7 @@ def test_a_lost_response_is_recognised_as_our_own_request(slow_proxy, operation:
     exact_and_clean()
 
 
-def test_lost_update_and_delete_responses(slow_proxy) -> None:  # type: ignore[no-untyped-def]
+def test_lost_update_and_delete_responses(slow_proxy: FaultProxy) -> None:
     assert run_cli(*onboard_args(), "--yes").code == 0
     slow_proxy.lose = {"DeleteStack", "UpdateStack"}
     removed = run_cli(*onboard_args(), "--remove", "--yes")

@@ -8,8 +8,9 @@ import botocore.exceptions as bx
 import pytest
 
 from tests.conftest import BUILD, DEV1, REGION, onboard_args, run_cli
+from xacct.aws.gateway import describe_error
 from xacct.errors import ExitCode
-from xacct.gateway import describe_error
+from xacct.sandbox.emulator import Emulator
 
 
 def test_an_expired_sso_session_says_which_login_to_run() -> None:
@@ -41,14 +42,14 @@ def test_credential_problems_are_one_line(exc: Exception, text: str) -> None:
     assert "\n" not in err.message
 
 
-def test_an_unknown_profile_exits_2_in_one_line(aws) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_profile_exits_2_in_one_line(aws: Emulator) -> None:
     r = run_cli(*onboard_args("nope", DEV1), "--dry-run")
     assert r.code == 2
     assert r.err.startswith("error: profile 'nope' is not configured")
     assert "Traceback" not in r.err
 
 
-def test_a_profile_reaching_the_wrong_account_names_both_accounts_and_the_profile(aws) -> None:  # type: ignore[no-untyped-def]
+def test_a_profile_reaching_the_wrong_account_names_both_accounts_and_the_profile(aws: Emulator) -> None:
     r = run_cli("--build-account", "999999999999", "--build-region", REGION, "--build-profile", "build",
                 "--dev-account", DEV1, "--dev-region", REGION, "--dev-profile", "dev1", "--dry-run")  # fmt: skip
     assert r.code == 2

@@ -16,11 +16,12 @@ from tests.conftest import (
     session,
     stack_outputs,
 )
+from xacct.sandbox.emulator import Emulator
 
 BUILD_ONLY = ["--build-account", BUILD, "--build-region", REGION, "--build-profile", "build"]
 
 
-def test_status_with_several_developers(aws) -> None:  # type: ignore[no-untyped-def]
+def test_status_with_several_developers(aws: Emulator) -> None:
     entries = [fake_entry(n) for n in (1, 2, 3)]
     deploy_central(entries)
     r = run_cli(*BUILD_ONLY, "--status", "--json")
@@ -36,7 +37,7 @@ def test_status_with_several_developers(aws) -> None:  # type: ignore[no-untyped
     assert "3 registered, about 53 fit" in people.out
 
 
-def test_status_with_nobody_registered(aws) -> None:  # type: ignore[no-untyped-def]
+def test_status_with_nobody_registered(aws: Emulator) -> None:
     deploy_central()
     r = run_cli(*BUILD_ONLY, "--status", "--json")
     assert r.code == 0, r.err
@@ -46,7 +47,7 @@ def test_status_with_nobody_registered(aws) -> None:  # type: ignore[no-untyped-
     assert data["capacity"]["registered"] == 0
 
 
-def test_verify_a_healthy_developer(aws) -> None:  # type: ignore[no-untyped-def]
+def test_verify_a_healthy_developer(aws: Emulator) -> None:
     deploy_central()
     assert run_cli(*onboard_args(), "--yes").code == 0
     assert run_cli(*onboard_args("dev2", DEV2), "--yes").code == 0
@@ -57,7 +58,7 @@ def test_verify_a_healthy_developer(aws) -> None:  # type: ignore[no-untyped-def
     assert "Every link holds." in r.out
 
 
-def test_verify_after_the_bucket_policy_was_changed_by_hand(aws) -> None:  # type: ignore[no-untyped-def]
+def test_verify_after_the_bucket_policy_was_changed_by_hand(aws: Emulator) -> None:
     deploy_central()
     assert run_cli(*onboard_args(), "--yes").code == 0
     bucket = stack_outputs("CrossAccountPrimary", "dev1")["BuildBucket"]
@@ -88,7 +89,7 @@ def test_verify_after_the_bucket_policy_was_changed_by_hand(aws) -> None:  # typ
     assert "ok     registered centrally" in r.out
 
 
-def test_an_orphan_entry_is_reported_with_the_command_that_cleans_it(aws) -> None:  # type: ignore[no-untyped-def]
+def test_an_orphan_entry_is_reported_with_the_command_that_cleans_it(aws: Emulator) -> None:
     ghost = fake_entry(7)
     deploy_central([ghost])
     assert run_cli(*onboard_args(), "--yes").code == 0
@@ -105,6 +106,6 @@ def test_an_orphan_entry_is_reported_with_the_command_that_cleans_it(aws) -> Non
     assert [d["bucket"] for d in status["developers"]] == [f"xacct-build-{DEV1}-{REGION}"]
 
 
-def test_verify_refuses_invalid_input(aws) -> None:  # type: ignore[no-untyped-def]
+def test_verify_refuses_invalid_input(aws: Emulator) -> None:
     r = run_cli(*onboard_args("dev1", "123"), "--verify")
     assert r.code == 2

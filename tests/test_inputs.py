@@ -3,24 +3,25 @@ single write."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 
 from tests.conftest import BUILD, DEV1, REGION, cfn, deploy_central, fake_entry, onboard_args, run_cli
+from xacct.sandbox.emulator import Emulator
 
 READS = ("Describe", "Get", "List", "Head")
 CREDENTIALS = {"AssumeRole", "GetCallerIdentity"}
 
 
 @pytest.fixture
-def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     original = boto3.Session.__init__
 
-    def init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def init(self: boto3.Session, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
         self.events.register("before-call", lambda model, **_: seen.append(model.name))
 
@@ -56,8 +57,8 @@ CASES = [
 
 @pytest.mark.parametrize(("case", "args", "message"), CASES, ids=[c[0] for c in CASES])
 def test_bad_flags_are_refused_in_one_line_before_any_write(
-    aws, calls, case: str, args: list[str], message: str
-) -> None:  # type: ignore[no-untyped-def]
+    aws: Emulator, calls: list[str], case: str, args: list[str], message: str
+) -> None:
     deploy_central([fake_entry(1)])
     calls.clear()
     r = run_cli(*args, "--yes")
@@ -81,8 +82,8 @@ CONFIGS = [
 
 @pytest.mark.parametrize(("case", "content", "message"), CONFIGS, ids=[c[0] for c in CONFIGS])
 def test_bad_config_files_are_refused_in_one_line(
-    aws, calls, tmp_path: Path, case: str, content: bytes, message: str
-) -> None:  # type: ignore[no-untyped-def]
+    aws: Emulator, calls: list[str], tmp_path: Path, case: str, content: bytes, message: str
+) -> None:
     config = tmp_path / "answers.yaml"
     config.write_bytes(content)
     r = run_cli("--config", str(config), "--dry-run")
@@ -93,7 +94,7 @@ def test_bad_config_files_are_refused_in_one_line(
     assert calls == []
 
 
-def test_an_account_id_with_a_leading_zero_stays_what_was_written(aws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_an_account_id_with_a_leading_zero_stays_what_was_written(aws: Emulator, tmp_path: Path) -> None:
     deploy_central()
     config = tmp_path / "answers.yaml"
     config.write_text(
@@ -106,7 +107,7 @@ def test_an_account_id_with_a_leading_zero_stays_what_was_written(aws, tmp_path:
     assert f"reaches account {BUILD}, not the build account 011111111111" in r.err
 
 
-def test_dev_stacks_in_another_order_never_send_a_template_to_the_wrong_stack(aws, calls) -> None:  # type: ignore[no-untyped-def]
+def test_dev_stacks_in_another_order_never_send_a_template_to_the_wrong_stack(aws: Emulator, calls: list[str]) -> None:
     deploy_central()
     assert run_cli(*onboard_args(), "--yes").code == 0
     before = {s["StackName"]: s.get("LastUpdatedTime", None)

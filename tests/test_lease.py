@@ -10,22 +10,27 @@ import subprocess
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.conftest import BUILD, REGION, deploy_central, fake_entry, onboard_args, run_cli
-from xacct import lease
-from xacct.gateway import Gateway
-from xacct.stacks import Silent
+from xacct.aws import lease
+from xacct.aws.gateway import Gateway
+from xacct.core.state import Silent
+
+if TYPE_CHECKING:
+    from mypy_boto3_ssm import SSMClient
+from xacct.sandbox.emulator import Emulator
 
 STACK = "CrossAccountPrimary"
 
 
-def ssm():  # type: ignore[no-untyped-def]
-    return Gateway("build", REGION, "b").client("ssm")
+def ssm() -> SSMClient:
+    return Gateway("build", REGION, "b").ssm
 
 
-def quick(client, **kw) -> lease.Lease:  # type: ignore[no-untyped-def]
+def quick(client: SSMClient, **kw: Any) -> lease.Lease:
     """A lease with short timings, so that waiting is measured in seconds, not minutes."""
     return lease.Lease(client, STACK, Silent(), expiry=kw.pop("expiry", 1.5), heartbeat=kw.pop("heartbeat", 0.3), **kw)
 
@@ -46,7 +51,7 @@ def planted(host: str, pid: int) -> None:
     ssm().put_parameter(Name=lease.lease_name(STACK), Value=json.dumps(value), Type="String")
 
 
-def test_a_lease_left_by_a_dead_process_of_this_machine_is_taken_at_once(aws) -> None:  # type: ignore[no-untyped-def]
+def test_a_lease_left_by_a_dead_process_of_this_machine_is_taken_at_once(aws: Emulator) -> None:
     import socket
 
     deploy_central([fake_entry(1)])
@@ -60,7 +65,7 @@ def test_a_lease_left_by_a_dead_process_of_this_machine_is_taken_at_once(aws) ->
     assert left() == []
 
 
-def test_a_silent_lease_of_another_machine_is_taken_after_its_expiry(aws) -> None:  # type: ignore[no-untyped-def]
+def test_a_silent_lease_of_another_machine_is_taken_after_its_expiry(aws: Emulator) -> None:
     planted("another-machine", 4242)
     waiter = quick(ssm(), expiry=1.5)
     started = time.monotonic()
@@ -71,7 +76,7 @@ def test_a_silent_lease_of_another_machine_is_taken_after_its_expiry(aws) -> Non
 
 
 @pytest.mark.parametrize("skew", [+120.0, -120.0], ids=["holder two minutes ahead", "holder two minutes behind"])
-def test_a_holders_clock_neither_blocks_others_nor_lets_a_second_writer_in(aws, skew: float) -> None:  # type: ignore[no-untyped-def]
+def test_a_holders_clock_neither_blocks_others_nor_lets_a_second_writer_in(aws: Emulator, skew: float) -> None:
     holder = quick(ssm(), wall=lambda: time.time() + skew)
     holder.acquire()
     acquired = threading.Event()
@@ -93,7 +98,7 @@ def test_a_holders_clock_neither_blocks_others_nor_lets_a_second_writer_in(aws, 
     assert left() == []
 
 
-def test_a_run_recognises_its_own_lease_after_a_lost_response(aws) -> None:  # type: ignore[no-untyped-def]
+def test_a_run_recognises_its_own_lease_after_a_lost_response(aws: Emulator) -> None:
     mine = quick(ssm())
     # PutParameter went through, and its answer was lost: the lease holds our value already.
     ssm().put_parameter(Name=mine.name, Value=mine.me.value(time.time), Type="String")
@@ -103,7 +108,7 @@ def test_a_run_recognises_its_own_lease_after_a_lost_response(aws) -> None:  # t
     assert left() == []
 
 
-def test_a_stale_lease_goes_to_exactly_one_taker(aws) -> None:  # type: ignore[no-untyped-def]
+def test_a_stale_lease_goes_to_exactly_one_taker(aws: Emulator) -> None:
     planted("another-machine", 4242)
     client = ssm()
     seen = lease.read(client, lease.lease_name(STACK))
@@ -114,7 +119,7 @@ def test_a_stale_lease_goes_to_exactly_one_taker(aws) -> None:  # type: ignore[n
     assert left() == [lease.lease_name(STACK)]
 
 
-def test_waiters_hold_it_one_at_a_time(aws) -> None:  # type: ignore[no-untyped-def]
+def test_waiters_hold_it_one_at_a_time(aws: Emulator) -> None:
     planted("another-machine", 4242)
     held: list[tuple[float, float]] = []
     errors: list[BaseException] = []
@@ -139,7 +144,7 @@ def test_waiters_hold_it_one_at_a_time(aws) -> None:  # type: ignore[no-untyped-
     assert left() == []
 
 
-def test_a_lease_taken_over_is_noticed_and_the_new_holders_stays(aws) -> None:  # type: ignore[no-untyped-def]
+def test_a_lease_taken_over_is_noticed_and_the_new_holders_stays(aws: Emulator) -> None:
     mine = quick(ssm(), heartbeat=60)
     mine.acquire()
     theirs = {"token": "bob", "holder": "bob@desk:7", "host": "desk", "pid": 7, "since": 1.0}
@@ -150,7 +155,7 @@ def test_a_lease_taken_over_is_noticed_and_the_new_holders_stays(aws) -> None:  
     assert json.loads(ssm().get_parameter(Name=mine.name)["Parameter"]["Value"])["holder"] == "bob@desk:7"
 
 
-def test_a_rerun_with_nothing_to_do_frees_the_lease_its_killed_run_left(aws) -> None:  # type: ignore[no-untyped-def]
+def test_a_rerun_with_nothing_to_do_frees_the_lease_its_killed_run_left(aws: Emulator) -> None:
     import socket
 
     deploy_central([fake_entry(1)])
@@ -163,14 +168,14 @@ def test_a_rerun_with_nothing_to_do_frees_the_lease_its_killed_run_left(aws) -> 
     assert left() == []
 
 
-def test_breaking_a_lease_by_hand_asks_for_the_stack_name(aws, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_breaking_a_lease_by_hand_asks_for_the_stack_name(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
     deploy_central()
     planted("another-machine", 4242)
     build_only = ["--build-account", BUILD, "--build-region", REGION, "--build-profile", "build"]
     without_terminal = run_cli(*build_only, "--break-lease", "--central-stack", STACK)
     assert without_terminal.code == 2
     assert "aws ssm delete-parameter --name /xacct/locks/CrossAccountPrimary" in without_terminal.err
-    from xacct import wizard
+    from xacct.terminal import wizard
 
     monkeypatch.setattr(wizard, "ask", lambda given, **_: given.with_defaults())
     answers = iter(["Wrong", STACK])

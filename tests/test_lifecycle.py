@@ -10,7 +10,7 @@ import boto3
 import botocore.exceptions as bx
 import pytest
 from prompt_toolkit.application import create_app_session
-from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
 from tests.conftest import (
@@ -29,10 +29,11 @@ from tests.conftest import (
     stack_outputs,
     stack_parameters,
 )
-from xacct import buckets
-from xacct import registry as reg
+from xacct.aws import buckets
+from xacct.core import registry as reg
+from xacct.core.state import Silent
 from xacct.errors import AwsFailure
-from xacct.stacks import Silent
+from xacct.sandbox.emulator import Emulator
 
 TWO = [fake_entry(1), fake_entry(2)]
 DEV_STACKS = ("CrossAccountPrimary", "CrossAccountDeploy", "CrossAccountDeveloper")
@@ -54,7 +55,7 @@ def exists(profile: str, bucket: str) -> bool:
     return True
 
 
-def test_two_developers_onboard_one_leaves_and_returns_the_other_is_purged(aws) -> None:  # type: ignore[no-untyped-def]
+def test_two_developers_onboard_one_leaves_and_returns_the_other_is_purged(aws: Emulator) -> None:
     deploy_central(TWO)
     assert run_cli(*onboard_args("dev1", DEV1), "--yes").code == 0
     assert run_cli(*onboard_args("dev2", DEV2), "--yes").code == 0
@@ -93,7 +94,7 @@ def test_two_developers_onboard_one_leaves_and_returns_the_other_is_purged(aws) 
     assert central().buckets == [TWO[0][0], TWO[1][0], b1, b2]
 
 
-def test_a_bucket_left_by_a_deleted_stack_is_refused_before_anything_starts(aws) -> None:  # type: ignore[no-untyped-def]
+def test_a_bucket_left_by_a_deleted_stack_is_refused_before_anything_starts(aws: Emulator) -> None:
     """The template retains its buckets when the stack is deleted; creating it again would fail
     half-way on "already exists", so the tool says so first, with the command that clears it."""
     deploy_central(TWO)
@@ -108,7 +109,7 @@ def test_a_bucket_left_by_a_deleted_stack_is_refused_before_anything_starts(aws)
     assert statuses("dev1") == {}
 
 
-def test_purge_refuses_while_another_stack_imports_an_export(aws) -> None:  # type: ignore[no-untyped-def]
+def test_purge_refuses_while_another_stack_imports_an_export(aws: Emulator) -> None:
     deploy_central(TWO)
     assert run_cli(*onboard_args(), "--yes").code == 0
     body = {
@@ -127,7 +128,7 @@ def test_purge_refuses_while_another_stack_imports_an_export(aws) -> None:  # ty
     assert (statuses("dev1"), central()) == before
 
 
-def test_purge_refuses_while_a_stack_runs_with_a_deployment_role(aws) -> None:  # type: ignore[no-untyped-def]
+def test_purge_refuses_while_a_stack_runs_with_a_deployment_role(aws: Emulator) -> None:
     deploy_central(TWO)
     assert run_cli(*onboard_args(), "--yes").code == 0
     role = stack_outputs("CrossAccountDeploy", "dev1")["CloudFormationExecutionRoleArn"]
@@ -146,7 +147,9 @@ def keys() -> Iterator[object]:
         yield pipe
 
 
-def test_purge_asks_once_before_anything_starts_naming_each_bucket_and_its_count(aws, keys) -> None:  # type: ignore[no-untyped-def]
+def test_purge_asks_once_before_anything_starts_naming_each_bucket_and_its_count(
+    aws: Emulator, keys: PipeInput
+) -> None:
     deploy_central(TWO)
     assert run_cli(*onboard_args(), "--yes").code == 0
     s3 = session("dev1").client("s3")
@@ -156,14 +159,14 @@ def test_purge_asks_once_before_anything_starts_naming_each_bucket_and_its_count
     s3.put_object(Bucket=pipeline, Key="run/out.zip", Body=b"x")
     before = statuses("dev1"), central()
     # Enter for the central stack's name and on the summary, then a wrong account id: nothing happens.
-    keys.send_text("\r\r111\r")  # type: ignore[attr-defined]
+    keys.send_text("\r\r111\r")
     r = run_cli(*onboard_args(), "--remove", "--purge", "--yes", interactive=True)
     assert r.code == 0, r.err
     assert f"{build} holds 3 object versions, deleted with it" in r.out
     assert f"{pipeline} holds 1 object versions, deleted with it" in r.out
     assert "Not confirmed: nothing was changed." in r.out
     assert (statuses("dev1"), central()) == before
-    keys.send_text(f"\r\r{DEV1}\r")  # type: ignore[attr-defined]
+    keys.send_text(f"\r\r{DEV1}\r")
     r = run_cli(*onboard_args(), "--remove", "--purge", "--yes", interactive=True)
     assert r.code == 0, r.err
     assert statuses("dev1") == {}
@@ -171,7 +174,7 @@ def test_purge_asks_once_before_anything_starts_naming_each_bucket_and_its_count
     assert not exists("dev1", pipeline)
 
 
-def test_emptying_reports_each_version_s3_would_not_delete(aws) -> None:  # type: ignore[no-untyped-def]
+def test_emptying_reports_each_version_s3_would_not_delete(aws: Emulator) -> None:
     s3 = session("dev1").client("s3")
     s3.create_bucket(Bucket="locked-artifacts", ObjectLockEnabledForBucket=True)
     s3.put_object(Bucket="locked-artifacts", Key="free.zip", Body=b"x")
@@ -188,7 +191,7 @@ def test_emptying_reports_each_version_s3_would_not_delete(aws) -> None:  # type
         buckets.empty(s3, "locked-artifacts", Silent())
 
 
-def test_stale_same_account_deployment_roles_are_dropped(aws) -> None:  # type: ignore[no-untyped-def]
+def test_stale_same_account_deployment_roles_are_dropped(aws: Emulator) -> None:
     """A primary marked deploy-ready by an earlier version names the developer account's own
     deployment roles; those need no grant, and once CrossAccountDeploy is gone the names are stale.
     An onboarding drops them and keeps roles of other accounts."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -23,19 +24,20 @@ from tests.conftest import (
     stack_outputs,
     stack_parameters,
 )
-from xacct import registry as reg
+from xacct.core import registry as reg
+from xacct.sandbox.emulator import Emulator
 
 READ_PREFIXES = ("Describe", "Get", "List", "Head")
 CREDENTIAL_CALLS = {"AssumeRole", "GetCallerIdentity"}
 
 
 @pytest.fixture
-def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every AWS operation the product makes, recorded from botocore's own event hooks."""
     seen: list[str] = []
     original = boto3.Session.__init__
 
-    def init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def init(self: boto3.Session, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
         self.events.register("before-call", lambda model, **_: seen.append(model.name))
 
@@ -66,7 +68,7 @@ def everything(profiles: tuple[str, ...] = ("build", "dev1", "dev2")) -> dict[st
 TWO = [fake_entry(1), fake_entry(2)]
 
 
-def test_onboarding_from_an_empty_developer_account(aws) -> None:  # type: ignore[no-untyped-def]
+def test_onboarding_from_an_empty_developer_account(aws: Emulator) -> None:
     deploy_central(TWO)
     r = run_cli(*onboard_args(), "--yes")
     assert r.code == 0, r.err
@@ -93,7 +95,7 @@ def test_onboarding_from_an_empty_developer_account(aws) -> None:  # type: ignor
     assert verify.out.count("ok ") == 6
 
 
-def test_the_same_command_again_writes_nothing(aws, calls) -> None:  # type: ignore[no-untyped-def]
+def test_the_same_command_again_writes_nothing(aws: Emulator, calls: list[str]) -> None:
     deploy_central(TWO)
     assert run_cli(*onboard_args(), "--yes").code == 0
     before = everything()
@@ -106,7 +108,7 @@ def test_the_same_command_again_writes_nothing(aws, calls) -> None:  # type: ign
     assert everything() == before
 
 
-def test_dry_run_changes_nothing_and_the_plan_is_exact(aws, calls) -> None:  # type: ignore[no-untyped-def]
+def test_dry_run_changes_nothing_and_the_plan_is_exact(aws: Emulator, calls: list[str]) -> None:
     # Two developers registered by hand in the console, with spaces after the commas.
     deploy_central(
         raw={
@@ -154,7 +156,7 @@ def test_dry_run_changes_nothing_and_the_plan_is_exact(aws, calls) -> None:  # t
     assert [e["status"] for e in plan["central"]["entries"]] == ["unchanged", "unchanged", "added"]
 
 
-def test_dry_run_without_json_prints_the_plan_for_people(aws) -> None:  # type: ignore[no-untyped-def]
+def test_dry_run_without_json_prints_the_plan_for_people(aws: Emulator) -> None:
     deploy_central(TWO)
     r = run_cli(*onboard_args(), "--dry-run")
     assert r.code == 0
@@ -177,7 +179,9 @@ def test_dry_run_without_json_prints_the_plan_for_people(aws) -> None:  # type: 
         ("two", [*onboard_args(), "--build-account", "12345"], "12 digits"),
     ],
 )
-def test_refusals_exit_2_and_change_nothing(aws, calls, setup: str, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+def test_refusals_exit_2_and_change_nothing(
+    aws: Emulator, calls: list[str], setup: str, args: list[str], message: str
+) -> None:
     if setup == "two":
         deploy_central(TWO)
     elif setup == "unequal":
@@ -202,7 +206,7 @@ def test_refusals_exit_2_and_change_nothing(aws, calls, setup: str, args: list[s
     assert everything() == before
 
 
-def test_remove_takes_exactly_that_developer_out(aws) -> None:  # type: ignore[no-untyped-def]
+def test_remove_takes_exactly_that_developer_out(aws: Emulator) -> None:
     deploy_central(TWO)
     assert run_cli(*onboard_args(), "--yes").code == 0
     assert run_cli(*onboard_args("dev2", DEV2), "--yes").code == 0
@@ -222,7 +226,7 @@ def test_remove_takes_exactly_that_developer_out(aws) -> None:  # type: ignore[n
     assert "not registered" in again.out
 
 
-def test_removing_the_last_developer_turns_replication_off(aws) -> None:  # type: ignore[no-untyped-def]
+def test_removing_the_last_developer_turns_replication_off(aws: Emulator) -> None:
     deploy_central()
     assert run_cli(*onboard_args(), "--yes").code == 0
     assert central_lists().enabled  # a fresh central stack: onboarding enables replication
@@ -235,7 +239,7 @@ def test_removing_the_last_developer_turns_replication_off(aws) -> None:  # type
     }
 
 
-def test_no_terminal_and_missing_answers_exits_2_naming_the_flags(aws) -> None:  # type: ignore[no-untyped-def]
+def test_no_terminal_and_missing_answers_exits_2_naming_the_flags(aws: Emulator) -> None:
     r = run_cli("--build-account", BUILD, "--yes")
     assert r.code == 2
     assert "--build-region" in r.err
@@ -253,7 +257,7 @@ def test_no_terminal_and_missing_answers_exits_2_naming_the_flags(aws) -> None: 
     assert "12 digits" in r.err
 
 
-def test_answers_are_saved_and_reused(aws, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_answers_are_saved_and_reused(aws: Emulator, tmp_path: Path) -> None:
     deploy_central(TWO)
     assert run_cli(*onboard_args(), "--yes").code == 0
     saved = (tmp_path / "xdg" / "xacct" / "answers.yaml").read_text()
@@ -264,7 +268,7 @@ def test_answers_are_saved_and_reused(aws, tmp_path) -> None:  # type: ignore[no
     assert len(central_lists().entries) == 2
 
 
-def test_config_file_supplies_answers(aws, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_config_file_supplies_answers(aws: Emulator, tmp_path: Path) -> None:
     deploy_central(TWO)
     cfg = tmp_path / "answers.yaml"
     cfg.write_text(
@@ -279,7 +283,7 @@ def test_config_file_supplies_answers(aws, tmp_path) -> None:  # type: ignore[no
     assert "unknown keys build_acount" in bad.err
 
 
-def test_purge_removes_only_stacks_this_tool_created(aws) -> None:  # type: ignore[no-untyped-def]
+def test_purge_removes_only_stacks_this_tool_created(aws: Emulator) -> None:
     deploy_central(TWO)
     assert run_cli(*onboard_args(), "--yes").code == 0
     r = run_cli(*onboard_args(), "--remove", "--purge", "--yes")
@@ -289,7 +293,7 @@ def test_purge_removes_only_stacks_this_tool_created(aws) -> None:  # type: igno
     assert central_lists().buckets == [TWO[0][0], TWO[1][0]]
 
 
-def test_purge_leaves_a_stack_it_did_not_create(aws) -> None:  # type: ignore[no-untyped-def]
+def test_purge_leaves_a_stack_it_did_not_create(aws: Emulator) -> None:
     deploy_central(TWO)
     dev = cfn("dev1")
     dev.create_stack(
@@ -306,7 +310,7 @@ def test_purge_leaves_a_stack_it_did_not_create(aws) -> None:  # type: ignore[no
     assert stack("CrossAccountDeploy", "dev1") is None
 
 
-def test_purge_refuses_to_empty_a_bucket_without_a_terminal(aws) -> None:  # type: ignore[no-untyped-def]
+def test_purge_refuses_to_empty_a_bucket_without_a_terminal(aws: Emulator) -> None:
     """The typed confirmation comes before anything starts: without a terminal to type it on, the
     purge is refused and nothing at all is changed."""
     deploy_central(TWO)
@@ -323,7 +327,7 @@ def test_purge_refuses_to_empty_a_bucket_without_a_terminal(aws) -> None:  # typ
     assert everything(("build", "dev1")) == before  # the developer stack too: nothing started
 
 
-def test_remove_leaves_the_build_bucket_with_its_own_tls_only_policy(aws) -> None:  # type: ignore[no-untyped-def]
+def test_remove_leaves_the_build_bucket_with_its_own_tls_only_policy(aws: Emulator) -> None:
     """CrossAccountDeveloper owned the bucket's one policy; after it goes, the bucket keeps the
     TLS-only rule its primary stack declares, and no grant for the central role."""
     deploy_central(TWO)

@@ -7,7 +7,7 @@ import io
 import pytest
 from rich.console import Console
 
-from xacct import render
+from xacct.terminal import progress as render
 
 STACK_EVENT = {"ResourceType": "AWS::CloudFormation::Stack", "LogicalResourceId": "CrossAccountPrimary"}
 
@@ -21,7 +21,7 @@ def elapsed(view: render.LiveProgress) -> dict[str, str]:
 
 def test_a_finished_stacks_clock_stops_and_a_new_operation_restarts_it(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = [100.0]
-    monkeypatch.setattr(render.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr("xacct.terminal.progress.time.monotonic", lambda: clock[0])
     view = render.LiveProgress(Console(file=io.StringIO()))
     view.note("dev:CrossAccountPrimary", "create in progress")
     clock[0] = 108.0
@@ -34,17 +34,22 @@ def test_a_finished_stacks_clock_stops_and_a_new_operation_restarts_it(monkeypat
 
 
 def test_an_interruption_names_every_operation_still_running() -> None:
-    import threading
-    from types import SimpleNamespace
+    from xacct.aws.reads import BuildContext
+    from xacct.commands.common import interrupted
+    from xacct.core.answers import Central, Side
+    from xacct.core.state import Silent
 
-    from xacct.cli import interrupted
+    def context(inflight: dict[str, str]) -> BuildContext:
+        ctx = BuildContext(Central(Side("111111111111", "us-east-1", None), "C"), Silent())
+        ctx.inflight.update(inflight)
+        return ctx
 
-    ctx = SimpleNamespace(stop=threading.Event(), inflight={"dev:A": "create", "dev:B": "create"})
+    ctx = context({"dev:A": "create", "dev:B": "create"})
     exc = interrupted(ctx)
     assert ctx.stop.is_set()
     assert (
         exc.message
         == "interrupted; CloudFormation is still working on dev:A (create), dev:B (create) and finishes them on its own"
     )
-    ctx = SimpleNamespace(stop=threading.Event(), inflight={"dev:A": "update"})
+    ctx = context({"dev:A": "update"})
     assert interrupted(ctx).message.endswith("dev:A (update) and finishes it on its own")

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xacct import registry as reg
+from xacct.core import registry as reg
 from xacct.errors import InvalidInput
 
 HEX = "0123456789abcdef"

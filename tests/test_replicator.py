@@ -29,8 +29,9 @@ from tests.conftest import (
     session,
     stack_outputs,
 )
-from xacct import replicator
-from xacct.emulator import lambda_runtime
+from xacct.function import replicator
+from xacct.sandbox import lambda_runtime
+from xacct.sandbox.emulator import Emulator
 
 CENTRAL_BUCKET = f"xacct-build-{BUILD}-{REGION}"
 BUCKET1, BUCKET2 = f"xacct-build-{DEV1}-{REGION}", f"xacct-build-{DEV2}-{REGION}"
@@ -94,21 +95,21 @@ def s3_event(key: str, version: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def two_developers(aws) -> None:  # type: ignore[no-untyped-def]
+def two_developers(aws: Emulator) -> None:
     deploy_central()
     for profile, account in (("dev1", DEV1), ("dev2", DEV2)):
         r = run_cli(*onboard_args(profile, account), "--yes")
         assert r.code == 0, r.err
 
 
-def test_the_code_that_runs_is_the_deployed_template_code(two_developers) -> None:  # type: ignore[no-untyped-def]
+def test_the_code_that_runs_is_the_deployed_template_code(two_developers: None) -> None:
     zipped = zipfile.ZipFile(io.BytesIO(deployed_function().code_bytes)).read("index.py").decode()
     assert zipped.strip() == deployed_code().strip()
     assert deployed_function().role == stack_outputs("CrossAccountPrimary", "build")["ReplicationRoleArn"]
 
 
 @pytest.mark.parametrize("size", [4096, NINE_MB], ids=["small", "9 MB"])
-def test_an_artifact_reaches_every_onboarded_developer_with_its_metadata(two_developers, size: int) -> None:  # type: ignore[no-untyped-def]
+def test_an_artifact_reaches_every_onboarded_developer_with_its_metadata(two_developers: None, size: int) -> None:
     key = "app/build 7/app.zip"
     body = bytes(range(256)) * (size // 256)
     version = build_artifact(
@@ -132,7 +133,7 @@ def test_an_artifact_reaches_every_onboarded_developer_with_its_metadata(two_dev
         assert tags == {"team": "core", "stage": "build"}
 
 
-def test_the_same_event_twice_leaves_one_version(two_developers) -> None:  # type: ignore[no-untyped-def]
+def test_the_same_event_twice_leaves_one_version(two_developers: None) -> None:
     version = build_artifact("app.zip", b"artifact", ContentType="application/zip")
     lines(artifact=f"s3://{CENTRAL_BUCKET}/app.zip")  # S3's own delivery, done
     function = deployed_function()
@@ -145,7 +146,7 @@ def test_the_same_event_twice_leaves_one_version(two_developers) -> None:  # typ
         assert len(versions["Versions"]) == 1
 
 
-def test_a_registered_bucket_that_is_gone_does_not_stop_the_others(aws) -> None:  # type: ignore[no-untyped-def]
+def test_a_registered_bucket_that_is_gone_does_not_stop_the_others(aws: Emulator) -> None:
     ghost = fake_entry(1)  # registered, but its bucket does not exist
     deploy_central([ghost])
     assert run_cli(*onboard_args(), "--yes").code == 0
@@ -160,7 +161,7 @@ def test_a_registered_bucket_that_is_gone_does_not_stop_the_others(aws) -> None:
     assert session("dev1").client("s3").get_object(Bucket=BUCKET1, Key="app.zip")["Body"].read() == b"artifact"
 
 
-def test_a_bucket_recreated_under_a_registered_name_by_another_account_receives_nothing(aws) -> None:  # type: ignore[no-untyped-def]
+def test_a_bucket_recreated_under_a_registered_name_by_another_account_receives_nothing(aws: Emulator) -> None:
     deploy_central()
     assert run_cli(*onboard_args(), "--yes").code == 0
     role = stack_outputs("CrossAccountPrimary", "build")["ReplicationRoleArn"]
@@ -194,7 +195,9 @@ def test_a_bucket_recreated_under_a_registered_name_by_another_account_receives_
     assert "Contents" not in impostor.list_objects_v2(Bucket=BUCKET1)
 
 
-def test_beyond_the_single_copy_limit_a_multipart_copy_keeps_metadata_and_tags(two_developers, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_beyond_the_single_copy_limit_a_multipart_copy_keeps_metadata_and_tags(
+    two_developers: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Above S3's 5 GB CopyObject limit the copy is multipart, which carries nothing of the source's
     own: the function sets the metadata and tags on CreateMultipartUpload. The limit is lowered here
     so a 9 MB artifact takes that path; the code is the module the template inlines."""
@@ -232,7 +235,7 @@ def test_beyond_the_single_copy_limit_a_multipart_copy_keeps_metadata_and_tags(t
     assert dev1.list_multipart_uploads(Bucket=BUCKET1).get("Uploads", []) == []
 
 
-def test_verify_probe_reaches_only_that_developer_and_cleans_up(two_developers) -> None:  # type: ignore[no-untyped-def]
+def test_verify_probe_reaches_only_that_developer_and_cleans_up(two_developers: None) -> None:
     r = run_cli(*onboard_args(), "--verify", "--probe")
     assert r.code == 0, r.out + r.err
     assert "ok     probe:" in r.out
@@ -283,7 +286,7 @@ def test_a_bucket_without_an_owner_is_never_written(capsys: pytest.CaptureFixtur
     ],
 )
 def test_which_failures_may_pass(code: str, status: int, transient: bool) -> None:
-    exc = bx.ClientError({"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "CopyObject")
+    exc = bx.ClientError({"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "CopyObject")  # type: ignore[typeddict-item]
     assert replicator.transient(exc) is transient
     assert replicator.transient(bx.EndpointConnectionError(endpoint_url="https://s3")) is True
 
@@ -295,10 +298,10 @@ def test_a_transient_failure_is_retried_for_that_target_only(monkeypatch: pytest
         def copy_to(self, bucket: str, owner: str) -> str:
             attempts[bucket] = attempts.get(bucket, 0) + 1
             if bucket == "flaky" and attempts[bucket] == 1:
-                raise bx.ClientError({"Error": {"Code": "SlowDown"}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "x")
+                raise bx.ClientError({"Error": {"Code": "SlowDown"}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "x")  # type: ignore[typeddict-item]
             return "delivered"
 
-    monkeypatch.setattr(replicator.time, "sleep", lambda _: None)
+    monkeypatch.setattr("xacct.function.replicator.time.sleep", lambda _: None)
     result = replicator.deliver(Flaky(), [("steady", "1"), ("flaky", "2")])  # type: ignore[arg-type]
     assert result == {"delivered": ["steady", "flaky"], "skipped": [], "failed": {}}
     assert attempts == {"steady": 1, "flaky": 2}

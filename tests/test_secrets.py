@@ -10,8 +10,10 @@ import sys
 from pathlib import Path
 
 from tests.conftest import ROOT, deploy_central, onboard_args
-from xacct import answers as ans
-from xacct.redact import redact
+from xacct import config
+from xacct.core import answers as ans
+from xacct.core.redact import redact
+from xacct.sandbox.emulator import Emulator
 
 SECRET_SHAPES = (
     re.compile(r"(?:AKIA|ASIA)[A-Z0-9]{16}"),
@@ -21,7 +23,7 @@ SECRET_SHAPES = (
 )
 
 
-def test_debug_output_carries_no_key_token_or_signature(aws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_debug_output_carries_no_key_token_or_signature(aws: Emulator, tmp_path: Path) -> None:
     deploy_central()
     env = {**os.environ, "NO_COLOR": "1", "XDG_CONFIG_HOME": str(tmp_path)}
     done = subprocess.run(
@@ -63,12 +65,12 @@ def test_saved_answers_are_readable_by_their_owner_only(tmp_path: Path) -> None:
     path = tmp_path / "xacct" / "answers.yaml"
     old = os.umask(0)
     try:
-        ans.save(path, ans.Answers(build_account="111111111111", build_profile="build"))
+        config.save(path, ans.Answers(build_account="111111111111", build_profile="build"))
     finally:
         os.umask(old)
     assert _mode(path) == 0o600
     assert _mode(path.parent) == 0o700
-    assert ans.load(path).build_account == "111111111111"
+    assert config.load(path).build_account == "111111111111"
     assert [p.name for p in path.parent.iterdir()] == ["answers.yaml"]  # no temporary file left
 
 
@@ -79,7 +81,7 @@ def test_saving_never_writes_through_a_planted_link(tmp_path: Path) -> None:
     victim.write_text("precious\n")
     (path.parent / "answers.tmp").symlink_to(victim)  # where an earlier version wrote its temporary file
     path.symlink_to(victim)
-    ans.save(path, ans.Answers(build_account="111111111111"))
+    config.save(path, ans.Answers(build_account="111111111111"))
     assert victim.read_text() == "precious\n"
     assert not path.is_symlink()
-    assert ans.load(path).build_account == "111111111111"
+    assert config.load(path).build_account == "111111111111"

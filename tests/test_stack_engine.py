@@ -9,9 +9,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.cfn_double import CloudFormationDouble
 from tests.conftest import (
     BUILD,
     CFN,
@@ -20,6 +24,7 @@ from tests.conftest import (
     DEV3,
     REGION,
     ROOT,
+    Run,
     cfn,
     deploy_central,
     fake_entry,
@@ -30,10 +35,12 @@ from tests.conftest import (
     stack_outputs,
     stack_parameters,
 )
-from xacct import registry as reg
-from xacct.gateway import Gateway
-from xacct.stacks import Silent, Stacks
-from xacct.status import Next, decide
+from xacct.aws.gateway import Gateway
+from xacct.aws.stacks import Stacks
+from xacct.core import registry as reg
+from xacct.core.state import Silent
+from xacct.core.status import Next, decide
+from xacct.sandbox.emulator import Emulator
 
 TWO = [fake_entry(1), fake_entry(2)]
 
@@ -78,7 +85,7 @@ def test_update_rollback_failed_names_the_exact_next_step() -> None:
 # ---- change sets ---------------------------------------------------------------------------
 
 
-def test_declining_a_create_leaves_no_stack_and_no_change_set(slow_aws) -> None:  # type: ignore[no-untyped-def]
+def test_declining_a_create_leaves_no_stack_and_no_change_set(slow_aws: CloudFormationDouble) -> None:
     e = engine()
     body = (CFN / "CrossAccountDeveloper.yaml").read_text()
     prepared = e.prepare(
@@ -90,7 +97,7 @@ def test_declining_a_create_leaves_no_stack_and_no_change_set(slow_aws) -> None:
     assert stack("CrossAccountDeveloper", "dev1") is None
 
 
-def test_no_change_means_no_change_set(aws) -> None:  # type: ignore[no-untyped-def]
+def test_no_change_means_no_change_set(aws: Emulator) -> None:
     deploy_central()
     e = engine("build")
     params = stack_parameters("CrossAccountPrimary", "build")
@@ -111,11 +118,11 @@ class Recorder(Silent):
     def note(self, stack: str, text: str) -> None:
         self.notes.append(f"{stack} {text}")
 
-    def event(self, stack: str, event) -> None:  # type: ignore[no-untyped-def]
+    def event(self, stack: str, event: Mapping[str, Any]) -> None:
         self.events.append(f"{event['LogicalResourceId']} {event['ResourceStatus']}")
 
 
-def test_onboarding_waits_for_cloudformation_and_polls_gently(slow_aws) -> None:  # type: ignore[no-untyped-def]
+def test_onboarding_waits_for_cloudformation_and_polls_gently(slow_aws: CloudFormationDouble) -> None:
     slow_aws.stack_seconds = 4.0  # long enough for the steady polling rate to show
     deploy_central(TWO)
     r = run_cli(*onboard_args(), "--yes")
@@ -126,7 +133,7 @@ def test_onboarding_waits_for_cloudformation_and_polls_gently(slow_aws) -> None:
     assert 0 < slow_aws.polls_per_second_while_waiting() <= 1.3
 
 
-def test_a_busy_stack_is_waited_for_first(slow_aws) -> None:  # type: ignore[no-untyped-def]
+def test_a_busy_stack_is_waited_for_first(slow_aws: CloudFormationDouble) -> None:
     deploy_central(TWO)
     engine("build").wait_until_idle("CrossAccountPrimary", Silent())
     current = stack_parameters("CrossAccountPrimary", "build")
@@ -142,13 +149,15 @@ def test_a_busy_stack_is_waited_for_first(slow_aws) -> None:  # type: ignore[no-
     assert any("waiting for CloudFormation to finish it first" in n for n in rec.notes)
 
 
-def test_failure_names_the_resource_and_reason_and_a_rerun_recovers(slow_aws, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_failure_names_the_resource_and_reason_and_a_rerun_recovers(
+    slow_aws: CloudFormationDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The developer's primary stack is what everything else needs: when it fails, nothing else
     starts and nobody is registered. The failure is real (the emulator's KMS refuses one key), so
     the stack really rolls back and its buckets go with it (RetainExceptOnCreate)."""
     from moto.kms.models import KmsBackend
 
-    from xacct.emulator.failures import ResourceFailed
+    from xacct.sandbox.failures import ResourceFailed
 
     deploy_central(TWO)
     create_key = KmsBackend.create_key
@@ -178,7 +187,7 @@ def test_failure_names_the_resource_and_reason_and_a_rerun_recovers(slow_aws, mo
     assert central().buckets.count(f"xacct-build-{DEV1}-{REGION}") == 1
 
 
-def test_a_failed_side_stack_is_reported_and_a_rerun_completes_it(slow_aws) -> None:  # type: ignore[no-untyped-def]
+def test_a_failed_side_stack_is_reported_and_a_rerun_completes_it(slow_aws: CloudFormationDouble) -> None:
     """The deployment roles, the developer stack and the central update run side by side once the
     primary exists: one of them failing says exactly what completed, and the re-run finishes it
     without registering anyone twice."""
@@ -200,7 +209,7 @@ def test_a_failed_side_stack_is_reported_and_a_rerun_completes_it(slow_aws) -> N
 # ---- stack states ---------------------------------------------------------------------------
 
 
-def test_an_empty_review_stack_is_deleted_and_created_again(aws) -> None:  # type: ignore[no-untyped-def]
+def test_an_empty_review_stack_is_deleted_and_created_again(aws: Emulator) -> None:
     deploy_central(TWO)
     cfn("dev1").create_change_set(
         StackName="CrossAccountPrimary",
@@ -217,7 +226,7 @@ def test_an_empty_review_stack_is_deleted_and_created_again(aws) -> None:  # typ
     assert len(central().entries) == 3
 
 
-def test_update_rollback_failed_central_stack_is_refused_with_the_next_step(aws) -> None:  # type: ignore[no-untyped-def]
+def test_update_rollback_failed_central_stack_is_refused_with_the_next_step(aws: Emulator) -> None:
     deploy_central(TWO)
     moto_stack(BUILD, "CrossAccountPrimary").status = "UPDATE_ROLLBACK_FAILED"
     r = run_cli(*onboard_args(), "--yes")
@@ -226,7 +235,7 @@ def test_update_rollback_failed_central_stack_is_refused_with_the_next_step(aws)
     assert stack("CrossAccountPrimary", "dev1") is None
 
 
-def test_delete_failed_developer_stack_is_reported_with_what_remains(aws) -> None:  # type: ignore[no-untyped-def]
+def test_delete_failed_developer_stack_is_reported_with_what_remains(aws: Emulator) -> None:
     deploy_central(TWO)
     assert run_cli(*onboard_args(), "--yes").code == 0
     moto_stack(DEV1, "CrossAccountDeploy").status = "DELETE_FAILED"
@@ -239,9 +248,9 @@ def test_delete_failed_developer_stack_is_reported_with_what_remains(aws) -> Non
 # ---- the shared central stack ---------------------------------------------------------------
 
 
-def test_two_concurrent_onboardings_both_land(slow_aws) -> None:  # type: ignore[no-untyped-def]
+def test_two_concurrent_onboardings_both_land(slow_aws: CloudFormationDouble) -> None:
     deploy_central(TWO)
-    results: dict[str, object] = {}
+    results: dict[str, Run] = {}
 
     def go(profile: str, account: str) -> None:
         results[profile] = run_cli(*onboard_args(profile, account), "--yes")
@@ -252,14 +261,14 @@ def test_two_concurrent_onboardings_both_land(slow_aws) -> None:  # type: ignore
     for t in threads:
         t.join(timeout=120)
     for profile in ("dev1", "dev2"):
-        assert results[profile].code == 0, results[profile].err  # type: ignore[attr-defined]
-    t = central()
-    assert t.buckets[:2] == [TWO[0][0], TWO[1][0]]
-    assert sorted(t.buckets[2:]) == sorted([f"xacct-build-{DEV1}-{REGION}", f"xacct-build-{DEV2}-{REGION}"])
-    assert t.enabled
+        assert results[profile].code == 0, results[profile].err
+    lists = central()
+    assert lists.buckets[:2] == [TWO[0][0], TWO[1][0]]
+    assert sorted(lists.buckets[2:]) == sorted([f"xacct-build-{DEV1}-{REGION}", f"xacct-build-{DEV2}-{REGION}"])
+    assert lists.enabled
 
 
-def test_a_console_edit_racing_our_change_set_is_kept(slow_aws) -> None:  # type: ignore[no-untyped-def]
+def test_a_console_edit_racing_our_change_set_is_kept(slow_aws: CloudFormationDouble) -> None:
     """Someone edits the lists by hand (no lease) while our change set is being made: executing
     ours fails as stale, the tool reads again, and both entries land."""
     deploy_central(TWO)
@@ -293,17 +302,19 @@ def test_a_console_edit_racing_our_change_set_is_kept(slow_aws) -> None:  # type
     assert "the change set was not executed by this call; reading again" in deploy_dev.err
 
 
-def test_the_lease_is_released_after_a_failure(slow_aws) -> None:  # type: ignore[no-untyped-def]
+def test_the_lease_is_released_after_a_failure(slow_aws: CloudFormationDouble) -> None:
     deploy_central(TWO)
     assert run_cli(*onboard_args(), "--yes").code == 0
-    ssm = Gateway("build", REGION, "b").client("ssm")
+    ssm = Gateway("build", REGION, "b").ssm
     assert ssm.get_parameters_by_path(Path="/xacct/locks")["Parameters"] == []
 
 
 # ---- interruption ---------------------------------------------------------------------------
 
 
-def test_ctrl_c_while_cloudformation_works_then_a_rerun_registers_once(slow_aws, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_ctrl_c_while_cloudformation_works_then_a_rerun_registers_once(
+    slow_aws: CloudFormationDouble, tmp_path: Path
+) -> None:
     deploy_central(TWO)
     env = {**os.environ, "NO_COLOR": "1", "XDG_CONFIG_HOME": str(tmp_path)}
     proc = subprocess.Popen(
@@ -330,5 +341,5 @@ def test_ctrl_c_while_cloudformation_works_then_a_rerun_registers_once(slow_aws,
     again = run_cli(*onboard_args(), "--yes")
     assert again.code == 0, again.err
     assert central().buckets.count(f"xacct-build-{DEV1}-{REGION}") == 1
-    assert Gateway("build", REGION, "b").client("ssm").get_parameters_by_path(Path="/xacct/locks")["Parameters"] == []
+    assert Gateway("build", REGION, "b").ssm.get_parameters_by_path(Path="/xacct/locks")["Parameters"] == []
     assert stack_outputs("CrossAccountDeveloper", "dev1")["ReplicationFunctionRoleArn"]

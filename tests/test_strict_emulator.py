@@ -1,16 +1,21 @@
-"""The emulator refuses what AWS refuses: one test per rule of xacct/emulator/strict.py (each fails
+"""The emulator refuses what AWS refuses: one test per rule of xacct/sandbox/strict.py (each fails
 when its rule is removed), and stack operations that fail and roll back as on AWS."""
 
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import boto3
 import botocore.exceptions as bx
 import pytest
 
 from tests.conftest import BUILD, DEV1, DEV2, README_PATH, REGION, cfn, session
-from xacct.emulator import strict
+from xacct.sandbox import rules, strict_policies
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.type_defs import CopySourceTypeDef
+from xacct.sandbox.emulator import Emulator
 
 
 def create(name: str, resources: dict, profile: str = "dev1", **extra: object) -> str:  # type: ignore[type-arg]
@@ -25,7 +30,7 @@ def failure_reason(name: str, profile: str = "dev1") -> str:
     """The failed resource's reason, as CloudFormation reports it (its newest *_FAILED event)."""
     events = cfn(profile).describe_stack_events(StackName=name)["StackEvents"]
     return next(
-        e["ResourceStatusReason"]
+        str(e["ResourceStatusReason"])
         for e in events
         if e["ResourceStatus"].endswith("_FAILED") and e["LogicalResourceId"] != name
     )
@@ -44,13 +49,13 @@ def role_policy(principal: str, resource: str = "*") -> dict:  # type: ignore[ty
     }
 
 
-def test_a_second_bucket_policy_for_a_bucket_fails_already_exists(aws) -> None:  # type: ignore[no-untyped-def]
+def test_a_second_bucket_policy_for_a_bucket_fails_already_exists(aws: Emulator) -> None:
     first = {"Version": "2012-10-17", "Statement": [{"Sid": "First", "Effect": "Deny", "Principal": "*",
              "Action": "s3:DeleteBucket", "Resource": "arn:aws:s3:::strict-owned-bucket"}]}  # fmt: skip
     status = create("Owner", {"B": bucket("strict-owned-bucket"), "P": {"Type": "AWS::S3::BucketPolicy",
                     "Properties": {"Bucket": {"Ref": "B"}, "PolicyDocument": first}}})  # fmt: skip
     assert status == "CREATE_COMPLETE"
-    second = {**first, "Statement": [{**first["Statement"][0], "Sid": "Second"}]}
+    second = json.loads(json.dumps(first).replace('"First"', '"Second"'))
     status = create("Intruder", {"P": {"Type": "AWS::S3::BucketPolicy",
                     "Properties": {"Bucket": "strict-owned-bucket", "PolicyDocument": second}}})  # fmt: skip
     assert status == "ROLLBACK_COMPLETE"
@@ -90,7 +95,7 @@ def _function(**props: object) -> dict:  # type: ignore[type-arg]
     }
 
 
-def test_reserved_concurrency_fails_in_a_new_account(aws) -> None:  # type: ignore[no-untyped-def]
+def test_reserved_concurrency_fails_in_a_new_account(aws: Emulator) -> None:
     assert create("Reserving", _function(ReservedConcurrentExecutions=1)) == "ROLLBACK_COMPLETE"
     assert "below its minimum value of [10]" in failure_reason("Reserving")
     assert create("Plain", _function(FunctionName="strict-plain")) == "CREATE_COMPLETE"
@@ -100,7 +105,7 @@ def test_reserved_concurrency_fails_in_a_new_account(aws) -> None:  # type: igno
         )
 
 
-def test_policies_may_name_only_principals_that_exist(aws) -> None:  # type: ignore[no-untyped-def]
+def test_policies_may_name_only_principals_that_exist(aws: Emulator) -> None:
     ghost = f"arn:aws:iam::{BUILD}:role/does-not-exist"
     key_policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": ghost},
                   "Action": "kms:Decrypt", "Resource": "*"}]}  # fmt: skip
@@ -122,12 +127,12 @@ def test_policies_may_name_only_principals_that_exist(aws) -> None:  # type: ign
     s3.put_bucket_policy(Bucket="strict-principal-bucket", Policy=json.dumps(role_policy(ghost)))
 
 
-def test_template_versioning_is_applied(aws) -> None:  # type: ignore[no-untyped-def]
+def test_template_versioning_is_applied(aws: Emulator) -> None:
     create("Versioned", {"B": bucket("strict-versioned", VersioningConfiguration={"Status": "Enabled"})})
     assert session("dev1").client("s3").get_bucket_versioning(Bucket="strict-versioned")["Status"] == "Enabled"
 
 
-def test_a_stack_with_a_non_empty_bucket_fails_to_delete(aws) -> None:  # type: ignore[no-untyped-def]
+def test_a_stack_with_a_non_empty_bucket_fails_to_delete(aws: Emulator) -> None:
     create("Holding", {"B": bucket("strict-holding")})
     s3 = session("dev1").client("s3")
     s3.put_object(Bucket="strict-holding", Key="artifact.zip", Body=b"x")
@@ -141,7 +146,7 @@ def test_a_stack_with_a_non_empty_bucket_fails_to_delete(aws) -> None:  # type: 
         s3.head_bucket(Bucket="strict-holding")
 
 
-def test_an_imported_export_blocks_deleting_its_stack(aws) -> None:  # type: ignore[no-untyped-def]
+def test_an_imported_export_blocks_deleting_its_stack(aws: Emulator) -> None:
     param = {"Type": "AWS::SSM::Parameter", "Properties": {"Name": "/strict/exported", "Type": "String", "Value": "v"}}
     create("Exporter", {"P": param}, Outputs={"O": {"Value": {"Ref": "P"}, "Export": {"Name": "StrictExport"}}})
     imported = {"Name": "/strict/imported", "Type": "String", "Value": {"Fn::ImportValue": "StrictExport"}}
@@ -161,7 +166,7 @@ def test_an_imported_export_blocks_deleting_its_stack(aws) -> None:  # type: ign
     assert not [s for s in client.describe_stacks()["Stacks"] if s["StackName"] == "Exporter"]
 
 
-def test_function_names_over_64_characters_fail(aws) -> None:  # type: ignore[no-untyped-def]
+def test_function_names_over_64_characters_fail(aws: Emulator) -> None:
     assert create("LongName", _function(FunctionName="f" * 65)) == "ROLLBACK_COMPLETE"
     assert "at 'functionName' failed to satisfy constraint" in failure_reason("LongName")
     # A generated name stays within the limit, whatever the stack's name (as CloudFormation's does).
@@ -171,21 +176,24 @@ def test_function_names_over_64_characters_fail(aws) -> None:  # type: ignore[no
     assert len(physical["StackResourceDetail"]["PhysicalResourceId"]) <= 64
 
 
-def test_policy_documents_over_their_quota_are_refused(aws) -> None:  # type: ignore[no-untyped-def]
+def test_policy_documents_over_their_quota_are_refused(aws: Emulator) -> None:
     iam = session("dev1").client("iam")
     resources = [f"arn:aws:s3:::bucket-{n:04d}/*" for n in range(250)]
     big = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": resources}]}
-    assert strict.policy_characters(big) > strict.MANAGED_POLICY_CHARACTERS
+    assert strict_policies.policy_characters(big) > strict_policies.MANAGED_POLICY_CHARACTERS
     with pytest.raises(bx.ClientError, match="LimitExceeded"):
         iam.create_policy(PolicyName="big", PolicyDocument=json.dumps(big))
     iam.create_role(RoleName="inline", AssumeRolePolicyDocument="{}")
-    half = {**big, "Statement": [{**big["Statement"][0], "Resource": resources[:180]}]}
+    half = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": resources[:180]}],
+    }
     iam.put_role_policy(RoleName="inline", PolicyName="one", PolicyDocument=json.dumps(half))
     with pytest.raises(bx.ClientError, match="LimitExceeded"):
         iam.put_role_policy(RoleName="inline", PolicyName="two", PolicyDocument=json.dumps(half))
 
 
-def test_ssm_values_are_held_to_their_tier(aws) -> None:  # type: ignore[no-untyped-def]
+def test_ssm_values_are_held_to_their_tier(aws: Emulator) -> None:
     ssm = session("dev1").client("ssm")
     with pytest.raises(bx.ClientError, match="maximum parameter value of 4096"):
         ssm.put_parameter(Name="/strict/standard", Value="x" * 4097, Type="String")
@@ -194,7 +202,7 @@ def test_ssm_values_are_held_to_their_tier(aws) -> None:  # type: ignore[no-unty
         ssm.put_parameter(Name="/strict/advanced", Value="x" * 8193, Type="String", Tier="Advanced")
 
 
-def test_templates_and_parameters_over_their_quota_are_refused(aws) -> None:  # type: ignore[no-untyped-def]
+def test_templates_and_parameters_over_their_quota_are_refused(aws: Emulator) -> None:
     client = cfn("dev1")
     padding = {"Description": "x" * 1000}
     huge = {"Resources": {f"P{n}": {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String", "Value": "v",
@@ -217,7 +225,7 @@ def _grant(bucket: str, principal: str, actions: list[str], condition: dict | No
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 
 
-def test_expected_bucket_owner_is_enforced(aws) -> None:  # type: ignore[no-untyped-def]
+def test_expected_bucket_owner_is_enforced(aws: Emulator) -> None:
     dev, build = session("dev1").client("s3"), session("build").client("s3")
     dev.create_bucket(Bucket="strict-owned-by-dev1")
     dev.put_bucket_policy(
@@ -228,7 +236,7 @@ def test_expected_bucket_owner_is_enforced(aws) -> None:  # type: ignore[no-unty
     build.put_object(Bucket="strict-source", Key="a.zip", Body=b"x")
     with pytest.raises(bx.ClientError, match="AccessDenied"):
         build.put_object(Bucket="strict-owned-by-dev1", Key="a.zip", Body=b"x", ExpectedBucketOwner=DEV2)
-    source = {"Bucket": "strict-source", "Key": "a.zip"}
+    source: CopySourceTypeDef = {"Bucket": "strict-source", "Key": "a.zip"}
     with pytest.raises(bx.ClientError, match="AccessDenied"):
         build.copy_object(Bucket="strict-owned-by-dev1", Key="a.zip", CopySource=source,
                           ExpectedBucketOwner=DEV1, ExpectedSourceBucketOwner=DEV2)  # fmt: skip
@@ -236,7 +244,7 @@ def test_expected_bucket_owner_is_enforced(aws) -> None:  # type: ignore[no-unty
                       ExpectedBucketOwner=DEV1, ExpectedSourceBucketOwner=BUILD)  # fmt: skip
 
 
-def test_another_accounts_objects_need_both_its_bucket_policy_and_our_own(aws) -> None:  # type: ignore[no-untyped-def]
+def test_another_accounts_objects_need_both_its_bucket_policy_and_our_own(aws: Emulator) -> None:
     dev, build = session("dev1").client("s3"), session("build").client("s3")
     dev.create_bucket(Bucket="strict-guarded")
     with pytest.raises(bx.ClientError, match="AccessDenied"):  # no bucket policy at all
@@ -269,7 +277,7 @@ def test_another_accounts_objects_need_both_its_bucket_policy_and_our_own(aws) -
         as_writer.get_object(Bucket="strict-guarded", Key="a.zip")
 
 
-def test_a_notification_needs_the_functions_permission(aws) -> None:  # type: ignore[no-untyped-def]
+def test_a_notification_needs_the_functions_permission(aws: Emulator) -> None:
     resources = {**_function(FunctionName="strict-notified"), "B": {**bucket("strict-notifying",
                  NotificationConfiguration={"LambdaConfigurations": [{"Event": "s3:ObjectCreated:*",
                  "Function": {"Fn::GetAtt": ["F", "Arn"]}}]})}}  # fmt: skip
@@ -283,7 +291,7 @@ def test_a_notification_needs_the_functions_permission(aws) -> None:  # type: ig
     assert config["LambdaFunctionConfigurations"][0]["Events"] == ["s3:ObjectCreated:*"]
 
 
-def test_a_request_is_carried_out_once_and_its_retry_gets_the_first_answer(aws) -> None:  # type: ignore[no-untyped-def]
+def test_a_request_is_carried_out_once_and_its_retry_gets_the_first_answer(aws: Emulator) -> None:
     client = cfn("dev1")
     body = json.dumps({"Resources": {"P": {"Type": "AWS::SSM::Parameter", "Properties": {
         "Name": "/strict/once", "Type": "String", "Value": "v"}}}})  # fmt: skip
@@ -305,7 +313,7 @@ def test_a_request_is_carried_out_once_and_its_retry_gets_the_first_answer(aws) 
 # ---- operations that fail as on AWS -------------------------------------------------------------
 
 
-def test_a_failed_update_rolls_back_to_the_previous_parameters(aws) -> None:  # type: ignore[no-untyped-def]
+def test_a_failed_update_rolls_back_to_the_previous_parameters(aws: Emulator) -> None:
     template = {"Parameters": {"Reserve": {"Type": "String", "Default": "none"}},
                 "Conditions": {"Reserving": {"Fn::Not": [{"Fn::Equals": [{"Ref": "Reserve"}, "none"]}]}},
                 "Resources": _function(ReservedConcurrentExecutions={"Fn::If": ["Reserving", 1,
@@ -322,7 +330,7 @@ def test_a_failed_update_rolls_back_to_the_previous_parameters(aws) -> None:  # 
     ]
 
 
-def test_retain_except_on_create_keeps_on_delete_and_cleans_up_a_failed_create(aws) -> None:  # type: ignore[no-untyped-def]
+def test_retain_except_on_create_keeps_on_delete_and_cleans_up_a_failed_create(aws: Emulator) -> None:
     s3 = session("dev1").client("s3")
     kept = {**bucket("strict-kept"), "DeletionPolicy": "RetainExceptOnCreate"}
     assert create("Keeper", {"B": kept}) == "CREATE_COMPLETE"
@@ -339,7 +347,7 @@ def test_retain_except_on_create_keeps_on_delete_and_cleans_up_a_failed_create(a
 def test_the_readme_lists_every_rule_with_its_source() -> None:
     readme = README_PATH.read_text()
     section = readme.split("### What the emulator enforces", 1)[1].split("\n## ", 1)[0]
-    for name, rule in strict.RULES.items():
+    for name, rule in rules.RULES.items():
         row = next((line for line in section.splitlines() if line.startswith(f"| `{name}` |")), None)
         assert row is not None, f"README has no row for the rule {name}"
         assert rule.source.split(";")[0].split(",")[0] in row, name

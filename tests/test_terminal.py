@@ -10,7 +10,8 @@ import pexpect
 import pytest
 
 from tests.conftest import ROOT, cfn, deploy_central, fake_entry, onboard_args, stack, stack_parameters
-from xacct import registry as reg
+from xacct.core import registry as reg
+from xacct.sandbox.emulator import Emulator
 
 FLAGS = [*onboard_args(), "--central-stack", "CrossAccountPrimary"]
 
@@ -28,7 +29,7 @@ def finish(child: pexpect.spawn) -> int:
     return int(child.exitstatus if child.exitstatus is not None else 128 + (child.signalstatus or 0))
 
 
-def test_accept_in_a_terminal_onboards(aws) -> None:  # type: ignore[no-untyped-def]
+def test_accept_in_a_terminal_onboards(aws: Emulator) -> None:
     deploy_central([fake_entry(1), fake_entry(2)])
     child = spawn(*FLAGS)
     child.expect("Your answers")
@@ -44,7 +45,7 @@ def test_accept_in_a_terminal_onboards(aws) -> None:  # type: ignore[no-untyped-
     assert len(reg.parse(stack_parameters("CrossAccountPrimary", "build")).entries) == 3
 
 
-def test_decline_in_a_terminal_leaves_nothing_behind(aws) -> None:  # type: ignore[no-untyped-def]
+def test_decline_in_a_terminal_leaves_nothing_behind(aws: Emulator) -> None:
     deploy_central([fake_entry(1)])
     child = spawn(*FLAGS)
     child.expect("Your answers")
@@ -58,7 +59,7 @@ def test_decline_in_a_terminal_leaves_nothing_behind(aws) -> None:  # type: igno
     assert len(reg.parse(stack_parameters("CrossAccountPrimary", "build")).entries) == 1
 
 
-def test_ctrl_c_at_the_first_prompt_exits_130_without_a_traceback(aws) -> None:  # type: ignore[no-untyped-def]
+def test_ctrl_c_at_the_first_prompt_exits_130_without_a_traceback(aws: Emulator) -> None:
     child = spawn()
     child.expect("account id")
     child.sendintr()
@@ -71,7 +72,7 @@ def test_ctrl_c_at_the_first_prompt_exits_130_without_a_traceback(aws) -> None: 
 
 
 @pytest.mark.parametrize("env_extra", [{"NO_COLOR": "1"}, {"COLUMNS": "60"}, {"COLUMNS": "100"}])
-def test_no_color_and_narrow_terminals(aws, env_extra) -> None:  # type: ignore[no-untyped-def]
+def test_no_color_and_narrow_terminals(aws: Emulator, env_extra: dict[str, str]) -> None:
     deploy_central([fake_entry(1)])
     env = {**os.environ, "TERM": "xterm-256color", **env_extra}
     width = int(env_extra.get("COLUMNS", "120"))

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from prompt_toolkit.application import create_app_session
-from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
 from tests.conftest import BUILD, DEV1, DEV2, REGION, deploy_central, fake_entry
-from xacct import answers as ans
-from xacct import wizard
-from xacct.answers import Answers
+from xacct.core import answers as ans
+from xacct.core.answers import Answers
+from xacct.sandbox.emulator import Emulator
+from xacct.terminal import wizard
 
 DOWN = "\x1b[B"
 ENTER = "\r"
@@ -32,7 +33,7 @@ ENTER = "\r"
         (ans.stack_problem, "my_stack", False),
     ],
 )
-def test_validators(check, value: str, ok: bool) -> None:  # type: ignore[no-untyped-def]
+def test_validators(check: Callable[[str], str | None], value: str, ok: bool) -> None:
     assert (check(value) is None) is ok
 
 
@@ -54,8 +55,8 @@ def profile_position(name: str) -> int:
     return wizard.profiles().index(name)
 
 
-def test_the_whole_wizard_by_keystrokes_with_an_answer_changed_from_the_summary(aws, keys) -> None:  # type: ignore[no-untyped-def]
-    keys.send_text(  # type: ignore[attr-defined]
+def test_the_whole_wizard_by_keystrokes_with_an_answer_changed_from_the_summary(aws: Emulator, keys: PipeInput) -> None:
+    keys.send_text(
         f"{BUILD}{ENTER}"
         + DOWN * profile_position("build")
         + ENTER
@@ -90,7 +91,7 @@ def test_the_whole_wizard_by_keystrokes_with_an_answer_changed_from_the_summary(
     )
 
 
-def test_only_missing_answers_are_asked_and_saved_answers_are_defaults(aws, keys) -> None:  # type: ignore[no-untyped-def]
+def test_only_missing_answers_are_asked_and_saved_answers_are_defaults(aws: Emulator, keys: PipeInput) -> None:
     given = Answers(
         build_account=BUILD, build_profile="build", build_region=REGION, dev_profile="dev1", dev_region=REGION
     )
@@ -101,7 +102,7 @@ def test_only_missing_answers_are_asked_and_saved_answers_are_defaults(aws, keys
     assert result.central_stack == "Central"
 
 
-def test_an_invalid_account_is_refused_as_typed(aws, keys) -> None:  # type: ignore[no-untyped-def]
+def test_an_invalid_account_is_refused_as_typed(aws: Emulator, keys: PipeInput) -> None:
     given = Answers(
         build_profile="build",
         build_region=REGION,
@@ -115,7 +116,7 @@ def test_an_invalid_account_is_refused_as_typed(aws, keys) -> None:  # type: ign
     assert wizard.ask(given, defaults=Answers()).build_account == BUILD
 
 
-def test_the_wizard_then_the_plan_then_declining_changes_nothing(aws, keys) -> None:  # type: ignore[no-untyped-def]
+def test_the_wizard_then_the_plan_then_declining_changes_nothing(aws: Emulator, keys: PipeInput) -> None:
     from tests.conftest import cfn, onboard_args, run_cli, stack
 
     deploy_central([fake_entry(1)])
@@ -128,18 +129,18 @@ def test_the_wizard_then_the_plan_then_declining_changes_nothing(aws, keys) -> N
     assert cfn("build").list_change_sets(StackName="CrossAccountPrimary")["Summaries"] == []
 
 
-def test_choosing_a_profile_shows_its_account_and_warns_at_once(aws, keys) -> None:  # type: ignore[no-untyped-def]
+def test_choosing_a_profile_shows_its_account_and_warns_at_once(aws: Emulator, keys: PipeInput) -> None:
     import io
 
     from rich.console import Console
 
-    from xacct.render import Output
+    from xacct.terminal.output import Output
 
     err = io.StringIO()
     output = Output(Console(file=io.StringIO()), Console(file=err, width=200, no_color=True))
     given = Answers(build_account=BUILD, build_region=REGION, central_stack="C", dev_account=DEV1, dev_region=REGION)
     # build profile: "build" (right account); developer profile: "dev2" (the wrong one); continue.
-    keys.send_text(  # type: ignore[attr-defined]
+    keys.send_text(
         DOWN * profile_position("build") + ENTER + DOWN * profile_position("dev2") + ENTER + ENTER
     )
     wizard.ask(given, defaults=Answers(), output=output)

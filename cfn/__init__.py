@@ -1,0 +1,1 @@
+"""The stock CloudFormation templates, shipped inside the package as `xacct.cfn` (package data)."""

@@ -1,0 +1,115 @@
+"""Updating the shared central stack without losing anyone's entry.
+
+Three layers, because the lists belong to every developer:
+1. A lease in the build account (lease.py): everyone using this tool queues behind it, so two
+   onboardings never compute their lists from the same stale read. A dead run's lease is taken
+   over within about a minute (at once when it died on this machine).
+2. Read, merge and write under the lease, from values read just before the change set is made.
+   Someone editing in the console does not take the lease; CloudFormation's own invalidation of
+   stale change sets (executing one deletes the others) and the next layer catch that.
+3. Wait until CloudFormation is done with the stack, read it again and check: this developer's
+   entry is as intended, and every entry that was there before is still there (but the one
+   removed). A lost race is retried from a fresh read; anything else is reported, never papered
+   over. Whatever an execute call answered (a retry after a lost response may say the change set
+   no longer exists), only the state read back at the end decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import botocore.exceptions as bx
+
+from xacct.aws.lease import Lease
+from xacct.aws.stacks import Stacks
+from xacct.core import registry as reg
+from xacct.core.state import Progress, StackState
+from xacct.errors import AwsFailure
+
+ATTEMPTS = 4
+
+
+def verify(before: reg.Registry, change: reg.Change, now: reg.Registry) -> list[str]:
+    """What is wrong with the lists as read back after the update, in words."""
+    problems = []
+    kept = [e for e in before.entries if change.kind != "removed" or e != change.entry]
+    if change.kind == "key-replaced" and change.entry:
+        kept = [change.entry if e.bucket == change.entry.bucket else e for e in kept]
+    missing = [e.bucket for e in kept if e not in now.entries]
+    if missing:
+        problems.append(f"entries missing after the update: {', '.join(missing)}")
+    order = [e for e in now.entries if e in kept]
+    if order != kept:
+        problems.append("entries changed their order")
+    if change.entry is not None:
+        count = now.entries.count(change.entry)
+        if change.kind == "removed" and count:
+            problems.append(f"{change.entry.bucket} is still registered")
+        if change.kind in ("added", "key-replaced", "unchanged") and count != 1:
+            problems.append(f"{change.entry.bucket} is registered {count} times")
+    if change.kind in ("added", "key-replaced", "unchanged") and not now.enabled:
+        problems.append("EnableReplication is not true")
+    return problems
+
+
+class CentralUpdate:
+    """Apply a merge or removal to the central stack's lists, exactly once."""
+
+    def __init__(self, stacks: Stacks, ssm: Any, stack: str, progress: Progress) -> None:
+        self.stacks, self.ssm, self.stack, self.progress = stacks, ssm, stack, progress
+
+    def run(self, compute: Callable[[reg.Registry], reg.Change]) -> reg.Change:
+        lease = Lease(self.ssm, self.stack, self.progress, self.stacks.poller.sleep)
+        with lease.held():
+            last: str = ""
+            for _attempt in range(ATTEMPTS):
+                state = self.stacks.wait_until_idle(self.stack, self.progress)
+                if lease.lost:
+                    self.progress.note(
+                        self.stack,
+                        f"our lease was taken over by {lease.lost}; CloudFormation's change-set invalidation "
+                        "and the check after the update still guard the lists",
+                    )
+                before = reg.parse(state.parameters)
+                change = compute(before)
+                if not change.changes_anything:
+                    return change
+                reg.check_limits(change)
+                self._apply(state, change)
+                final = self.stacks.wait_until_idle(self.stack, self.progress)
+                now = reg.parse(final.parameters)
+                problems = verify(before, change, now)
+                if not problems and final.status in ("UPDATE_COMPLETE", "CREATE_COMPLETE"):
+                    return change
+                last = "; ".join(problems) or f"the stack ended {final.status}"
+                self.progress.note(self.stack, f"the lists are not as intended ({last}); reading again")
+            raise AwsFailure(
+                f"the central stack {self.stack} kept changing while it was updated: {last}. "
+                "Nothing of ours is half-applied; run the same command again."
+            )
+
+    def _apply(self, state: StackState, change: reg.Change) -> None:
+        template = self.stacks.template(self.stack)
+        prepared = self.stacks.prepare(
+            self.stack,
+            template,
+            reg.render(change.after),
+            state.tags,
+            self.progress,
+            keep=state.parameters,
+        )
+        try:
+            self.stacks.execute(prepared, self.progress)
+        except bx.ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            if code in ("ChangeSetNotFound", "InvalidChangeSetStatus"):
+                # Someone else's update made ours stale, or this is the retry of our own execute
+                # whose answer was lost: only what is read back once the stack is idle decides.
+                self.progress.note(self.stack, "the change set was not executed by this call; reading again")
+                self.stacks.discard(prepared)
+                return
+            raise
+        except BaseException:
+            self.stacks.discard(prepared)
+            raise

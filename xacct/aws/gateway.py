@@ -1,0 +1,123 @@
+"""One gateway per (profile, region): the only place sessions and clients are made."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+import boto3
+import botocore.exceptions as bx
+from botocore.config import Config
+
+from xacct.errors import AwsFailure, InvalidInput
+
+if TYPE_CHECKING:  # the stubs are a development dependency; at run time these are plain clients
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_kms import KMSClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_ssm import SSMClient
+    from mypy_boto3_sts import STSClient
+
+_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10}, connect_timeout=10, read_timeout=60)
+
+
+def describe_error(exc: Exception, profile: str | None) -> InvalidInput | AwsFailure | None:
+    """Credential and connection failures as one line for a person; None for anything else."""
+    who = f"profile {profile!r}" if profile else "the default credentials"
+    login = f"aws sso login --profile {profile}" if profile else "aws sso login"
+    if isinstance(exc, bx.ProfileNotFound):
+        return InvalidInput(f"{who} is not configured", hint="aws configure list-profiles")
+    if isinstance(exc, bx.UnauthorizedSSOTokenError | bx.SSOTokenLoadError | bx.TokenRetrievalError):
+        return InvalidInput(f"the SSO session of {who} has expired or never started", hint=login)
+    if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
+        return InvalidInput(f"{who} has no usable credentials", hint=f"aws configure --profile {profile}")
+    if isinstance(exc, bx.EndpointConnectionError | bx.ConnectTimeoutError):
+        return AwsFailure(f"cannot reach AWS for {who}: {exc}")
+    if isinstance(exc, bx.ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in ("ExpiredToken", "ExpiredTokenException", "RequestExpired"):
+            return InvalidInput(f"the credentials of {who} have expired", hint=login)
+        if code in ("InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException"):
+            return InvalidInput(f"the credentials of {who} are not accepted by AWS ({code})")
+        if code == "AccessDenied" and exc.operation_name == "AssumeRole":
+            return InvalidInput(f"{who} cannot assume its role: {exc.response['Error'].get('Message')}")
+    return None
+
+
+@dataclass
+class Gateway:
+    """Sessions, clients and the identity check for one profile in one region."""
+
+    profile: str | None
+    region: str
+    label: str  # "build" or "developer", for messages
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _session: boto3.Session | None = field(default=None, repr=False)
+    _account: str | None = None
+
+    @property
+    def session(self) -> boto3.Session:
+        with self._lock:
+            if self._session is None:
+                try:
+                    self._session = boto3.Session(profile_name=self.profile or None, region_name=self.region)
+                except Exception as exc:
+                    raise describe_error(exc, self.profile) or exc from exc
+            return self._session
+
+    def _client(self, service: str) -> Any:
+        session = self.session
+        with self._lock:
+            # Clients are thread-safe once made; making them is not.
+            if service not in self._clients:
+                self._clients[service] = session.client(service, config=_CONFIG)  # type: ignore[call-overload]
+            return self._clients[service]
+
+    # One typed property per service the tool uses (boto3-stubs give each client its type).
+
+    @property
+    def cfn(self) -> CloudFormationClient:
+        return cast("CloudFormationClient", self._client("cloudformation"))
+
+    @property
+    def s3(self) -> S3Client:
+        return cast("S3Client", self._client("s3"))
+
+    @property
+    def ssm(self) -> SSMClient:
+        return cast("SSMClient", self._client("ssm"))
+
+    @property
+    def kms(self) -> KMSClient:
+        return cast("KMSClient", self._client("kms"))
+
+    @property
+    def iam(self) -> IAMClient:
+        return cast("IAMClient", self._client("iam"))
+
+    @property
+    def sts(self) -> STSClient:
+        return cast("STSClient", self._client("sts"))
+
+    def account(self) -> str:
+        """The account this profile really reaches (STS), once."""
+        if self._account is None:
+            try:
+                self._account = str(self.sts.get_caller_identity()["Account"])
+            except Exception as exc:
+                raise describe_error(exc, self.profile) or exc from exc
+        return self._account
+
+    def check_account(self, expected: str) -> None:
+        actual = self.account()
+        if actual != expected:
+            raise InvalidInput(
+                f"profile {self.profile!r} reaches account {actual}, not the {self.label} account {expected} you gave"
+            )
+
+    @property
+    def partition(self) -> str:
+        return self.session.get_partition_for_region(self.region)

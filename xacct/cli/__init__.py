@@ -1,0 +1,89 @@
+"""The command line: parse, dispatch, and the one handler that turns every failure into a line
+for a person and an exit status.
+
+Standard library only at module level: `--help` must not pay for boto3 or rich.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from xacct.cli.options import combination_problem, parser, request
+from xacct.errors import AGAIN, ExitCode, Interrupted, XacctError
+
+if TYPE_CHECKING:
+    from xacct.core.request import Request
+    from xacct.terminal.output import Output
+
+
+def main(
+    argv: list[str] | None = None,
+    *,
+    output: Output | None = None,
+    interactive: bool | None = None,
+    prog: str = "python onboard.py",
+) -> int:
+    args = parser(prog).parse_args(argv)
+    problem = combination_problem(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return ExitCode.INVALID
+    if args.debug:
+        _debug_logging()
+    from xacct.terminal.output import make_output
+
+    o = output or make_output()
+    if interactive is None:
+        interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    try:
+        return _dispatch(args.sandbox, request(args, prog), o, interactive)
+    except KeyboardInterrupt as exc:
+        from xacct import signals
+
+        o.error(f"interrupted{signals.named(exc)}; nothing was left half-done by this tool", AGAIN)
+        return signals.exit_status(exc)
+    except XacctError as exc:
+        if args.debug:
+            import traceback
+
+            traceback.print_exc()
+        o.error(exc.message, exc.hint)
+        return exc.status if isinstance(exc, Interrupted) else exc.exit_code
+    except Exception as exc:
+        if args.debug:
+            raise
+        from xacct.aws.gateway import describe_error
+
+        known = describe_error(exc, None)
+        if known is not None:
+            o.error(known.message, known.hint)
+            return known.exit_code
+        from xacct.core.redact import redact
+
+        o.error(redact(f"{type(exc).__name__}: {exc}"), "run again with --debug for the traceback")
+        return ExitCode.AWS_FAILED
+
+
+def _dispatch(sandbox: bool, req: Request, o: Output, interactive: bool) -> int:
+    if sandbox:
+        from xacct.sandbox.run import run_sandbox
+
+        return run_sandbox(req, o, interactive)
+    from xacct import config
+    from xacct.commands.run import run_command
+
+    path = config.saved_path()
+    return run_command(req, o, interactive, defaults=config.load_saved(path), save_to=path)
+
+
+def _debug_logging() -> None:
+    """Every AWS call logged, with keys, tokens and signatures redacted."""
+    import logging
+
+    from xacct.core.redact import Redacting
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(Redacting())
+    logging.getLogger("botocore.endpoint").setLevel(logging.DEBUG)

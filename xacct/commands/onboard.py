@@ -1,0 +1,180 @@
+"""Onboarding: read, plan, show, confirm, then apply two operations deep: the developer's primary
+stack; then the deployment roles, the developer stack and the central update side by side."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from xacct.aws import scheduler
+from xacct.aws.central import CentralUpdate
+from xacct.aws.lease import clear_dead
+from xacct.aws.reads import Context, read
+from xacct.commands import common
+from xacct.core import planning
+from xacct.core import registry as reg
+from xacct.core.answers import Onboarding
+from xacct.core.plan import Plan
+from xacct.core.request import Request
+from xacct.core.state import Prepared, StackState, require
+from xacct.core.templates import template
+from xacct.errors import AGAIN, AwsFailure, ExitCode, Interrupted, InvalidInput, XacctError
+from xacct.terminal import render
+from xacct.terminal.output import Output
+from xacct.terminal.progress import LineProgress
+
+
+def run(target: Onboarding, request: Request, o: Output, interactive: bool, save_to: Path | None) -> int:
+    ctx = Context(target.central, LineProgress(o.err), target=target, direct=request.yes)
+    reads = read(ctx)
+    plan = planning.plan_onboard(target, reads, ctx.build.partition)
+    if request.dry_run:
+        show_dry_run(o, plan, request)
+        return ExitCode.OK
+    render.show_plan(o, plan)
+    if plan.nothing_to_do:
+        nothing_to_do(ctx, o, plan)
+        common.save(save_to, target)
+        return ExitCode.OK
+    prepared = {} if request.yes else prepare_first(ctx, plan)
+    render.show_changes(o, prepared)
+    if not request.yes and not common.confirm("Apply these changes?"):
+        for p in prepared.values():
+            ctx.dev_stacks().discard(p)
+        o.out.print("Declined: nothing was changed.")
+        return ExitCode.OK
+    try:
+        with common.live(ctx, o):
+            change = apply(ctx, plan, prepared)
+    except (KeyboardInterrupt, Interrupted) as exc:
+        raise common.interrupted(ctx, exc) from exc
+    except XacctError as exc:
+        command = common.resume_command(request.prog, target)
+        raise type(exc)(exc.message, hint=f"fix the cause, then run again: {command}") from exc
+    render.summary(o, plan, change, ctx.dev_stacks().describe(target.stacks.primary).outputs.get("BuildBucket"))
+    common.save(save_to, target)
+    return ExitCode.OK
+
+
+def show_dry_run(o: Output, plan: Plan, request: Request) -> None:
+    if request.json:
+        # Exactly one JSON document on stdout, untouched by rich.
+        o.out.file.write(json.dumps(plan.to_json(), indent=2) + "\n")
+    else:
+        render.show_plan(o, plan)
+        o.out.print("\n[dim]dry run: nothing was changed[/]")
+
+
+def nothing_to_do(ctx: Context, o: Output, plan: Plan) -> None:
+    """Nothing to write; but a run killed on this machine (SIGKILL) may have left the lease, which
+    nothing else would free before it expires."""
+    from rich.markup import escape
+
+    o.out.print("\n[bold green]Nothing to do:[/] everything is already as planned.")
+    dead = clear_dead(ctx.build.ssm, plan.central_stack)
+    if dead is not None:
+        o.info(f"  released the lease left by {escape(dead.who)}, a process of this machine that is gone")
+
+
+def deployer(ctx: Context, prepared: dict[str, Prepared]) -> Callable[[str, dict[str, str]], StackState]:
+    """Deploy one developer stack: its prepared change set, directly (--yes), or a new change set."""
+    target = ctx.target
+    dev = ctx.dev_stacks()
+    tags = planning.tags(target.central)
+
+    def deploy(name: str, params: dict[str, str]) -> StackState:
+        ready = prepared.pop(name, None)
+        body = template(target.stacks.kind(name))
+        if ready is None and ctx.direct:
+            return dev.apply_direct(name, body, params, tags, ctx.progress)
+        if ready is None:
+            ready = dev.prepare(name, body, params, tags, ctx.progress)
+        if ready.action == "none":
+            ctx.progress.note(f"dev:{name}", "up to date")
+            return dev.describe(name)
+        return dev.execute(ready, ctx.progress)
+
+    return deploy
+
+
+def apply(ctx: Context, plan: Plan, prepared: dict[str, Prepared] | None = None) -> reg.Change:
+    """Run the plan two operations deep: the developer's primary stack; then the deployment roles,
+    the developer stack and the central update side by side."""
+    target = ctx.target
+    s = target.stacks
+    dev = ctx.dev_stacks()
+    prepared = prepared or {}
+    deploy = deployer(ctx, prepared)
+    state: dict[str, StackState] = {}
+    result: dict[str, reg.Change] = {}
+    build_root = planning.account_root(ctx.dev.partition, target.build.account)
+
+    def primary() -> None:
+        current = dev.describe(s.primary)
+        params = planning.primary_parameters(current, build_root, plan.replication_role, target.dev.account)
+        state[s.primary] = deploy(s.primary, params)
+
+    def deploy_roles() -> None:
+        require(state[s.primary], "CMK", f"check the stack {s.primary}")
+        state[s.deploy] = deploy(s.deploy, planning.deploy_parameters(target.dev.account, state[s.primary]) or {})
+
+    def developer() -> None:
+        state[s.developer] = deploy(s.developer, planning.developer_parameters(plan.replication_role))
+
+    def central() -> None:
+        bucket = require(state[s.primary], "BuildBucket", f"check the stack {s.primary}")
+        cmk = require(state[s.primary], "CMK", f"check the stack {s.primary}")
+        entry = reg.Entry.for_bucket(bucket, cmk, ctx.build.partition)
+        update = CentralUpdate(ctx.build_stacks(), ctx.build.ssm, plan.central_stack, ctx.progress)
+        result["change"] = update.run(lambda before: reg.merge(before, entry))
+
+    first = f"developer {s.primary}"
+    outcome = scheduler.run(
+        [
+            scheduler.Step(first, primary),
+            scheduler.Step(f"developer {s.deploy}", deploy_roles, (first,)),
+            scheduler.Step(f"developer {s.developer}", developer, (first,)),
+            scheduler.Step(f"central {plan.central_stack}", central, (first,)),
+        ],
+        ctx.stop,
+    )
+    for leftover in prepared.values():
+        dev.discard(leftover)
+    raise_first(outcome)
+    return result["change"]
+
+
+def raise_first(outcome: scheduler.Outcome) -> None:
+    """The first failure, with what completed and what never started."""
+    if not outcome.failed:
+        return
+    name, exc = next(iter(outcome.failed.items()))
+    if isinstance(exc, Interrupted | KeyboardInterrupt):
+        raise Interrupted("interrupted") from exc
+    done = ", ".join(outcome.done) or "nothing"
+    skipped = ", ".join(outcome.skipped) or "nothing"
+    state = f"Completed: {done}. Not started: {skipped}."
+    if isinstance(exc, AwsFailure | InvalidInput):
+        raise type(exc)(f"{name}: {exc.message}. {state}", hint=exc.hint or f"fix the cause, then {AGAIN}") from exc
+    raise AwsFailure(f"{name}: {exc}. {state}", hint=f"fix the cause, then {AGAIN}") from exc
+
+
+def prepare_first(ctx: Context, plan: Plan) -> dict[str, Prepared]:
+    """Change sets that can be made before confirming (their inputs exist already), so the
+    confirmation can show what CloudFormation will do. Declining discards them."""
+    target = ctx.target
+    s = target.stacks
+    dev = ctx.dev_stacks()
+    out: dict[str, Prepared] = {}
+    steps = {step.stack: step for step in plan.stacks}
+    tags = planning.tags(target.central)
+    if steps[s.primary].action != "none":
+        current = dev.describe(s.primary)
+        build_root = planning.account_root(ctx.dev.partition, target.build.account)
+        params = planning.primary_parameters(current, build_root, plan.replication_role, plan.dev_account)
+        out[s.primary] = dev.prepare(s.primary, template("CrossAccountPrimary"), params, tags, ctx.progress)
+    elif steps[s.developer].action != "none":
+        params = planning.developer_parameters(plan.replication_role)
+        out[s.developer] = dev.prepare(s.developer, template("CrossAccountDeveloper"), params, tags, ctx.progress)
+    return out

@@ -1,0 +1,181 @@
+"""Offboarding: the developer's entry out of the central lists first (nothing is sent to a bucket
+that is going away); then the developer stack goes and the build bucket's grant is withdrawn, side
+by side; with --purge, the deployment roles go too, then the primary stack, its buckets and key.
+`--orphan BUCKET` takes one entry out of the central lists and touches no developer account."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.markup import escape
+
+from xacct.aws import buckets, scheduler
+from xacct.aws.central import CentralUpdate
+from xacct.aws.reads import BuildContext, Context, read, read_central
+from xacct.commands import common
+from xacct.commands.onboard import deployer, nothing_to_do, raise_first, show_dry_run
+from xacct.core import planning
+from xacct.core import registry as reg
+from xacct.core.answers import Central, Onboarding
+from xacct.core.plan import BucketContents, Plan
+from xacct.core.request import Request
+from xacct.errors import ExitCode, Interrupted, InvalidInput
+from xacct.terminal import render
+from xacct.terminal.output import Output
+from xacct.terminal.progress import LineProgress
+
+
+def run(target: Onboarding, request: Request, o: Output, interactive: bool, save_to: Path | None) -> int:
+    ctx = Context(target.central, LineProgress(o.err), target=target, direct=request.yes)
+    reads = read(ctx, leftovers=False)
+    plan = planning.plan_remove(target, reads, ctx.build.partition, request.purge)
+    if request.purge:
+        plan.emptied = check_purge(ctx, plan, reads)
+    if request.dry_run:
+        show_dry_run(o, plan, request)
+        return ExitCode.OK
+    render.show_plan(o, plan)
+    if plan.nothing_to_do:
+        nothing_to_do(ctx, o, plan)
+        common.save(save_to, target)
+        return ExitCode.OK
+    full = [c for c in plan.emptied if c.versions]
+    if full and not interactive:
+        raise InvalidInput(
+            "--purge would delete "
+            + ", ".join(f"{c.versions} object versions in {c.bucket}" for c in full)
+            + "; that needs a terminal to confirm on, by typing the account id",
+            hint="empty the buckets yourself, or run the same command in a terminal",
+        )
+    if not request.yes and not common.confirm("Remove this developer?"):
+        o.out.print("Declined: nothing was changed.")
+        return ExitCode.OK
+    if full and not _typed(target.dev.account, full, o):
+        o.out.print("Not confirmed: nothing was changed.")
+        return ExitCode.OK
+    try:
+        with common.live(ctx, o):
+            change = apply(ctx, plan)
+    except (KeyboardInterrupt, Interrupted) as exc:
+        raise common.interrupted(ctx, exc) from exc
+    render.summary(o, plan, change)
+    common.save(save_to, target)
+    return ExitCode.OK
+
+
+def run_orphan(central: Central, request: Request, o: Output, save_to: Path | None) -> int:
+    """One bucket's entry out of the central lists; no developer account is read or touched."""
+    if request.orphan is None:
+        raise InvalidInput("--orphan needs a bucket name")
+    ctx = BuildContext(central, LineProgress(o.err))
+    plan = planning.plan_orphan(central, read_central(ctx), request.orphan)
+    if request.dry_run:
+        show_dry_run(o, plan, request)
+        return ExitCode.OK
+    render.show_plan(o, plan)
+    if plan.nothing_to_do:
+        o.out.print("\n[bold green]Nothing to do:[/] everything is already as planned.")
+        return ExitCode.OK
+    if not request.yes and not common.confirm("Remove this entry?"):
+        o.out.print("Declined: nothing was changed.")
+        return ExitCode.OK
+    update = CentralUpdate(ctx.build_stacks(), ctx.build.ssm, plan.central_stack, ctx.progress)
+    bucket = request.orphan
+    try:
+        with common.live(ctx, o):
+            change = update.run(lambda before: reg.remove(before, bucket=bucket))
+    except (KeyboardInterrupt, Interrupted) as exc:
+        raise common.interrupted(ctx, exc) from exc
+    render.summary(o, plan, change)
+    common.save(save_to, central)
+    return ExitCode.OK
+
+
+def _typed(account: str, full: list[BucketContents], o: Output) -> bool:
+    """The one typed confirmation a purge of non-empty buckets needs, before anything starts."""
+    for c in full:
+        o.info(f"[bold yellow]{escape(c.bucket)}[/] holds {c.versions} object versions, which --purge deletes.")
+    return common.type_to_confirm(f"Type the account id {account} to delete them:").strip() == account
+
+
+def check_purge(ctx: Context, plan: Plan, reads: planning.Reads) -> list[BucketContents]:
+    """Everything that would stop a purge half-way, found before any write: another stack that
+    imports an export of a stack to be deleted, or that CloudFormation runs with a deployment role
+    to be deleted. Returns the buckets to be emptied, with what they hold."""
+    s = ctx.target.stacks
+    going = planning.deleted(plan)
+    dev = ctx.dev_stacks()
+    for name in sorted(going):
+        for export, users in dev.importers(reads.dev[name]).items():
+            others = [u for u in users if u not in going]
+            if others:
+                raise InvalidInput(
+                    f"{name} cannot be deleted: its export {export} is imported by {', '.join(others)}",
+                    hint=f"delete or change {others[0]} first, then run the same command again",
+                )
+    if s.deploy in going:
+        deploy = reads.dev[s.deploy]
+        roles = {deploy.outputs.get(k) for k in ("PipelineDeployRoleArn", "CloudFormationExecutionRoleArn")}
+        users = [name for name, role in dev.service_roles().items() if role in roles and name not in going]
+        if users:
+            raise InvalidInput(
+                f"{s.deploy} cannot be deleted: CloudFormation runs {', '.join(users)} with its deployment role",
+                hint=f"delete {users[0]} first (or give it another role), then run the same command again",
+            )
+    if s.primary not in going:
+        return []
+    primary, dev_side = reads.dev[s.primary], ctx.target.dev
+    names = (
+        planning.developer_bucket(primary, dev_side.account, dev_side.region),
+        planning.pipeline_bucket(primary, dev_side.account, dev_side.region),
+    )
+    return [c for c in (buckets.contents(ctx.dev.s3, n) for n in names) if c is not None]
+
+
+def apply(ctx: Context, plan: Plan) -> reg.Change:
+    s = ctx.target.stacks
+    dev = ctx.dev_stacks()
+    result: dict[str, reg.Change] = {}
+    actions = {step.stack: step.action for step in plan.stacks}
+
+    def central() -> None:
+        update = CentralUpdate(ctx.build_stacks(), ctx.build.ssm, plan.central_stack, ctx.progress)
+        result["change"] = update.run(lambda before: planning.removal_change(before, plan.bucket, plan.cmk))
+
+    def withdraw_grant() -> None:
+        current = dev.describe(s.primary)
+        params = {
+            "ReplicationWriterRoleArn": "",
+            "PipelineBucketAccessRoleArns": planning.foreign_roles(current, ctx.target.dev.account),
+        }
+        deployer(ctx, {})(s.primary, params)
+
+    def purge_primary() -> None:
+        state = dev.describe(s.primary)
+        names = [n for n in (state.outputs.get("BuildBucket"), state.outputs.get("PipelineBucket")) if n]
+        key = state.outputs.get("CMK")
+        for name in names:
+            buckets.empty(ctx.dev.s3, name, ctx.progress)
+        dev.delete(s.primary, ctx.progress)
+        # The buckets and the key are retained by the stack (DeletionPolicy): purge deletes them itself.
+        for name in names:
+            buckets.delete(ctx.dev.s3, name, ctx.progress)
+        if key:
+            ctx.dev.kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+            ctx.progress.note(f"dev:{s.primary}", f"key {key} scheduled for deletion in 7 days")
+
+    steps = [scheduler.Step("central", central)]
+    if actions.get(s.developer) == "delete":
+        steps.append(
+            scheduler.Step(f"developer {s.developer}", lambda: dev.delete(s.developer, ctx.progress), ("central",))
+        )
+    if actions.get(s.primary) == "update":
+        steps.append(scheduler.Step(f"developer {s.primary}", withdraw_grant, ("central",)))
+    if actions.get(s.deploy) == "delete":
+        steps.append(scheduler.Step(f"developer {s.deploy}", lambda: dev.delete(s.deploy, ctx.progress), ("central",)))
+    if actions.get(s.primary) == "delete":
+        # After the stacks that import its exports (and whatever else goes) are gone.
+        after = tuple(step.name for step in steps if step.name != "central") or ("central",)
+        steps.append(scheduler.Step(f"developer {s.primary}", purge_primary, after))
+    raise_first(scheduler.run(steps, ctx.stop))
+    return result["change"]

@@ -1,0 +1,46 @@
+"""The one place that knows every command: resolve the answers once, then hand the plain values
+to the command asked for. The command line and the sandbox both come through here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from xacct.commands import common
+from xacct.core.answers import Answers
+from xacct.core.request import Request
+from xacct.errors import InvalidInput
+from xacct.terminal.output import Output
+
+
+def run_command(
+    request: Request, o: Output, interactive: bool, *, defaults: Answers | None = None, save_to: Path | None = None
+) -> int:
+    """`defaults` fill what flags leave open (saved answers, or the sandbox's); answers are saved
+    to `save_to` after a change succeeds."""
+    answers = common.resolve(request, defaults or Answers(), o, interactive)
+    if not interactive and request.needs_confirmation:
+        raise InvalidInput("no terminal to confirm on: pass --yes to apply, or --dry-run to preview")
+    if request.mode == "status":
+        from xacct.commands import status
+
+        return status.run(answers.central(), request, o, save_to)
+    if request.mode == "break-lease":
+        from xacct.commands import lease
+
+        return lease.run(answers.central(), o, interactive)
+    if request.orphan:
+        from xacct.commands import remove
+
+        return remove.run_orphan(answers.central(), request, o, save_to)
+    target = answers.onboarding()
+    if request.mode == "verify":
+        from xacct.commands import verify
+
+        return verify.run(target, request, o, interactive, save_to)
+    if request.mode == "remove":
+        from xacct.commands import remove
+
+        return remove.run(target, request, o, interactive, save_to)
+    from xacct.commands import onboard
+
+    return onboard.run(target, request, o, interactive, save_to)

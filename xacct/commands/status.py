@@ -1,0 +1,47 @@
+"""`--status`: who is registered, whether replication is on, and how many more developers fit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from xacct.aws.reads import BuildContext, read_central
+from xacct.core import registry as reg
+from xacct.core.answers import Central
+from xacct.core.planning import check_central
+from xacct.core.request import Request
+from xacct.errors import ExitCode
+from xacct.terminal import render
+from xacct.terminal.output import Output
+from xacct.terminal.progress import LineProgress
+
+
+def run(central: Central, request: Request, o: Output, save_to: Path | None) -> int:
+    ctx = BuildContext(central, LineProgress(o.err))
+    registry = check_central(central, read_central(ctx).central)
+    data = status_json(central, registry)
+    if request.json:
+        o.out.file.write(json.dumps(data, indent=2) + "\n")
+    else:
+        render.show_status(o, data)
+    return ExitCode.OK
+
+
+def status_json(central: Central, registry: reg.Registry) -> dict[str, Any]:
+    cap = reg.capacity(registry)
+    return {
+        "central": {"account": central.build.account, "region": central.build.region, "stack": central.stack},
+        "replication": registry.enabled,
+        "developers": [
+            {
+                "position": i,
+                "account": reg.key_account(e.cmk),
+                "region": reg.key_region(e.cmk),
+                "bucket": e.bucket,
+                "cmk": e.cmk,
+            }
+            for i, e in enumerate(registry.entries, 1)
+        ],
+        "capacity": {"registered": cap.used, "fits": cap.fits},
+    }

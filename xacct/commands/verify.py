@@ -1,0 +1,227 @@
+"""`--verify`: whether one developer's replication path holds, link by link, each broken link with
+its fix; orphan entries of the central lists with the command that removes each."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import botocore.exceptions as bx
+
+from xacct.aws.reads import Context
+from xacct.commands import common
+from xacct.core import policies
+from xacct.core import registry as reg
+from xacct.core.answers import Onboarding
+from xacct.core.planning import REPLICATION_ROLE_OUTPUT, account_root, check_central, developer_bucket
+from xacct.core.request import Request
+from xacct.core.state import StackState
+from xacct.core.status import STABLE
+from xacct.errors import ExitCode
+from xacct.terminal import render
+from xacct.terminal.output import Output
+from xacct.terminal.progress import LineProgress
+
+
+@dataclass(frozen=True)
+class Link:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def _artifact_arn(bucket: str, partition: str) -> str:
+    """An object of the bucket, as a grant on BUCKET/* must cover it."""
+    return f"arn:{partition}:s3:::{bucket}/artifact.zip"
+
+
+class Verifier:
+    """Reads both accounts and checks each link of one developer's replication path."""
+
+    def __init__(self, ctx: Context, remove_command: str) -> None:
+        self.ctx = ctx
+        self.target = ctx.target
+        self.onboard_command = "onboard again (the command is below)"
+        self.remove_command = remove_command
+
+    def run(self, *, probe: bool) -> tuple[list[Link], list[str]]:
+        target, ctx = self.target, self.ctx
+        central = ctx.build_stacks().describe(target.central.stack)
+        registry = check_central(target.central, central)
+        dev = ctx.dev_stacks()
+        states = {n: dev.describe(n) for n in target.stacks.names}
+        primary = states[target.stacks.primary]
+        bucket = developer_bucket(primary, target.dev.account, target.dev.region)
+        cmk = primary.outputs.get("CMK")
+        role = central.outputs[REPLICATION_ROLE_OUTPUT]
+        links = [
+            self._registered(registry, bucket, cmk),
+            Link(
+                "replication enabled",
+                registry.enabled,
+                f"EnableReplication is {'true' if registry.enabled else 'false'}",
+                "" if registry.enabled else f"{self.onboard_command}: onboarding turns replication on",
+            ),
+            self._stacks(states),
+            self._bucket_policy(bucket, role, primary),
+            self._key_policy(cmk),
+            self._central_role(role, bucket, cmk),
+        ]
+        if probe:
+            links.append(self._probe(central, bucket))
+        return links, self._orphans(registry, bucket, primary)
+
+    def _registered(self, registry: reg.Registry, bucket: str, cmk: str | None) -> Link:
+        entry = next((e for e in registry.entries if e.bucket == bucket), None)
+        if entry is None:
+            return Link("registered centrally", False, f"{bucket} is not in the central lists", self.onboard_command)
+        if cmk and entry.cmk != cmk:
+            return Link(
+                "registered centrally",
+                False,
+                f"{bucket} is registered with key {entry.cmk}, but its key is {cmk}",
+                f"{self.onboard_command}: it replaces the key in place",
+            )
+        return Link("registered centrally", True, f"{bucket} at position {registry.entries.index(entry) + 1}")
+
+    def _stacks(self, states: dict[str, StackState]) -> Link:
+        bad = [f"{n} {s.status or 'missing'}" for n, s in states.items() if s.status not in STABLE]
+        if bad:
+            return Link("developer stacks", False, ", ".join(bad), self.onboard_command)
+        return Link("developer stacks", True, ", ".join(f"{n} {s.status}" for n, s in states.items()))
+
+    def _bucket_policy(self, bucket: str, role: str, primary: StackState) -> Link:
+        name = "bucket policy admits the central role"
+        if not primary.exists:
+            return Link(name, False, f"the stack {primary.name} does not exist", self.onboard_command)
+        try:
+            policy = self.ctx.dev.s3.get_bucket_policy(Bucket=bucket)["Policy"]
+        except bx.ClientError as exc:
+            policy, why = None, exc.response["Error"]["Code"]
+        artifact = _artifact_arn(bucket, self.ctx.dev.partition)
+        lacking = [a for a in reg.WRITE_ACTIONS if not (policy and policies.admits(policy, role, a, artifact))]
+        if policy and not lacking:
+            return Link(name, True, f"{role} may {', '.join(reg.WRITE_ACTIONS)} in {bucket}")
+        if policy:
+            why = f"no statement allows it {', '.join(lacking)}"
+        p = self.target.stacks.primary
+        if primary.parameters.get("ReplicationWriterRoleArn") != role:
+            return Link(name, False, f"{bucket}: {why}; {p} does not name the central role", self.onboard_command)
+        return Link(
+            name,
+            False,
+            f"{bucket}: {why}",
+            "the policy was changed outside CloudFormation, which restores it only when the resource changes: "
+            f"{self.remove_command}, then {self.onboard_command}",
+        )
+
+    def _key_policy(self, cmk: str | None) -> Link:
+        name = "developer key admits the build account"
+        if not cmk:
+            return Link(name, False, "the developer key does not exist", self.onboard_command)
+        root = account_root(self.ctx.dev.partition, self.target.build.account)
+        try:
+            policy = self.ctx.dev.kms.get_key_policy(KeyId=cmk, PolicyName="default")["Policy"]
+        except bx.ClientError as exc:
+            return Link(name, False, f"cannot read the key policy: {exc.response['Error']['Code']}")
+        lacking = [a for a in reg.KEY_ACTIONS if not policies.admits_account(policy, root, a)]
+        if not lacking:
+            return Link(name, True, f"{root} may {', '.join(reg.KEY_ACTIONS)} with {cmk}")
+        return Link(
+            name, False, f"the key policy of {cmk} does not give {root} {', '.join(lacking)}", self.onboard_command
+        )
+
+    def _central_role(self, role: str, bucket: str, cmk: str | None) -> Link:
+        name = "central role may write and encrypt"
+        iam = self.ctx.build.iam
+        role_name = role.rsplit("/", 1)[1]
+        documents: list[Any] = []
+        for attached in iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]:
+            pol = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
+            version = iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=pol["DefaultVersionId"])
+            documents.append(version["PolicyVersion"]["Document"])
+        star = reg.star_arn_for(bucket, self.ctx.build.partition)
+        needed = [(a, f"{star[:-1]}x") for a in reg.WRITE_ACTIONS] + [(a, cmk) for a in reg.KEY_ACTIONS if cmk]
+        missing = [
+            f"{a} on {r.removesuffix('x') + '*' if r.endswith('/x') else r}"
+            for a, r in needed
+            if not policies.identity_allows(documents, a, r)
+        ]
+        if missing:
+            return Link(name, False, f"the replication role's policies lack {'; '.join(missing)}", self.onboard_command)
+        return Link(name, True, f"{role_name} has {bucket} and its key")
+
+    def _probe(self, central: StackState, bucket: str) -> Link:
+        """A test object through the real replication function, for this developer only (its key
+        names the bucket), removed afterwards from both buckets, every version of it."""
+        from xacct.function.replicator import PROBE_PREFIX
+
+        key = f"{PROBE_PREFIX}{bucket}/{uuid.uuid4().hex}.txt"
+        source = central.outputs.get("BuildBucket", "")
+        build_s3, dev_s3 = self.ctx.build.s3, self.ctx.dev.s3
+        started = time.monotonic()
+        version = build_s3.put_object(Bucket=source, Key=key, Body=b"xacct replication probe\n").get("VersionId")
+        arrived = None
+        try:
+            while time.monotonic() - started < 90:
+                try:
+                    dev_s3.head_object(Bucket=bucket, Key=key)
+                except bx.ClientError:
+                    self.ctx.poller.sleep(1)
+                    continue
+                arrived = time.monotonic() - started
+                break
+        finally:
+            if version:
+                build_s3.delete_object(Bucket=source, Key=key, VersionId=version)
+            else:
+                build_s3.delete_object(Bucket=source, Key=key)
+            for old in dev_s3.list_object_versions(Bucket=bucket, Prefix=key).get("Versions", []):
+                dev_s3.delete_object(Bucket=bucket, Key=key, VersionId=old["VersionId"])
+        if arrived is not None:
+            return Link(
+                "probe", True, f"s3://{source}/{key} arrived in {bucket} in {arrived:.1f} s; probe objects removed"
+            )
+        group = f"/aws/lambda/xacct-replicator-{central.name}"
+        return Link(
+            "probe",
+            False,
+            f"s3://{source}/{key} did not arrive in {bucket} within 90 s (probe objects removed)",
+            f"read what the replication function says about it: aws logs filter-log-events --log-group-name {group} "
+            f"--filter-pattern '\"{key}\"'{self.target.build.where()}",
+        )
+
+    def _orphans(self, registry: reg.Registry, bucket: str, primary: StackState) -> list[str]:
+        found = []
+        s3 = self.ctx.build.s3
+        for e in registry.entries:
+            if e.bucket == bucket:
+                if not primary.exists:
+                    found.append(e.bucket)
+                continue
+            try:
+                s3.head_bucket(Bucket=e.bucket)
+            except bx.ClientError as exc:
+                if exc.response["Error"]["Code"] in ("404", "NoSuchBucket", "NotFound"):
+                    found.append(e.bucket)
+        return found
+
+
+def run(target: Onboarding, request: Request, o: Output, interactive: bool, save_to: Path | None) -> int:
+    ctx = Context(target.central, LineProgress(o.err), target=target)
+    ctx.build.check_account(target.build.account)
+    ctx.dev.check_account(target.dev.account)
+    verifier = Verifier(ctx, common.resume_command(request.prog, target, remove=True))
+    links, orphans = verifier.run(probe=request.probe)
+    render.show_verify(
+        o,
+        links,
+        orphans,
+        common.resume_command(request.prog, target.central, remove=True),
+        common.resume_command(request.prog, target),
+    )
+    return ExitCode.OK if all(link.ok for link in links) and not orphans else ExitCode.BROKEN

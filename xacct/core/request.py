@@ -1,0 +1,42 @@
+"""What a person asked for, as a plain value: the command line parsed (xacct/cli/options.py) or
+the sandbox's own request. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+from xacct.core.answers import Answers
+
+Mode = Literal["onboard", "remove", "status", "verify", "break-lease"]
+
+
+@dataclass(frozen=True)
+class Request:
+    mode: Mode = "onboard"
+    given: Answers = field(default_factory=Answers)  # from the flags
+    config: Path | None = None
+    dry_run: bool = False
+    json: bool = False
+    yes: bool = False
+    purge: bool = False
+    orphan: str | None = None
+    probe: bool = False
+    prog: str = "python onboard.py"  # how the person started us, for the commands we suggest
+
+    @property
+    def developer(self) -> bool:
+        """Whether the developer account's answers are needed."""
+        return self.mode not in ("status", "break-lease") and not self.orphan
+
+    @property
+    def writes(self) -> bool:
+        return self.mode in ("onboard", "remove") and not self.dry_run
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return self.writes and not self.yes
+
+    def but(self, **changes: object) -> Request:
+        return replace(self, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,117 @@
+"""What is known about a stack, as plain values: its state as read, a change CloudFormation
+prepared, and what a template declares. Pure: no AWS calls."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from xacct.errors import AwsFailure
+
+Action = Literal["create", "update", "delete", "none"]
+
+
+class Progress(Protocol):
+    def note(self, stack: str, text: str) -> None: ...
+    def event(self, stack: str, event: Mapping[str, Any]) -> None: ...
+
+
+class Silent:
+    def note(self, stack: str, text: str) -> None:
+        pass
+
+    def event(self, stack: str, event: Mapping[str, Any]) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class StackState:
+    name: str
+    status: str | None = None
+    stack_id: str | None = None
+    parameters: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    remaining: tuple[str, ...] = ()  # for DELETE_FAILED: the resources still there
+
+    @property
+    def exists(self) -> bool:
+        return self.status not in (None, "DELETE_COMPLETE")
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    action: str
+    logical_id: str
+    resource_type: str
+    replacement: str
+    touches_policy: bool
+
+
+@dataclass
+class Prepared:
+    """A stack operation ready to run: a change set waiting for approval, or nothing to do."""
+
+    stack: str
+    action: Action
+    change_set_id: str | None = None
+    changes: list[ResourceChange] = field(default_factory=list)
+
+
+def remaining_text(state: StackState) -> str:
+    if state.status != "DELETE_FAILED":
+        return ""
+    return "; resources that remain: " + (", ".join(state.remaining) or "none listed")
+
+
+def require(state: StackState, output: str, hint: str) -> str:
+    value = state.outputs.get(output)
+    if not value:
+        raise AwsFailure(f"stack {state.name} has no output {output}", hint=hint)
+    return value
+
+
+def declared_parameters(template: str) -> set[str]:
+    """The parameter names a template declares (YAML with CloudFormation's short tags, or JSON)."""
+    return set(_template_section(template, "Parameters"))
+
+
+def declared_resources(template: str) -> set[str]:
+    """The logical ids of a template's resources."""
+    return set(_template_section(template, "Resources"))
+
+
+def _template_section(template: str, section: str) -> dict[str, Any]:
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> object:
+        if isinstance(node, yaml.ScalarNode):
+            return loader.construct_scalar(node)
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node)
+        return loader.construct_mapping(node)  # type: ignore[arg-type]
+
+    Loader.add_multi_constructor("!", tagged)
+    try:
+        doc = yaml.load(template, Loader=Loader)
+    except yaml.YAMLError:
+        return {}
+    found = doc.get(section) if isinstance(doc, dict) else None
+    return found if isinstance(found, dict) else {}
+
+
+def carried(
+    template: str, state: StackState, parameters: Mapping[str, str], keep: Mapping[str, str] | None
+) -> dict[str, str]:
+    """What an operation passes: on an update, every parameter not being changed with the value
+    just read (left out, it would fall back to the template's default), as far as the template
+    still declares it; then the parameters being set."""
+    if not state.exists:
+        return dict(parameters)
+    declared = declared_parameters(template)
+    current = keep if keep is not None else state.parameters
+    return {**{k: v for k, v in current.items() if k in declared}, **parameters}

@@ -1,0 +1,246 @@
+"""Copy each new build artifact into every registered developer bucket: once, only to its owner.
+
+Runs as the central stack's Lambda function (inlined into cfn/CrossAccountPrimary.yaml by
+tools/inline_replicator.py, kept identical by a test). S3 invokes it asynchronously, and Lambda
+retries a failed invocation twice, so the copy is idempotent: each copy records the source version
+in the object's metadata, and a target that already holds that version is skipped. A target that
+can never take the copy (gone, owned by another account, denying us, its key disabled) is logged
+and does not fail the event; a transient failure is retried for that target only, and raises at
+the end so that Lambda retries the event, which then skips every target already served. One JSON
+line per artifact says what was delivered, skipped and failed.
+
+The target lists live in SSM parameters, not in the environment: Lambda's 4 KB environment limit
+would bind before the 4,096-byte CloudFormation parameter limit does. A target's owner is the
+account of its key ARN; every write names it (ExpectedBucketOwner), so a bucket re-created under a
+registered name by another account receives nothing.
+"""
+
+import json
+import os
+import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+WORKERS = 16  # copies at a time; every copy is server-side, so threads only wait
+SINGLE_COPY_LIMIT = 5 * 1024**3  # CopyObject copies up to 5 GB; above, a multipart copy
+PART_SIZE = 512 * 1024**2
+MAX_PARTS = 10_000
+ROUNDS = 3  # attempts per target for transient failures, after botocore's own retries
+SOURCE_VERSION = "xacct-source-version"  # user metadata recording what a copy was made from
+PROBE_PREFIX = "xacct-probe/"  # xacct-probe/BUCKET/...: a verification, for that bucket only
+KEPT_HEADERS = ("CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage", "ContentType")
+TRANSIENT = {
+    "InternalError",
+    "RequestTimeout",
+    "ServiceUnavailable",
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "KMS.ThrottlingException",
+}
+
+
+class Transient(Exception):
+    """Some targets failed in a way that may pass: Lambda should retry the event."""
+
+
+def targets(ssm: Any, buckets_name: str, keys_name: str) -> list[tuple[str, str]]:
+    """(bucket, owner account) for each registered developer, or none when replication is off.
+
+    "true:bucket-a,bucket-b" (EnableReplication:ReplicationBucketList) and
+    "keys:arn-a,arn-b" (ReplicationCMKs): the account in each key ARN owns the bucket beside it.
+    """
+    found = ssm.get_parameters(Names=[buckets_name, keys_name])["Parameters"]
+    values = {p["Name"]: p["Value"] for p in found}
+    enabled, _, buckets = values.get(buckets_name, "false:").partition(":")
+    _, _, keys = values.get(keys_name, "keys:").partition(":")
+    if enabled.strip() != "true":
+        return []
+    names = [b.strip() for b in buckets.split(",") if b.strip()]
+    owners = [k.strip().split(":")[4] if k.count(":") >= 5 else "" for k in keys.split(",") if k.strip()]
+    if len(names) != len(owners):
+        # Never write by name alone: an entry without its owner is not served.
+        log({"error": "the bucket and key lists differ in length", "buckets": names, "owners": owners})
+    return [(b, o) for b, o in zip(names, owners, strict=False) if o]
+
+
+def transient(exc: Exception) -> bool:
+    if isinstance(exc, BotoCoreError):
+        return True  # connection reset, timeout: the network, not the target
+    if isinstance(exc, ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        return code in TRANSIENT or status >= 500
+    return False
+
+
+def reason(exc: Exception) -> str:
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return f"{error.get('Code')}: {error.get('Message', '')}".strip()
+    return f"{type(exc).__name__}: {exc}"
+
+
+def log(record: dict[str, Any]) -> None:
+    print(json.dumps({"xacct": "replication", **record}, sort_keys=True), flush=True)
+
+
+class Artifact:
+    """One new object of the build bucket, read once, copied to each target."""
+
+    def __init__(self, s3: Any, bucket: str, key: str, version: str | None, owner: str) -> None:
+        self.s3, self.bucket, self.key, self.version, self.owner = s3, bucket, key, version, owner
+        source = {"Bucket": bucket, "Key": key, **({"VersionId": version} if version else {})}
+        head = s3.head_object(**source, ExpectedBucketOwner=owner)
+        tags = s3.get_object_tagging(**source, ExpectedBucketOwner=owner).get("TagSet", [])
+        self.source = source
+        self.size = int(head["ContentLength"])
+        # The version id names exactly this artifact; without versioning, its ETag does.
+        self.token = version or head.get("VersionId") or head["ETag"].strip('"')
+        self.headers = {h: head[h] for h in KEPT_HEADERS if head.get(h)}
+        self.metadata = {**head.get("Metadata", {}), SOURCE_VERSION: self.token}
+        self.tagging = urllib.parse.urlencode({t["Key"]: t["Value"] for t in tags})
+
+    def held_by(self, bucket: str, owner: str) -> bool:
+        """The target already holds this version (a repeated or retried event)."""
+        try:
+            head = self.s3.head_object(Bucket=bucket, Key=self.key, ExpectedBucketOwner=owner)
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "403", "AccessDenied"):
+                return False  # absent, or not ours to read: the copy itself decides
+            raise
+        return bool(head.get("Metadata", {}).get(SOURCE_VERSION) == self.token)
+
+    def copy_to(self, bucket: str, owner: str) -> str:
+        if self.held_by(bucket, owner):
+            return "skipped"
+        owners = {"ExpectedBucketOwner": owner, "ExpectedSourceBucketOwner": self.owner}
+        if self.size <= SINGLE_COPY_LIMIT:
+            self.s3.copy_object(
+                Bucket=bucket,
+                Key=self.key,
+                CopySource=self.source,
+                MetadataDirective="REPLACE",
+                Metadata=self.metadata,
+                TaggingDirective="REPLACE",
+                Tagging=self.tagging,
+                **self.headers,
+                **owners,
+            )
+        else:
+            self._multipart(bucket, owner, owners)
+        return "delivered"
+
+    def _multipart(self, bucket: str, owner: str, owners: dict[str, str]) -> None:
+        """Above 5 GB: a multipart copy, which carries no metadata or tags of its own, so they are
+        set on CreateMultipartUpload explicitly; a failed upload is aborted (and the target's
+        lifecycle rule removes what an abort could not)."""
+        upload = self.s3.create_multipart_upload(
+            Bucket=bucket,
+            Key=self.key,
+            Metadata=self.metadata,
+            Tagging=self.tagging,
+            ExpectedBucketOwner=owner,
+            **self.headers,
+        )["UploadId"]
+        part = max(PART_SIZE, -(-self.size // MAX_PARTS))
+        try:
+            parts = []
+            for number, start in enumerate(range(0, self.size, part), 1):
+                copied = self.s3.upload_part_copy(
+                    Bucket=bucket,
+                    Key=self.key,
+                    UploadId=upload,
+                    PartNumber=number,
+                    CopySource=self.source,
+                    CopySourceRange=f"bytes={start}-{min(start + part, self.size) - 1}",
+                    **owners,
+                )
+                parts.append({"ETag": copied["CopyPartResult"]["ETag"], "PartNumber": number})
+            self.s3.complete_multipart_upload(
+                Bucket=bucket,
+                Key=self.key,
+                UploadId=upload,
+                MultipartUpload={"Parts": parts},
+                ExpectedBucketOwner=owner,
+            )
+        except Exception:
+            try:
+                self.s3.abort_multipart_upload(Bucket=bucket, Key=self.key, UploadId=upload, ExpectedBucketOwner=owner)
+            except Exception as exc:  # the lifecycle rule removes it later
+                log({"warning": "abort failed", "bucket": bucket, "upload": upload, "reason": reason(exc)})
+            raise
+
+
+def deliver(artifact: Artifact, chosen: list[tuple[str, str]]) -> dict[str, Any]:
+    """Copy to every target at once; retry the transient failures, for those targets only."""
+    result: dict[str, Any] = {"delivered": [], "skipped": [], "failed": {}}
+    pending = list(chosen)
+    for attempt in range(ROUNDS):
+        retry: list[tuple[str, str]] = []
+        with ThreadPoolExecutor(max_workers=max(1, min(WORKERS, len(pending)))) as pool:
+            outcomes = list(zip(pending, pool.map(lambda t: _attempt(artifact, *t), pending), strict=True))
+        for (bucket, owner), (status, exc) in outcomes:
+            if status in ("delivered", "skipped"):
+                result[status].append(bucket)
+                result["failed"].pop(bucket, None)
+                continue
+            assert exc is not None
+            permanent = not transient(exc)
+            result["failed"][bucket] = {"owner": owner, "reason": reason(exc), "permanent": permanent}
+            if not permanent:
+                retry.append((bucket, owner))
+        if not retry:
+            break
+        pending = retry
+        time.sleep(2**attempt)
+    return result
+
+
+def _attempt(artifact: Artifact, bucket: str, owner: str) -> tuple[str, Exception | None]:
+    try:
+        return artifact.copy_to(bucket, owner), None
+    except Exception as exc:
+        return "failed", exc
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    config = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=WORKERS + 4)
+    s3, ssm = boto3.client("s3", config=config), boto3.client("ssm", config=config)
+    owner = str(context.invoked_function_arn).split(":")[4]
+    registered = targets(ssm, os.environ["TARGETS_PARAMETER"], os.environ["KEYS_PARAMETER"])
+    totals = {"delivered": 0, "skipped": 0, "failed": 0}
+    unfinished = []
+    for record in event.get("Records", []):
+        started = time.monotonic()
+        obj = record["s3"]["object"]
+        key = urllib.parse.unquote_plus(obj["key"])  # S3 event keys are URL-encoded, '+' for spaces
+        source = record["s3"]["bucket"]["name"]
+        chosen = registered
+        if key.startswith(PROBE_PREFIX):
+            chosen = [t for t in registered if t[0] == key[len(PROBE_PREFIX) :].split("/", 1)[0]]
+        artifact = Artifact(s3, source, key, obj.get("versionId"), owner)
+        result = deliver(artifact, chosen)
+        log(
+            {
+                "artifact": f"s3://{source}/{key}",
+                "version": artifact.token,
+                "targets": len(chosen),
+                "seconds": round(time.monotonic() - started, 3),
+                **result,
+            }
+        )
+        totals["delivered"] += len(result["delivered"])
+        totals["skipped"] += len(result["skipped"])
+        totals["failed"] += len(result["failed"])
+        unfinished += [b for b, f in result["failed"].items() if not f["permanent"]]
+    if unfinished:
+        # Lambda retries the event; every target already served is skipped then.
+        raise Transient(f"transient failures for {', '.join(unfinished)}")
+    return totals

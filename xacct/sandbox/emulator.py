@@ -1,0 +1,130 @@
+"""moto's server on a free port, reached through ordinary named profiles, as strict as AWS.
+
+Used by `--sandbox` and by the test harness. moto's gaps that the product depends on are closed
+towards AWS's documented behaviour (`gaps.py`), stack operations fail and roll back as on AWS
+(`failures.py`), and what AWS refuses is refused (`strict.py`, `wire.py`). The product itself never
+knows: it talks to whatever endpoint botocore is given, exactly as it does on AWS.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xacct.errors import InvalidInput
+
+BUILD_ACCOUNT = "111111111111"
+DEV_ACCOUNTS = ("222222222222", "333333333333", "444444444444", "555555555555")
+REGION = "us-east-1"
+
+
+@dataclass
+class Emulator:
+    """A running moto server and the AWS config files whose profiles reach its accounts."""
+
+    endpoint: str
+    directory: Path
+    profiles: dict[str, str] = field(default_factory=dict)  # profile -> account
+    _server: Any = None
+
+    @property
+    def environ(self) -> dict[str, str]:
+        return {
+            "AWS_CONFIG_FILE": str(self.directory / "config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(self.directory / "credentials"),
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_DEFAULT_REGION": REGION,
+            # Nothing from the user's own environment may leak into the emulator's accounts.
+            "AWS_PROFILE": "",
+            "AWS_ACCESS_KEY_ID": "",
+            "AWS_SECRET_ACCESS_KEY": "",
+            "AWS_SESSION_TOKEN": "",
+        }
+
+    def reset(self) -> None:
+        """Forget every account's resources (between tests)."""
+        import urllib.request
+
+        req = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        urllib.request.urlopen(req, timeout=10).close()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+
+def write_profiles(directory: Path, profiles: Mapping[str, str], region: str = REGION) -> None:
+    """An AWS config where each profile assumes a role in its own account (emulator.md)."""
+    lines = ["[profile base]", f"region = {region}", ""]
+    for name, account in profiles.items():
+        lines += [
+            f"[profile {name}]",
+            f"role_arn = arn:aws:iam::{account}:role/Admin",
+            "source_profile = base",
+            f"region = {region}",
+            "",
+        ]
+    (directory / "config").write_text("\n".join(lines))
+    (directory / "credentials").write_text(
+        "[base]\naws_access_key_id = AKIAEXAMPLEEXAMPLE00\naws_secret_access_key = example\n"
+    )
+
+
+def _server_class() -> Any:
+    try:
+        from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    except ImportError as exc:
+        raise InvalidInput(
+            "the sandbox needs moto's server, which is not installed",
+            hint="pip install -e '.[sandbox]'",
+        ) from exc
+    from werkzeug.serving import make_server
+
+    from xacct.sandbox import wire
+
+    class StrictServer(ThreadedMotoServer):
+        """moto's threaded server with the request-level rules in front of it."""
+
+        def _server_entry(self) -> None:
+            app = wire.middleware(DomainDispatcherApplication(create_backend_app))
+            self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return StrictServer
+
+
+@contextmanager
+def running(profiles: Mapping[str, str]) -> Iterator[Emulator]:
+    """Start moto's server on a free port with the given profiles; stop it and delete the files."""
+    server_class = _server_class()
+    from xacct.sandbox import strict
+
+    strict.install()
+    with tempfile.TemporaryDirectory(prefix="xacct-emulator-") as tmp:
+        server = server_class(ip_address="127.0.0.1", port=0, verbose=False)
+        import logging
+        import warnings
+
+        # moto narrates what it does not emulate; the product's own output is what matters.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        logging.getLogger("moto").setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", module="moto")
+        warnings.filterwarnings("ignore", message=".*not supported by moto.*")
+        server.start()
+        host, port = server.get_host_and_port()
+        emu = Emulator(f"http://{host}:{port}", Path(tmp), dict(profiles), server)
+        from xacct.sandbox import lambda_runtime
+
+        lambda_runtime.ENDPOINT[:] = [emu.endpoint]  # functions talk to this emulator, never to AWS
+        write_profiles(emu.directory, profiles)
+        try:
+            yield emu
+        finally:
+            emu.stop()

@@ -1,0 +1,99 @@
+"""The strict rules, as a catalogue: what AWS refuses, what it answers, and where AWS says so.
+Enforced in strict.py (on moto's models) and wire.py (on requests); each has a test in
+tests/test_strict_emulator.py that fails without it, and a row in the README's table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rule:
+    refuses: str  # what AWS refuses, in a sentence
+    answer: str  # what AWS answers
+    source: str  # where AWS documents it
+
+
+RULES: dict[str, Rule] = {
+    "one-bucket-policy": Rule(
+        "a second AWS::S3::BucketPolicy for a bucket that already has a policy",
+        'the resource fails: "Bucket Policy Already Exists" (HandlerErrorCode: AlreadyExists)',
+        "AWS::S3::BucketPolicy resource schema (primaryIdentifier /properties/Bucket); getlift/lift#354; "
+        "cloudformation-coverage-roadmap#1068",
+    ),
+    "reserved-concurrency": Rule(
+        "reserved concurrency that leaves less than min(100, quota) unreserved; new accounts have a quota of 10",
+        "InvalidParameterValueException: decreases account's UnreservedConcurrentExecution below its minimum value",
+        'Lambda developer guide, "Configuring reserved concurrency" and "Lambda quotas"; '
+        "fhir-works-on-aws-deployment#691",
+    ),
+    "principals-exist": Rule(
+        "a key, bucket or trust policy naming a role or user that does not exist",
+        'MalformedPolicyDocumentException / MalformedPolicy "Invalid principal in policy"',
+        'IAM user guide, "AWS JSON policy elements: Principal" (role and user principals must exist)',
+    ),
+    "template-versioning": Rule(
+        "(moto ignores it) VersioningConfiguration of an AWS::S3::Bucket: the bucket is versioned",
+        "GetBucketVersioning reports Enabled",
+        "AWS::S3::Bucket VersioningConfiguration",
+    ),
+    "bucket-not-empty": Rule(
+        "deleting a stack whose bucket still holds objects (or object versions)",
+        'the stack ends DELETE_FAILED: "The bucket you tried to delete is not empty"',
+        'CloudFormation user guide, "Troubleshooting: Delete stack fails"; S3 API reference, DeleteBucket',
+    ),
+    "export-in-use": Rule(
+        "deleting a stack whose export another stack imports",
+        'the stack ends DELETE_FAILED: "Export NAME cannot be deleted as it is in use by STACK"',
+        'CloudFormation user guide, "Exporting stack output values"',
+    ),
+    "function-name": Rule(
+        "a Lambda function name over 64 characters or with characters outside [a-zA-Z0-9_-]",
+        "InvalidParameterValueException (the resource fails)",
+        "Lambda API reference, CreateFunction (FunctionName)",
+    ),
+    "managed-policy-size": Rule(
+        "a managed policy document over 6,144 characters (whitespace not counted); a role's inline "
+        "policies over 10,240 together",
+        "LimitExceeded",
+        'IAM user guide, "IAM and AWS STS quotas"',
+    ),
+    "ssm-value-size": Rule(
+        "an SSM parameter value over 4,096 characters in the Standard tier or 8,192 in the Advanced tier",
+        "ValidationException",
+        'Systems Manager user guide, "Managing parameter tiers"',
+    ),
+    "template-size": Rule(
+        "a template body over 51,200 bytes sent inline",
+        "ValidationError",
+        'CloudFormation user guide, "CloudFormation quotas"',
+    ),
+    "parameter-size": Rule(
+        "a parameter value over 4,096 bytes",
+        "ValidationError",
+        'CloudFormation user guide, "CloudFormation quotas"',
+    ),
+    "cross-account-objects": Rule(
+        "reading or writing an object in another account's bucket unless both that bucket's policy and the "
+        "caller's own policies allow the action (a condition the emulator cannot evaluate grants nothing)",
+        "403 AccessDenied",
+        'S3 user guide, "How Amazon S3 authorizes a request for an object operation"',
+    ),
+    "notification-permission": Rule(
+        "a bucket notification to a Lambda function whose resource policy does not let s3.amazonaws.com invoke it",
+        'InvalidArgument: "Unable to validate the following destination configurations"',
+        'S3 user guide, "Granting permissions to invoke an AWS Lambda function"',
+    ),
+    "requests-once": Rule(
+        "the same CreateStack, CreateChangeSet (same name) or ExecuteChangeSet twice without the same token; "
+        "with the same ClientRequestToken (ClientToken) the retry gets the first answer",
+        "AlreadyExistsException / InvalidChangeSetStatus",
+        "CloudFormation API reference, ClientRequestToken (CreateStack, ExecuteChangeSet) and ClientToken "
+        "(CreateChangeSet)",
+    ),
+    "expected-bucket-owner": Rule(
+        "a request naming ExpectedBucketOwner (or ExpectedSourceBucketOwner) for a bucket another account owns",
+        "403 AccessDenied",
+        'S3 user guide, "Verifying bucket ownership with bucket owner condition"',
+    ),
+}

@@ -1,0 +1,244 @@
+"""`--sandbox`: the whole onboarding against an embedded emulator, for a first run.
+
+moto's server runs inside this process on a free port; a temporary AWS config gives a build
+profile and a developer profile reaching two accounts; the central stack is deployed from
+cfn/ with two fictitious developers. Then the same command runs, through the same code path,
+with the sandbox's answers as defaults. The user's own ~/.aws and saved answers are never
+read or written.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.markup import escape
+
+from xacct.aws.gateway import Gateway
+from xacct.aws.stacks import Stacks
+from xacct.core import registry as reg
+from xacct.core.answers import Answers
+from xacct.core.planning import account_root
+from xacct.core.request import Request
+from xacct.core.state import Silent
+from xacct.core.templates import template
+from xacct.sandbox import emulator
+from xacct.terminal.output import Output
+
+BUILD = emulator.BUILD_ACCOUNT
+DEV = emulator.DEV_ACCOUNTS[0]
+REGION = emulator.REGION
+ANSWERS = Answers(
+    build_account=BUILD,
+    build_region=REGION,
+    build_profile="sandbox-build",
+    dev_account=DEV,
+    dev_region=REGION,
+    dev_profile="sandbox-developer",
+    central_stack="CrossAccountPrimary",
+)
+FICTITIOUS = [
+    (
+        "xacct-build-210987654321-us-east-1",
+        "arn:aws:kms:us-east-1:210987654321:key/0f8e2a44-5b1c-4d7e-9a61-3c2b1d0e9f87",
+    ),
+    (
+        "xacct-build-123456789012-eu-west-1",
+        "arn:aws:kms:eu-west-1:123456789012:key/mrk-4c1d8e2f9a7b4e3c8d6f1a2b3c4d5e6f",
+    ),
+]
+ENV_KEYS = (
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_DEFAULT_REGION",
+    "AWS_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+)
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in ENV_KEYS}
+    try:
+        for key in ENV_KEYS:
+            os.environ.pop(key, None)
+        os.environ.update({k: v for k, v in values.items() if v})
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def seed_central(profile: str = "sandbox-build") -> None:
+    """The central stack as a platform team would have it: two developers already on board."""
+    stacks = Stacks(Gateway(profile, REGION, "build").cfn)
+    params = {
+        "RootAccountArns": account_root("aws", BUILD),
+        "EnableReplication": "true",
+        "ReplicationBucketList": ",".join(b for b, _ in FICTITIOUS),
+        "ReplicationBucketStarArns": ",".join(reg.star_arn_for(b) for b, _ in FICTITIOUS),
+        "ReplicationCMKs": ",".join(k for _, k in FICTITIOUS),
+    }
+    prepared = stacks.prepare("CrossAccountPrimary", template("CrossAccountPrimary"), params, {}, Silent())
+    stacks.execute(prepared, Silent())
+
+
+def seed_fictitious_buckets(profile: str = "sandbox-build") -> None:
+    """The two fictitious developers' buckets, in their own accounts, each admitting the central
+    replication role as its own primary stack would, so that `--verify` finds them alive and the
+    sandbox's build reaches them."""
+    import json
+
+    import boto3
+
+    role = Stacks(Gateway(profile, REGION, "build").cfn).describe("CrossAccountPrimary").outputs["ReplicationRoleArn"]
+    sts = boto3.Session(profile_name=profile, region_name=REGION).client("sts")
+    for bucket, key_arn in FICTITIOUS:
+        _, _, _, region, account, _ = key_arn.split(":", 5)
+        creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/sandbox", RoleSessionName="xacct-sandbox")
+        c = creds["Credentials"]
+        s3 = boto3.Session(
+            aws_access_key_id=c["AccessKeyId"],
+            aws_secret_access_key=c["SecretAccessKey"],
+            aws_session_token=c["SessionToken"],
+            region_name=region,
+        ).client("s3")
+        where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        s3.create_bucket(Bucket=bucket, **where)  # type: ignore[arg-type]
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        grant = {
+            "Effect": "Allow",
+            "Principal": {"AWS": account_root("aws", BUILD)},
+            "Action": list(reg.WRITE_ACTIONS),
+            "Resource": f"arn:aws:s3:::{bucket}/*",
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": role}},
+        }
+        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [grant]}))
+
+
+def build_an_artifact(o: Output) -> None:
+    """What the central build does next: one artifact into the build bucket. S3 notifies the
+    replication function (its deployed code, run by the emulator with its own role), which copies
+    it into every registered developer bucket; show it arrive in this developer's."""
+    import json
+    import time
+
+    import boto3
+
+    build = boto3.Session(profile_name="sandbox-build", region_name=REGION)
+    source, key = f"xacct-build-{BUILD}-{REGION}", "app/app.zip"
+    start = time.monotonic()
+    version = build.client("s3").put_object(
+        Bucket=source,
+        Key=key,
+        Body=b"PK\x05\x06" + bytes(18),
+        ContentType="application/zip",
+        Metadata={"codepipeline-artifact-revision-summary": "sandbox build 1"},
+    )["VersionId"]
+    logs = build.client("logs")
+    line: dict[str, object] | None = None
+    while line is None and time.monotonic() - start < 60:
+        time.sleep(0.2)
+        for event in logs.filter_log_events(logGroupName="/aws/lambda/xacct-replicator-CrossAccountPrimary")["events"]:
+            record = json.loads(event["message"]) if event["message"].startswith("{") else {}
+            if record.get("version") == version:
+                line = record
+    if line is None:
+        o.out.print("\n[yellow]Sandbox: the replication function did not report within 60 s[/]")
+        return
+    delivered = list(line.get("delivered", []))  # type: ignore[call-overload]
+    o.out.print(
+        f"\n[bold]Sandbox: the central build puts s3://{source}/{key}[/]\n"
+        f"  the replication function delivered it to {len(delivered)} of {line['targets']} developer buckets "
+        f"in {line['seconds']} s"
+    )
+    target = f"xacct-build-{DEV}-{REGION}"
+    if target in delivered:
+        got = (
+            boto3.Session(profile_name="sandbox-developer", region_name=REGION)
+            .client("s3")
+            .head_object(Bucket=target, Key=key)
+        )
+        o.out.print(
+            f"  arrived in s3://{target}/{key} ({got['ContentType']}, {got['ContentLength']} bytes, "
+            f"revision summary {got['Metadata'].get('codepipeline-artifact-revision-summary')!r}): "
+            "your pipeline starts from here"
+        )
+    for bucket, failure in dict(line.get("failed", {})).items():  # type: ignore[call-overload]
+        o.out.print(f"  [red]not delivered to {escape(bucket)}[/]: {escape(str(failure['reason']))}")
+
+
+def central_values() -> dict[str, str]:
+    state = Stacks(Gateway("sandbox-build", REGION, "build").cfn).describe("CrossAccountPrimary")
+    return {k: state.parameters.get(k, "") for k in reg.PARAMETERS}
+
+
+def stacks_by_account() -> dict[str, list[str]]:
+    found = {}
+    for label, profile, account in (("build", "sandbox-build", BUILD), ("developer", "sandbox-developer", DEV)):
+        cfn = Gateway(profile, REGION, label).cfn
+        found[f"{label} {account}"] = [
+            f"{s['StackName']} ({s['StackStatus']})" for s in cfn.describe_stacks()["Stacks"]
+        ]
+    return found
+
+
+def show_outcome(o: Output, before: dict[str, str], after: dict[str, str]) -> None:
+    o.out.print("\n[bold]Sandbox: the central stack's parameters, before and after[/]")
+    for key in reg.PARAMETERS:
+        old = [v for v in before[key].split(",") if v]
+        new = [v for v in after[key].split(",") if v]
+        if before[key] == after[key]:
+            o.out.print(f"  {key}: unchanged ({len(old)} items)" if key != reg.ENABLE else f"  {key}: {after[key]}")
+            continue
+        if key == reg.ENABLE:
+            o.out.print(f"  {key}: {before[key]} -> [bold]{after[key]}[/]")
+            continue
+        o.out.print(f"  {key}:")
+        for item in new:
+            o.out.print(f"    {'  ' if item in old else '[green]+[/] '}{item}")
+        for item in old:
+            if item not in new:
+                o.out.print(f"    [red]-[/] {item}")
+    for account, names in stacks_by_account().items():
+        o.out.print(f"  stacks in the {account} account: {', '.join(names) or 'none'}")
+
+
+def run_sandbox(request: Request, o: Output, interactive: bool) -> int:
+    """The request, against an embedded emulator with the sandbox's answers as defaults."""
+    from xacct.commands.run import run_command
+
+    profiles = {"sandbox-build": BUILD, "sandbox-developer": DEV}
+    if not request.json:
+        o.info("[dim]sandbox: starting an embedded AWS emulator (moto) with a build and a developer account[/]")
+    with emulator.running(profiles) as emu, environment(emu.environ):
+        seed_central()
+        seed_fictitious_buckets()
+        if request.mode in ("remove", "verify"):
+            quiet = Output(Console(file=io.StringIO()), Console(file=io.StringIO()))
+            onboard = Request(given=request.given, config=request.config, yes=True, prog=request.prog)
+            run_command(onboard, quiet, False, defaults=ANSWERS, save_to=None)
+        before = central_values()
+        if not interactive and request.needs_confirmation:
+            # Nothing real is at stake here, and a first run may well be piped.
+            o.info("[dim]sandbox: no terminal, applying without confirmation[/]")
+            request = request.but(yes=True)
+        code = run_command(request, o, interactive, defaults=ANSWERS, save_to=None)
+        if not request.json:
+            after = central_values()
+            show_outcome(o, before, after)
+            onboarded = f"xacct-build-{DEV}-{REGION}" in after[reg.BUCKETS]
+            if code == 0 and onboarded and request.mode == "onboard" and not request.dry_run:
+                build_an_artifact(o)
+            o.info("[dim]sandbox: emulator stopped, temporary files removed; nothing outside it was touched[/]")
+    return code
