@@ -29,6 +29,17 @@ CFN = ROOT / "cfn"
 README_PATH = ROOT / "README.md"
 
 
+EMULATOR_FIXTURES = {"emulator", "aws", "slow_aws"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything that needs the emulator is marked so, whatever the test file, so that
+    `pytest -m "not emulator"` is the fast tier: the pure core, in seconds."""
+    for item in items:
+        if EMULATOR_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.emulator)
+
+
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[emu_mod.Emulator]:
     with emu_mod.running(PROFILES) as emu:

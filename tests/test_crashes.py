@@ -122,6 +122,7 @@ def test_a_killed_run_blocks_nobody_for_long(slower: CloudFormationDouble, tmp_p
     nothing_left()
 
 
+@pytest.mark.emulator
 def test_ctrl_c_at_once_exits_130_without_a_traceback(tmp_path: Path) -> None:
     """From the first line of onboard.py on, Ctrl-C ends the run without a traceback, imports
     included (the handler is in place before anything else is imported). Before that line is

@@ -82,6 +82,7 @@ def _awkward_copy(tmp_path: Path) -> Path:
     return awkward
 
 
+@pytest.mark.emulator  # checkov, in a virtual environment of its own
 @pytest.mark.parametrize("where", ["checkout", "awkward path"])
 def test_checkov_finds_no_failed_check(where: str, tmp_path: Path) -> None:
     cfn_dir = CFN if where == "checkout" else _awkward_copy(tmp_path)

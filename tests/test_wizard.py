@@ -140,9 +140,7 @@ def test_choosing_a_profile_shows_its_account_and_warns_at_once(aws: Emulator, k
     output = Output(Console(file=io.StringIO()), Console(file=err, width=200, no_color=True))
     given = Answers(build_account=BUILD, build_region=REGION, central_stack="C", dev_account=DEV1, dev_region=REGION)
     # build profile: "build" (right account); developer profile: "dev2" (the wrong one); continue.
-    keys.send_text(
-        DOWN * profile_position("build") + ENTER + DOWN * profile_position("dev2") + ENTER + ENTER
-    )
+    keys.send_text(DOWN * profile_position("build") + ENTER + DOWN * profile_position("dev2") + ENTER + ENTER)
     wizard.ask(given, defaults=Answers(), output=output)
     shown = err.getvalue()
     assert f"✓ build reaches {BUILD}" in shown

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from xacct.commands import common
 from xacct.core import policies
 from xacct.core import registry as reg
 from xacct.core.answers import Onboarding
+from xacct.core.links import Link
 from xacct.core.planning import REPLICATION_ROLE_OUTPUT, account_root, check_central, developer_bucket
 from xacct.core.request import Request
 from xacct.core.state import StackState
@@ -24,14 +24,6 @@ from xacct.errors import ExitCode
 from xacct.terminal import render
 from xacct.terminal.output import Output
 from xacct.terminal.progress import LineProgress
-
-
-@dataclass(frozen=True)
-class Link:
-    name: str
-    ok: bool
-    detail: str
-    fix: str = ""
 
 
 def _artifact_arn(bucket: str, partition: str) -> str:

@@ -4,18 +4,16 @@ and the summary."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.markup import escape
 from rich.table import Table
 
 from xacct.core import registry as reg
+from xacct.core.links import Link
 from xacct.core.plan import Plan, is_pending
 from xacct.core.state import Prepared
 from xacct.terminal.output import Output
-
-if TYPE_CHECKING:
-    from xacct.commands.verify import Link
 
 ACTION_STYLE = {"create": "green", "update": "yellow", "delete": "red", "none": "dim"}
 COLLAPSE_AFTER = 6

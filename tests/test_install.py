@@ -1,0 +1,87 @@
+"""The package as a user installs it: a wheel in a fresh virtual environment outside the
+repository, run from another directory, with nothing of the clone in reach."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tarfile
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.emulator  # a build and a virtual environment of its own
+
+CARRIED = [
+    "xacct/cfn/CrossAccountPrimary.yaml",
+    "xacct/cfn/CrossAccountDeploy.yaml",
+    "xacct/cfn/CrossAccountDeveloper.yaml",
+    "xacct/function/replicator.py",
+    "xacct/sandbox/strict.py",
+]
+
+
+def test_the_wheel_carries_everything_and_runs_from_anywhere(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    wheel = next(dist.glob("xacct-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    for carried in CARRIED:
+        assert carried in names, carried
+    assert any(n.endswith("entry_points.txt") for n in names)
+
+    env_dir = tmp_path / "elsewhere" / "venv"
+    venv.create(env_dir, with_pip=True)
+    bin_dir = env_dir / "bin"
+    subprocess.run(
+        [str(bin_dir / "pip"), "install", "-q", f"{wheel}[sandbox]"], check=True, capture_output=True, timeout=900
+    )
+    away = tmp_path / "elsewhere" / "work"
+    away.mkdir()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON", "VIRTUAL_ENV"))}
+    clean.update(HOME=str(away), XDG_CONFIG_HOME=str(away / ".config"), NO_COLOR="1")
+
+    def run(*command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            list(command), cwd=away, env=clean, capture_output=True, text=True, timeout=300, check=False,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    helped = run(str(bin_dir / "xacct"), "--help")
+    assert helped.returncode == 0, helped.stderr
+    assert helped.stdout.startswith("usage: xacct ")
+    as_module = run(str(bin_dir / "python"), "-m", "xacct", "--help")
+    assert as_module.stdout.startswith("usage: python -m xacct ")
+    where = run(str(bin_dir / "python"), "-c", "import xacct; print(xacct.__file__)")
+    assert str(ROOT) not in where.stdout  # the installed copy, not the clone
+    sandbox = run(str(bin_dir / "xacct"), "--sandbox", "--yes")
+    assert sandbox.returncode == 0, sandbox.stderr[-2000:]
+    assert "Onboarded." in sandbox.stdout
+    assert "delivered it to 3 of 3 developer buckets" in sandbox.stdout
+
+
+def test_the_sdist_carries_the_templates(tmp_path: Path) -> None:
+    built = subprocess.run(
+        [sys.executable, "-c", f"from setuptools import build_meta; print(build_meta.build_sdist({str(tmp_path)!r}))"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    sdist = tmp_path / built.stdout.strip().splitlines()[-1]
+    with tarfile.open(sdist) as archive:
+        names = archive.getnames()
+    for template in ("CrossAccountPrimary", "CrossAccountDeploy", "CrossAccountDeveloper"):
+        assert any(n.endswith(f"cfn/{template}.yaml") for n in names), template
+    assert any(n.endswith("xacct/function/replicator.py") for n in names)
