@@ -35,7 +35,8 @@ def test_the_wheel_carries_everything_and_runs_from_anywhere(tmp_path: Path) -> 
         timeout=600,
     )
     wheel = next(dist.glob("xacct-*.whl"))
-    names = zipfile.ZipFile(wheel).namelist()
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
     for carried in CARRIED:
         assert carried in names, carried
     assert any(n.endswith("entry_points.txt") for n in names)
@@ -71,15 +72,15 @@ def test_the_wheel_carries_everything_and_runs_from_anywhere(tmp_path: Path) -> 
 
 
 def test_the_sdist_carries_the_templates(tmp_path: Path) -> None:
-    built = subprocess.run(
-        [sys.executable, "-c", f"from setuptools import build_meta; print(build_meta.build_sdist({str(tmp_path)!r}))"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    # `python -m build` builds in an isolated environment with the declared build requirements,
+    # as pipx and pip do; the project's own setuptools may be older.
+    subprocess.run(
+        [sys.executable, "-m", "build", "--sdist", "--outdir", str(tmp_path), str(ROOT)],
         check=True,
-        timeout=300,
+        capture_output=True,
+        timeout=600,
     )
-    sdist = tmp_path / built.stdout.strip().splitlines()[-1]
+    sdist = next(tmp_path.glob("xacct-*.tar.gz"))
     with tarfile.open(sdist) as archive:
         names = archive.getnames()
     for template in ("CrossAccountPrimary", "CrossAccountDeploy", "CrossAccountDeveloper"):
