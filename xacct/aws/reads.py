@@ -12,7 +12,8 @@ from typing import Any
 import botocore.exceptions as bx
 
 from xacct.aws.gateway import Gateway
-from xacct.aws.stacks import Poller, Stacks
+from xacct.aws.requests import Poller
+from xacct.aws.stacks import Stacks
 from xacct.core.answers import Central, Kind, Onboarding
 from xacct.core.planning import Reads, developer_bucket, kind_of, pipeline_bucket
 from xacct.core.state import Progress, StackState

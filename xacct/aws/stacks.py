@@ -8,13 +8,13 @@ second or two (never the 30-second waiters), reporting each event as it arrives.
 from __future__ import annotations
 
 import contextlib
-import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import botocore.exceptions as bx
 
+from xacct.aws.requests import Poller, error_code, error_message, parameter_list, tags_and_capabilities, token
 from xacct.core.state import (
     Prepared,
     Progress,
@@ -24,48 +24,12 @@ from xacct.core.state import (
     remaining_text,
 )
 from xacct.core.status import FAILED_ENDINGS, Next, decide, is_in_progress
-from xacct.errors import AwsFailure, Interrupted
+from xacct.errors import AwsFailure
 
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 INLINE_TEMPLATE_LIMIT = 51_200
 POLICY_TYPES = ("AWS::S3::BucketPolicy", "AWS::KMS::Key")
 STACK_TYPE = "AWS::CloudFormation::Stack"
-
-
-def _code(exc: bx.ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _message(exc: bx.ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Message", ""))
-
-
-def _tags_and_capabilities(state: StackState, tags: Mapping[str, str]) -> dict[str, Any]:
-    # Tags mark what this tool created; an update keeps the stack's own.
-    chosen = state.tags if state.exists else tags
-    return {
-        "Tags": [{"Key": k, "Value": v} for k, v in chosen.items()],
-        "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
-    }
-
-
-class Poller:
-    """Gentle backoff between polls (about one read a second per stack: CloudFormation throttles
-    accounts that poll harder), interruptible from another thread."""
-
-    def __init__(self, stop: threading.Event | None = None, first: float = 1.0, cap: float = 1.5):
-        self.stop = stop or threading.Event()
-        self.first, self.cap = first, cap
-
-    def delays(self) -> Iterator[float]:
-        delay = self.first
-        while True:
-            yield delay
-            delay = min(self.cap, delay * 1.25)
-
-    def sleep(self, seconds: float) -> None:
-        if self.stop.wait(seconds):
-            raise Interrupted("interrupted")
 
 
 class Stacks:
@@ -96,7 +60,7 @@ class Stacks:
         try:
             stacks = self.cfn.describe_stacks(StackName=name)["Stacks"]
         except bx.ClientError as exc:
-            if _code(exc) == "ValidationError" and "does not exist" in _message(exc):
+            if error_code(exc) == "ValidationError" and "does not exist" in error_message(exc):
                 return StackState(name)
             raise
         s = stacks[0]
@@ -150,7 +114,7 @@ class Stacks:
                         for name in p.get("Imports", [])
                     ]
                 except bx.ClientError as exc:
-                    if "is not imported by any stack" not in _message(exc):
+                    if "is not imported by any stack" not in error_message(exc):
                         raise
                     imports = []
                 found[export["Name"]] = imports
@@ -259,13 +223,13 @@ class Stacks:
         if state.exists and self.matches(state, template, parameters):
             return Prepared(name, "none")
         change_type = "UPDATE" if state.exists else "CREATE"
-        params = _parameter_list(carried(template, state, parameters, keep))
+        params = parameter_list(carried(template, state, parameters, keep))
         kwargs: dict[str, Any] = {
             "StackName": name,
             "ChangeSetName": f"xacct-{uuid.uuid4().hex[:12]}",
             "ChangeSetType": change_type,
             "Parameters": params,
-            **_tags_and_capabilities(state, tags),
+            **tags_and_capabilities(state, tags),
         }
         if len(template.encode()) > INLINE_TEMPLATE_LIMIT and state.exists:
             kwargs["UsePreviousTemplate"] = True
@@ -309,15 +273,15 @@ class Stacks:
         kwargs: dict[str, Any] = {
             "StackName": name,
             "TemplateBody": template,
-            "Parameters": _parameter_list(carried(template, state, parameters, None)),
-            **_tags_and_capabilities(state, tags),
+            "Parameters": parameter_list(carried(template, state, parameters, None)),
+            **tags_and_capabilities(state, tags),
         }
         action = "update" if state.exists else "create"
         marker = self.latest_event(name) if state.exists else None
         try:
             (self.cfn.update_stack if state.exists else self.cfn.create_stack)(**kwargs, ClientRequestToken=token())
         except bx.ClientError as exc:
-            if any(m in _message(exc) for m in NO_CHANGES):
+            if any(m in error_message(exc) for m in NO_CHANGES):
                 return self.describe(name)
             raise
         return self._follow(name, action, progress, marker)
@@ -398,20 +362,3 @@ class Stacks:
             raise AwsFailure(exc.message + remaining_text(self.describe(name))) from exc
         if final.status == "DELETE_FAILED":
             raise AwsFailure(f"stack {name} is DELETE_FAILED" + remaining_text(final))
-
-
-def token() -> str:
-    """A ClientRequestToken: botocore resends it with every retry of the request, so CloudFormation
-    recognises a retry after a lost response as the request it already took (CloudFormation API
-    reference), instead of answering AlreadyExists or InvalidChangeSetStatus to our own request."""
-    return f"xacct-{uuid.uuid4().hex}"
-
-
-def _parameter_list(values: Mapping[str, str]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for key, value in values.items():
-        if value and set(value) == {"*"}:
-            out.append({"ParameterKey": key, "UsePreviousValue": True})
-        else:
-            out.append({"ParameterKey": key, "ParameterValue": value})
-    return out

@@ -1,0 +1,67 @@
+"""What every CloudFormation request of this tool carries, and the pace it polls at: error fields,
+idempotency tokens, parameter lists, tags and capabilities."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import botocore.exceptions as bx
+
+from xacct.core.state import StackState
+from xacct.errors import Interrupted
+
+
+def error_code(exc: bx.ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def error_message(exc: bx.ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Message", ""))
+
+
+def tags_and_capabilities(state: StackState, tags: Mapping[str, str]) -> dict[str, Any]:
+    # Tags mark what this tool created; an update keeps the stack's own.
+    chosen = state.tags if state.exists else tags
+    return {
+        "Tags": [{"Key": k, "Value": v} for k, v in chosen.items()],
+        "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+    }
+
+
+class Poller:
+    """Gentle backoff between polls (about one read a second per stack: CloudFormation throttles
+    accounts that poll harder), interruptible from another thread."""
+
+    def __init__(self, stop: threading.Event | None = None, first: float = 1.0, cap: float = 1.5):
+        self.stop = stop or threading.Event()
+        self.first, self.cap = first, cap
+
+    def delays(self) -> Iterator[float]:
+        delay = self.first
+        while True:
+            yield delay
+            delay = min(self.cap, delay * 1.25)
+
+    def sleep(self, seconds: float) -> None:
+        if self.stop.wait(seconds):
+            raise Interrupted("interrupted")
+
+
+def token() -> str:
+    """A ClientRequestToken: botocore resends it with every retry of the request, so CloudFormation
+    recognises a retry after a lost response as the request it already took (CloudFormation API
+    reference), instead of answering AlreadyExists or InvalidChangeSetStatus to our own request."""
+    return f"xacct-{uuid.uuid4().hex}"
+
+
+def parameter_list(values: Mapping[str, str]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for key, value in values.items():
+        if value and set(value) == {"*"}:
+            out.append({"ParameterKey": key, "UsePreviousValue": True})
+        else:
+            out.append({"ParameterKey": key, "ParameterValue": value})
+    return out
