@@ -10,7 +10,7 @@ import boto3
 import botocore.exceptions as bx
 import pytest
 
-from tests.conftest import BUILD, DEV1, DEV2, README_PATH, REGION, cfn, session
+from tests.conftest import BUILD, CFN, DEV1, DEV2, README_PATH, REGION, cfn, session
 from xacct.sandbox import rules, strict_policies
 
 if TYPE_CHECKING:
@@ -342,6 +342,32 @@ def test_retain_except_on_create_keeps_on_delete_and_cleans_up_a_failed_create(a
     assert create("Failing", failing) == "ROLLBACK_COMPLETE"
     with pytest.raises(bx.ClientError):
         s3.head_bucket(Bucket="strict-rolled-back")  # deleted by the rollback of the create
+
+
+def test_stack_resources_are_named_by_logical_id_and_type(aws: Emulator) -> None:
+    """What the removal preview lists: every resource of the stack, by name and type."""
+    from tests.conftest import deploy_central
+    from xacct.core.state import _template_section
+
+    deploy_central(profile="dev1")
+    summaries = cfn("dev1").list_stack_resources(StackName="CrossAccountPrimary")["StackResourceSummaries"]
+    listed = {(r["LogicalResourceId"], r["ResourceType"]) for r in summaries}
+    declared = _template_section((CFN / "CrossAccountPrimary.yaml").read_text(), "Resources")
+    unconditional = {(name, r["Type"]) for name, r in declared.items() if "Condition" not in r}
+    assert unconditional <= listed
+    assert ("ReplicationWriteBuckets", "AWS::IAM::ManagedPolicy") in listed
+    assert all(name and rtype for name, rtype in listed)
+
+
+def test_deleting_a_change_set_that_is_gone_succeeds(aws: Emulator) -> None:
+    client = cfn("dev1")
+    body = json.dumps({"Resources": {"B": bucket("strict-change-set")}})
+    created = client.create_change_set(
+        StackName="Gone", ChangeSetName="once", ChangeSetType="CREATE", TemplateBody=body
+    )
+    client.delete_change_set(ChangeSetName=created["Id"])
+    client.delete_change_set(ChangeSetName=created["Id"])  # AWS answers 200: nothing to delete
+    assert client.list_change_sets(StackName="Gone")["Summaries"] == []
 
 
 def test_the_readme_lists_every_rule_with_its_source() -> None:

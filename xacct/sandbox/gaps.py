@@ -28,8 +28,10 @@ def install() -> None:
     _retain_except_on_create()
     _resource_updates()
     _parameter_driven_updates()
+    _change_sets_list_parameter_changes()
     _generated_function_names()
     _list_imports()
+    _stack_resources_named()
     gaps_services.install()
     setattr(models.CloudFormationBackend, _PATCHED, True)
 
@@ -39,8 +41,10 @@ def _change_sets() -> None:
 
     moto builds a CREATE change set's stack with an empty template and never computes its outputs
     or registers its exports; it sets `*_COMPLETE` whatever happened; it does not delete the
-    stack's other change sets, which AWS does because they no longer match the stack; and an
-    unknown change set is a server error where AWS answers ChangeSetNotFound.
+    stack's other change sets, which AWS does because they no longer match the stack; an
+    unknown change set is a server error where AWS answers ChangeSetNotFound; and deleting one
+    that is already gone is a server error where AWS answers 200 (DeleteChangeSet's API
+    reference lists InvalidChangeSetStatus as its only error).
     """
     from moto.cloudformation import models
     from moto.cloudformation.exceptions import CloudFormationError
@@ -80,7 +84,14 @@ def _change_sets() -> None:
             if cs.stack_id == change_set.stack_id and cs is not change_set:
                 del self.change_sets[cs_id]
 
+    def delete_change_set(self: Any, change_set_name: str) -> None:
+        for cs_id, cs in list(self.change_sets.items()):
+            if change_set_name in (cs_id, cs.change_set_name):
+                del self.change_sets[cs_id]
+                return
+
     models.CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
+    models.CloudFormationBackend.delete_change_set = delete_change_set  # type: ignore[method-assign]
 
 
 def _depends_on() -> None:
@@ -210,6 +221,26 @@ def _parameter_driven_updates() -> None:
     parsing.ResourceMap.build_resource_diff = build_resource_diff  # type: ignore[method-assign,assignment]
 
 
+def _change_sets_list_parameter_changes() -> None:
+    """A change set lists the resources a parameter change modifies (CloudFormation API reference,
+    ResourceChangeDetail: ChangeSource ParameterReference); moto's diff ignores the parameters, so
+    a change set that only changes parameters lists nothing."""
+    from moto.cloudformation import models
+
+    def diff(self: Any) -> list[Any]:
+        resource_map = self.stack.resource_map
+        actions = resource_map.build_resource_diff(self.template_dict, self.parameters)
+        new, old = self.template_dict.get("Resources", {}), resource_map._resource_json_map
+        changes = []
+        for action in ("Add", "Modify", "Remove"):
+            for name in actions[action]:
+                body = new.get(name) or old.get(name) or {}
+                changes.append(models.Change(action, name, body.get("Type", "")))
+        return changes
+
+    models.ChangeSet.diff = diff  # type: ignore[method-assign]
+
+
 def _generated_function_names() -> None:
     """A Lambda function without FunctionName gets a generated name that CloudFormation keeps
     within the 64-character limit (stack name and logical id truncated); moto's grows with the
@@ -269,3 +300,31 @@ def _list_imports() -> None:
         return ActionResult({"Imports": stacks})
 
     responses.CloudFormationResponse.list_imports = list_imports  # type: ignore[attr-defined]
+
+
+def _stack_resources_named() -> None:
+    """ListStackResources names every resource by its logical id and type (API reference,
+    StackResourceSummary: both required); moto leaves them empty for types whose model lacks
+    the attributes (IAM managed policies, Lambda permissions)."""
+    from moto.cloudformation import responses
+    from moto.core.responses import ActionResult
+
+    def list_stack_resources(self: Any) -> Any:
+        stack, _ = self.cloudformation_backend.list_stack_resources(self._get_param("StackName"))
+        declared = stack.resource_map._resource_json_map
+        return ActionResult(
+            {
+                "StackResourceSummaries": [
+                    {
+                        "ResourceStatus": "CREATE_COMPLETE",
+                        "LogicalResourceId": logical_id,
+                        "LastUpdatedTimestamp": stack.creation_time,
+                        "PhysicalResourceId": getattr(resource, "physical_resource_id", "") or logical_id,
+                        "ResourceType": declared.get(logical_id, {}).get("Type", ""),
+                    }
+                    for logical_id, resource in stack.resource_map.items()
+                ]
+            }
+        )
+
+    responses.CloudFormationResponse.list_stack_resources = list_stack_resources  # type: ignore[method-assign]
