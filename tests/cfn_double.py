@@ -63,6 +63,7 @@ class CloudFormationDouble:
     change_set_seconds: float = 5.0
     calls: list[Call] = field(default_factory=list)
     busy: list[tuple[float, float]] = field(default_factory=list)
+    operations: list[tuple[str, str, float, float]] = field(default_factory=list)  # (who, stack, start, end)
     _ops: dict[str, Operation] = field(default_factory=dict)  # by stack name
     _change_sets: dict[str, tuple[float, str]] = field(default_factory=dict)  # id -> (ready, kind)
     _obsolete: set[str] = field(default_factory=set)
@@ -109,18 +110,24 @@ class CloudFormationDouble:
         self._after_change_set[stack] = hook
 
     def polls_per_second_while_waiting(self) -> float:
-        """The highest rate of status reads for one stack while one of its operations ran."""
+        """The highest rate of status reads for one stack while one of its operations ran: from
+        the call that started it to the first read after it ended (the one that sees the end).
+        Reads after that (the run looking at its result) are not waiting."""
         worst = 0.0
         for i, call in enumerate(self.calls):
             if call.action not in ("ExecuteChangeSet", "DeleteStack"):
                 continue
-            polls = []
+            ends = [e for who, name, s, e in self.operations if (who, name) == (call.who, call.stack) and s >= call.at]
+            if not ends:
+                continue
+            polls: list[float] = []
             for later in self.calls[i + 1 :]:
                 if (later.who, later.stack) != (call.who, call.stack):
                     continue
-                if later.action in ("DescribeStacks", "DescribeStackEvents"):
-                    polls.append(later.at)
-                else:
+                if later.action not in ("DescribeStacks", "DescribeStackEvents"):
+                    break
+                polls.append(later.at)
+                if later.at >= min(ends):
                     break
             if len(polls) >= 2:
                 worst = max(worst, (len(polls) - 1) / (polls[-1] - call.at))
@@ -242,6 +249,7 @@ class CloudFormationDouble:
             )
             self._ops[f"{who}:{name}"] = op
             self.busy.append((op.start, op.end))
+            self.operations.append((who, name, op.start, op.end))
 
     def _after(self, action: str, form: dict[str, str], stack: str, out: bytes, now: float) -> bytes:
         if action == "CreateChangeSet":

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -71,7 +72,7 @@ def finished_truly(r: Run) -> None:
     assert r.code in (0, 1), r.err
     assert "Traceback" not in r.err
     if r.code == 0:
-        assert "Onboarded." in r.out
+        assert "Onboarded in" in r.out
     else:
         assert r.err.startswith("error: ") or "\nerror: " in r.err
         assert "next: " in r.err
@@ -121,7 +122,7 @@ def test_a_lost_response_is_recognised_as_our_own_request(slow_proxy: FaultProxy
     r = run_cli(*onboard_args(), "--yes")
     assert (operation, "response lost") in slow_proxy.log
     assert r.code == 0, r.err
-    assert "Onboarded." in r.out
+    assert "Onboarded in" in r.out
     assert (
         cfn("build").describe_stacks(StackName="CrossAccountPrimary")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
     )
@@ -141,3 +142,33 @@ def test_lost_update_and_delete_responses(slow_proxy: FaultProxy) -> None:
     assert back.code == 0, back.err
     exact_and_clean()
     assert BUILD  # the build account's lists, checked above
+
+
+def test_aws_out_of_reach_is_said_at_once_with_what_to_check(proxy: FaultProxy) -> None:
+    """Before anything is read: two attempts at STS (not botocore's ten), one line, a hint."""
+    proxy.outage(600)
+    r = run_cli(*onboard_args(), "--yes")
+    assert r.code != 0
+    lines = r.err.strip().splitlines()
+    assert lines[0].startswith("error: ")
+    assert "build" in lines[0]
+    assert lines[-1].startswith("  next: ")
+    assert "Traceback" not in r.err
+    assert 1 <= len(proxy.log) <= 2, proxy.log  # the first identity's two attempts, then it stops
+    proxy.calm()
+    exact_and_clean(registered=False)  # nothing was written
+
+
+def test_log_file_holds_the_whole_run_for_a_ticket(proxy: FaultProxy, tmp_path: Path) -> None:
+    log = tmp_path / "run.log"
+    r = run_cli(*onboard_args(), "--yes", "--log", str(log))
+    assert r.code == 0, r.err
+    text = log.read_text()
+    lines = text.splitlines()
+    assert lines[0].startswith("# xacct ")
+    assert "--log" in lines[0]
+    assert "Central replication lists" in text  # the plan
+    assert "dev:CrossAccountPrimary (stack) CREATE_COMPLETE" in text  # the events
+    assert "Onboarded in" in text
+    assert lines[-1].startswith("# exit 0 after ")
+    assert "\x1b[" not in text

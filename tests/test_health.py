@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 from tests.conftest import (
@@ -9,16 +10,28 @@ from tests.conftest import (
     DEV1,
     DEV2,
     REGION,
+    cfn,
     deploy_central,
     fake_entry,
     onboard_args,
     run_cli,
     session,
     stack_outputs,
+    stack_parameters,
 )
 from xacct.sandbox.emulator import Emulator
 
 BUILD_ONLY = ["--build-account", BUILD, "--build-region", REGION, "--build-profile", "build"]
+
+
+def paragraph(text: str, start: str) -> str:
+    """The logical line that begins with `start`, its wrapped continuation lines (indented deeper)
+    joined back."""
+    lines = text.splitlines()
+    i = next(n for n, line in enumerate(lines) if line.lstrip().startswith(start))
+    indent = len(lines[i]) - len(lines[i].lstrip())
+    rest = itertools.takewhile(lambda line: len(line) - len(line.lstrip()) > indent, lines[i + 1 :])
+    return " ".join(line.strip() for line in [lines[i], *rest])
 
 
 def test_status_with_several_developers(aws: Emulator) -> None:
@@ -58,6 +71,35 @@ def test_verify_a_healthy_developer(aws: Emulator) -> None:
     assert "Every link holds." in r.out
 
 
+def test_verify_json_for_a_scheduled_job(aws: Emulator) -> None:
+    deploy_central()
+    assert run_cli(*onboard_args(), "--yes").code == 0
+    r = run_cli(*onboard_args(), "--verify", "--json")
+    assert r.code == 0, r.err
+    report = json.loads(r.out)
+    assert report["ok"] is True
+    assert report["developer"] == {"account": DEV1, "region": REGION}
+    assert report["links"] and all(link["ok"] for link in report["links"])
+    # Broken: replication switched off by hand. The report says which link, with its fix.
+    cfn("build").update_stack(
+        StackName="CrossAccountPrimary",
+        UsePreviousTemplate=True,
+        Parameters=[
+            {"ParameterKey": k, "UsePreviousValue": True} if k != "EnableReplication" else
+            {"ParameterKey": k, "ParameterValue": "false"}
+            for k in stack_parameters("CrossAccountPrimary", "build")
+        ],
+        Capabilities=["CAPABILITY_IAM"],
+    )  # fmt: skip
+    r = run_cli(*onboard_args(), "--verify", "--json")
+    assert r.code == 3
+    report = json.loads(r.out)
+    assert report["ok"] is False
+    broken = [link for link in report["links"] if not link["ok"]]
+    assert broken
+    assert all(link["fix"] for link in broken)
+
+
 def test_verify_after_the_bucket_policy_was_changed_by_hand(aws: Emulator) -> None:
     deploy_central()
     assert run_cli(*onboard_args(), "--yes").code == 0
@@ -83,7 +125,7 @@ def test_verify_after_the_bucket_policy_was_changed_by_hand(aws: Emulator) -> No
     assert "broken bucket policy admits the central role" in r.out
     # CloudFormation restores a policy changed behind its back only when the resource changes:
     # removing withdraws the grant (an update), onboarding again restores it (another).
-    fix = next(line for line in r.out.splitlines() if "fix:" in line)
+    fix = paragraph(r.out, "fix:")
     assert "python onboard.py --remove" in fix
     assert "then onboard again" in fix
     assert "ok     registered centrally" in r.out

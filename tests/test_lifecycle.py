@@ -158,16 +158,16 @@ def test_purge_asks_once_before_anything_starts_naming_each_bucket_and_its_count
         s3.put_object(Bucket=build, Key="app.zip", Body=f"build {n}".encode())  # three versions
     s3.put_object(Bucket=pipeline, Key="run/out.zip", Body=b"x")
     before = statuses("dev1"), central()
-    # Enter for the central stack's name and on the summary, then a wrong account id: nothing happens.
-    keys.send_text("\r\r111\r")
-    r = run_cli(*onboard_args(), "--remove", "--purge", "--yes", interactive=True)
+    # Every answer given: nothing is asked but the account id, and a wrong one changes nothing.
+    keys.send_text("111\r")
+    r = run_cli(*onboard_args(), "--remove", "--purge", interactive=True)
     assert r.code == 0, r.err
     assert f"{build} holds 3 object versions, deleted with it" in r.out
     assert f"{pipeline} holds 1 object versions, deleted with it" in r.out
     assert "Not confirmed: nothing was changed." in r.out
     assert (statuses("dev1"), central()) == before
-    keys.send_text(f"\r\r{DEV1}\r")
-    r = run_cli(*onboard_args(), "--remove", "--purge", "--yes", interactive=True)
+    keys.send_text(f"{DEV1}\r")
+    r = run_cli(*onboard_args(), "--remove", "--purge", interactive=True)
     assert r.code == 0, r.err
     assert statuses("dev1") == {}
     assert not exists("dev1", build)

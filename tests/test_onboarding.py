@@ -86,7 +86,7 @@ def test_onboarding_from_an_empty_developer_account(aws: Emulator) -> None:
     assert dev_primary["RootAccountArns"] == f"arn:aws:iam::{BUILD}:root"
     # The build bucket's one policy (the primary's) admits the central role; no deploy-ready step.
     assert dev_primary["ReplicationWriterRoleArn"] == central_role
-    assert "Onboarded." in r.out
+    assert "Onboarded in" in r.out
     assert primary["BuildBucket"] in r.out
     # Every link of the replication path holds (the two earlier developers are fictitious:
     # their buckets do not exist, so they show as orphans).
@@ -239,22 +239,40 @@ def test_removing_the_last_developer_turns_replication_off(aws: Emulator) -> Non
     }
 
 
-def test_no_terminal_and_missing_answers_exits_2_naming_the_flags(aws: Emulator) -> None:
-    r = run_cli("--build-account", BUILD, "--yes")
+def test_without_a_terminal_the_profiles_are_enough(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CI recipe: accounts read from the profiles, regions from the profiles' config."""
+    deploy_central(TWO)
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    r = run_cli("--build-profile", "build", "--dev-profile", "dev1", "--yes")
+    assert r.code == 0, r.err
+    assert f"Onboarding developer account {DEV1} ({REGION}) onto build account {BUILD} ({REGION})" in r.out
+    assert [e.bucket for e in central_lists().entries][-1] == f"xacct-build-{DEV1}-{REGION}"
+    # The default credential chain (here AWS_PROFILE) answers for the side with no profile named.
+    monkeypatch.setenv("AWS_PROFILE", "build")
+    r = run_cli("--dev-profile", "dev2", "--yes")
+    assert r.code == 0, r.err
+    assert [e.bucket for e in central_lists().entries][-1] == f"xacct-build-{DEV2}-{REGION}"
+
+
+def test_without_a_terminal_what_cannot_be_derived_is_refused_before_any_write(aws: Emulator) -> None:
+    r = run_cli("--yes")
     assert r.code == 2
-    assert "--build-region" in r.err
+    assert "both accounts would be reached with the same default credentials" in r.err
     assert "--dev-profile" in r.err
     r = run_cli(*onboard_args())
     assert r.code == 2
     assert "--yes" in r.err
-    r = run_cli("--build-account", BUILD)  # neither the answers nor --yes: all of it named at once
+    r = run_cli(*onboard_args(dev_account=DEV2), "--yes")  # the account flag is a check
     assert r.code == 2
-    assert "--dev-account" in r.err
-    assert "--yes" in r.err
+    assert f"profile 'dev1' reaches account {DEV1}, not the developer account {DEV2} you gave" in r.err
+    r = run_cli("--build-profile", "build", "--dev-profile", "build", "--yes")
+    assert r.code == 2
+    assert f"the developer account {BUILD} is the build account itself" in r.err
     r = run_cli("--build-account", "123")  # a value that cannot be right comes first
     assert r.code == 2
     assert "'123'" in r.err
     assert "12 digits" in r.err
+    assert stack("CrossAccountPrimary", "dev1") is None
 
 
 def test_answers_are_saved_and_reused(aws: Emulator, tmp_path: Path) -> None:
@@ -310,9 +328,9 @@ def test_purge_leaves_a_stack_it_did_not_create(aws: Emulator) -> None:
     assert stack("CrossAccountDeploy", "dev1") is None
 
 
-def test_purge_refuses_to_empty_a_bucket_without_a_terminal(aws: Emulator) -> None:
-    """The typed confirmation comes before anything starts: without a terminal to type it on, the
-    purge is refused and nothing at all is changed."""
+def test_purge_without_a_terminal_needs_yes_and_then_says_what_it_deletes(aws: Emulator) -> None:
+    """The plan names every bucket with objects and how many; without a terminal nothing is
+    asked: without --yes the run is refused before anything starts, with --yes it purges."""
     deploy_central(TWO)
     assert run_cli(*onboard_args(), "--yes").code == 0
     bucket = stack_outputs("CrossAccountPrimary", "dev1")["BuildBucket"]
@@ -320,11 +338,14 @@ def test_purge_refuses_to_empty_a_bucket_without_a_terminal(aws: Emulator) -> No
         Bucket=bucket, Key="a.zip", Body=b"x"
     )
     before = everything(("build", "dev1"))
-    r = run_cli(*onboard_args(), "--remove", "--purge", "--yes")
+    r = run_cli(*onboard_args(), "--remove", "--purge")
     assert r.code == 2
-    assert f"1 object versions in {bucket}" in r.err
-    assert "needs a terminal" in r.err
+    assert "--yes" in r.err
     assert everything(("build", "dev1")) == before  # the developer stack too: nothing started
+    r = run_cli(*onboard_args(), "--remove", "--purge", "--yes")
+    assert r.code == 0, r.err
+    assert f"purge: {bucket} holds 1 object versions, deleted with it" in r.out
+    assert stack("CrossAccountPrimary", "dev1") is None
 
 
 def test_remove_leaves_the_build_bucket_with_its_own_tls_only_policy(aws: Emulator) -> None:

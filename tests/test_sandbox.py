@@ -46,7 +46,7 @@ def untouched(home: Path) -> None:
 def test_sandbox_yes_onboards_a_developer(home: Path) -> None:
     r = sandbox("--yes", home=home)
     assert r.returncode == 0, r.stderr
-    assert "Onboarded." in r.stdout
+    assert "Onboarded in" in r.stdout
     assert "+ xacct-build-222222222222-us-east-1" in r.stdout
     assert "CrossAccountDeveloper (CREATE_COMPLETE)" in r.stdout
     # The point of it all: a central build's artifact, copied by the deployed function.
@@ -68,7 +68,7 @@ def test_sandbox_dry_run_json_prints_only_the_plan(home: Path) -> None:
 def test_sandbox_remove_takes_the_sandbox_developer_out(home: Path) -> None:
     r = sandbox("--remove", "--yes", home=home)
     assert r.returncode == 0, r.stderr
-    assert "Removed." in r.stdout
+    assert "Removed in" in r.stdout
     assert "- xacct-build-222222222222-us-east-1" in r.stdout
     untouched(home)
 
@@ -76,7 +76,7 @@ def test_sandbox_remove_takes_the_sandbox_developer_out(home: Path) -> None:
 def test_sandbox_without_a_terminal_or_yes_still_finishes(home: Path) -> None:
     r = sandbox(home=home)
     assert r.returncode == 0, r.stderr
-    assert "Onboarded." in r.stdout
+    assert "Onboarded in" in r.stdout
 
 
 def test_sandbox_verify_finds_every_link_holding(home: Path) -> None:

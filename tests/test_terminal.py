@@ -1,26 +1,68 @@
-"""The wizard in a real pseudo-terminal against the emulator, as a person runs it."""
+"""The tool in a real pseudo-terminal against the emulator, as a person runs it, at 80 and 120
+columns: what the review shows, what Ctrl-C and declining leave, and what is asked again."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import sys
+from pathlib import Path
 
+import boto3
 import pexpect
+import pyte
 import pytest
 
-from tests.conftest import ROOT, cfn, deploy_central, fake_entry, onboard_args, stack, stack_parameters
+from tests.conftest import (
+    BUILD,
+    DEV1,
+    REGION,
+    ROOT,
+    cfn,
+    deploy_central,
+    fake_entry,
+    onboard_args,
+    run_cli,
+    session,
+    stack,
+    stack_parameters,
+)
 from xacct.core import registry as reg
 from xacct.sandbox.emulator import Emulator
 
 FLAGS = [*onboard_args(), "--central-stack", "CrossAccountPrimary"]
+ROWS = 50
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
 
 
-def spawn(*args: str) -> pexpect.spawn:
-    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40"}
-    return pexpect.spawn(
-        sys.executable, [str(ROOT / "onboard.py"), *args], env=env, encoding="utf-8", timeout=60, dimensions=(40, 120)
-    )
+def spawn(
+    *args: str, width: int = 120, command: list[str] | None = None, env_extra: dict[str, str] | None = None
+) -> pexpect.spawn:
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(width), "LINES": str(ROWS), **(env_extra or {})}
+    argv = command or [sys.executable, str(ROOT / "onboard.py"), *args]
+    child = pexpect.spawn(argv[0], argv[1:], env=env, encoding="utf-8", timeout=90, dimensions=(ROWS, width))
+    child.logfile_read = io.StringIO()
+    child.columns = width
+    return child
+
+
+def screen(child: pexpect.spawn) -> list[str]:
+    """Every line as the person at the terminal sees it so far (scrolled off or still on screen):
+    what the tool wrote, played on a VT100 screen, spinners and erased lines included."""
+    width = child.columns
+    vt = pyte.HistoryScreen(width, ROWS, history=5000, ratio=0.5)
+    pyte.Stream(vt).feed(child.logfile_read.getvalue())
+    rows = [*vt.history.top, *(vt.buffer[y] for y in range(vt.lines))]
+    lines = ["".join(row[x].data for x in range(width)).rstrip() for row in rows]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def shown(text: str) -> list[str]:
+    """Output read without a screen: colours and cursor moves removed."""
+    return [line.rstrip() for line in re.split(r"\r\n|\r|\n", ANSI.sub("", text))]
 
 
 def finish(child: pexpect.spawn) -> int:
@@ -29,39 +71,132 @@ def finish(child: pexpect.spawn) -> int:
     return int(child.exitstatus if child.exitstatus is not None else 128 + (child.signalstatus or 0))
 
 
-def test_accept_in_a_terminal_onboards(aws: Emulator) -> None:
+def central_entries() -> list[reg.Entry]:
+    return list(reg.parse(stack_parameters("CrossAccountPrimary", "build")).entries)
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_the_review_shows_every_value_whole_and_every_change_set_with_its_account(aws: Emulator, width: int) -> None:
     deploy_central([fake_entry(1), fake_entry(2)])
-    child = spawn(*FLAGS)
-    child.expect("Your answers")
-    child.send("\r")
-    child.expect("CloudFormation will create")
+    child = spawn(*FLAGS, width=width)
     child.expect("Apply these changes")
-    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", child.before)  # as a person reads it
-    assert "ReplicationRole AWS::IAM::Role (IAM/policy)" in shown
-    assert "ArtifactKey AWS::KMS::Key (IAM/policy)" in shown
+    lines = screen(child)
+    text = "\n".join(lines)
+    assert "checking profile" not in text  # the spinners are gone once answered
+    for bucket, _, key in (fake_entry(1), fake_entry(2)):
+        assert any(key in line for line in lines), key  # whole, on one line
+        assert any(bucket in line for line in lines), bucket
+    # The answers were all given: shown once, nothing asked.
+    assert f"Build account     {BUILD}  profile build" in text
+    # Every stack's changes, headed by the account and region it is in; the central one included.
+    for header in (
+        f"developer {DEV1} {REGION}  CrossAccountPrimary: create, change set",
+        f"developer {DEV1} {REGION}  CrossAccountDeploy: create",
+        f"developer {DEV1} {REGION}  CrossAccountDeveloper: create",
+        f"build {BUILD} {REGION}  CrossAccountPrimary (central): update, change set",
+    ):
+        assert header in text, header
+    assert re.search(r"Add\s+ReplicationRole\s+AWS::IAM::Role \(IAM/policy\)", text)
+    assert re.search(r"Modify\s+\w+\s+AWS::", text.split("(central)")[1])
     child.send("y")
-    child.expect("Onboarded.")
-    assert finish(child) == 0, child.before
-    assert len(reg.parse(stack_parameters("CrossAccountPrimary", "build")).entries) == 3
+    assert finish(child) == 0
+    end = "\n".join(screen(child))
+    assert "Onboarded in" in end
+    assert "arn:aws:cloudformation:" in end
+    assert "console.aws.amazon.com/cloudformation" in end
+    assert len(central_entries()) == 3
 
 
-def test_decline_in_a_terminal_leaves_nothing_behind(aws: Emulator) -> None:
+@pytest.mark.parametrize("answer", ["n", "ctrl-c"])
+def test_declining_or_ctrl_c_at_the_confirmation_leaves_nothing(aws: Emulator, answer: str) -> None:
     deploy_central([fake_entry(1)])
-    child = spawn(*FLAGS)
+    before = stack_parameters("CrossAccountPrimary", "build")
+    child = spawn(*FLAGS, width=80)
+    child.expect("Apply these changes")
+    if answer == "n":
+        child.send("n")
+        child.expect("Declined: nothing was changed.")
+        assert finish(child) == 0
+    else:
+        child.sendintr()
+        child.expect(r"the change sets under review were\s+deleted, nothing was changed")
+        assert finish(child) == 130
+        assert "Traceback" not in child.before
+    assert stack("CrossAccountPrimary", "dev1") is None  # no stack left in REVIEW_IN_PROGRESS
+    assert cfn("build").list_change_sets(StackName="CrossAccountPrimary")["Summaries"] == []
+    assert stack_parameters("CrossAccountPrimary", "build") == before
+
+
+def test_purge_asks_for_the_account_id_before_anything_changes(aws: Emulator) -> None:
+    deploy_central([fake_entry(1)])
+    assert run_cli(*FLAGS, "--yes").code == 0
+    bucket = central_entries()[1].bucket
+    session("dev1").client("s3").put_object(Bucket=bucket, Key="a/artifact.zip", Body=b"x")
+    registered = stack_parameters("CrossAccountPrimary", "build")
+
+    child = spawn(*FLAGS, "--remove", "--purge", width=80)
+    child.expect("Type the account id")
+    plan = "\n".join(screen(child))
+    assert re.search(rf"purge: {bucket} holds 1 object versions,\s+deleted\s+with\s+it", plan)  # in the plan
+    # At the prompt, nothing has been written yet.
+    assert stack_parameters("CrossAccountPrimary", "build") == registered
+    assert stack("CrossAccountPrimary", "dev1") is not None
+    child.sendline("wrong")
+    child.expect("Not confirmed: nothing was changed.")
+    assert finish(child) == 0
+    assert stack_parameters("CrossAccountPrimary", "build") == registered
+    assert cfn("dev1").list_change_sets(StackName="CrossAccountPrimary")["Summaries"] == []
+    assert (
+        boto3.Session(profile_name="dev1", region_name=REGION).client("s3").list_objects_v2(Bucket=bucket)["KeyCount"]
+        == 1
+    )
+
+
+def test_a_region_aws_does_not_have_is_asked_again(aws: Emulator) -> None:
+    deploy_central()
+    flags = list(FLAGS)
+    i = flags.index("--dev-region")
+    del flags[i : i + 2]
+    child = spawn(*flags, "--dry-run", width=80)
+    child.expect("Region of the developer stacks")
+    child.send("\x7f" * 20 + "us-east-9\r")
+    child.expect("not a region AWS has")
+    child.send("\x7f" + "1\r")
     child.expect("Your answers")
     child.send("\r")
-    child.expect("Apply these changes")
-    child.send("n")
-    child.expect("Declined: nothing was changed.")
+    child.expect("dry run: nothing was changed")
     assert finish(child) == 0
-    assert stack("CrossAccountPrimary", "dev1") is None
-    assert cfn("build").list_change_sets(StackName="CrossAccountPrimary")["Summaries"] == []
-    assert len(reg.parse(stack_parameters("CrossAccountPrimary", "build")).entries) == 1
+
+
+def test_only_stdin_decides_whether_to_ask(aws: Emulator, tmp_path: Path) -> None:
+    deploy_central()
+    # `| tee log`: stdout is a pipe, stdin the terminal; the questions still reach the person.
+    flags = list(FLAGS)
+    i = flags.index("--dev-region")
+    del flags[i : i + 2]
+    log = tmp_path / "out.txt"
+    argv = " ".join([sys.executable, str(ROOT / "onboard.py"), *flags, "--dry-run"])
+    child = spawn(command=["/bin/bash", "-c", f"{argv} | tee {log}"], width=100)
+    child.expect("Region of the developer stacks")
+    child.send("\r")
+    child.expect("Your answers")
+    child.send("\r")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert "dry run: nothing was changed" in log.read_text()
+
+
+def test_yes_on_a_terminal_never_asks(aws: Emulator) -> None:
+    deploy_central([fake_entry(1)])
+    child = spawn("--build-profile", "build", "--dev-profile", "dev1", "--yes", width=100)
+    assert finish(child) == 0, child.before
+    assert len(central_entries()) == 2
 
 
 def test_ctrl_c_at_the_first_prompt_exits_130_without_a_traceback(aws: Emulator) -> None:
     child = spawn()
-    child.expect("account id")
+    child.expect("Profile for the build account")
     child.sendintr()
     child.expect(pexpect.EOF)
     output = child.before
@@ -74,18 +209,8 @@ def test_ctrl_c_at_the_first_prompt_exits_130_without_a_traceback(aws: Emulator)
 @pytest.mark.parametrize("env_extra", [{"NO_COLOR": "1"}, {"COLUMNS": "60"}, {"COLUMNS": "100"}])
 def test_no_color_and_narrow_terminals(aws: Emulator, env_extra: dict[str, str]) -> None:
     deploy_central([fake_entry(1)])
-    env = {**os.environ, "TERM": "xterm-256color", **env_extra}
     width = int(env_extra.get("COLUMNS", "120"))
-    child = pexpect.spawn(
-        sys.executable,
-        [str(ROOT / "onboard.py"), *FLAGS, "--dry-run"],
-        env=env,
-        encoding="utf-8",
-        timeout=60,
-        dimensions=(40, width),
-    )
-    child.expect("Your answers")
-    child.send("\r")
+    child = spawn(*FLAGS, "--dry-run", width=width, env_extra=env_extra)
     child.expect("dry run: nothing was changed")
     text = child.before
     assert finish(child) == 0
@@ -93,12 +218,8 @@ def test_no_color_and_narrow_terminals(aws: Emulator, env_extra: dict[str, str])
         # Styles (bold, italic) may stay; colours (30-38, 90-97 foreground) may not.
         assert not re.search(r"\x1b\[(?:\d+;)*(?:3[0-8]|9[0-7])[;m]", text)
     else:
-        assert "CrossAccountDeveloper" in text
-        entry_lines = [
-            line
-            for line in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text).splitlines()
-            if "xacct-build-" in line or ":key/" in line
-        ]
-        assert entry_lines
-        if width >= 90:  # room for a key ARN: no entry line is left for the terminal to break
-            assert all(len(line) <= width for line in entry_lines), entry_lines
+        lines = screen(child)
+        assert "CrossAccountDeveloper" in "\n".join(lines)
+        # Every line ended by the tool, never by the terminal: no line fills the screen's width
+        # and runs on, except one that fits it exactly.
+        assert all(len(line) <= width for line in shown(text)), [x for x in shown(text) if len(x) > width]

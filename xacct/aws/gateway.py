@@ -21,6 +21,10 @@ if TYPE_CHECKING:  # the stubs are a development dependency; at run time these a
     from mypy_boto3_sts import STSClient
 
 _CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10}, connect_timeout=10, read_timeout=60)
+# Who a profile is (STS, and the AssumeRole or SSO call behind the profile's credentials) is the
+# first thing a run asks: an endpoint that cannot be reached is said in seconds, not after ten
+# adaptive retries. Two attempts in all (`total_max_attempts`; `max_attempts` counts retries only).
+_FIRST_CONTACT = Config(retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=3, read_timeout=15)
 
 
 def describe_error(exc: Exception, profile: str | None) -> InvalidInput | AwsFailure | None:
@@ -33,8 +37,18 @@ def describe_error(exc: Exception, profile: str | None) -> InvalidInput | AwsFai
         return InvalidInput(f"the SSO session of {who} has expired or never started", hint=login)
     if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
         return InvalidInput(f"{who} has no usable credentials", hint=f"aws configure --profile {profile}")
-    if isinstance(exc, bx.EndpointConnectionError | bx.ConnectTimeoutError):
-        return AwsFailure(f"cannot reach AWS for {who}: {exc}")
+    if isinstance(exc, bx.ConnectionError | bx.ConnectionClosedError | bx.ReadTimeoutError):  # refused, closed, slow
+        return AwsFailure(
+            f"cannot reach AWS for {who}: {exc}",
+            hint="check the network, a proxy (HTTPS_PROXY) or the endpoint (AWS_ENDPOINT_URL), then run again",
+        )
+    from botocore.parsers import ResponseParserError
+
+    if isinstance(exc, ResponseParserError):
+        return AwsFailure(
+            f"the endpoint for {who} answered with something that is not an AWS response",
+            hint="check a proxy (HTTPS_PROXY) or the endpoint (AWS_ENDPOINT_URL), then run again",
+        )
     if isinstance(exc, bx.ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
         if code in ("ExpiredToken", "ExpiredTokenException", "RequestExpired"):
@@ -63,7 +77,12 @@ class Gateway:
         with self._lock:
             if self._session is None:
                 try:
-                    self._session = boto3.Session(profile_name=self.profile or None, region_name=self.region)
+                    import botocore.session
+
+                    core = botocore.session.Session(profile=self.profile or None)
+                    core.get_scoped_config()  # an unknown profile is said here, as boto3.Session would
+                    core.set_default_client_config(_FIRST_CONTACT)  # clients made with their own config override it
+                    self._session = boto3.Session(botocore_session=core, region_name=self.region)
                 except Exception as exc:
                     raise describe_error(exc, self.profile) or exc from exc
             return self._session
@@ -73,7 +92,8 @@ class Gateway:
         with self._lock:
             # Clients are thread-safe once made; making them is not.
             if service not in self._clients:
-                self._clients[service] = session.client(service, config=_CONFIG)  # type: ignore[call-overload]
+                config = _FIRST_CONTACT if service == "sts" else _CONFIG
+                self._clients[service] = session.client(service, config=config)  # type: ignore[call-overload]
             return self._clients[service]
 
     # One typed property per service the tool uses (boto3-stubs give each client its type).

@@ -15,6 +15,7 @@ from typing import Any
 import botocore.exceptions as bx
 
 from xacct.aws.requests import Poller, error_code, error_message, parameter_list, tags_and_capabilities, token
+from xacct.core.preview import touches_policy
 from xacct.core.state import (
     Prepared,
     Progress,
@@ -28,7 +29,6 @@ from xacct.errors import AwsFailure
 
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 INLINE_TEMPLATE_LIMIT = 51_200
-POLICY_TYPES = ("AWS::S3::BucketPolicy", "AWS::KMS::Key")
 STACK_TYPE = "AWS::CloudFormation::Stack"
 
 
@@ -118,6 +118,13 @@ class Stacks:
                         raise
                     imports = []
                 found[export["Name"]] = imports
+        return found
+
+    def resources(self, name: str) -> list[tuple[str, str]]:
+        """The stack's resources as (logical id, type): what deleting it deletes."""
+        found = []
+        for page in self.cfn.get_paginator("list_stack_resources").paginate(StackName=name):
+            found += [(r["LogicalResourceId"], r["ResourceType"]) for r in page["StackResourceSummaries"]]
         return found
 
     def service_roles(self) -> dict[str, str]:
@@ -325,7 +332,7 @@ class Stacks:
                     logical_id=rc.get("LogicalResourceId", ""),
                     resource_type=rtype,
                     replacement=rc.get("Replacement", "") or "",
-                    touches_policy=rtype.startswith("AWS::IAM::") or rtype in POLICY_TYPES,
+                    touches_policy=touches_policy(rtype),
                 )
             )
         return changes

@@ -6,8 +6,11 @@ Standard library only at module level: `--help` must not pay for boto3 or rich.
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import sys
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Literal
 
 from xacct.cli.options import combination_problem, parser, request
 from xacct.errors import AGAIN, ExitCode, Interrupted, XacctError
@@ -31,11 +34,33 @@ def main(
         return ExitCode.INVALID
     if args.debug:
         _debug_logging()
-    from xacct.terminal.output import make_output
+    from xacct.terminal.output import attach_log, make_output
 
     o = output or make_output()
+    prompts: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
     if interactive is None:
-        interactive = sys.stdin.isatty() and sys.stdout.isatty()
+        # Only stdin decides: `| tee run.log` keeps the questions, asked on the terminal.
+        interactive = sys.stdin.isatty()
+        if interactive and not sys.stdout.isatty():
+            prompts = _prompts_on_the_terminal()
+    log = _open_log(args.log, o) if args.log else None
+    if log is False:
+        return ExitCode.INVALID
+    if log:
+        attach_log(o, log)
+        _log_header(log, prog, argv)
+    code: int = ExitCode.INTERRUPTED  # what a BaseException escaping _run leaves in the log
+    try:
+        with prompts:
+            code = _run(args, prog, o, interactive)
+    finally:
+        if log:
+            log.write(f"# exit {code} after {o.elapsed():.1f} s\n")
+            log.close()
+    return code
+
+
+def _run(args: argparse.Namespace, prog: str, o: Output, interactive: bool) -> int:
     try:
         return _dispatch(args.sandbox, request(args, prog), o, interactive)
     except KeyboardInterrupt as exc:
@@ -63,6 +88,33 @@ def main(
 
         o.error(redact(f"{type(exc).__name__}: {exc}"), "run again with --debug for the traceback")
         return ExitCode.AWS_FAILED
+
+
+def _prompts_on_the_terminal() -> contextlib.AbstractContextManager[object]:
+    """stdout is a pipe or a file: prompts go to stderr, the terminal."""
+    from prompt_toolkit.application import create_app_session
+    from prompt_toolkit.output import create_output
+
+    return create_app_session(output=create_output(always_prefer_tty=True))
+
+
+def _open_log(path: Path, o: Output) -> IO[str] | Literal[False]:
+    try:
+        return path.open("w", encoding="utf-8")
+    except OSError as exc:
+        o.error(f"--log {path}: {exc.strerror or exc}")
+        return False
+
+
+def _log_header(log: IO[str], prog: str, argv: list[str] | None) -> None:
+    import datetime
+    import shlex
+
+    from xacct import __version__
+
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    words = sys.argv[1:] if argv is None else argv
+    log.write(f"# xacct {__version__}, {now}: {prog} {shlex.join(words)}\n")
 
 
 def _dispatch(sandbox: bool, req: Request, o: Output, interactive: bool) -> int:

@@ -12,26 +12,54 @@ if TYPE_CHECKING:
     from xacct.core.request import Request
 
 ANSWER_FLAGS = (
-    ("build_account", "ID", "the central build account"),
-    ("build_region", "R", "region of the central stack"),
-    ("build_profile", "P", "profile reaching the build account"),
-    ("dev_account", "ID", "the developer account"),
-    ("dev_region", "R", "region of the developer stacks"),
-    ("dev_profile", "P", "profile reaching the developer account"),
+    ("build_profile", "P", "profile reaching the build account (default: the default credential chain)"),
+    ("build_region", "R", "region of the central stack (default: the profile's region)"),
     ("central_stack", "NAME", "central stack in the build account (default CrossAccountPrimary)"),
+    ("dev_profile", "P", "profile reaching the developer account"),
+    ("dev_region", "R", "region of the developer stacks (default: the profile's region, else the build one)"),
     (
         "dev_stacks",
         "P,D,V",
-        "the developer account's stacks (default CrossAccountPrimary,CrossAccountDeploy,CrossAccountDeveloper)",
+        "names of the developer account's three stacks, primary, deploy and developer (default: the template names)",
     ),
+    ("build_account", "ID", "a check: the build profile must reach this account (it is read from the profile)"),
+    ("dev_account", "ID", "a check: the developer profile must reach this account"),
 )
 # Options that only mean something beside another.
 REQUIRES: tuple[tuple[str, str, Callable[[argparse.Namespace], bool]], ...] = (
-    ("json", "--dry-run or --status", lambda a: a.dry_run or a.status),
+    ("json", "--dry-run, --status or --verify", lambda a: a.dry_run or a.status or a.verify),
     ("purge", "--remove", lambda a: a.remove),
     ("orphan", "--remove", lambda a: a.remove),
     ("probe", "--verify", lambda a: a.verify),
 )
+EPILOG = """\
+examples:
+  # try it first: an embedded emulator, no AWS account needed
+  %(prog)s --sandbox
+  # the wizard: pick the two profiles, review every change, apply
+  %(prog)s
+  # the plan only, changing nothing (--json for a machine)
+  %(prog)s --dry-run --dev-profile dev
+  # CI: never asks; accounts and regions read from the profiles (--log FILE)
+  %(prog)s --build-profile build --dev-profile dev --yes
+  # offboard (--purge also deletes the developer's own stacks)
+  %(prog)s --remove --dev-profile dev
+  # is this developer's replication path whole? (exit 3 when not)
+  %(prog)s --verify --json --dev-profile dev
+
+exit codes:
+  0    done, or nothing to do
+  1    an AWS operation failed: the message names the resource, CloudFormation's
+       reason, the state left behind and what to run next
+  2    invalid input or a refused pre-condition; nothing was changed
+  3    --verify found a broken link or an orphan entry
+  130  interrupted (Ctrl-C); 143 SIGTERM, 129 SIGHUP: run the same command again
+"""
+DESCRIPTION = """\
+Onboard a developer AWS account onto the cross-account pipeline: deploy its
+stacks, and register its bucket in the central build account's replication
+lists without touching anyone else's entry.
+"""
 
 
 def parser(prog: str) -> argparse.ArgumentParser:
@@ -39,10 +67,12 @@ def parser(prog: str) -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(
         prog=prog,
-        description="Onboard a developer AWS account onto the cross-account pipeline: deploy its "
-        "stacks and register its bucket in the central build account's replication lists.",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    mode = p.add_mutually_exclusive_group()
+    what = p.add_argument_group("what to do (default: onboard)")
+    mode = what.add_mutually_exclusive_group()
     mode.add_argument("--remove", action="store_true", help="offboard the developer account")
     mode.add_argument(
         "--status", action="store_true", help="who is registered, whether replication is on, how many more fit"
@@ -53,26 +83,35 @@ def parser(prog: str) -> argparse.ArgumentParser:
         action="store_true",
         help="remove the central stack's lease by hand (after typing the stack's name), when its holder is gone",
     )
-    p.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
-    p.add_argument("--json", action="store_true", help="with --dry-run or --status: JSON on stdout")
-    p.add_argument("--probe", action="store_true", help="with --verify: send a test object through replication")
-    p.add_argument(
-        "--orphan", metavar="BUCKET", help="with --remove: take this bucket's entry out of the central lists only"
-    )
-    for name, metavar, text in ANSWER_FLAGS:
-        p.add_argument("--" + name.replace("_", "-"), metavar=metavar, help=text)
-    p.add_argument(
-        "--config", metavar="FILE", type=Path, help="answers from a YAML file (keys as the flags, with underscores)"
-    )
-    p.add_argument("--yes", "-y", action="store_true", help="apply without asking for confirmation")
-    p.add_argument(
+    what.add_argument(
         "--purge", action="store_true", help="with --remove: also delete the developer's own pipeline stacks"
     )
-    p.add_argument(
+    what.add_argument(
+        "--orphan", metavar="BUCKET", help="with --remove: take this bucket's entry out of the central lists only"
+    )
+    what.add_argument("--probe", action="store_true", help="with --verify: send a test object through replication")
+    what.add_argument(
         "--sandbox", action="store_true", help="run against an embedded AWS emulator with two fictitious accounts"
     )
-    p.add_argument("--debug", action="store_true", help="tracebacks and AWS call logging")
-    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    answers = p.add_argument_group("the answers (asked on a terminal when not given; saved after a success)")
+    for name, metavar, text in ANSWER_FLAGS:
+        answers.add_argument("--" + name.replace("_", "-"), metavar=metavar, help=text)
+    answers.add_argument(
+        "--config", metavar="FILE", type=Path, help="answers from a YAML file (keys as the flags, with underscores)"
+    )
+    answers.add_argument(
+        "--guided", action="store_true", help="ask every question again, the known answers as defaults"
+    )
+    safety = p.add_argument_group("safety")
+    safety.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
+    safety.add_argument("--yes", "-y", action="store_true", help="never ask: apply without confirmation")
+    output = p.add_argument_group("output")
+    output.add_argument("--json", action="store_true", help="with --dry-run, --status or --verify: JSON on stdout")
+    output.add_argument(
+        "--log", metavar="FILE", type=Path, help="also write the whole run to FILE, events included, for a ticket"
+    )
+    output.add_argument("--debug", action="store_true", help="tracebacks and AWS call logging")
+    output.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
 
 
@@ -99,5 +138,6 @@ def request(args: argparse.Namespace, prog: str) -> Request:
         purge=args.purge,
         orphan=args.orphan,
         probe=args.probe,
+        guided=args.guided,
         prog=prog,
     )

@@ -1,45 +1,20 @@
-"""What every command shares: resolving the answers, the live view, what an interruption says,
+"""What every command shares: the live view, what an interruption says,
 the command that resumes a run, confirmations, and saving the answers after success."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from xacct.aws.reads import BuildContext
-from xacct.core.answers import Answers, Central, Onboarding, answers_of
-from xacct.core.request import Request
-from xacct.errors import AGAIN, Interrupted, InvalidInput
+from xacct.aws.stacks import Stacks
+from xacct.core.answers import Central, Onboarding, answers_of
+from xacct.core.state import StackState
+from xacct.errors import AGAIN, Interrupted
 from xacct.terminal.output import Output
-
-
-def given_answers(request: Request) -> Answers:
-    """Flags first, then the --config file."""
-    from xacct import config
-
-    layers = [config.load(request.config)] if request.config else []
-    given = request.given.layered(*layers)
-    given.validate()
-    return given
-
-
-def resolve(request: Request, defaults: Answers, o: Output, interactive: bool) -> Answers:
-    """Flags, then --config, then `defaults` (the last saved answers); ask for what is left."""
-    given = given_answers(request)
-    if interactive:
-        from xacct.terminal.wizard import ask
-
-        result = ask(given, defaults=defaults.with_defaults(), developer=request.developer, output=o)
-    else:
-        result = given.layered(defaults).with_defaults()
-        missing = ["--" + m.replace("_", "-") for m in result.missing(developer=request.developer)]
-        if missing and request.needs_confirmation:
-            missing.append("--yes (or --dry-run to preview)")
-        if missing:
-            raise InvalidInput("no terminal to ask on, and these answers are missing: " + " ".join(missing))
-    result.validate()
-    return result
+from xacct.terminal.render import Stacked
 
 
 @contextlib.contextmanager
@@ -47,16 +22,53 @@ def live(ctx: BuildContext, o: Output) -> Iterator[None]:
     """A live view of the stacks while CloudFormation works, on a terminal; lines elsewhere."""
     from xacct.terminal.progress import LiveProgress
 
-    if not o.err.is_terminal:
+    if not o.terminal.is_terminal:
         yield
         return
-    view = LiveProgress(o.err)
+    view = LiveProgress(o.terminal, o.log)
     previous, ctx.progress = ctx.progress, view
     try:
         with view:
             yield
     finally:
         ctx.progress = previous
+
+
+@contextlib.contextmanager
+def waiting(o: Output, what: str) -> Iterator[None]:
+    """A spinner on the terminal while AWS answers; nothing elsewhere."""
+    if not o.terminal.is_terminal:
+        yield
+        return
+    with o.terminal.status(f"{what}…"):
+        yield
+
+
+def final_stacks(ctx: BuildContext, dev: Mapping[str, StackState], central: StackState | None) -> list[Stacked]:
+    """The stacks a run touched, as they are now, side by side: a deleted one by its id, so that
+    its ARN is still there to quote."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from xacct.aws.reads import Context
+
+    def now(stacks: Stacks, before: StackState) -> StackState:
+        state = stacks.describe(before.stack_id or before.name)
+        return replace(state, name=before.name)
+
+    def later(stacks: Stacks, before: StackState) -> Callable[[], StackState]:
+        return lambda: now(stacks, before)
+
+    jobs: list[tuple[str, str, str, Callable[[], StackState]]] = []
+    if isinstance(ctx, Context):
+        d = ctx.target.dev
+        jobs += [("developer", d.account, d.region, later(ctx.dev_stacks(), before)) for before in dev.values()]
+    if central is not None:
+        b = ctx.central.build
+        jobs.append(("build", b.account, b.region, later(ctx.build_stacks(), central)))
+    with ThreadPoolExecutor(max_workers=max(len(jobs), 1)) as pool:
+        futures = [(side, account, region, pool.submit(job)) for side, account, region, job in jobs]
+        found = [(side, account, region, f.result()) for side, account, region, f in futures]
+    return [row for row in found if row[3].stack_id]  # a stack that never was has nothing to show
 
 
 def resume_command(prog: str, target: Central | Onboarding, *, remove: bool = False, purge: bool = False) -> str:

@@ -4,6 +4,7 @@ stack; then the deployment roles, the developer stack and the central update sid
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from xacct.aws import scheduler
 from xacct.aws.central import CentralUpdate
 from xacct.aws.lease import clear_dead
 from xacct.aws.reads import Context, read
-from xacct.commands import common
+from xacct.commands import common, review
 from xacct.core import planning
 from xacct.core import registry as reg
 from xacct.core.answers import Onboarding
@@ -27,7 +28,8 @@ from xacct.terminal.progress import LineProgress
 
 def run(target: Onboarding, request: Request, o: Output, interactive: bool, save_to: Path | None) -> int:
     ctx = Context(target.central, LineProgress(o.err), target=target, direct=request.yes)
-    reads = read(ctx)
+    with common.waiting(o, "reading both accounts"):
+        reads = read(ctx)
     plan = planning.plan_onboard(target, reads, ctx.build.partition)
     if request.dry_run:
         show_dry_run(o, plan, request)
@@ -37,22 +39,26 @@ def run(target: Onboarding, request: Request, o: Output, interactive: bool, save
         nothing_to_do(ctx, o, plan)
         common.save(save_to, target)
         return ExitCode.OK
-    prepared = {} if request.yes else prepare_first(ctx, plan)
-    render.show_changes(o, prepared)
-    if not request.yes and not common.confirm("Apply these changes?"):
-        for p in prepared.values():
-            ctx.dev_stacks().discard(p)
-        o.out.print("Declined: nothing was changed.")
-        return ExitCode.OK
+    if request.yes:
+        under_review = review.Review()
+    else:
+        with common.waiting(o, "CloudFormation is preparing the change sets"):
+            under_review = review.for_onboard(ctx, plan, reads)
+        render.show_changes(o, under_review.previews)
+        if not review.confirm(ctx, o, under_review, "Apply these changes?"):
+            return ExitCode.OK
+    started = time.monotonic()
     try:
         with common.live(ctx, o):
-            change = apply(ctx, plan, prepared)
+            change = apply(ctx, plan, under_review.prepared)
     except (KeyboardInterrupt, Interrupted) as exc:
         raise common.interrupted(ctx, exc) from exc
     except XacctError as exc:
         command = common.resume_command(request.prog, target)
         raise type(exc)(exc.message, hint=f"fix the cause, then run again: {command}") from exc
-    render.summary(o, plan, change, ctx.dev_stacks().describe(target.stacks.primary).outputs.get("BuildBucket"))
+    stacks = common.final_stacks(ctx, reads.dev, reads.central)
+    applied = time.monotonic() - started
+    render.summary(o, plan, change, stacks, bucket=stacks[0][3].outputs.get("BuildBucket"), applied=applied)
     common.save(save_to, target)
     return ExitCode.OK
 
@@ -158,23 +164,3 @@ def raise_first(outcome: scheduler.Outcome) -> None:
     if isinstance(exc, AwsFailure | InvalidInput):
         raise type(exc)(f"{name}: {exc.message}. {state}", hint=exc.hint or f"fix the cause, then {AGAIN}") from exc
     raise AwsFailure(f"{name}: {exc}. {state}", hint=f"fix the cause, then {AGAIN}") from exc
-
-
-def prepare_first(ctx: Context, plan: Plan) -> dict[str, Prepared]:
-    """Change sets that can be made before confirming (their inputs exist already), so the
-    confirmation can show what CloudFormation will do. Declining discards them."""
-    target = ctx.target
-    s = target.stacks
-    dev = ctx.dev_stacks()
-    out: dict[str, Prepared] = {}
-    steps = {step.stack: step for step in plan.stacks}
-    tags = planning.tags(target.central)
-    if steps[s.primary].action != "none":
-        current = dev.describe(s.primary)
-        build_root = planning.account_root(ctx.dev.partition, target.build.account)
-        params = planning.primary_parameters(current, build_root, plan.replication_role, plan.dev_account)
-        out[s.primary] = dev.prepare(s.primary, template("CrossAccountPrimary"), params, tags, ctx.progress)
-    elif steps[s.developer].action != "none":
-        params = planning.developer_parameters(plan.replication_role)
-        out[s.developer] = dev.prepare(s.developer, template("CrossAccountDeveloper"), params, tags, ctx.progress)
-    return out

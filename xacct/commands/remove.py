@@ -5,6 +5,7 @@ by side; with --purge, the deployment roles go too, then the primary stack, its 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from rich.markup import escape
@@ -12,13 +13,14 @@ from rich.markup import escape
 from xacct.aws import buckets, scheduler
 from xacct.aws.central import CentralUpdate
 from xacct.aws.reads import BuildContext, Context, read, read_central
-from xacct.commands import common
+from xacct.commands import common, review
 from xacct.commands.onboard import deployer, nothing_to_do, raise_first, show_dry_run
 from xacct.core import planning
 from xacct.core import registry as reg
 from xacct.core.answers import Central, Onboarding
 from xacct.core.plan import BucketContents, Plan
 from xacct.core.request import Request
+from xacct.core.state import Prepared
 from xacct.errors import ExitCode, Interrupted, InvalidInput
 from xacct.terminal import render
 from xacct.terminal.output import Output
@@ -27,10 +29,11 @@ from xacct.terminal.progress import LineProgress
 
 def run(target: Onboarding, request: Request, o: Output, interactive: bool, save_to: Path | None) -> int:
     ctx = Context(target.central, LineProgress(o.err), target=target, direct=request.yes)
-    reads = read(ctx, leftovers=False)
-    plan = planning.plan_remove(target, reads, ctx.build.partition, request.purge)
-    if request.purge:
-        plan.emptied = check_purge(ctx, plan, reads)
+    with common.waiting(o, "reading both accounts"):
+        reads = read(ctx, leftovers=False)
+        plan = planning.plan_remove(target, reads, ctx.build.partition, request.purge)
+        if request.purge:
+            plan.emptied = check_purge(ctx, plan, reads)
     if request.dry_run:
         show_dry_run(o, plan, request)
         return ExitCode.OK
@@ -39,26 +42,25 @@ def run(target: Onboarding, request: Request, o: Output, interactive: bool, save
         nothing_to_do(ctx, o, plan)
         common.save(save_to, target)
         return ExitCode.OK
-    full = [c for c in plan.emptied if c.versions]
-    if full and not interactive:
-        raise InvalidInput(
-            "--purge would delete "
-            + ", ".join(f"{c.versions} object versions in {c.bucket}" for c in full)
-            + "; that needs a terminal to confirm on, by typing the account id",
-            hint="empty the buckets yourself, or run the same command in a terminal",
-        )
-    if not request.yes and not common.confirm("Remove this developer?"):
-        o.out.print("Declined: nothing was changed.")
-        return ExitCode.OK
-    if full and not _typed(target.dev.account, full, o):
-        o.out.print("Not confirmed: nothing was changed.")
-        return ExitCode.OK
+    under_review = review.Review()
+    if not request.yes:
+        with common.waiting(o, "CloudFormation is preparing the change sets"):
+            under_review = review.for_remove(ctx, plan, reads)
+        render.show_changes(o, under_review.previews)
+        full = [c for c in plan.emptied if c.versions]
+        # Deleting objects takes the account id typed; anything else, a yes.
+        if full and not _typed(ctx, o, under_review, target.dev.account, full):
+            return ExitCode.OK
+        if not full and not review.confirm(ctx, o, under_review, "Remove this developer?"):
+            return ExitCode.OK
+    started = time.monotonic()
     try:
         with common.live(ctx, o):
-            change = apply(ctx, plan)
+            change = apply(ctx, plan, under_review.prepared)
     except (KeyboardInterrupt, Interrupted) as exc:
         raise common.interrupted(ctx, exc) from exc
-    render.summary(o, plan, change)
+    applied = time.monotonic() - started
+    render.summary(o, plan, change, common.final_stacks(ctx, reads.dev, reads.central), applied=applied)
     common.save(save_to, target)
     return ExitCode.OK
 
@@ -91,11 +93,25 @@ def run_orphan(central: Central, request: Request, o: Output, save_to: Path | No
     return ExitCode.OK
 
 
-def _typed(account: str, full: list[BucketContents], o: Output) -> bool:
-    """The one typed confirmation a purge of non-empty buckets needs, before anything starts."""
+def _typed(ctx: Context, o: Output, under_review: review.Review, account: str, full: list[BucketContents]) -> bool:
+    """The one confirmation a purge of non-empty buckets takes, before anything starts: the
+    account id, typed. Anything else (or Ctrl-C) deletes the change sets under review."""
+    from xacct import signals
+
     for c in full:
         o.info(f"[bold yellow]{escape(c.bucket)}[/] holds {c.versions} object versions, which --purge deletes.")
-    return common.type_to_confirm(f"Type the account id {account} to delete them:").strip() == account
+    try:
+        typed = common.type_to_confirm(f"Type the account id {account} to delete them and remove this developer:")
+    except KeyboardInterrupt as exc:
+        review.discard(ctx, under_review)
+        raise Interrupted(
+            f"interrupted{signals.named(exc)} at the confirmation: nothing was changed", status=signals.exit_status(exc)
+        ) from exc
+    if typed.strip() == account:
+        return True
+    review.discard(ctx, under_review)
+    o.out.print("Not confirmed: nothing was changed.")
+    return False
 
 
 def check_purge(ctx: Context, plan: Plan, reads: planning.Reads) -> list[BucketContents]:
@@ -132,23 +148,20 @@ def check_purge(ctx: Context, plan: Plan, reads: planning.Reads) -> list[BucketC
     return [c for c in (buckets.contents(ctx.dev.s3, n) for n in names) if c is not None]
 
 
-def apply(ctx: Context, plan: Plan) -> reg.Change:
+def apply(ctx: Context, plan: Plan, prepared: dict[str, Prepared] | None = None) -> reg.Change:
     s = ctx.target.stacks
     dev = ctx.dev_stacks()
     result: dict[str, reg.Change] = {}
     actions = {step.stack: step.action for step in plan.stacks}
+    waiting = prepared if prepared is not None else {}
 
     def central() -> None:
         update = CentralUpdate(ctx.build_stacks(), ctx.build.ssm, plan.central_stack, ctx.progress)
         result["change"] = update.run(lambda before: planning.removal_change(before, plan.bucket, plan.cmk))
 
     def withdraw_grant() -> None:
-        current = dev.describe(s.primary)
-        params = {
-            "ReplicationWriterRoleArn": "",
-            "PipelineBucketAccessRoleArns": planning.foreign_roles(current, ctx.target.dev.account),
-        }
-        deployer(ctx, {})(s.primary, params)
+        params = planning.withdrawal_parameters(dev.describe(s.primary), ctx.target.dev.account)
+        deployer(ctx, waiting)(s.primary, params)
 
     def purge_primary() -> None:
         state = dev.describe(s.primary)
@@ -177,5 +190,8 @@ def apply(ctx: Context, plan: Plan) -> reg.Change:
         # After the stacks that import its exports (and whatever else goes) are gone.
         after = tuple(step.name for step in steps if step.name != "central") or ("central",)
         steps.append(scheduler.Step(f"developer {s.primary}", purge_primary, after))
-    raise_first(scheduler.run(steps, ctx.stop))
+    outcome = scheduler.run(steps, ctx.stop)
+    for leftover in waiting.values():
+        dev.discard(leftover)
+    raise_first(outcome)
     return result["change"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xacct.commands import common
+from xacct.commands.resolve import given_answers, resolve
 from xacct.core.answers import Answers
 from xacct.core.request import Request
 from xacct.errors import InvalidInput
@@ -17,9 +17,10 @@ def run_command(
 ) -> int:
     """`defaults` fill what flags leave open (saved answers, or the sandbox's); answers are saved
     to `save_to` after a change succeeds."""
-    answers = common.resolve(request, defaults or Answers(), o, interactive)
+    given = given_answers(request)  # a value that cannot be right is the first thing said
     if not interactive and request.needs_confirmation:
         raise InvalidInput("no terminal to confirm on: pass --yes to apply, or --dry-run to preview")
+    answers = resolve(request, given, defaults or Answers(), o, interactive)
     if request.mode == "status":
         from xacct.commands import status
 

@@ -12,7 +12,7 @@ from xacct.core.answers import Central
 from xacct.core.planning import check_central
 from xacct.core.request import Request
 from xacct.errors import ExitCode
-from xacct.terminal import render
+from xacct.terminal import reports
 from xacct.terminal.output import Output
 from xacct.terminal.progress import LineProgress
 
@@ -24,7 +24,7 @@ def run(central: Central, request: Request, o: Output, save_to: Path | None) -> 
     if request.json:
         o.out.file.write(json.dumps(data, indent=2) + "\n")
     else:
-        render.show_status(o, data)
+        reports.show_status(o, data)
     return ExitCode.OK
 
 

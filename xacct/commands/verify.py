@@ -3,6 +3,7 @@ its fix; orphan entries of the central lists with the command that removes each.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from pathlib import Path
@@ -21,7 +22,7 @@ from xacct.core.request import Request
 from xacct.core.state import StackState
 from xacct.core.status import STABLE
 from xacct.errors import ExitCode
-from xacct.terminal import render
+from xacct.terminal import reports
 from xacct.terminal.output import Output
 from xacct.terminal.progress import LineProgress
 
@@ -209,11 +210,22 @@ def run(target: Onboarding, request: Request, o: Output, interactive: bool, save
     ctx.dev.check_account(target.dev.account)
     verifier = Verifier(ctx, common.resume_command(request.prog, target, remove=True))
     links, orphans = verifier.run(probe=request.probe)
-    render.show_verify(
-        o,
-        links,
-        orphans,
-        common.resume_command(request.prog, target.central, remove=True),
-        common.resume_command(request.prog, target),
-    )
-    return ExitCode.OK if all(link.ok for link in links) and not orphans else ExitCode.BROKEN
+    remove = common.resume_command(request.prog, target.central, remove=True)
+    onboard = common.resume_command(request.prog, target)
+    healthy = all(link.ok for link in links) and not orphans
+    if request.json:
+        o.out.file.write(json.dumps(verify_json(target, links, orphans, remove, onboard), indent=2) + "\n")
+    else:
+        reports.show_verify(o, links, orphans, remove, onboard)
+    return ExitCode.OK if healthy else ExitCode.BROKEN
+
+
+def verify_json(target: Onboarding, links: list[Link], orphans: list[str], remove: str, onboard: str) -> dict[str, Any]:
+    return {
+        "developer": {"account": target.dev.account, "region": target.dev.region},
+        "central": {"account": target.build.account, "region": target.build.region, "stack": target.central.stack},
+        "ok": all(link.ok for link in links) and not orphans,
+        "links": [{"name": x.name, "ok": x.ok, "detail": x.detail, **({"fix": x.fix} if x.fix else {})} for x in links],
+        "orphans": [{"bucket": b, "fix": f"{remove} --orphan {b}"} for b in orphans],
+        **({} if all(link.ok for link in links) else {"onboard": onboard}),
+    }

@@ -122,12 +122,6 @@ class Answers:
     def with_defaults(self) -> Answers:
         return self.layered(Answers(central_stack=DEFAULT_CENTRAL_STACK, dev_stacks=",".join(DEFAULT_DEV_STACKS)))
 
-    def missing(self, *, developer: bool = True) -> list[str]:
-        needed = ["build_account", "build_region", "build_profile"]
-        if developer:
-            needed += ["dev_account", "dev_region", "dev_profile"]
-        return [n for n in needed if getattr(self, n) in (None, "")]
-
     def stacks(self) -> DevStacks:
         names = (self.dev_stacks or ",".join(DEFAULT_DEV_STACKS)).split(",")
         if len(names) != 3 or any(stack_problem(n) for n in names):

@@ -78,6 +78,11 @@ def deploy_parameters(dev_account: str, primary: StackState) -> dict[str, str] |
     return {"BuildAccount": dev_account, "CMKARNs": cmk} if cmk else None
 
 
+def withdrawal_parameters(primary: StackState, dev_account: str) -> dict[str, str]:
+    """The developer's primary stack once the central replication role may no longer write."""
+    return {"ReplicationWriterRoleArn": "", "PipelineBucketAccessRoleArns": foreign_roles(primary, dev_account)}
+
+
 def developer_parameters(role: str) -> dict[str, str]:
     return {"ReplicationFunctionRoleArn": role}
 

@@ -23,6 +23,7 @@ class Request:
     purge: bool = False
     orphan: str | None = None
     probe: bool = False
+    guided: bool = False  # ask every question, the known answers as defaults
     prog: str = "python onboard.py"  # how the person started us, for the commands we suggest
 
     @property

@@ -82,6 +82,13 @@ def declared_resources(template: str) -> set[str]:
     return set(_template_section(template, "Resources"))
 
 
+def declared_types(template: str) -> list[tuple[str, str]]:
+    """A template's resources as (logical id, type), in the template's order. A resource under a
+    Condition may not be created; a preview from the template says so."""
+    found = _template_section(template, "Resources")
+    return [(k, str(v.get("Type", "?"))) for k, v in found.items() if isinstance(v, dict)]
+
+
 def _template_section(template: str, section: str) -> dict[str, Any]:
     import yaml
 

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.markup import escape
 
 from xacct.aws.gateway import Gateway
 from xacct.aws.stacks import Stacks
@@ -27,6 +26,7 @@ from xacct.core.state import Silent
 from xacct.core.templates import template
 from xacct.sandbox import emulator
 from xacct.terminal.output import Output
+from xacct.terminal.render import say
 
 BUILD = emulator.BUILD_ACCOUNT
 DEV = emulator.DEV_ACCOUNTS[0]
@@ -154,13 +154,17 @@ def build_an_artifact(o: Output) -> None:
             if record.get("version") == version:
                 line = record
     if line is None:
-        o.out.print("\n[yellow]Sandbox: the replication function did not report within 60 s[/]")
+        o.out.print()
+        say(o, ("Sandbox: the replication function did not report within 60 s", "yellow"))
         return
     delivered = list(line.get("delivered", []))  # type: ignore[call-overload]
-    o.out.print(
-        f"\n[bold]Sandbox: the central build puts s3://{source}/{key}[/]\n"
+    o.out.print()
+    say(o, (f"Sandbox: the central build puts s3://{source}/{key}", "bold"))
+    say(
+        o,
         f"  the replication function delivered it to {len(delivered)} of {line['targets']} developer buckets "
-        f"in {line['seconds']} s"
+        f"in {line['seconds']} s",
+        hang=4,
     )
     target = f"xacct-build-{DEV}-{REGION}"
     if target in delivered:
@@ -169,13 +173,15 @@ def build_an_artifact(o: Output) -> None:
             .client("s3")
             .head_object(Bucket=target, Key=key)
         )
-        o.out.print(
+        say(
+            o,
             f"  arrived in s3://{target}/{key} ({got['ContentType']}, {got['ContentLength']} bytes, "
             f"revision summary {got['Metadata'].get('codepipeline-artifact-revision-summary')!r}): "
-            "your pipeline starts from here"
+            "your pipeline starts from here",
+            hang=4,
         )
     for bucket, failure in dict(line.get("failed", {})).items():  # type: ignore[call-overload]
-        o.out.print(f"  [red]not delivered to {escape(bucket)}[/]: {escape(str(failure['reason']))}")
+        say(o, (f"  not delivered to {bucket}", "red"), f": {failure['reason']}", hang=4)
 
 
 def central_values() -> dict[str, str]:
@@ -194,24 +200,26 @@ def stacks_by_account() -> dict[str, list[str]]:
 
 
 def show_outcome(o: Output, before: dict[str, str], after: dict[str, str]) -> None:
-    o.out.print("\n[bold]Sandbox: the central stack's parameters, before and after[/]")
+    o.out.print()
+    say(o, ("Sandbox: the central stack's parameters, before and after", "bold"))
     for key in reg.PARAMETERS:
         old = [v for v in before[key].split(",") if v]
         new = [v for v in after[key].split(",") if v]
         if before[key] == after[key]:
-            o.out.print(f"  {key}: unchanged ({len(old)} items)" if key != reg.ENABLE else f"  {key}: {after[key]}")
+            say(o, f"  {key}: unchanged ({len(old)} items)" if key != reg.ENABLE else f"  {key}: {after[key]}")
             continue
         if key == reg.ENABLE:
-            o.out.print(f"  {key}: {before[key]} -> [bold]{after[key]}[/]")
+            say(o, f"  {key}: {before[key]} -> ", (after[key], "bold"))
             continue
-        o.out.print(f"  {key}:")
+        say(o, f"  {key}:")
         for item in new:
-            o.out.print(f"    {'  ' if item in old else '[green]+[/] '}{item}")
+            mark = ("  ", "") if item in old else ("+ ", "green")
+            say(o, "  ", mark, item, hang=4)
         for item in old:
             if item not in new:
-                o.out.print(f"    [red]-[/] {item}")
+                say(o, "  ", ("- ", "red"), item, hang=4)
     for account, names in stacks_by_account().items():
-        o.out.print(f"  stacks in the {account} account: {', '.join(names) or 'none'}")
+        say(o, f"  stacks in the {account} account: {', '.join(names) or 'none'}", hang=4)
 
 
 def run_sandbox(request: Request, o: Output, interactive: bool) -> int:
@@ -229,6 +237,8 @@ def run_sandbox(request: Request, o: Output, interactive: bool) -> int:
             onboard = Request(given=request.given, config=request.config, yes=True, prog=request.prog)
             run_command(onboard, quiet, False, defaults=ANSWERS, save_to=None)
         before = central_values()
+        if interactive and not request.yes:
+            request = request.but(guided=True)  # a first run: every question, the sandbox's answers as defaults
         if not interactive and request.needs_confirmation:
             # Nothing real is at stake here, and a first run may well be piped.
             o.info("[dim]sandbox: no terminal, applying without confirmation[/]")

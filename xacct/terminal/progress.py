@@ -14,15 +14,18 @@ from rich.markup import escape
 class LineProgress:
     """CloudFormation's progress as plain lines, safe from several threads."""
 
-    def __init__(self, console: Console) -> None:
-        self.console = console
+    def __init__(self, console: Console, log: Console | None = None) -> None:
+        self.console, self.log = console, log  # log: --log FILE, when the console is not already logged
         self.lock = threading.Lock()
         self.start = time.monotonic()
 
     def _line(self, stack: str, text: str) -> None:
         elapsed = time.monotonic() - self.start
+        line = f"[dim]{elapsed:6.1f}s[/] [cyan]{escape(stack)}[/] {text}"
         with self.lock:
-            self.console.print(f"[dim]{elapsed:6.1f}s[/] [cyan]{escape(stack)}[/] {text}", highlight=False)
+            self.console.print(line, highlight=False)
+            if self.log is not None:
+                self.log.print(line, highlight=False)
 
     def note(self, stack: str, text: str) -> None:
         self._line(stack, escape(text))
@@ -49,8 +52,8 @@ class LiveProgress(LineProgress):
     """On a terminal: one live line per stack (spinner, elapsed time, latest status), with
     each resource event printed above it as it arrives. Safe with several stacks in flight."""
 
-    def __init__(self, console: Console) -> None:
-        super().__init__(console)
+    def __init__(self, console: Console, log: Console | None = None) -> None:
+        super().__init__(console, log)
         from rich.live import Live
 
         self.rows: dict[str, tuple[float, float | None, str]] = {}  # stack -> (started, ended, status)
@@ -61,6 +64,12 @@ class LiveProgress(LineProgress):
         from rich.table import Table
 
         grid = Table.grid(padding=(0, 1))
+        # A row is one line: the stack's name whole, its latest status shortened with a mark
+        # (every event is printed in full above the view).
+        grid.add_column(no_wrap=True)
+        grid.add_column(no_wrap=True)
+        grid.add_column(no_wrap=True)
+        grid.add_column(no_wrap=True, overflow="ellipsis")
         now = time.monotonic()
         for stack, (started, ended, status) in list(self.rows.items()):
             mark: Any = "[green]✓[/]" if ended is not None else Spinner("dots", style="cyan")

@@ -1,155 +1,200 @@
-"""What a person reads about a run: the plan, the changes CloudFormation prepared, status, verify
-and the summary."""
+"""What a person reads about an onboarding or a removal: the plan, what CloudFormation will do to
+each stack in each account, and the closing summary. Every value is shown whole at any width:
+lines are fitted by layout.py (breaks at spaces or an ARN's separators), never cropped."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Sequence
 
-from rich.markup import escape
-from rich.table import Table
+from rich.style import Style
+from rich.text import Text
 
 from xacct.core import registry as reg
-from xacct.core.links import Link
 from xacct.core.plan import Plan, is_pending
-from xacct.core.state import Prepared
+from xacct.core.preview import Preview, console_url
+from xacct.core.state import StackState
+from xacct.terminal.layout import fit, hang_for
 from xacct.terminal.output import Output
 
 ACTION_STYLE = {"create": "green", "update": "yellow", "delete": "red", "none": "dim"}
+ENTRY_MARK = {
+    "unchanged": (" ", "dim"),
+    "added": ("+", "green"),
+    "removed": ("-", "red"),
+    "key-replaced": ("~", "yellow"),
+}
 COLLAPSE_AFTER = 6
 
 
+def say(o: Output, *parts: str | tuple[str, str | Style], hang: int = 2) -> None:
+    """One logical line, from plain and (text, style) parts, fitted to stdout's width."""
+    text = Text()
+    for part in parts:
+        if isinstance(part, tuple):
+            text.append(part[0], style=part[1])
+        else:
+            text.append(part)
+    for line in fit(text, o.out.width, hang):
+        o.out.print(line, highlight=False, soft_wrap=True)
+
+
+def value_line(o: Output, value: str, style: str | Style = "", preferred: int = 4) -> None:
+    """A value on a line of its own, indented as far as lets it stay whole on one line."""
+    hang = hang_for(value, o.out.width, preferred)
+    say(o, " " * hang, (value, style), hang=hang)
+
+
 def show_plan(o: Output, plan: Plan) -> None:
-    verb = "Onboarding" if plan.action == "onboard" else "Removing"
-    o.out.print(
-        f"[bold]{verb}[/] developer account [bold]{plan.dev_account}[/] ({plan.dev_region}) "
-        f"{'onto' if plan.action == 'onboard' else 'from'} build account [bold]{plan.build_account}[/] "
-        f"({plan.build_region}), central stack [bold]{escape(plan.central_stack)}[/]"
+    onboard = plan.action == "onboard"
+    say(
+        o,
+        ("Onboarding" if onboard else "Removing", "bold"),
+        " developer account ",
+        (plan.dev_account, "bold"),
+        f" ({plan.dev_region}) {'onto' if onboard else 'from'} build account ",
+        (plan.build_account, "bold"),
+        f" ({plan.build_region}), central stack ",
+        (plan.central_stack, "bold"),
     )
-    table = Table(title="Developer account stacks", title_justify="left", show_edge=False, pad_edge=False)
-    table.add_column("stack")
-    table.add_column("action")
-    table.add_column("")
+    o.out.print()
+    say(o, ("Developer account stacks", "bold"), f" ({plan.dev_account}, {plan.dev_region})")
+    width = max([len(step.stack) for step in plan.stacks] + [5])
     for step in plan.stacks:
-        style = ACTION_STYLE.get(step.action, "")
-        table.add_row(escape(step.stack), f"[{style}]{step.action}[/]", escape(step.detail))
-    o.out.print(table)
+        say(
+            o,
+            f"  {step.stack:<{width}}  ",
+            (f"{step.action:<6}", ACTION_STYLE.get(step.action, "")),
+            f"  {step.detail}" if step.detail else "",
+            hang=width + 12,
+        )
     show_entries(o, plan)
+    say(o, "Developer bucket: ", (plan.bucket, "bold"))
     key = plan.cmk if not is_pending(plan.cmk) else "created with the primary stack"
-    o.out.print(f"Developer bucket: [bold]{escape(plan.bucket)}[/]; key: {escape(str(key))}")
+    say(o, "Developer key: ", key or "")
     for c in plan.emptied:
         held = f"{c.versions} object versions, deleted with it" if c.versions else "empty"
-        o.out.print(f"[bold]purge:[/] {escape(c.bucket)} holds {held}")
+        say(o, ("purge:", "bold"), f" {c.bucket} holds {held}")
     for note in plan.notes:
-        o.out.print(f"[dim]note:[/] {escape(note)}")
+        say(o, ("note:", "dim"), f" {note}")
 
 
 def show_entries(o: Output, plan: Plan) -> None:
     d = plan.diff
-    o.out.print(f"\n[bold]Central replication lists[/] ({escape(plan.change.message)})")
+    o.out.print()
+    say(o, ("Central replication lists", "bold"), f" ({plan.change.message})")
     enable_before, enable_after = d.parameters[reg.ENABLE]
     if enable_before != enable_after:
-        o.out.print(f"  EnableReplication: [red]{escape(enable_before)}[/] -> [green]{escape(enable_after)}[/]")
+        say(o, "  EnableReplication: ", (enable_before, "red"), " -> ", (enable_after, "green"))
     else:
-        o.out.print(f"  EnableReplication: {escape(enable_after)}")
+        say(o, f"  EnableReplication: {enable_after}")
     rows = list(enumerate(d.entries, 1))
-    unchanged = [r for r in rows if r[1].status == "unchanged"]
-    collapse = len(unchanged) > COLLAPSE_AFTER
+    collapse = sum(row.status == "unchanged" for _, row in rows) > COLLAPSE_AFTER
     hidden = 0
     for pos, row in rows:
         if row.status == "unchanged" and collapse:
             hidden += 1
             continue
-        mark, style = {
-            "unchanged": (" ", "dim"),
-            "added": ("+", "green"),
-            "removed": ("-", "red"),
-            "key-replaced": ("~", "yellow"),
-        }[row.status]
+        mark, style = ENTRY_MARK[row.status]
         key = row.entry.cmk if not is_pending(row.entry.cmk) else "(key created with the primary stack)"
-        line = f"  {mark} {pos:>3}  {row.entry.bucket}  {key}"
-        if len(line) <= o.out.width:
-            o.out.print(f"[{style}]{escape(line)}[/]", highlight=False)
-        else:  # a narrow terminal: the key on a line of its own rather than broken mid-ARN
-            o.out.print(f"[{style}]  {mark} {pos:>3}  {escape(row.entry.bucket)}[/]", highlight=False)
-            o.out.print(f"[{style}]{' ' * 9}{escape(key)}[/]", highlight=False, overflow="fold")
+        head = f"  {mark} {pos:>3}  {row.entry.bucket}"
+        if len(head) + 2 + len(key) <= o.out.width:
+            say(o, (f"{head}  {key}", style))
+        else:  # the key on a line of its own, whole
+            say(o, (head, style), hang=9)
+            value_line(o, key, style, preferred=9)
         if row.previous_cmk:
-            o.out.print(f"  [dim]        was {escape(row.previous_cmk)}[/]")
+            say(o, ("        was ", "dim"), (row.previous_cmk, "dim"), hang=9)
     if hidden:
-        o.out.print(f"  [dim]  {hidden} other developers unchanged[/]")
+        say(o, (f"    {hidden} other developers unchanged", "dim"))
     if not rows:
-        o.out.print("  [dim](no developer registered)[/]")
+        say(o, ("  (no developer registered)", "dim"))
     changed = d.changed_parameters
-    o.out.print(f"  parameters changing: {', '.join(changed) if changed else 'none'}")
+    say(o, f"  parameters changing: {', '.join(changed) if changed else 'none'}", hang=4)
 
 
-def show_changes(o: Output, prepared: Mapping[str, Prepared]) -> None:
-    for name, p in prepared.items():
-        if p.action == "none":
-            continue
-        o.out.print(f"\n[bold]{escape(name)}[/]: CloudFormation will {p.action}")
-        for c in p.changes:
-            flag = " [magenta](IAM/policy)[/]" if c.touches_policy else ""
-            repl = f" replacement={c.replacement}" if c.replacement and c.replacement != "False" else ""
-            o.out.print(f"  {c.action:<7} {escape(c.logical_id)} {c.resource_type}{repl}{flag}")
-
-
-def show_status(o: Output, data: Mapping[str, Any]) -> None:
-    c = data["central"]
-    state = "[green]on[/]" if data["replication"] else "[yellow]off[/]"
-    o.out.print(
-        f"Central stack [bold]{escape(str(c['stack']))}[/] in {escape(str(c['account']))} "
-        f"({escape(str(c['region']))}): replication {state}"
-    )
-    table = Table(show_edge=False, pad_edge=False)
-    for col in ("#", "account", "region", "bucket", "key"):
-        table.add_column(col, overflow="fold")
-    for d in data["developers"]:
-        table.add_row(
-            str(d["position"]),
-            escape(d["account"] or "?"),
-            escape(d["region"] or "?"),
-            escape(d["bucket"]),
-            escape(d["cmk"]),
+def show_changes(o: Output, previews: Sequence[Preview]) -> None:
+    """What CloudFormation will do, stack by stack, with the account and region of each."""
+    shown = [p for p in previews if p.action != "none"]
+    if not shown:
+        return
+    o.out.print()
+    say(o, ("What CloudFormation will do", "bold"))
+    for p in shown:
+        where = f"{p.side} {p.account} {p.region}"
+        name = f"{p.stack} (central)" if p.central else p.stack
+        say(
+            o,
+            (where, "cyan"),
+            "  ",
+            (name, "bold"),
+            ": ",
+            (p.action, ACTION_STYLE.get(p.action, "")),
+            f", from its {p.source}" if p.source != "change set" else ", change set",
+            hang=4,
         )
-    if data["developers"]:
-        o.out.print(table)
-    else:
-        o.out.print("  no developer is registered")
-    cap = data["capacity"]
-    o.out.print(
-        f"Capacity: {cap['registered']} registered, about {cap['fits']} fit within CloudFormation's "
-        f"4,096-byte parameter limit ({max(cap['fits'] - cap['registered'], 0)} more)"
-    )
+        if p.note:
+            say(o, ("  " + p.note, "dim"), hang=4)
+        width = max([len(c.logical_id) for c in p.changes] + [10])
+        for c in p.changes:
+            repl = f" replacement={c.replacement}" if c.replacement and c.replacement != "False" else ""
+            say(
+                o,
+                f"  {c.action:<7} {c.logical_id:<{width}} {c.resource_type}{repl}",
+                (" (IAM/policy)", "magenta") if c.touches_policy else "",
+                hang=10,
+            )
+        if not p.changes:
+            say(o, ("  no resource changes listed", "dim"))
 
 
-def show_verify(o: Output, links: list[Link], orphans: list[str], remove: str, onboard: str) -> None:
-    for link in links:
-        mark = "[green]ok[/]    " if link.ok else "[bold red]broken[/]"
-        o.out.print(f"{mark} {escape(link.name)}: {escape(link.detail)}")
-        if not link.ok and link.fix:
-            o.out.print(f"         fix: {escape(link.fix)}")
-    for bucket in orphans:
-        o.out.print(f"[bold yellow]orphan[/] {escape(bucket)} is registered but its bucket or stack no longer exists")
-        o.out.print(f"         fix: {escape(remove)} --orphan {bucket}")
-    if any(not link.ok for link in links):
-        o.out.print(f"\nTo onboard again: {escape(onboard)}")
-    elif not orphans:
-        o.out.print("\n[bold green]Every link holds.[/]")
-
-
-def summary(o: Output, plan: Plan, change: reg.Change, bucket: str | None = None) -> None:
+def summary(
+    o: Output,
+    plan: Plan,
+    change: reg.Change,
+    stacks: Iterable[Stacked] = (),
+    *,
+    bucket: str | None = None,
+    applied: float | None = None,
+) -> None:
+    """How it ended: how long applying took (and the whole run, questions and review included),
+    where the developer's pipeline starts, and every stack touched with its ARN and console page."""
+    took = f" in {applied:.1f} s ({o.elapsed():.1f} s in all)" if applied is not None else f" in {o.elapsed():.1f} s"
     if plan.action == "onboard":
-        o.out.print("\n[bold green]Onboarded.[/]")
-        o.out.print(f"  registered in {escape(plan.central_stack)} as developer {_position(change)}; replication is on")
-        o.out.print(f"  your pipeline triggers from s3://{escape(bucket or plan.bucket)}")
-        o.out.print("  next: run your pipeline once from your fork, or wait for the next central build")
+        o.out.print()
+        say(o, ("Onboarded" + took + ".", "bold green"))
+        say(o, f"  registered in {plan.central_stack} as developer {_position(change)}; replication is on", hang=4)
+        say(o, f"  your pipeline triggers from s3://{bucket or plan.bucket}", hang=4)
+        say(o, "  next: run your pipeline once from your fork, or wait for the next central build", hang=4)
     else:
-        o.out.print("\n[bold green]Removed.[/]" if change.kind == "removed" else f"\n{escape(change.message)}")
+        headline = "Removed" + took + "." if change.kind == "removed" else change.message + took + "."
+        o.out.print()
+        say(o, (headline, "bold green"))
         if change.kind == "removed":
-            o.out.print(f"  {escape(change.message)}")
+            say(o, f"  {change.message}", hang=4)
         for note in plan.notes:
-            o.out.print(f"  {escape(note)}")
+            say(o, f"  {note}", hang=4)
+    show_stacks(o, stacks)
+
+
+Stacked = tuple[str, str, str, StackState]  # (side, account, region, state)
+
+
+def show_stacks(o: Output, stacks: Iterable[Stacked]) -> None:
+    """Each stack the run touched: where, its status, its ARN and its page in the console."""
+    rows = list(stacks)
+    if not rows:
+        return
+    o.out.print()
+    say(o, ("Stacks", "bold"))
+    for side, account, region, state in rows:
+        status = state.status or "DELETE_COMPLETE"
+        style = "green" if status.endswith("_COMPLETE") and "ROLLBACK" not in status else "yellow"
+        say(o, f"  {side} {account} {region}  ", (state.name, "bold"), "  ", (status, style), hang=4)
+        if state.stack_id:
+            value_line(o, state.stack_id, "dim")
+            url = console_url(state.stack_id)
+            if url and state.exists:
+                value_line(o, url, Style(link=url, color="blue"))
 
 
 def _position(change: reg.Change) -> str:

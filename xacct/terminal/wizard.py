@@ -1,42 +1,51 @@
 """The questions, as data, and the one place that asks them (questionary).
 
-Only what flags, --config and saved answers left open is asked; saved answers are the defaults.
-`unsafe_ask` lets Ctrl-C reach the entry point's handler (exit 130).
+Accounts are never asked: a profile is, and the account it reaches is read (STS) the moment it
+is picked, checked against an account given with a flag, and the profile asked again in place
+when it reaches the wrong one or none. Only what flags, --config and saved answers left open is
+asked (everything with --guided); when nothing was, the answers are shown once and the run goes
+on. `unsafe_ask` lets Ctrl-C reach the entry point's handler (exit 130).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from xacct.core.answers import Answers, account_problem, region_problem, stack_problem
+from rich.markup import escape
+
+from xacct.core.answers import Answers, region_problem, stack_problem
+from xacct.errors import InvalidInput, XacctError
 
 if TYPE_CHECKING:
+    from xacct.aws.identity import Profile
     from xacct.terminal.output import Output
+
+Side = Literal["build", "dev"]
+# (profile, region, "build" | "developer") -> the account it reaches, or XacctError
+Identify = Callable[[str | None, str | None, str], str]
+DEFAULT_CHAIN = ""  # the picker's value for "no profile" (questionary would use the title for None)
+CONTINUE = "__continue__"
 
 
 @dataclass(frozen=True)
 class Question:
     name: str
     message: str
-    kind: str  # account | region | profile | text
-    developer: bool = False
+    kind: Literal["profile", "region", "text"]
+    side: Side
     check: Callable[[str], str | None] | None = None
 
 
 QUESTIONS = (
-    Question("build_account", "Build (central) account id", "account", check=account_problem),
-    Question("build_profile", "Profile for the build account", "profile"),
-    Question("build_region", "Region of the central stack", "region", check=region_problem),
-    Question("central_stack", "Central stack name", "text", check=stack_problem),
-    Question("dev_account", "Developer account id", "account", developer=True, check=account_problem),
-    Question("dev_profile", "Profile for the developer account", "profile", developer=True),
-    Question("dev_region", "Region of the developer stacks", "region", developer=True, check=region_problem),
+    Question("build_profile", "Profile for the build account", "profile", "build"),
+    Question("build_region", "Region of the central stack", "region", "build", check=region_problem),
+    Question("central_stack", "Central stack name", "text", "build", check=stack_problem),
+    Question("dev_profile", "Profile for the developer account", "profile", "dev"),
+    Question("dev_region", "Region of the developer stacks", "region", "dev", check=region_problem),
 )
-
-
-CONTINUE = "__continue__"  # questionary would use the title for a None value
+LABEL = {"build": "build", "dev": "developer"}
 
 
 def validator(q: Question) -> Callable[[str], bool | str]:
@@ -45,105 +54,209 @@ def validator(q: Question) -> Callable[[str], bool | str]:
     def check(text: str) -> bool | str:
         if not text.strip():
             return "an answer is needed"
-        problem = q.check(text) if q.check else None
+        problem = q.check(text.strip()) if q.check else None
         return problem or True
 
     return check
 
 
-def profiles() -> list[str]:
-    import boto3
+def profile_choices(found: list[Profile], taken: str | None) -> list[Any]:
+    """One line per profile: its name, the account its config names and its region, so typing
+    part of any of them filters the list; the default credential chain last."""
+    import questionary
 
-    return sorted(boto3.Session().available_profiles)
+    width = max([len(p.name) for p in found] + [7])
+    choices: list[Any] = [
+        questionary.Choice(
+            f"{p.name:<{width}}  {p.account or '':<12}  {p.region or ''}".rstrip()
+            + ("  (the build account's)" if p.name == taken else ""),
+            value=p.name,
+        )
+        for p in found
+    ]
+    choices.append(questionary.Choice("(no profile: the default credential chain)", value=DEFAULT_CHAIN))
+    return choices
 
 
-def profile_region(profile: str) -> str | None:
-    import boto3
+class Wizard:
+    """One dialogue: what is known so far, what was asked, and the identities read."""
 
-    try:
-        return boto3.Session(profile_name=profile).region_name
-    except Exception:
+    def __init__(self, answers: Answers, given: Answers, identify: Identify, output: Output | None) -> None:
+        self.answers, self.given, self.identify, self.output = answers, given, identify, output
+        self.asked = False
+
+    # ---- the accounts, read from the profiles -------------------------------------------------
+
+    def _say(self, message: str) -> None:
+        if self.output is not None:
+            self.output.info(message)
+
+    def _reach(self, side: Side) -> str:
+        """Read the account of this side's profile, with a spinner; XacctError when it reaches none."""
+        from contextlib import nullcontext
+
+        profile = getattr(self.answers, f"{side}_profile") or None
+        region = getattr(self.answers, f"{side}_region") or None
+        who = f"profile {profile}" if profile else "the default credentials"
+        waiting: Any = (
+            self.output.terminal.status(f"checking {who}…")
+            if self.output is not None and self.output.terminal.is_terminal
+            else nullcontext()
+        )
+        with waiting:
+            return self.identify(profile, region, LABEL[side])
+
+    def _problem(self, side: Side, account: str) -> str | None:
+        expected = getattr(self.given, f"{side}_account")
+        profile = getattr(self.answers, f"{side}_profile") or "the default credentials"
+        if expected and account != expected:
+            return f"{profile} reaches {account}, not the {LABEL[side]} account {expected} given with --{side}-account"
+        if side == "dev" and account == self.answers.build_account:
+            return f"{profile} reaches the build account {account} itself; pick the developer account's profile"
         return None
 
+    def settle(self, side: Side, found: list[Profile]) -> None:
+        """This side's profile, asked until it reaches the right account; the account recorded."""
+        while True:
+            try:
+                account = self._reach(side)
+                problem = self._problem(side, account)
+            except XacctError as exc:
+                account, problem = "", exc.message
+            if problem is None:
+                profile = getattr(self.answers, f"{side}_profile") or "the default credentials"
+                self._say(f"  [green]✓[/] {escape(profile)} reaches {account}")
+                self.answers = replace(self.answers, **{f"{side}_account": account})
+                return
+            self._say(f"  [bold yellow]![/] {escape(problem)}")
+            if not found:
+                raise InvalidInput(f"{problem}; and no profile is configured to pick instead")
+            q = next(q for q in QUESTIONS if q.name == f"{side}_profile")
+            self._ask(q, found)
 
-def regions() -> list[str]:
-    import boto3
+    # ---- asking --------------------------------------------------------------------------------
 
-    return sorted(boto3.Session().get_available_regions("cloudformation"))
+    def _default(self, q: Question) -> str | None:
+        from xacct.aws.identity import environment_profile, profile_region
 
+        current = getattr(self.answers, q.name)
+        if current not in (None, ""):
+            return str(current)
+        if q.kind == "profile":
+            other = self.answers.build_profile if q.side == "dev" else None
+            env = environment_profile()
+            return env if env and env != other else None
+        if q.kind == "region":
+            profile = getattr(self.answers, f"{q.side}_profile") or None
+            fallback = self.answers.build_region if q.side == "dev" else None
+            return profile_region(profile) or fallback or "us-east-1"
+        return None
 
-def reach(profile: str) -> str:
-    """The account a profile reaches, or why it does not."""
-    from xacct.aws.gateway import Gateway
+    def _ask(self, q: Question, found: list[Profile]) -> None:
+        import questionary
 
-    try:
-        return Gateway(profile, profile_region(profile) or "us-east-1", "").account()
-    except Exception as exc:
-        return f"?: {getattr(exc, 'message', exc)}"
+        from xacct.core.regions import known
 
-
-def _ask_one(q: Question, current: Answers, default: str | None, output: Output | None) -> str:
-    import questionary
-
-    if q.kind == "profile":
-        choices = profiles()
-        if choices:
-            return str(
-                questionary.select(
-                    q.message, choices=choices, default=default if default in choices else None
-                ).unsafe_ask()
-            )
-    if q.kind == "region":
-        profile = current.build_profile if q.name.startswith("build") else current.dev_profile
-        region_default = default or (profile_region(profile) if profile else None) or "us-east-1"
-        return str(
-            questionary.autocomplete(
-                q.message, choices=regions(), default=region_default, validate=validator(q)
+        default = self._default(q)
+        self.asked = True
+        if q.kind == "profile":
+            taken = self.answers.build_profile if q.side == "dev" else None
+            choices = profile_choices(found, taken)
+            values = [c.value for c in choices]
+            picked = questionary.select(
+                q.message,
+                choices=choices,
+                instruction="(type to filter, arrows to move)",
+                default=default if default in values else None,
+                use_search_filter=True,
+                use_jk_keys=False,
             ).unsafe_ask()
-        ).strip()
-    return str(questionary.text(q.message, default=default or "", validate=validator(q)).unsafe_ask()).strip()
+            value: str | None = str(picked) or None
+        elif q.kind == "region":
+            value = str(
+                questionary.autocomplete(
+                    q.message, choices=sorted(known()), default=default or "", validate=validator(q)
+                ).unsafe_ask()
+            ).strip()
+        else:
+            value = str(questionary.text(q.message, default=default or "", validate=validator(q)).unsafe_ask()).strip()
+        self.answers = replace(self.answers, **{q.name: value})
+
+    def review(self, shown: list[Question], found: list[Profile]) -> None:
+        """All answers, with the accounts read; pick one to change it, or continue."""
+        import questionary
+
+        while True:
+            width = max(len(q.message) for q in shown)
+            choices: list[Any] = [questionary.Choice("Continue with these answers", value=CONTINUE)]
+            choices += [questionary.Choice(f"{q.message:<{width}}  {self.shown(q)}", value=q.name) for q in shown]
+            picked = questionary.select("Your answers (pick one to change it):", choices=choices).unsafe_ask()
+            if picked == CONTINUE:
+                return
+            q = next(q for q in QUESTIONS if q.name == picked)
+            self._ask(q, found)
+            if q.kind == "profile" or (q.kind == "region" and not getattr(self.answers, f"{q.side}_account")):
+                self.settle(q.side, found)
+
+    def shown(self, q: Question) -> str:
+        value = getattr(self.answers, q.name)
+        if q.kind == "profile":
+            account = getattr(self.answers, f"{q.side}_account")
+            return f"{value or '(default credentials)'} -> {account}"
+        return str(value)
 
 
-def _after_profile(q: Question, answers: Answers, output: Output | None) -> None:
-    """As soon as a profile is chosen, say which account it reaches, and warn at once."""
-    if q.kind != "profile" or output is None:
-        return
-    profile = getattr(answers, q.name)
-    account = reach(profile)
-    expected = answers.build_account if q.name.startswith("build") else answers.dev_account
-    if account == expected:
-        output.info(f"  [green]✓[/] {profile} reaches {account}")
+def ask(
+    given: Answers,
+    *,
+    defaults: Answers,
+    identify: Identify,
+    developer: bool = True,
+    guided: bool = False,
+    output: Output | None = None,
+    profiles: list[Profile] | None = None,
+) -> Answers:
+    """Ask what `given` and `defaults` leave open (everything, as defaults, when `guided`), read
+    each profile's account as it is picked, and return the answers with the accounts filled."""
+    from xacct.aws import identity
+
+    found = identity.profiles() if profiles is None else profiles
+    # An account is never an answer to carry over: it is read from the profile every run.
+    known = given.layered(replace(defaults, build_account=None, dev_account=None))
+    if not found and not given.build_profile and not given.dev_profile:
+        known = replace(known, build_profile=None, dev_profile=None)
+    w = Wizard(known, given, identify, output)
+    shown = [q for q in QUESTIONS if developer or q.side == "build"]
+    for q in shown:
+        open_ = getattr(w.answers, q.name) in (None, "")
+        if q.kind == "profile":
+            if (open_ or guided) and found:
+                w._ask(q, found)
+            w.settle(q.side, found)
+        elif open_ or guided:
+            w._ask(q, found)
+    if w.asked:
+        w.review(shown, found)
     else:
-        output.info(f"  [bold yellow]![/] {profile} reaches {account}, not {expected}")
+        show_summary(w.answers, developer, output)
+    return w.answers
 
 
-def ask(given: Answers, *, defaults: Answers, developer: bool = True, output: Output | None = None) -> Answers:
-    """Fill every gap in `given` by asking; then show all answers and let one be changed."""
-    import questionary
-
-    answers = given
-    for q in QUESTIONS:
-        if q.developer and not developer:
-            continue
-        if getattr(answers, q.name) in (None, ""):
-            value = _ask_one(q, answers, getattr(defaults, q.name), output)
-            answers = replace(answers, **{q.name: value})
-            _after_profile(q, answers, output)
-    answers = answers.layered(defaults)
-    while True:
-        shown = [q for q in QUESTIONS if developer or not q.developer]
-        width = max(len(q.message) for q in shown)
-        choices: list[Any] = [questionary.Choice("Continue with these answers", value=CONTINUE)]
-        choices += [
-            questionary.Choice(f"{q.message:<{width}}  {getattr(answers, q.name)}", value=q.name) for q in shown
-        ]
-        picked = questionary.select("Your answers (pick one to change it):", choices=choices).unsafe_ask()
-        if picked == CONTINUE:
-            return answers
-        q = next(q for q in QUESTIONS if q.name == picked)
-        value = _ask_one(q, answers, getattr(answers, q.name), output)
-        answers = replace(answers, **{q.name: value})
-        _after_profile(q, answers, output)
+def show_summary(answers: Answers, developer: bool, output: Output | None) -> None:
+    """The answers once, when none had to be asked."""
+    if output is None:
+        return
+    a = answers
+    output.info(
+        f"Build account     {a.build_account}  profile {escape(a.build_profile or '(default credentials)')}, "
+        f"{a.build_region}, central stack {escape(a.central_stack or '')}"
+    )
+    if developer:
+        output.info(
+            f"Developer account {a.dev_account}  profile {escape(a.dev_profile or '(default credentials)')}, "
+            f"{a.dev_region}"
+        )
+    output.info("[dim]  (from flags and saved answers; --guided asks every question again)[/]")
 
 
 def confirm(question: str) -> bool:

@@ -1,0 +1,63 @@
+"""Who a profile is: the profiles configured (with the account each names in its config, where it
+names one), the region each defaults to, and the account it really reaches (STS, said in seconds
+when AWS cannot be reached)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from xacct.aws.gateway import Gateway
+
+FALLBACK_REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    account: str | None  # from role_arn or sso_account_id; None for keys (STS knows)
+    region: str | None
+
+
+def _account_in(config: dict[str, str]) -> str | None:
+    if config.get("sso_account_id"):
+        return config["sso_account_id"]
+    parts = config.get("role_arn", "").split(":")
+    return parts[4] if len(parts) > 5 and parts[4].isdigit() else None
+
+
+def profiles() -> list[Profile]:
+    """Every profile of the AWS config and credentials files, sorted by name."""
+    import botocore.session
+
+    configured = botocore.session.Session().full_config.get("profiles", {})
+    return [
+        Profile(name, _account_in(config), config.get("region") or None)
+        for name, config in sorted(configured.items())
+        if isinstance(config, dict)
+    ]
+
+
+def environment_profile() -> str | None:
+    """AWS_PROFILE, as the AWS CLI reads it (AWS_DEFAULT_PROFILE too)."""
+    return os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE") or None
+
+
+def profile_region(profile: str | None) -> str | None:
+    """The region a profile (or, with None, the default chain) defaults to: its config, or
+    AWS_REGION / AWS_DEFAULT_REGION."""
+    import botocore.exceptions as bx
+    import botocore.session
+
+    try:
+        region = botocore.session.Session(profile=profile).get_config_variable("region")
+    except bx.ProfileNotFound:
+        return None
+    return str(region) if region else None
+
+
+def identify(profile: str | None, region: str | None, label: str) -> str:
+    """The account `profile` reaches (None: the default credential chain). Raises XacctError with
+    one line when it reaches none: not configured, expired, refused, or AWS unreachable."""
+    where = region or profile_region(profile) or FALLBACK_REGION
+    return Gateway(profile, where, label).account()

@@ -1,0 +1,65 @@
+"""What CloudFormation will do to each stack a run changes, in either account, for the person who
+confirms: from a change set where one can be made before confirming, from the template where a
+stack's change set needs another stack first, from the stack's resources for a deletion. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import quote
+
+from xacct.core.state import Action, ResourceChange
+
+Source = Literal["change set", "template", "stack"]
+POLICY_TYPES = ("AWS::S3::BucketPolicy", "AWS::KMS::Key", "AWS::Lambda::Permission")
+
+
+def touches_policy(resource_type: str) -> bool:
+    """IAM, or a resource that carries a policy of its own: what a reviewer reads first."""
+    return resource_type.startswith("AWS::IAM::") or resource_type in POLICY_TYPES
+
+
+@dataclass(frozen=True)
+class Preview:
+    side: Literal["developer", "build"]
+    account: str
+    region: str
+    stack: str
+    action: Action
+    changes: tuple[ResourceChange, ...] = ()
+    source: Source = "change set"
+    note: str = ""  # why this preview is what it is (a template's, a preview under no lease)
+
+    @property
+    def central(self) -> bool:
+        return self.side == "build"
+
+
+def resource_changes(action: str, resources: Iterable[tuple[str, str]]) -> tuple[ResourceChange, ...]:
+    """Every resource (logical id, type) with the same action: a stack to create from its
+    template ("Add"), or a stack to delete ("Remove")."""
+    return tuple(ResourceChange(action, logical, rtype, "", touches_policy(rtype)) for logical, rtype in resources)
+
+
+CONSOLE_HOSTS = {
+    # The partitions whose console is on the internet; the isolated ones have none to link to.
+    "aws": "https://{region}.console.aws.amazon.com",
+    "aws-us-gov": "https://console.amazonaws-us-gov.com",
+    "aws-cn": "https://console.amazonaws.cn",
+}
+
+
+def console_url(stack_id: str) -> str | None:
+    """The stack's page in the CloudFormation console, from its ARN (partition and region in it)."""
+    parts = stack_id.split(":", 5)
+    if len(parts) != 6 or parts[2] != "cloudformation":
+        return None
+    host = CONSOLE_HOSTS.get(parts[1])
+    if host is None:
+        return None
+    region = parts[3]
+    return (
+        f"{host.format(region=region)}/cloudformation/home?region={region}"
+        f"#/stacks/stackinfo?stackId={quote(stack_id, safe='')}"
+    )

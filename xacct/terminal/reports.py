@@ -1,0 +1,55 @@
+"""What a person reads from `--status` and `--verify`, fitted to the terminal like the plan."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from xacct.core.links import Link
+from xacct.terminal.output import Output
+from xacct.terminal.render import say, value_line
+
+
+def show_status(o: Output, data: Mapping[str, Any]) -> None:
+    c = data["central"]
+    on = data["replication"]
+    say(
+        o,
+        "Central stack ",
+        (str(c["stack"]), "bold"),
+        f" in {c['account']} ({c['region']}): replication ",
+        ("on", "green") if on else ("off", "yellow"),
+    )
+    developers = data["developers"]
+    if not developers:
+        say(o, "  no developer is registered")
+    for d in developers:
+        head = f"  {d['position']:>3}  {d['account'] or '?'}  {d['region'] or '?'}  {d['bucket']}"
+        if len(head) + 2 + len(d["cmk"]) <= o.out.width:
+            say(o, f"{head}  {d['cmk']}")
+        else:
+            say(o, head, hang=7)
+            value_line(o, d["cmk"], "dim", preferred=7)
+    cap = data["capacity"]
+    say(
+        o,
+        f"Capacity: {cap['registered']} registered, about {cap['fits']} fit within CloudFormation's "
+        f"4,096-byte parameter limit ({max(cap['fits'] - cap['registered'], 0)} more)",
+    )
+
+
+def show_verify(o: Output, links: list[Link], orphans: list[str], remove: str, onboard: str) -> None:
+    for link in links:
+        mark = ("ok    ", "green") if link.ok else ("broken", "bold red")
+        say(o, mark, f" {link.name}: {link.detail}", hang=9)
+        if not link.ok and link.fix:
+            say(o, f"         fix: {link.fix}", hang=14)
+    for bucket in orphans:
+        say(o, ("orphan", "bold yellow"), f" {bucket} is registered but its bucket or stack no longer exists", hang=9)
+        say(o, f"         fix: {remove} --orphan {bucket}", hang=14)
+    if any(not link.ok for link in links):
+        o.out.print()
+        say(o, f"To onboard again: {onboard}", hang=4)
+    elif not orphans:
+        o.out.print()
+        say(o, ("Every link holds.", "bold green"))
