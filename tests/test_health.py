@@ -79,7 +79,8 @@ def test_verify_json_for_a_scheduled_job(aws: Emulator) -> None:
     report = json.loads(r.out)
     assert report["ok"] is True
     assert report["developer"] == {"account": DEV1, "region": REGION}
-    assert report["links"] and all(link["ok"] for link in report["links"])
+    assert report["links"]
+    assert all(link["ok"] for link in report["links"])
     # Broken: replication switched off by hand. The report says which link, with its fix.
     cfn("build").update_stack(
         StackName="CrossAccountPrimary",
