@@ -23,3 +23,15 @@ def test_quick_start_is_two_commands_sandbox_then_tests() -> None:
 def test_ci_runs_the_readme_test_command_verbatim() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     assert quick_start_commands()[1] in ci.splitlines()
+
+
+def test_every_flag_the_readme_mentions_exists() -> None:
+    """The README's recipes keep working: a renamed or removed flag fails here, not for a user."""
+    from xacct.cli.options import parser
+
+    known = {opt for action in parser("xacct")._actions for opt in action.option_strings}
+    readme = (ROOT / "README.md").read_text()
+    # Other programs' flags: the benchmark's, cdk's, the AWS CLI's.
+    ours = re.sub(r"`python -m bench[^`]*`|`cdk [^`]*`|`aws [^`]*`", "", readme.replace("\n", " "))
+    mentioned = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]+[a-z])", ours))
+    assert mentioned <= known, sorted(mentioned - known)
