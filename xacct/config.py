@@ -6,10 +6,13 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xacct.core.answers import Answers, from_mapping
 from xacct.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from xacct.core.fleet import Fleet
 
 CONFIG_LIMIT = 64 * 1024  # bytes: an answers file is a dozen short lines
 
@@ -88,3 +91,10 @@ def save(path: Path, answers: Answers) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def load_fleet(path: Path) -> Fleet:
+    """A --from file: the build answers and developer defaults at the top, then developers:."""
+    from xacct.core import fleet
+
+    return fleet.parse(parse_yaml(read_text(path), str(path)), str(path))

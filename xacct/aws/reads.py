@@ -47,6 +47,8 @@ class Context(BuildContext):
     target: Onboarding = field(kw_only=True)
     # No one reviews the developer stacks' change sets (--yes): create and update them directly.
     direct: bool = field(default=False, kw_only=True)
+    # How progress names this account's stacks: "dev", or the account when a run has many.
+    dev_label: str = field(default="dev", kw_only=True)
     dev: Gateway = field(init=False)
 
     def __post_init__(self) -> None:
@@ -54,7 +56,7 @@ class Context(BuildContext):
         self.dev = Gateway(self.target.dev.profile, self.target.dev.region, "developer")
 
     def dev_stacks(self) -> Stacks:
-        return Stacks(self.dev.cfn, self.target.dev.where(), self.poller, label="dev", inflight=self.inflight)
+        return Stacks(self.dev.cfn, self.target.dev.where(), self.poller, label=self.dev_label, inflight=self.inflight)
 
 
 def _concurrently(*calls: Callable[[], Any]) -> list[Any]:

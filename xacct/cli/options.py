@@ -31,6 +31,7 @@ REQUIRES: tuple[tuple[str, str, Callable[[argparse.Namespace], bool]], ...] = (
     ("purge", "--remove", lambda a: a.remove),
     ("orphan", "--remove", lambda a: a.remove),
     ("probe", "--verify", lambda a: a.verify),
+    ("fleet", "onboarding (not --remove, --status or --verify yet)", lambda a: not (a.remove or a.status or a.verify)),
 )
 EPILOG = """\
 examples:
@@ -42,6 +43,8 @@ examples:
   %(prog)s --dry-run --dev-profile dev
   # CI: never asks; accounts and regions read from the profiles (--log FILE)
   %(prog)s --build-profile build --dev-profile dev --yes
+  # many developers, one central change (developers: in the file)
+  %(prog)s --from team.yaml --build-profile build --yes
   # offboard (--purge also deletes the developer's own stacks)
   %(prog)s --remove --dev-profile dev
   # is this developer's replication path whole? (exit 3 when not)
@@ -91,6 +94,13 @@ def parser(prog: str) -> argparse.ArgumentParser:
     )
     what.add_argument("--probe", action="store_true", help="with --verify: send a test object through replication")
     what.add_argument(
+        "--from",
+        dest="fleet",
+        metavar="FILE",
+        type=Path,
+        help="onboard every developer of a YAML file (developers: list), with one central change",
+    )
+    what.add_argument(
         "--sandbox", action="store_true", help="run against an embedded AWS emulator with two fictitious accounts"
     )
     answers = p.add_argument_group("the answers (asked on a terminal when not given; saved after a success)")
@@ -139,5 +149,6 @@ def request(args: argparse.Namespace, prog: str) -> Request:
         orphan=args.orphan,
         probe=args.probe,
         guided=args.guided,
+        fleet=args.fleet,
         prog=prog,
     )

@@ -107,13 +107,41 @@ def deployer(ctx: Context, prepared: dict[str, Prepared]) -> Callable[[str, dict
 def apply(ctx: Context, plan: Plan, prepared: dict[str, Prepared] | None = None) -> reg.Change:
     """Run the plan two operations deep: the developer's primary stack; then the deployment roles,
     the developer stack and the central update side by side."""
+    result: dict[str, reg.Change] = {}
+
+    def central(primary: StackState) -> None:
+        entry = entry_of(ctx, primary)
+        update = CentralUpdate(ctx.build_stacks(), ctx.build.ssm, plan.central_stack, ctx.progress)
+        result["change"] = update.run(lambda before: reg.merge(before, entry))
+
+    deploy_developer(ctx, plan, prepared, central=central)
+    return result["change"]
+
+
+def entry_of(ctx: Context, primary: StackState) -> reg.Entry:
+    """The central entry of a deployed primary stack: its bucket and its key."""
+    s = ctx.target.stacks
+    bucket = require(primary, "BuildBucket", f"check the stack {s.primary}")
+    cmk = require(primary, "CMK", f"check the stack {s.primary}")
+    return reg.Entry.for_bucket(bucket, cmk, ctx.build.partition)
+
+
+def deploy_developer(
+    ctx: Context,
+    plan: Plan,
+    prepared: dict[str, Prepared] | None = None,
+    *,
+    central: Callable[[StackState], None] | None = None,
+) -> StackState:
+    """The developer's stacks: the primary, then the deployment roles and the developer stack
+    side by side (with `central`, the central update beside them). Returns the primary as
+    deployed; raises the first failure with what completed and what never started."""
     target = ctx.target
     s = target.stacks
     dev = ctx.dev_stacks()
     prepared = prepared or {}
     deploy = deployer(ctx, prepared)
     state: dict[str, StackState] = {}
-    result: dict[str, reg.Change] = {}
     build_root = planning.account_root(ctx.dev.partition, target.build.account)
 
     def primary() -> None:
@@ -128,27 +156,19 @@ def apply(ctx: Context, plan: Plan, prepared: dict[str, Prepared] | None = None)
     def developer() -> None:
         state[s.developer] = deploy(s.developer, planning.developer_parameters(plan.replication_role))
 
-    def central() -> None:
-        bucket = require(state[s.primary], "BuildBucket", f"check the stack {s.primary}")
-        cmk = require(state[s.primary], "CMK", f"check the stack {s.primary}")
-        entry = reg.Entry.for_bucket(bucket, cmk, ctx.build.partition)
-        update = CentralUpdate(ctx.build_stacks(), ctx.build.ssm, plan.central_stack, ctx.progress)
-        result["change"] = update.run(lambda before: reg.merge(before, entry))
-
     first = f"developer {s.primary}"
-    outcome = scheduler.run(
-        [
-            scheduler.Step(first, primary),
-            scheduler.Step(f"developer {s.deploy}", deploy_roles, (first,)),
-            scheduler.Step(f"developer {s.developer}", developer, (first,)),
-            scheduler.Step(f"central {plan.central_stack}", central, (first,)),
-        ],
-        ctx.stop,
-    )
+    steps = [
+        scheduler.Step(first, primary),
+        scheduler.Step(f"developer {s.deploy}", deploy_roles, (first,)),
+        scheduler.Step(f"developer {s.developer}", developer, (first,)),
+    ]
+    if central is not None:
+        steps.append(scheduler.Step(f"central {plan.central_stack}", lambda: central(state[s.primary]), (first,)))
+    outcome = scheduler.run(steps, ctx.stop)
     for leftover in prepared.values():
         dev.discard(leftover)
     raise_first(outcome)
-    return result["change"]
+    return state[s.primary]
 
 
 def raise_first(outcome: scheduler.Outcome) -> None:

@@ -20,6 +20,10 @@ def run_command(
     given = given_answers(request)  # a value that cannot be right is the first thing said
     if not interactive and request.needs_confirmation:
         raise InvalidInput("no terminal to confirm on: pass --yes to apply, or --dry-run to preview")
+    if request.fleet is not None:
+        from xacct.commands import fleet
+
+        return fleet.run(request.but(given=given), o, interactive)
     answers = resolve(request, given, defaults or Answers(), o, interactive)
     if request.mode == "status":
         from xacct.commands import status

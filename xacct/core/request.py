@@ -24,6 +24,7 @@ class Request:
     orphan: str | None = None
     probe: bool = False
     guided: bool = False  # ask every question, the known answers as defaults
+    fleet: Path | None = None  # --from FILE: many developers in one run
     prog: str = "python onboard.py"  # how the person started us, for the commands we suggest
 
     @property

@@ -1,0 +1,141 @@
+"""Many developers from one file (--from): checked before any write, one central change set for
+the batch, a failed developer left out and finished by a re-run, the 4,096-byte limit for the
+whole batch. Against the emulator behind the CloudFormation latency double (calls counted)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.cfn_double import CloudFormationDouble
+from tests.conftest import BUILD, DEV1, DEV2, DEV3, DEV4, REGION, deploy_central, fake_entry, run_cli, stack
+from tests.conftest import stack_parameters as parameters
+from xacct.core import fleet
+from xacct.core import registry as reg
+from xacct.errors import InvalidInput
+
+DEVS = [("dev1", DEV1), ("dev2", DEV2), ("dev3", DEV3), ("dev4", DEV4)]
+TWO = [fake_entry(1), fake_entry(2)]
+
+
+def team(tmp_path: Path, developers: list[dict[str, str]]) -> Path:
+    lines = ["build_profile: build", f"build_region: {REGION}", "developers:"]
+    for d in developers:
+        lines.append("  - " + "\n    ".join(f"{k}: '{v}'" for k, v in d.items()))
+    path = tmp_path / "team.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def buckets() -> list[str]:
+    return list(reg.parse(parameters("CrossAccountPrimary", "build")).buckets)
+
+
+def own(account: str) -> str:
+    return f"xacct-build-{account}-{REGION}"
+
+
+def test_four_developers_one_central_change_set_in_file_order(slow_aws: CloudFormationDouble, tmp_path: Path) -> None:
+    deploy_central(TWO)
+    path = team(tmp_path, [{"dev_profile": p} for p, _ in DEVS])
+    r = run_cli("--from", str(path), "--yes")
+    assert r.code == 0, r.err
+    assert "Onboarded 4 of 4 developers" in r.out
+    assert buckets() == [TWO[0][0], TWO[1][0], *(own(a) for _, a in DEVS)]
+    central_change_sets = [c for c in slow_aws.calls if c.who == BUILD and c.action == "CreateChangeSet"]
+    assert len(central_change_sets) == 1
+    for profile, _ in DEVS:
+        assert stack("CrossAccountDeveloper", profile) is not None
+    # The same command again: nothing added twice, nothing written centrally.
+    calls = len(slow_aws.calls)
+    again = run_cli("--from", str(path), "--yes")
+    assert again.code == 0, again.err
+    assert buckets() == [TWO[0][0], TWO[1][0], *(own(a) for _, a in DEVS)]
+    assert not [c for c in slow_aws.calls[calls:] if c.action in ("CreateChangeSet", "CreateStack", "UpdateStack")]
+
+
+def test_a_profile_reaching_the_wrong_account_refuses_the_batch_before_any_write(aws: object, tmp_path: Path) -> None:
+    deploy_central(TWO)
+    before = parameters("CrossAccountPrimary", "build")
+    path = team(
+        tmp_path,
+        [{"dev_profile": "dev1"}, {"dev_profile": "dev3", "dev_account": DEV2}, {"dev_profile": "dev1"}],
+    )
+    r = run_cli("--from", str(path), "--yes")
+    assert r.code == 2
+    assert (
+        f"developer 2 (dev3, {DEV2}): profile 'dev3' reaches account {DEV3}, not the developer account {DEV2}" in r.err
+    )
+    assert "developer 3 (dev1" in r.err
+    assert "the same account and region as developer 1" in r.err
+    assert "2 of 3 developers refused before any write; nothing was changed" in r.err
+    assert stack("CrossAccountPrimary", "dev1") is None
+    assert parameters("CrossAccountPrimary", "build") == before
+
+
+def test_a_developer_whose_stack_fails_is_left_out_and_a_rerun_completes_it(
+    slow_aws: CloudFormationDouble, tmp_path: Path
+) -> None:
+    deploy_central(TWO)
+    path = team(tmp_path, [{"dev_profile": p} for p, _ in DEVS])
+    slow_aws.fail_next("CrossAccountDeploy", "PipelineDeployRole", "AWS::IAM::Role", "Rate exceeded")
+    r = run_cli("--from", str(path), "--yes")
+    assert r.code == 1
+    assert "Onboarded 3 of 4 developers" in r.out
+    failed = re.search(r"failed developer (\d) \(dev\d, (\d{12})\): .*PipelineDeployRole.*Rate exceeded", r.out)
+    assert failed, r.out
+    left_out = failed.group(2)
+    registered = [own(a) for _, a in DEVS if a != left_out]
+    assert buckets() == [TWO[0][0], TWO[1][0], *registered]  # the others, in file order
+    assert "run the same command again" in r.out
+    again = run_cli("--from", str(path), "--yes")
+    assert again.code == 0, again.err
+    assert buckets() == [TWO[0][0], TWO[1][0], *registered, own(left_out)]
+
+
+def test_a_batch_over_the_parameter_limit_is_refused_before_any_write(aws: object, tmp_path: Path) -> None:
+    # Registered developers such that two more fit and a third does not.
+    count = 1
+    while reg.fits(reg.Registry(True, tuple(reg.Entry(*fake_entry(n)) for n in range(1, count + 4)))):
+        count += 1
+    deploy_central([fake_entry(n) for n in range(1, count + 1)])
+    before = parameters("CrossAccountPrimary", "build")
+    r = run_cli("--from", str(team(tmp_path, [{"dev_profile": p} for p, _ in DEVS])), "--yes")
+    assert r.code == 2
+    assert "over CloudFormation's 4,096-byte limit" in r.err or "IAM's" in r.err
+    assert "the batch of 4 would register" in r.err
+    assert "only the first 2 of the batch fit" in r.err
+    assert stack("CrossAccountPrimary", "dev1") is None
+    assert parameters("CrossAccountPrimary", "build") == before
+
+
+# ---- the pure core -------------------------------------------------------------------------
+
+entries = st.lists(st.integers(min_value=1, max_value=30).map(lambda n: reg.Entry(*fake_entry(n))), max_size=12)
+
+
+@given(entries, entries)
+def test_a_batch_keeps_every_entry_and_adds_each_once_in_order(
+    existing: list[reg.Entry], batch: list[reg.Entry]
+) -> None:
+    unique = list(dict.fromkeys(existing))
+    before = reg.Registry(bool(unique), tuple(unique))
+    after = fleet.merge_all(before, batch).after
+    assert after.entries[: len(unique)] == tuple(unique)  # nobody moved or dropped
+    new = [e for e in dict.fromkeys(batch) if e not in unique]
+    assert after.entries[len(unique) :] == tuple(new)  # in file order, once each
+    assert fleet.merge_all(after, batch).after == after  # a re-run adds nothing
+
+
+def test_the_file_is_refused_with_a_reason() -> None:
+    with pytest.raises(InvalidInput, match="developers: must be a list"):
+        fleet.parse({"build_profile": "b"}, "team.yaml")
+    with pytest.raises(InvalidInput, match="developer 2: unknown keys build_profile"):
+        fleet.parse({"developers": [{"dev_profile": "a"}, {"build_profile": "x"}]}, "team.yaml")
+    parsed = fleet.parse({"build_profile": "b", "dev_region": "eu-west-1", "developers": [{"dev_profile": "a"}]}, "f")
+    assert parsed.shared.dev_region == "eu-west-1"
+    assert parsed.developers[0].dev_profile == "a"

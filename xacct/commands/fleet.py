@@ -1,0 +1,215 @@
+"""Many developers in one run (--from FILE): every developer checked before any write, their
+stacks deployed a few at a time, then ONE central change set that registers every developer
+whose stacks succeeded, in file order after the existing entries. A developer that failed is
+reported with its reason and left out; the same command run again finishes what is missing and
+adds nothing twice (merging an entry already registered changes nothing)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cache
+
+from xacct.aws.central import CentralUpdate
+from xacct.aws.reads import BuildContext, Context, read
+from xacct.commands import common, onboard
+from xacct.commands.resolve import derive
+from xacct.core import fleet as fl
+from xacct.core import planning
+from xacct.core import registry as reg
+from xacct.core.answers import Answers, Onboarding
+from xacct.core.plan import Plan
+from xacct.core.request import Request
+from xacct.errors import ExitCode, Interrupted, InvalidInput, XacctError
+from xacct.terminal.output import Output
+from xacct.terminal.progress import LineProgress
+from xacct.terminal.render import ACTION_STYLE, say
+
+# Developers whose stacks are deployed at once. Each starts up to two stack operations at a time;
+# CloudFormation answers Throttling ("Rate exceeded") to bursts of CreateStack and its describe
+# calls, which the clients' adaptive retries absorb at this width.
+AT_ONCE = 4
+
+
+@dataclass
+class Member:
+    n: int
+    given: Answers
+    target: Onboarding | None = None
+    ctx: Context | None = None
+    plan: Plan | None = None
+    problem: str | None = None
+    entry: reg.Entry | None = None
+
+    @property
+    def label(self) -> str:
+        who = self.target.dev.account if self.target else self.given.dev_account or "?"
+        return f"developer {self.n} ({self.given.dev_profile or 'default credentials'}, {who})"
+
+
+def run(request: Request, o: Output, interactive: bool) -> int:
+    from xacct import config
+    from xacct.aws import identity
+
+    assert request.fleet is not None
+    batch = config.load_fleet(request.fleet)
+    shared = request.given.layered(batch.shared)
+    shared.validate()
+    identify = cache(identity.identify)  # the build profile is read once, not once per developer
+    progress = LineProgress(o.err)
+    stop = threading.Event()
+    members = [Member(n, dev.layered(shared)) for n, dev in enumerate(batch.developers, 1)]
+    with common.waiting(o, f"reading the build account and {len(members)} developer accounts"):
+        central = derive(shared, Answers().with_defaults(), identify, developer=False).central()
+        _each(members, lambda m: _resolve(m, identify))
+        _duplicates(members)
+        bctx = BuildContext(central, progress, stop)
+        _each([m for m in members if not m.problem], lambda m: _read(m, bctx, request))
+        _refuse(o, members)
+        before = planning.check_central(central, bctx.build_stacks().describe(central.stack))
+        change = fl.check_batch(before, [m.plan.change.entry for m in members if m.plan and m.plan.change.entry])
+    plans = [m for m in members if m.plan]
+    if request.dry_run and request.json:
+        o.out.file.write(json.dumps(_as_json(plans, change), indent=2) + "\n")
+        return ExitCode.OK
+    show(o, plans, change)
+    if request.dry_run:
+        o.out.print("\n[dim]dry run: nothing was changed[/]")
+        return ExitCode.OK
+    if all(m.plan and m.plan.nothing_to_do for m in plans) and not change.changes_anything:
+        o.out.print("\n[bold green]Nothing to do:[/] every developer is already as planned.")
+        return ExitCode.OK
+    if not request.yes and not common.confirm(f"Onboard these {len(plans)} developers?"):
+        o.out.print("Declined: nothing was changed.")
+        return ExitCode.OK
+    started = time.monotonic()
+    try:
+        _each(plans, _deploy, at_once=AT_ONCE)
+        done = [m for m in plans if m.entry]
+        update = CentralUpdate(bctx.build_stacks(), bctx.build.ssm, central.stack, progress)
+        final = update.run(lambda now: fl.merge_all(now, [m.entry for m in done if m.entry]))
+    except (KeyboardInterrupt, Interrupted) as exc:
+        raise common.interrupted(bctx, exc) from exc
+    summary(o, plans, final, time.monotonic() - started, request)
+    return ExitCode.OK if all(m.entry for m in plans) else ExitCode.AWS_FAILED
+
+
+def _each(members: list[Member], work: Callable[[Member], None], *, at_once: int = 8) -> None:
+    """`work` for every member, a few at a time; a refusal or failure is recorded on its member."""
+
+    def guarded(m: Member) -> None:
+        try:
+            work(m)
+        except XacctError as exc:
+            m.problem = exc.message
+
+    with ThreadPoolExecutor(max_workers=max(1, min(at_once, len(members)))) as pool:
+        list(pool.map(guarded, members))
+
+
+def _resolve(m: Member, identify: Callable[[str | None, str | None, str], str]) -> None:
+    answers = derive(m.given, Answers().with_defaults(), identify, developer=True)
+    answers.validate()
+    m.target = answers.onboarding()
+
+
+def _duplicates(members: list[Member]) -> None:
+    seen: dict[tuple[str, str], int] = {}
+    for m in members:
+        if m.target is None:
+            continue
+        key = (m.target.dev.account, m.target.dev.region)
+        if key in seen:
+            m.problem = f"the same account and region as developer {seen[key]}"
+        seen.setdefault(key, m.n)
+
+
+def _read(m: Member, bctx: BuildContext, request: Request) -> None:
+    assert m.target is not None
+    ctx = Context(bctx.central, bctx.progress, bctx.stop, target=m.target, direct=True, dev_label=m.target.dev.account)
+    ctx.inflight = bctx.inflight
+    m.ctx = ctx
+    m.plan = planning.plan_onboard(m.target, read(ctx), ctx.build.partition)
+
+
+def _refuse(o: Output, members: list[Member]) -> None:
+    """Every refusal at once, before any write."""
+    refused = [m for m in members if m.problem]
+    if not refused:
+        return
+    for m in refused:
+        o.error(f"{m.label}: {m.problem}")
+    raise InvalidInput(
+        f"{len(refused)} of {len(members)} developers refused before any write; nothing was changed",
+        hint="fix or remove them in the file, then run the same command again",
+    )
+
+
+def _deploy(m: Member) -> None:
+    assert m.ctx is not None
+    assert m.plan is not None
+    m.entry = onboard.entry_of(m.ctx, onboard.deploy_developer(m.ctx, m.plan))
+
+
+def show(o: Output, plans: list[Member], change: reg.Change) -> None:
+    first = plans[0].target
+    assert first is not None
+    b = first.build
+    say(o, ("Onboarding", "bold"), f" {len(plans)} developers onto build account ", (b.account, "bold"),
+        f" ({b.region}), central stack ", (first.central.stack, "bold"))  # fmt: skip
+    o.out.print()
+    for m in plans:
+        assert m.plan is not None
+        assert m.target is not None
+        parts: list[str | tuple[str, str]] = [f"  {m.n:>3}  {m.target.dev.account} {m.target.dev.region}  "]
+        for step in m.plan.stacks:
+            parts += [f"{step.stack} ", (step.action, ACTION_STYLE.get(step.action, "")), "  "]
+        say(o, *parts, hang=7)
+    o.out.print()
+    before, after = len(change.before.entries), len(change.after.entries)
+    say(o, ("Central replication lists", "bold"), f": {before} registered, {after} after ({change.message}); ",
+        "one change set for the whole batch", hang=2)  # fmt: skip
+    for pos, e in enumerate(change.after.entries, 1):
+        if pos > before:
+            say(o, ("  +", "green"), f" {pos:>3}  {e.bucket}", hang=9)
+    if before:
+        say(o, (f"    the {before} registered developers keep their places", "dim"))
+
+
+def summary(o: Output, plans: list[Member], final: reg.Change, applied: float, request: Request) -> None:
+    done = [m for m in plans if m.entry]
+    failed = [m for m in plans if not m.entry]
+    o.out.print()
+    style = "bold green" if not failed else "bold yellow"
+    took = f"in {applied:.1f} s ({o.elapsed():.1f} s in all)"
+    say(o, (f"Onboarded {len(done)} of {len(plans)} developers {took}.", style))
+    say(o, f"  central stack: {final.message}", hang=4)
+    for m in failed:
+        say(o, ("  failed ", "red"), f"{m.label}: {m.problem}", hang=9)
+    if failed:
+        say(o, f"  next: fix the cause, then run the same command again ({request.prog} --from {request.fleet} "
+            "--yes): what is done stays done, nobody is added twice", hang=8)  # fmt: skip
+
+
+def _as_json(plans: list[Member], change: reg.Change) -> dict[str, object]:
+    return {
+        "developers": [
+            {
+                "account": m.target.dev.account,
+                "region": m.target.dev.region,
+                "bucket": m.plan.bucket,
+                "stacks": {step.stack: step.action for step in m.plan.stacks},
+            }
+            for m in plans
+            if m.target and m.plan
+        ],
+        "central": {
+            "before": [e.bucket for e in change.before.entries],
+            "after": [e.bucket for e in change.after.entries],
+            "parameters": reg.render(change.after),
+        },
+    }
