@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 
 from tests.conftest import (
     BUILD,
@@ -152,3 +153,37 @@ def test_an_orphan_entry_is_reported_with_the_command_that_cleans_it(aws: Emulat
 def test_verify_refuses_invalid_input(aws: Emulator) -> None:
     r = run_cli(*onboard_args("dev1", "123"), "--verify")
     assert r.code == 2
+
+
+def test_verify_all_from_the_build_account_alone(aws: Emulator, tmp_path: Path) -> None:
+    """Every registered developer, read through the reader role each developer account gives the
+    build account; a scheduled job reads the JUnit report or the JSON."""
+    import xml.etree.ElementTree as ET
+
+    deploy_central()
+    assert run_cli(*onboard_args(), "--yes").code == 0
+    assert run_cli(*onboard_args("dev2", DEV2), "--yes").code == 0
+    report = tmp_path / "verify.xml"
+    r = run_cli("--verify", "--all", "--build-profile", "build", "--junit", str(report))
+    assert r.code == 0, r.out + r.err
+    assert "2 healthy" in r.out
+    suite = ET.parse(report).getroot()
+    assert (suite.get("tests"), suite.get("failures")) == ("2", "0")
+
+    bucket = stack_outputs("CrossAccountPrimary", "dev2")["BuildBucket"]
+    session("dev2").client("s3").put_bucket_policy(
+        Bucket=bucket,
+        Policy=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{DEV2}:root"}, "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{bucket}/*"}]}),
+    )  # fmt: skip
+    r = run_cli("--verify", "--all", "--build-profile", "build", "--junit", str(report))
+    assert r.code == 3
+    assert "1 healthy, 1 broken" in r.out
+    failures = ET.parse(report).getroot().findall("./testcase/failure")
+    assert len(failures) == 1
+    assert f"broken: {bucket}" == failures[0].get("message")
+    assert "bucket policy admits the central role" in (failures[0].text or "")
+    r = run_cli("--verify", "--all", "--build-profile", "build", "--json")
+    states = {d["account"]: d["state"] for d in json.loads(r.out)["developers"]}
+    assert states == {DEV1: "healthy", DEV2: "broken"}

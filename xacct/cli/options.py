@@ -31,6 +31,8 @@ REQUIRES: tuple[tuple[str, str, Callable[[argparse.Namespace], bool]], ...] = (
     ("purge", "--remove", lambda a: a.remove),
     ("orphan", "--remove", lambda a: a.remove),
     ("probe", "--verify", lambda a: a.verify),
+    ("all", "--verify", lambda a: a.verify),
+    ("junit", "--verify --all", lambda a: a.verify and a.all),
     ("fleet", "onboarding (not --remove, --status or --verify yet)", lambda a: not (a.remove or a.status or a.verify)),
 )
 EPILOG = """\
@@ -47,6 +49,8 @@ examples:
   %(prog)s --from team.yaml --build-profile build --yes
   # offboard (--purge also deletes the developer's own stacks)
   %(prog)s --remove --dev-profile dev
+  # every registered developer's path, for a scheduled job (exit 3 when broken)
+  %(prog)s --verify --all --build-profile build --junit verify.xml
   # is this developer's replication path whole? (exit 3 when not)
   %(prog)s --verify --json --dev-profile dev
 
@@ -94,6 +98,9 @@ def parser(prog: str) -> argparse.ArgumentParser:
     )
     what.add_argument("--probe", action="store_true", help="with --verify: send a test object through replication")
     what.add_argument(
+        "--all", action="store_true", help="with --verify: every registered developer, in parallel, read-only"
+    )
+    what.add_argument(
         "--from",
         dest="fleet",
         metavar="FILE",
@@ -119,6 +126,9 @@ def parser(prog: str) -> argparse.ArgumentParser:
     output.add_argument("--json", action="store_true", help="with --dry-run, --status or --verify: JSON on stdout")
     output.add_argument(
         "--log", metavar="FILE", type=Path, help="also write the whole run to FILE, events included, for a ticket"
+    )
+    output.add_argument(
+        "--junit", metavar="FILE", type=Path, help="with --verify --all: a JUnit XML report, one case per developer"
     )
     output.add_argument("--debug", action="store_true", help="tracebacks and AWS call logging")
     output.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -150,5 +160,7 @@ def request(args: argparse.Namespace, prog: str) -> Request:
         probe=args.probe,
         guided=args.guided,
         fleet=args.fleet,
+        all=args.all,
+        junit=args.junit,
         prog=prog,
     )

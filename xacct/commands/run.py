@@ -29,6 +29,10 @@ def run_command(
         from xacct.commands import status
 
         return status.run(answers.central(), request, o, save_to)
+    if request.mode == "verify" and request.all:
+        from xacct.commands import verify_all
+
+        return verify_all.run(answers.central(), request, o)
     if request.mode == "break-lease":
         from xacct.commands import lease
 

@@ -41,7 +41,7 @@ class Verifier:
         self.onboard_command = "onboard again (the command is below)"
         self.remove_command = remove_command
 
-    def run(self, *, probe: bool) -> tuple[list[Link], list[str]]:
+    def run(self, *, probe: bool, orphans: bool = True) -> tuple[list[Link], list[str]]:
         target, ctx = self.target, self.ctx
         central = ctx.build_stacks().describe(target.central.stack)
         registry = check_central(target.central, central)
@@ -66,7 +66,7 @@ class Verifier:
         ]
         if probe:
             links.append(self._probe(central, bucket))
-        return links, self._orphans(registry, bucket, primary)
+        return links, self._orphans(registry, bucket, primary) if orphans else []
 
     def _registered(self, registry: reg.Registry, bucket: str, cmk: str | None) -> Link:
         entry = next((e for e in registry.entries if e.bucket == bucket), None)

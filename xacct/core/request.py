@@ -25,12 +25,14 @@ class Request:
     probe: bool = False
     guided: bool = False  # ask every question, the known answers as defaults
     fleet: Path | None = None  # --from FILE: many developers in one run
+    all: bool = False  # --verify --all: every registered developer
+    junit: Path | None = None  # with --verify --all: a JUnit XML report
     prog: str = "python onboard.py"  # how the person started us, for the commands we suggest
 
     @property
     def developer(self) -> bool:
         """Whether the developer account's answers are needed."""
-        return self.mode not in ("status", "break-lease") and not self.orphan
+        return self.mode not in ("status", "break-lease") and not self.orphan and not self.all
 
     @property
     def writes(self) -> bool:
