@@ -139,3 +139,73 @@ def test_the_file_is_refused_with_a_reason() -> None:
     parsed = fleet.parse({"build_profile": "b", "dev_region": "eu-west-1", "developers": [{"dev_profile": "a"}]}, "f")
     assert parsed.shared.dev_region == "eu-west-1"
     assert parsed.developers[0].dev_profile == "a"
+
+
+# ---- a plan reviewed now, applied later -----------------------------------------------------
+
+
+def edit_central_by_hand(**values: str) -> None:
+    """What a person does in the console: change some parameters, every other one as it was."""
+    from tests.conftest import cfn
+
+    current = {**parameters("CrossAccountPrimary", "build"), **values}
+    cfn("build").update_stack(
+        StackName="CrossAccountPrimary",
+        UsePreviousTemplate=True,
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in current.items()],
+        Capabilities=["CAPABILITY_IAM"],
+    )
+
+
+def test_a_saved_plan_is_applied_as_reviewed_or_refused_when_stale(aws: object, tmp_path: Path) -> None:
+    from tests.conftest import onboard_args
+
+    deploy_central(TWO)
+    plan = tmp_path / "plan.json"
+    r = run_cli(*onboard_args(), "--dry-run", "--out", str(plan))
+    assert r.code == 0, r.err
+    assert stack("CrossAccountPrimary", "dev1") is None
+    # Someone registers a developer by hand between the review and the apply.
+    third = fake_entry(3)
+    edit_central_by_hand(
+        ReplicationBucketList=",".join(e[0] for e in [*TWO, third]),
+        ReplicationBucketStarArns=",".join(e[1] for e in [*TWO, third]),
+        ReplicationCMKs=",".join(e[2] for e in [*TWO, third]),
+    )
+    edited = parameters("CrossAccountPrimary", "build")
+    r = run_cli("--apply", str(plan))  # no terminal, no --yes: the review was the approval
+    assert r.code == 2
+    assert "out of date: changed since it was made: central.parameters.ReplicationBucketList" in r.err
+    assert stack("CrossAccountPrimary", "dev1") is None
+    assert parameters("CrossAccountPrimary", "build") == edited
+    # A plan made now is current: applied as it was reviewed.
+    assert run_cli(*onboard_args(), "--dry-run", "--out", str(plan)).code == 0
+    r = run_cli("--apply", str(plan))
+    assert r.code == 0, r.err
+    assert buckets() == [TWO[0][0], TWO[1][0], third[0], own(DEV1)]
+
+
+def test_a_fleet_plan_for_a_pull_request_then_applied(aws: object, tmp_path: Path) -> None:
+    deploy_central(TWO)
+    path = team(tmp_path, [{"dev_profile": "dev1"}, {"dev_profile": "dev2"}])
+    plan = tmp_path / "plan.json"
+    r = run_cli("--from", str(path), "--dry-run", "--markdown", "--out", str(plan))
+    assert r.code == 0, r.err
+    assert "| Developer account | Region | Bucket | Stacks |" in r.out
+    assert f"| {DEV2} | {REGION} | `{own(DEV2)}` |" in r.out
+    assert f"| 4 | `{own(DEV2)}` | added |" in r.out
+    r = run_cli("--apply", str(plan))
+    assert r.code == 0, r.err
+    assert buckets() == [TWO[0][0], TWO[1][0], own(DEV1), own(DEV2)]
+    # Applied once, the same plan is out of date: the stacks it was made from changed.
+    again = run_cli("--apply", str(plan))
+    assert again.code == 2
+    assert "out of date" in again.err
+
+
+def test_a_file_that_is_not_a_plan_is_refused(aws: object, tmp_path: Path) -> None:
+    bad = tmp_path / "plan.json"
+    bad.write_text('{"answers": []}')
+    r = run_cli("--apply", str(bad))
+    assert r.code == 2
+    assert "is not a plan saved by xacct" in r.err

@@ -13,6 +13,7 @@ from xacct.errors import InvalidInput
 
 if TYPE_CHECKING:
     from xacct.core.fleet import Fleet
+    from xacct.core.saved import Saved
 
 CONFIG_LIMIT = 64 * 1024  # bytes: an answers file is a dozen short lines
 
@@ -36,15 +37,15 @@ def parse_yaml(text: str, source: str) -> Any:
         raise InvalidInput(f"{source} is not valid YAML: {' '.join(str(exc).split())}") from exc
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, limit: int = CONFIG_LIMIT) -> str:
     """A small text file, read with clear refusals: missing, too big, not UTF-8."""
     try:
         with path.open("rb") as f:
-            raw = f.read(CONFIG_LIMIT + 1)
+            raw = f.read(limit + 1)
     except OSError as exc:
         raise InvalidInput(f"cannot read {path}: {exc.strerror}") from exc
-    if len(raw) > CONFIG_LIMIT:
-        raise InvalidInput(f"{path} is over {CONFIG_LIMIT // 1024} KB; an answers file is a few lines")
+    if len(raw) > limit:
+        raise InvalidInput(f"{path} is over {limit // 1024} KB; an answers file is a few lines")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -98,3 +99,30 @@ def load_fleet(path: Path) -> Fleet:
     from xacct.core import fleet
 
     return fleet.parse(parse_yaml(read_text(path), str(path)), str(path))
+
+
+PLAN_LIMIT = 4 * 1024 * 1024  # bytes: a saved plan for a few hundred developers
+
+
+def load_plan(path: Path) -> Saved:
+    """A plan saved with --dry-run --out."""
+    import json
+
+    from xacct.core import saved
+
+    try:
+        data = json.loads(read_text(path, PLAN_LIMIT))
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{path} is not JSON: {exc.msg} at line {exc.lineno}") from exc
+    return saved.parse(data, str(path))
+
+
+def write_plan(path: Path, plan: Saved) -> None:
+    import json
+
+    from xacct.core import saved
+
+    try:
+        path.write_text(json.dumps(saved.to_json(plan), indent=2) + "\n")
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {path}: {exc.strerror}") from exc

@@ -32,6 +32,9 @@ REQUIRES: tuple[tuple[str, str, Callable[[argparse.Namespace], bool]], ...] = (
     ("orphan", "--remove", lambda a: a.remove),
     ("probe", "--verify", lambda a: a.verify),
     ("all", "--verify", lambda a: a.verify),
+    ("out", "--dry-run", lambda a: a.dry_run and not (a.remove or a.status or a.verify)),
+    ("markdown", "--dry-run", lambda a: a.dry_run and not (a.status or a.verify)),
+    ("apply_plan", "onboarding, without --dry-run", lambda a: not (a.dry_run or a.remove or a.status or a.verify)),
     ("junit", "--verify --all", lambda a: a.verify and a.all),
     ("fleet", "onboarding (not --remove, --status or --verify yet)", lambda a: not (a.remove or a.status or a.verify)),
 )
@@ -47,6 +50,9 @@ examples:
   %(prog)s --build-profile build --dev-profile dev --yes
   # many developers, one central change (developers: in the file)
   %(prog)s --from team.yaml --build-profile build --yes
+  # a plan to review (Markdown for the pull request), applied later as it was
+  %(prog)s --from team.yaml --dry-run --out plan.json --markdown
+  %(prog)s --apply plan.json
   # offboard (--purge also deletes the developer's own stacks)
   %(prog)s --remove --dev-profile dev
   # every registered developer's path, for a scheduled job (exit 3 when broken)
@@ -108,6 +114,13 @@ def parser(prog: str) -> argparse.ArgumentParser:
         help="onboard every developer of a YAML file (developers: list), with one central change",
     )
     what.add_argument(
+        "--apply",
+        dest="apply_plan",
+        metavar="PLAN",
+        type=Path,
+        help="apply a plan saved with --dry-run --out; refused if anything it was made from changed",
+    )
+    what.add_argument(
         "--sandbox", action="store_true", help="run against an embedded AWS emulator with two fictitious accounts"
     )
     answers = p.add_argument_group("the answers (asked on a terminal when not given; saved after a success)")
@@ -127,6 +140,8 @@ def parser(prog: str) -> argparse.ArgumentParser:
     output.add_argument(
         "--log", metavar="FILE", type=Path, help="also write the whole run to FILE, events included, for a ticket"
     )
+    output.add_argument("--out", metavar="FILE", type=Path, help="with --dry-run: save the plan for review and --apply")
+    output.add_argument("--markdown", action="store_true", help="with --dry-run: the plan as Markdown")
     output.add_argument(
         "--junit", metavar="FILE", type=Path, help="with --verify --all: a JUnit XML report, one case per developer"
     )
@@ -162,5 +177,8 @@ def request(args: argparse.Namespace, prog: str) -> Request:
         fleet=args.fleet,
         all=args.all,
         junit=args.junit,
+        out=args.out,
+        apply_plan=args.apply_plan,
+        markdown=args.markdown,
         prog=prog,
     )

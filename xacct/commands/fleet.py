@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from xacct.aws.central import CentralUpdate
 from xacct.aws.reads import BuildContext, Context, read
@@ -23,7 +24,9 @@ from xacct.core import planning
 from xacct.core import registry as reg
 from xacct.core.answers import Answers, Onboarding
 from xacct.core.plan import Plan
+from xacct.core.planning import Reads
 from xacct.core.request import Request
+from xacct.core.saved import Saved, check_current, inputs, make
 from xacct.errors import ExitCode, Interrupted, InvalidInput, XacctError
 from xacct.terminal.output import Output
 from xacct.terminal.progress import LineProgress
@@ -44,6 +47,7 @@ class Member:
     plan: Plan | None = None
     problem: str | None = None
     entry: reg.Entry | None = None
+    reads: Reads | None = None
 
     @property
     def label(self) -> str:
@@ -51,12 +55,22 @@ class Member:
         return f"developer {self.n} ({self.given.dev_profile or 'default credentials'}, {who})"
 
 
-def run(request: Request, o: Output, interactive: bool) -> int:
+def run(request: Request, o: Output, interactive: bool, saved: Saved | None = None) -> int:
     from xacct import config
     from xacct.aws import identity
 
-    assert request.fleet is not None
-    batch = config.load_fleet(request.fleet)
+    if saved is not None:  # --apply: the developers of the saved plan, as they were resolved
+        first = saved.answers[0]
+        build = Answers(
+            build_account=first.build_account,
+            build_region=first.build_region,
+            build_profile=first.build_profile,
+            central_stack=first.central_stack,
+        )
+        batch = fl.Fleet(build, saved.answers)
+    else:
+        assert request.fleet is not None
+        batch = config.load_fleet(request.fleet)
     shared = request.given.layered(batch.shared)
     shared.validate()
     identify = cache(identity.identify)  # the build profile is read once, not once per developer
@@ -70,15 +84,15 @@ def run(request: Request, o: Output, interactive: bool) -> int:
         bctx = BuildContext(central, progress, stop)
         _each([m for m in members if not m.problem], lambda m: _read(m, bctx, request))
         _refuse(o, members)
-        before = planning.check_central(central, bctx.build_stacks().describe(central.stack))
+        state = bctx.build_stacks().describe(central.stack)
+        computed = inputs(state, [(m.target, m.reads) for m in members if m.target and m.reads])
+        if saved is not None:
+            check_current(saved, computed, str(request.apply_plan))
+        before = planning.check_central(central, state)
         change = fl.check_batch(before, [m.plan.change.entry for m in members if m.plan and m.plan.change.entry])
     plans = [m for m in members if m.plan]
-    if request.dry_run and request.json:
-        o.out.file.write(json.dumps(_as_json(plans, change), indent=2) + "\n")
-        return ExitCode.OK
-    show(o, plans, change)
     if request.dry_run:
-        o.out.print("\n[dim]dry run: nothing was changed[/]")
+        _dry_run(o, request, plans, change, computed)
         return ExitCode.OK
     if all(m.plan and m.plan.nothing_to_do for m in plans) and not change.changes_anything:
         o.out.print("\n[bold green]Nothing to do:[/] every developer is already as planned.")
@@ -96,6 +110,25 @@ def run(request: Request, o: Output, interactive: bool) -> int:
         raise common.interrupted(bctx, exc) from exc
     summary(o, plans, final, time.monotonic() - started, request)
     return ExitCode.OK if all(m.entry for m in plans) else ExitCode.AWS_FAILED
+
+
+def _dry_run(o: Output, request: Request, plans: list[Member], change: reg.Change, computed: dict[str, Any]) -> None:
+    document = _as_json(plans, change)
+    if request.markdown:
+        from xacct.terminal import markdown
+
+        o.out.file.write(markdown.fleet(document))
+    elif request.json:
+        o.out.file.write(json.dumps(document, indent=2) + "\n")
+    else:
+        show(o, plans, change)
+        o.out.print("\n[dim]dry run: nothing was changed[/]")
+    if request.out is not None:
+        from xacct.config import write_plan
+
+        targets = [m.target for m in plans if m.target]
+        write_plan(request.out, make(targets, document, computed, fleet=True))
+        o.info(f"plan saved to {request.out}: apply it with --apply {request.out}")
 
 
 def _each(members: list[Member], work: Callable[[Member], None], *, at_once: int = 8) -> None:
@@ -133,7 +166,8 @@ def _read(m: Member, bctx: BuildContext, request: Request) -> None:
     ctx = Context(bctx.central, bctx.progress, bctx.stop, target=m.target, direct=True, dev_label=m.target.dev.account)
     ctx.inflight = bctx.inflight
     m.ctx = ctx
-    m.plan = planning.plan_onboard(m.target, read(ctx), ctx.build.partition)
+    m.reads = read(ctx)
+    m.plan = planning.plan_onboard(m.target, m.reads, ctx.build.partition)
 
 
 def _refuse(o: Output, members: list[Member]) -> None:

@@ -13,11 +13,13 @@ from xacct.aws.central import CentralUpdate
 from xacct.aws.lease import clear_dead
 from xacct.aws.reads import Context, read
 from xacct.commands import common, review
+from xacct.config import write_plan
 from xacct.core import planning
 from xacct.core import registry as reg
 from xacct.core.answers import Onboarding
 from xacct.core.plan import Plan
 from xacct.core.request import Request
+from xacct.core.saved import Saved, check_current, inputs, make
 from xacct.core.state import Prepared, StackState, require
 from xacct.core.templates import template
 from xacct.errors import AGAIN, AwsFailure, ExitCode, Interrupted, InvalidInput, XacctError
@@ -26,13 +28,27 @@ from xacct.terminal.output import Output
 from xacct.terminal.progress import LineProgress
 
 
-def run(target: Onboarding, request: Request, o: Output, interactive: bool, save_to: Path | None) -> int:
+def run(
+    target: Onboarding,
+    request: Request,
+    o: Output,
+    interactive: bool,
+    save_to: Path | None,
+    *,
+    saved: Saved | None = None,
+) -> int:
     ctx = Context(target.central, LineProgress(o.err), target=target, direct=request.yes)
     with common.waiting(o, "reading both accounts"):
         reads = read(ctx)
+    computed = inputs(reads.central, [(target, reads)])
+    if saved is not None and request.apply_plan is not None:
+        check_current(saved, computed, str(request.apply_plan))
     plan = planning.plan_onboard(target, reads, ctx.build.partition)
     if request.dry_run:
         show_dry_run(o, plan, request)
+        if request.out is not None:
+            write_plan(request.out, make([target], plan.to_json(), computed, fleet=False))
+            o.info(f"plan saved to {request.out}: apply it with --apply {request.out}")
         return ExitCode.OK
     render.show_plan(o, plan)
     if plan.nothing_to_do:
@@ -64,7 +80,11 @@ def run(target: Onboarding, request: Request, o: Output, interactive: bool, save
 
 
 def show_dry_run(o: Output, plan: Plan, request: Request) -> None:
-    if request.json:
+    if request.markdown:
+        from xacct.terminal import markdown
+
+        o.out.file.write(markdown.onboarding(plan.to_json()))
+    elif request.json:
         # Exactly one JSON document on stdout, untouched by rich.
         o.out.file.write(json.dumps(plan.to_json(), indent=2) + "\n")
     else:

@@ -20,10 +20,18 @@ def run_command(
     given = given_answers(request)  # a value that cannot be right is the first thing said
     if not interactive and request.needs_confirmation:
         raise InvalidInput("no terminal to confirm on: pass --yes to apply, or --dry-run to preview")
-    if request.fleet is not None:
+    saved = None
+    if request.apply_plan is not None:
+        from xacct import config
+
+        saved = config.load_plan(request.apply_plan)
+        request = request.but(yes=True)  # the plan was reviewed when it was made
+        if not saved.fleet:
+            given = given.layered(saved.answers[0])  # flags may name other profiles; accounts are checked
+    if request.fleet is not None or (saved is not None and saved.fleet):
         from xacct.commands import fleet
 
-        return fleet.run(request.but(given=given), o, interactive)
+        return fleet.run(request.but(given=given), o, interactive, saved)
     answers = resolve(request, given, defaults or Answers(), o, interactive)
     if request.mode == "status":
         from xacct.commands import status
@@ -52,4 +60,4 @@ def run_command(
         return remove.run(target, request, o, interactive, save_to)
     from xacct.commands import onboard
 
-    return onboard.run(target, request, o, interactive, save_to)
+    return onboard.run(target, request, o, interactive, save_to, saved=saved)

@@ -27,6 +27,9 @@ class Request:
     fleet: Path | None = None  # --from FILE: many developers in one run
     all: bool = False  # --verify --all: every registered developer
     junit: Path | None = None  # with --verify --all: a JUnit XML report
+    out: Path | None = None  # with --dry-run: save the plan (and what it was computed from) for --apply
+    apply_plan: Path | None = None  # apply a saved plan, refused if anything it was computed from changed
+    markdown: bool = False  # with --dry-run: the plan as Markdown, for a pull request
     prog: str = "python onboard.py"  # how the person started us, for the commands we suggest
 
     @property
@@ -40,7 +43,8 @@ class Request:
 
     @property
     def needs_confirmation(self) -> bool:
-        return self.writes and not self.yes
+        # A saved plan was reviewed when it was made: applying it is the approval.
+        return self.writes and not self.yes and self.apply_plan is None
 
     def but(self, **changes: object) -> Request:
         return replace(self, **changes)  # type: ignore[arg-type]
