@@ -209,3 +209,39 @@ def test_a_file_that_is_not_a_plan_is_refused(aws: object, tmp_path: Path) -> No
     r = run_cli("--apply", str(bad))
     assert r.code == 2
     assert "is not a plan saved by xacct" in r.err
+
+
+def test_without_a_terminal_progress_is_one_line_per_finished_step(aws: object, tmp_path: Path) -> None:
+    deploy_central(TWO)
+    r = run_cli("--from", str(team(tmp_path, [{"dev_profile": "dev1"}, {"dev_profile": "dev2"}])), "--yes")
+    assert r.code == 0, r.err
+    assert "CREATE_IN_PROGRESS" not in r.err  # steps that start are not lines; steps that end are
+    for account in (DEV1, DEV2):
+        assert f"{account}:CrossAccountPrimary (stack) CREATE_COMPLETE" in r.err
+        assert re.search(rf"{account} us-east-1 stacks ready; registered by the central update", r.err)
+    assert "central stack 2 developers: 2 added" in r.err
+
+
+def test_the_live_view_of_twenty_developers_is_one_line_each_and_a_total() -> None:
+    import io
+
+    from rich.console import Console
+
+    from xacct.terminal.fleet_progress import FleetLive
+
+    accounts = [f"{100000000000 + n}" for n in range(20)]
+    screen = Console(file=io.StringIO(), width=80, force_terminal=True)
+    view = FleetLive(screen, {a: f"{n:>3} {a} eu-central-1" for n, a in enumerate(accounts, 1)})
+    for a in accounts[:12]:
+        view.event(f"{a}:CrossAccountDeploy", {"ResourceStatus": "CREATE_IN_PROGRESS", "LogicalResourceId":
+                   "PipelineDeployRole", "ResourceType": "AWS::IAM::Role"})  # fmt: skip
+    for a in accounts[:3]:
+        view.finished(a, True, "stacks ready")
+    view.finished(accounts[3], False, "failed: Rate exceeded")
+    out = Console(file=io.StringIO(), width=80, force_terminal=True, color_system=None)
+    out.print(view._render())
+    lines = out.file.getvalue().rstrip("\n").split("\n")  # type: ignore[attr-defined]
+    assert len(lines) == 22  # 20 developers, the central stack, the total
+    assert all(len(line) <= 80 for line in lines)
+    assert "CrossAccountDeploy CREATE_IN_PROGRESS" in lines[5]
+    assert lines[-1].startswith("3 done, 1 failed, 8 running, 8 waiting · ")

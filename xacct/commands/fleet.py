@@ -6,6 +6,7 @@ adds nothing twice (merging an entry already registered changes nothing)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -28,6 +29,7 @@ from xacct.core.planning import Reads
 from xacct.core.request import Request
 from xacct.core.saved import Saved, check_current, inputs, make
 from xacct.errors import ExitCode, Interrupted, InvalidInput, XacctError
+from xacct.terminal.fleet_progress import CENTRAL, FleetLines, FleetLive
 from xacct.terminal.output import Output
 from xacct.terminal.progress import LineProgress
 from xacct.terminal.render import ACTION_STYLE, say
@@ -101,11 +103,18 @@ def run(request: Request, o: Output, interactive: bool, saved: Saved | None = No
         o.out.print("Declined: nothing was changed.")
         return ExitCode.OK
     started = time.monotonic()
+    view = _view(o, plans)
+    bctx.progress = view
+    for m in plans:
+        if m.ctx is not None:
+            m.ctx.progress = view
     try:
-        _each(plans, _deploy, at_once=AT_ONCE)
-        done = [m for m in plans if m.entry]
-        update = CentralUpdate(bctx.build_stacks(), bctx.build.ssm, central.stack, progress)
-        final = update.run(lambda now: fl.merge_all(now, [m.entry for m in done if m.entry]))
+        with view if isinstance(view, FleetLive) else contextlib.nullcontext():
+            _each(plans, lambda m: _deploy(m, view), at_once=AT_ONCE)
+            done = [m for m in plans if m.entry]
+            update = CentralUpdate(bctx.build_stacks(), bctx.build.ssm, central.stack, view)
+            final = update.run(lambda now: fl.merge_all(now, [m.entry for m in done if m.entry]))
+            view.finished(CENTRAL, True, final.message)
     except (KeyboardInterrupt, Interrupted) as exc:
         raise common.interrupted(bctx, exc) from exc
     summary(o, plans, final, time.monotonic() - started, request)
@@ -183,10 +192,23 @@ def _refuse(o: Output, members: list[Member]) -> None:
     )
 
 
-def _deploy(m: Member) -> None:
+def _view(o: Output, plans: list[Member]) -> FleetLines:
+    labels = {m.target.dev.account: f"{m.n:>3} {m.target.dev.account} {m.target.dev.region}" for m in plans if m.target}
+    if o.terminal.is_terminal:
+        return FleetLive(o.terminal, labels, o.log)
+    return FleetLines(o.err, labels, o.log)
+
+
+def _deploy(m: Member, view: FleetLines) -> None:
     assert m.ctx is not None
     assert m.plan is not None
-    m.entry = onboard.entry_of(m.ctx, onboard.deploy_developer(m.ctx, m.plan))
+    key = m.ctx.dev_label
+    try:
+        m.entry = onboard.entry_of(m.ctx, onboard.deploy_developer(m.ctx, m.plan))
+    except XacctError as exc:
+        view.finished(key, False, f"failed: {exc.message}")
+        raise
+    view.finished(key, True, "stacks ready; registered by the central update")
 
 
 def show(o: Output, plans: list[Member], change: reg.Change) -> None:
