@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
@@ -60,6 +61,16 @@ def describe_error(exc: Exception, profile: str | None) -> InvalidInput | AwsFai
     return None
 
 
+@functools.cache
+def _loader() -> Any:
+    """One loader of botocore's service models for every session of the run: each session would
+    otherwise parse the models of every service it makes a client for again (tenths of a second
+    of CPU each, which a batch of developers multiplies)."""
+    from botocore.loaders import create_loader
+
+    return create_loader()
+
+
 @dataclass
 class Gateway:
     """Sessions, clients and the identity check for one profile in one region."""
@@ -80,6 +91,7 @@ class Gateway:
                     import botocore.session
 
                     core = botocore.session.Session(profile=self.profile or None)
+                    core.register_component("data_loader", _loader())
                     core.get_scoped_config()  # an unknown profile is said here, as boto3.Session would
                     core.set_default_client_config(_FIRST_CONTACT)  # clients made with their own config override it
                     self._session = boto3.Session(botocore_session=core, region_name=self.region)
