@@ -73,7 +73,7 @@ def first_prompt_seconds(runs: int) -> float:
     for _ in range(runs):
         start = time.perf_counter()
         child = pexpect.spawn(sys.executable, [str(ROOT / "onboard.py")], encoding="utf-8", timeout=30)
-        child.expect("account id")
+        child.expect("Profile for the build account")
         times.append(time.perf_counter() - start)
         child.terminate(force=True)
     return statistics.median(times)

@@ -13,10 +13,10 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from xacct.aws.central import CentralUpdate
+from xacct.aws.gateway import Gateway
 from xacct.aws.reads import BuildContext, Context, read
 from xacct.commands import common, onboard
 from xacct.commands.resolve import derive
@@ -34,10 +34,11 @@ from xacct.terminal.output import Output
 from xacct.terminal.progress import LineProgress
 from xacct.terminal.render import ACTION_STYLE, say
 
-# Developers whose stacks are deployed at once. Each starts up to two stack operations at a time;
-# CloudFormation answers Throttling ("Rate exceeded") to bursts of CreateStack and its describe
-# calls, which the clients' adaptive retries absorb at this width.
-AT_ONCE = 4
+# Developers whose stacks are deployed at once. CloudFormation's API request quotas are per account
+# and region, and every developer is an account of its own: the batch shares none but the build
+# account's, which it calls once. What throttling remains (Throttling, "Rate exceeded") the
+# clients' adaptive retries absorb. The bound is this machine's: threads and open connections.
+AT_ONCE = 16
 
 
 @dataclass
@@ -59,7 +60,6 @@ class Member:
 
 def run(request: Request, o: Output, interactive: bool, saved: Saved | None = None) -> int:
     from xacct import config
-    from xacct.aws import identity
 
     if saved is not None:  # --apply: the developers of the saved plan, as they were resolved
         first = saved.answers[0]
@@ -75,7 +75,7 @@ def run(request: Request, o: Output, interactive: bool, saved: Saved | None = No
         batch = config.load_fleet(request.fleet)
     shared = request.given.layered(batch.shared)
     shared.validate()
-    identify = cache(identity.identify)  # the build profile is read once, not once per developer
+    identify = Reached()
     progress = LineProgress(o.err)
     stop = threading.Event()
     members = [Member(n, dev.layered(shared)) for n, dev in enumerate(batch.developers, 1)]
@@ -84,7 +84,8 @@ def run(request: Request, o: Output, interactive: bool, saved: Saved | None = No
         _each(members, lambda m: _resolve(m, identify))
         _duplicates(members)
         bctx = BuildContext(central, progress, stop)
-        _each([m for m in members if not m.problem], lambda m: _read(m, bctx, request))
+        bctx.build = identify.gateway(central.build.profile, central.build.region, "build")
+        _each([m for m in members if not m.problem], lambda m: _read(m, bctx, identify))
         _refuse(o, members)
         state = bctx.build_stacks().describe(central.stack)
         computed = inputs(state, [(m.target, m.reads) for m in members if m.target and m.reads])
@@ -110,15 +111,73 @@ def run(request: Request, o: Output, interactive: bool, saved: Saved | None = No
             m.ctx.progress = view
     try:
         with view if isinstance(view, FleetLive) else contextlib.nullcontext():
-            _each(plans, lambda m: _deploy(m, view), at_once=AT_ONCE)
-            done = [m for m in plans if m.entry]
-            update = CentralUpdate(bctx.build_stacks(), bctx.build.ssm, central.stack, view)
-            final = update.run(lambda now: fl.merge_all(now, [m.entry for m in done if m.entry]))
-            view.finished(CENTRAL, True, final.message)
+            final = _apply(bctx, central.stack, plans, view)
     except (KeyboardInterrupt, Interrupted) as exc:
         raise common.interrupted(bctx, exc) from exc
     summary(o, plans, final, time.monotonic() - started, request)
-    return ExitCode.OK if all(m.entry for m in plans) else ExitCode.AWS_FAILED
+    return ExitCode.OK if not any(m.problem for m in plans) else ExitCode.AWS_FAILED
+
+
+class Primaries:
+    """Who is registered: each developer arrives once its primary stack (the bucket and key the
+    central lists name) is deployed, with its entry, or has failed, without one."""
+
+    def __init__(self, members: list[Member]) -> None:
+        self.waiting = {m.n for m in members}
+        self.settled = threading.Condition()
+
+    def arrive(self, m: Member, entry: reg.Entry | None) -> None:
+        with self.settled:
+            if m.n in self.waiting:
+                m.entry = entry
+                self.waiting.discard(m.n)
+                self.settled.notify_all()
+
+    def wait(self, stop: threading.Event) -> None:
+        with self.settled:
+            while self.waiting:
+                if stop.is_set():
+                    raise Interrupted("interrupted")
+                self.settled.wait(0.5)  # short waits: Ctrl-C reaches this thread
+
+
+def _apply(bctx: BuildContext, stack: str, plans: list[Member], view: FleetLines) -> reg.Change:
+    """Two operations deep for the whole batch, as for one developer: every developer's primary
+    stack; then its deployment roles and developer stack, and, once every primary has settled,
+    the one central update, side by side. A developer whose primary failed is left out of it."""
+    primaries = Primaries(plans)
+
+    def developer(m: Member) -> None:
+        assert m.ctx is not None
+        assert m.plan is not None
+        ctx = m.ctx
+        key = ctx.dev_label
+        try:
+            onboard.deploy_developer(
+                ctx, m.plan, central=lambda primary: primaries.arrive(m, onboard.entry_of(ctx, primary))
+            )
+        except XacctError as exc:
+            m.problem = exc.message
+            view.finished(key, False, f"failed: {exc.message}")
+        else:
+            view.finished(key, True, "stacks ready")
+        finally:
+            primaries.arrive(m, None)  # a primary that failed: left out of the central write
+
+    with ThreadPoolExecutor(max_workers=max(1, min(AT_ONCE, len(plans)))) as pool:
+        running = [pool.submit(developer, m) for m in plans]
+        try:
+            primaries.wait(bctx.stop)
+            entries = [m.entry for m in plans if m.entry]  # file order
+            update = CentralUpdate(bctx.build_stacks(), bctx.build.ssm, stack, view)
+            final = update.run(lambda now: fl.merge_all(now, entries))
+            view.finished(CENTRAL, True, final.message)
+        except BaseException:
+            bctx.stop.set()  # every developer's wait ends; what CloudFormation started goes on
+            raise
+        for future in running:
+            future.result()
+    return final
 
 
 def _dry_run(o: Output, request: Request, plans: list[Member], change: reg.Change, computed: dict[str, Any]) -> None:
@@ -140,7 +199,7 @@ def _dry_run(o: Output, request: Request, plans: list[Member], change: reg.Chang
         o.info(f"plan saved to {request.out}: apply it with --apply {request.out}")
 
 
-def _each(members: list[Member], work: Callable[[Member], None], *, at_once: int = 8) -> None:
+def _each(members: list[Member], work: Callable[[Member], None], *, at_once: int = AT_ONCE) -> None:
     """`work` for every member, a few at a time; a refusal or failure is recorded on its member."""
 
     def guarded(m: Member) -> None:
@@ -151,6 +210,28 @@ def _each(members: list[Member], work: Callable[[Member], None], *, at_once: int
 
     with ThreadPoolExecutor(max_workers=max(1, min(at_once, len(members)))) as pool:
         list(pool.map(guarded, members))
+
+
+class Reached:
+    """Who each profile is, read once per profile and region; its gateway (sessions, clients,
+    credentials) kept for the rest of the run rather than made again for every read."""
+
+    def __init__(self) -> None:
+        self.gateways: dict[tuple[str | None, str | None], Gateway] = {}
+        self.lock = threading.Lock()
+
+    def gateway(self, profile: str | None, region: str | None, label: str) -> Gateway:
+        from xacct.aws.identity import FALLBACK_REGION, profile_region
+
+        with self.lock:
+            key = (profile, region)
+            if key not in self.gateways:
+                where = region or profile_region(profile) or FALLBACK_REGION
+                self.gateways[key] = Gateway(profile, where, label)
+            return self.gateways[key]
+
+    def __call__(self, profile: str | None, region: str | None, label: str) -> str:
+        return self.gateway(profile, region, label).account()
 
 
 def _resolve(m: Member, identify: Callable[[str | None, str | None, str], str]) -> None:
@@ -170,10 +251,12 @@ def _duplicates(members: list[Member]) -> None:
         seen.setdefault(key, m.n)
 
 
-def _read(m: Member, bctx: BuildContext, request: Request) -> None:
+def _read(m: Member, bctx: BuildContext, reached: Reached) -> None:
     assert m.target is not None
-    ctx = Context(bctx.central, bctx.progress, bctx.stop, target=m.target, direct=True, dev_label=m.target.dev.account)
+    dev = m.target.dev
+    ctx = Context(bctx.central, bctx.progress, bctx.stop, target=m.target, direct=True, dev_label=dev.account)
     ctx.inflight = bctx.inflight
+    ctx.build, ctx.dev = bctx.build, reached.gateway(dev.profile, dev.region, "developer")
     m.ctx = ctx
     m.reads = read(ctx)
     m.plan = planning.plan_onboard(m.target, m.reads, ctx.build.partition)
@@ -197,18 +280,6 @@ def _view(o: Output, plans: list[Member]) -> FleetLines:
     if o.terminal.is_terminal:
         return FleetLive(o.terminal, labels, o.log)
     return FleetLines(o.err, labels, o.log)
-
-
-def _deploy(m: Member, view: FleetLines) -> None:
-    assert m.ctx is not None
-    assert m.plan is not None
-    key = m.ctx.dev_label
-    try:
-        m.entry = onboard.entry_of(m.ctx, onboard.deploy_developer(m.ctx, m.plan))
-    except XacctError as exc:
-        view.finished(key, False, f"failed: {exc.message}")
-        raise
-    view.finished(key, True, "stacks ready; registered by the central update")
 
 
 def show(o: Output, plans: list[Member], change: reg.Change) -> None:
@@ -237,18 +308,21 @@ def show(o: Output, plans: list[Member], change: reg.Change) -> None:
 
 
 def summary(o: Output, plans: list[Member], final: reg.Change, applied: float, request: Request) -> None:
-    done = [m for m in plans if m.entry]
-    failed = [m for m in plans if not m.entry]
+    done = [m for m in plans if not m.problem]
+    failed = [m for m in plans if m.problem]
     o.out.print()
     style = "bold green" if not failed else "bold yellow"
     took = f"in {applied:.1f} s ({o.elapsed():.1f} s in all)"
     say(o, (f"Onboarded {len(done)} of {len(plans)} developers {took}.", style))
     say(o, f"  central stack: {final.message}", hang=4)
     for m in failed:
-        say(o, ("  failed ", "red"), f"{m.label}: {m.problem}", hang=9)
+        where = "registered (its bucket and key exist)" if m.entry else "left out of the central lists"
+        say(o, ("  failed ", "red"), f"{m.label}, {where}: {m.problem}", hang=9)
     if failed:
-        say(o, f"  next: fix the cause, then run the same command again ({request.prog} --from {request.fleet} "
-            "--yes): what is done stays done, nobody is added twice", hang=8)  # fmt: skip
+        again = f"{request.prog} --apply {request.apply_plan}" if request.apply_plan else (
+            f"{request.prog} --from {request.fleet} --yes")  # fmt: skip
+        say(o, f"  next: fix the cause, then run the same command again ({again}): what is done stays done, "
+            "nobody is added twice", hang=8)  # fmt: skip
 
 
 def _as_json(plans: list[Member], change: reg.Change) -> dict[str, object]:
