@@ -66,9 +66,23 @@ def _loader() -> Any:
     """One loader of botocore's service models for every session of the run: each session would
     otherwise parse the models of every service it makes a client for again (tenths of a second
     of CPU each, which a batch of developers multiplies)."""
+    import os
+
     from botocore.loaders import create_loader
 
-    return create_loader()
+    return create_loader(os.environ.get("AWS_DATA_PATH"))  # as a botocore session makes its own
+
+
+_PATHS = threading.Lock()
+
+
+def _once_each(paths: list[str]) -> None:
+    """boto3 adds its own data directory to the loader's search paths with every session; with
+    one loader for all of them, keep each path once."""
+    with _PATHS:
+        unique = list(dict.fromkeys(paths))
+        if len(unique) != len(paths):
+            paths[:] = unique
 
 
 @dataclass
@@ -95,6 +109,7 @@ class Gateway:
                     core.get_scoped_config()  # an unknown profile is said here, as boto3.Session would
                     core.set_default_client_config(_FIRST_CONTACT)  # clients made with their own config override it
                     self._session = boto3.Session(botocore_session=core, region_name=self.region)
+                    _once_each(_loader().search_paths)
                 except Exception as exc:
                     raise describe_error(exc, self.profile) or exc from exc
             return self._session
