@@ -275,3 +275,61 @@ def test_the_live_view_of_twenty_developers_is_one_line_each_and_a_total() -> No
     assert all(len(line) <= 80 for line in lines)
     assert "CrossAccountDeploy CREATE_IN_PROGRESS" in lines[5]
     assert lines[-1].startswith("3 done, 1 failed, 8 running, 8 waiting · ")
+
+
+def test_many_developers_out_with_one_central_change_set(slow_aws: CloudFormationDouble, tmp_path: Path) -> None:
+    deploy_central(TWO)
+    three = team(tmp_path, [{"dev_profile": p} for p, _ in DEVS[:3]])
+    assert run_cli("--from", str(three), "--yes").code == 0
+    two = tmp_path / "two.yaml"
+    two.write_text(three.read_text().replace("  - dev_profile: 'dev2'\n", ""))
+    calls = len(slow_aws.calls)
+    r = run_cli("--from", str(two), "--remove", "--yes")
+    assert r.code == 0, r.err
+    assert "Removed 2 of 2 developers" in r.out
+    assert buckets() == [TWO[0][0], TWO[1][0], own(DEV2)]  # the others, in their order
+    central = [c for c in slow_aws.calls[calls:] if c.who == BUILD and c.action == "CreateChangeSet"]
+    assert len(central) == 1
+    for profile in ("dev1", "dev3"):
+        assert stack("CrossAccountDeveloper", profile) is None
+        assert stack("CrossAccountPrimary", profile) is not None  # the developer's own pipeline stays
+    assert stack("CrossAccountDeveloper", "dev2") is not None
+    again = run_cli("--from", str(two), "--remove", "--yes")
+    assert again.code == 0, again.err
+    assert buckets() == [TWO[0][0], TWO[1][0], own(DEV2)]
+    purge = run_cli("--from", str(two), "--remove", "--purge", "--yes")
+    assert purge.code == 0, purge.err
+    for profile in ("dev1", "dev3"):
+        assert stack("CrossAccountPrimary", profile) is None
+
+
+@given(entries, entries, st.data())
+def test_the_check_after_a_batch_update_finds_any_entry_lost_moved_or_doubled(
+    existing: list[reg.Entry], batch: list[reg.Entry], data: st.DataObject
+) -> None:
+    from xacct.aws.central import verify
+
+    unique = list(dict.fromkeys(existing))
+    before = reg.Registry(bool(unique), tuple(unique))
+    change = fleet.merge_all(before, batch)
+    if data.draw(st.booleans()) and unique:  # or a batch taking developers out
+        out = data.draw(st.lists(st.sampled_from(unique), unique=True))
+        registry = before
+        for e in out:
+            registry = reg.remove(registry, bucket=e.bucket).after
+        change = reg.Change(before, registry, "removed", "batch out")
+    assert verify(before, change, change.after) == []
+    after = list(change.after.entries)
+    if after:
+        n = data.draw(st.integers(0, len(after) - 1))
+        dropped = reg.Registry(True, tuple(after[:n] + after[n + 1 :]))
+        assert any("missing" in p for p in verify(before, change, dropped))
+        doubled = reg.Registry(True, (*after, after[n]))
+        assert any("times" in p for p in verify(before, change, doubled))
+    if len(set(after)) > 1:
+        moved = reg.Registry(True, tuple(reversed(after)))
+        assert any("order" in p for p in verify(before, change, moved))
+    gone = [e for e in unique if e not in after]
+    if gone:
+        back = reg.Registry(True, (*after, gone[0]))
+        assert any("still registered" in p for p in verify(before, change, back))

@@ -36,7 +36,7 @@ REQUIRES: tuple[tuple[str, str, Callable[[argparse.Namespace], bool]], ...] = (
     ("markdown", "--dry-run", lambda a: a.dry_run and not (a.status or a.verify)),
     ("apply_plan", "onboarding, without --dry-run", lambda a: not (a.dry_run or a.remove or a.status or a.verify)),
     ("junit", "--verify --all", lambda a: a.verify and a.all),
-    ("fleet", "onboarding (not --remove, --status or --verify yet)", lambda a: not (a.remove or a.status or a.verify)),
+    ("fleet", "onboarding or --remove", lambda a: not (a.status or a.verify or a.orphan)),
 )
 EPILOG = """\
 examples:
@@ -111,7 +111,7 @@ def parser(prog: str) -> argparse.ArgumentParser:
         dest="fleet",
         metavar="FILE",
         type=Path,
-        help="onboard every developer of a YAML file (developers: list), with one central change",
+        help="onboard (or --remove) every developer of a YAML file, with one central change",
     )
     what.add_argument(
         "--apply",

@@ -23,11 +23,12 @@ from xacct.commands.resolve import derive
 from xacct.core import fleet as fl
 from xacct.core import planning
 from xacct.core import registry as reg
-from xacct.core.answers import Answers, Onboarding
+from xacct.core.answers import Answers, Central, Onboarding
 from xacct.core.plan import Plan
 from xacct.core.planning import Reads
 from xacct.core.request import Request
 from xacct.core.saved import Saved, check_current, inputs, make
+from xacct.core.state import StackState
 from xacct.errors import ExitCode, Interrupted, InvalidInput, XacctError
 from xacct.terminal.fleet_progress import CENTRAL, FleetLines, FleetLive
 from xacct.terminal.output import Output
@@ -58,7 +59,22 @@ class Member:
         return f"developer {self.n} ({self.given.dev_profile or 'default credentials'}, {who})"
 
 
-def run(request: Request, o: Output, interactive: bool, saved: Saved | None = None) -> int:
+@dataclass
+class Batch:
+    """Everything a batch was planned from: the build side, the central stack, each developer."""
+
+    central: Central
+    bctx: BuildContext
+    members: list[Member]
+    state: StackState  # the central stack, as read
+
+
+Planner = Callable[[Member, Context, Reads], Plan]
+
+
+def gather(request: Request, o: Output, saved: Saved | None, planner: Planner, *, leftovers: bool = True) -> Batch:
+    """Read the build account and every developer and plan each; every refusal at once, before
+    any write."""
     from xacct import config
 
     if saved is not None:  # --apply: the developers of the saved plan, as they were resolved
@@ -69,30 +85,39 @@ def run(request: Request, o: Output, interactive: bool, saved: Saved | None = No
             build_profile=first.build_profile,
             central_stack=first.central_stack,
         )
-        batch = fl.Fleet(build, saved.answers)
+        listed = fl.Fleet(build, saved.answers)
     else:
         assert request.fleet is not None
-        batch = config.load_fleet(request.fleet)
-    shared = request.given.layered(batch.shared)
+        listed = config.load_fleet(request.fleet)
+    shared = request.given.layered(listed.shared)
     shared.validate()
     identify = Reached()
-    progress = LineProgress(o.err)
-    stop = threading.Event()
-    members = [Member(n, dev.layered(shared)) for n, dev in enumerate(batch.developers, 1)]
+    members = [Member(n, dev.layered(shared)) for n, dev in enumerate(listed.developers, 1)]
     with common.waiting(o, f"reading the build account and {len(members)} developer accounts"):
         central = derive(shared, Answers().with_defaults(), identify, developer=False).central()
         _each(members, lambda m: _resolve(m, identify))
         _duplicates(members)
-        bctx = BuildContext(central, progress, stop)
+        bctx = BuildContext(central, LineProgress(o.err), threading.Event())
         bctx.build = identify.gateway(central.build.profile, central.build.region, "build")
-        _each([m for m in members if not m.problem], lambda m: _read(m, bctx, identify))
+        _each([m for m in members if not m.problem], lambda m: _read(m, bctx, identify, planner, leftovers))
         _refuse(o, members)
         state = bctx.build_stacks().describe(central.stack)
-        computed = inputs(state, [(m.target, m.reads) for m in members if m.target and m.reads])
-        if saved is not None:
-            check_current(saved, computed, str(request.apply_plan))
-        before = planning.check_central(central, state)
-        change = fl.check_batch(before, [m.plan.change.entry for m in members if m.plan and m.plan.change.entry])
+    return Batch(central, bctx, members, state)
+
+
+def _onboarding(m: Member, ctx: Context, reads: Reads) -> Plan:
+    assert m.target is not None
+    return planning.plan_onboard(m.target, reads, ctx.build.partition)
+
+
+def run(request: Request, o: Output, interactive: bool, saved: Saved | None = None) -> int:
+    batch = gather(request, o, saved, _onboarding)
+    central, bctx, members = batch.central, batch.bctx, batch.members
+    computed = inputs(batch.state, [(m.target, m.reads) for m in members if m.target and m.reads])
+    if saved is not None:
+        check_current(saved, computed, str(request.apply_plan))
+    before = planning.check_central(central, batch.state)
+    change = fl.check_batch(before, [m.plan.change.entry for m in members if m.plan and m.plan.change.entry])
     plans = [m for m in members if m.plan]
     if request.dry_run:
         _dry_run(o, request, plans, change, computed)
@@ -104,7 +129,7 @@ def run(request: Request, o: Output, interactive: bool, saved: Saved | None = No
         o.out.print("Declined: nothing was changed.")
         return ExitCode.OK
     started = time.monotonic()
-    view = _view(o, plans)
+    view = view_for(o, plans)
     bctx.progress = view
     for m in plans:
         if m.ctx is not None:
@@ -251,15 +276,15 @@ def _duplicates(members: list[Member]) -> None:
         seen.setdefault(key, m.n)
 
 
-def _read(m: Member, bctx: BuildContext, reached: Reached) -> None:
+def _read(m: Member, bctx: BuildContext, reached: Reached, planner: Planner, leftovers: bool) -> None:
     assert m.target is not None
     dev = m.target.dev
     ctx = Context(bctx.central, bctx.progress, bctx.stop, target=m.target, direct=True, dev_label=dev.account)
     ctx.inflight = bctx.inflight
     ctx.build, ctx.dev = bctx.build, reached.gateway(dev.profile, dev.region, "developer")
     m.ctx = ctx
-    m.reads = read(ctx)
-    m.plan = planning.plan_onboard(m.target, m.reads, ctx.build.partition)
+    m.reads = read(ctx, leftovers=leftovers)
+    m.plan = planner(m, ctx, m.reads)
 
 
 def _refuse(o: Output, members: list[Member]) -> None:
@@ -275,7 +300,7 @@ def _refuse(o: Output, members: list[Member]) -> None:
     )
 
 
-def _view(o: Output, plans: list[Member]) -> FleetLines:
+def view_for(o: Output, plans: list[Member]) -> FleetLines:
     labels = {m.target.dev.account: f"{m.n:>3} {m.target.dev.account} {m.target.dev.region}" for m in plans if m.target}
     if o.terminal.is_terminal:
         return FleetLive(o.terminal, labels, o.log)

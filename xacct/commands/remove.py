@@ -149,6 +149,19 @@ def check_purge(ctx: Context, plan: Plan, reads: planning.Reads) -> list[BucketC
 
 
 def apply(ctx: Context, plan: Plan, prepared: dict[str, Prepared] | None = None) -> reg.Change:
+    """The entry out of the central lists first (nothing is sent to a bucket that is going away),
+    then the developer's stacks."""
+    change = _apply(ctx, plan, prepared, central_done=False)
+    assert change is not None
+    return change
+
+
+def withdraw_developer(ctx: Context, plan: Plan) -> None:
+    """The developer's stacks only: a batch took every entry out of the central lists first."""
+    _apply(ctx, plan, None, central_done=True)
+
+
+def _apply(ctx: Context, plan: Plan, prepared: dict[str, Prepared] | None, *, central_done: bool) -> reg.Change | None:
     s = ctx.target.stacks
     dev = ctx.dev_stacks()
     result: dict[str, reg.Change] = {}
@@ -177,21 +190,20 @@ def apply(ctx: Context, plan: Plan, prepared: dict[str, Prepared] | None = None)
             ctx.dev.kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
             ctx.progress.note(f"dev:{s.primary}", f"key {key} scheduled for deletion in 7 days")
 
-    steps = [scheduler.Step("central", central)]
+    steps = [] if central_done else [scheduler.Step("central", central)]
+    first: tuple[str, ...] = () if central_done else ("central",)
     if actions.get(s.developer) == "delete":
-        steps.append(
-            scheduler.Step(f"developer {s.developer}", lambda: dev.delete(s.developer, ctx.progress), ("central",))
-        )
+        steps.append(scheduler.Step(f"developer {s.developer}", lambda: dev.delete(s.developer, ctx.progress), first))
     if actions.get(s.primary) == "update":
-        steps.append(scheduler.Step(f"developer {s.primary}", withdraw_grant, ("central",)))
+        steps.append(scheduler.Step(f"developer {s.primary}", withdraw_grant, first))
     if actions.get(s.deploy) == "delete":
-        steps.append(scheduler.Step(f"developer {s.deploy}", lambda: dev.delete(s.deploy, ctx.progress), ("central",)))
+        steps.append(scheduler.Step(f"developer {s.deploy}", lambda: dev.delete(s.deploy, ctx.progress), first))
     if actions.get(s.primary) == "delete":
         # After the stacks that import its exports (and whatever else goes) are gone.
-        after = tuple(step.name for step in steps if step.name != "central") or ("central",)
+        after = tuple(step.name for step in steps if step.name != "central") or first
         steps.append(scheduler.Step(f"developer {s.primary}", purge_primary, after))
     outcome = scheduler.run(steps, ctx.stop)
     for leftover in waiting.values():
         dev.discard(leftover)
     raise_first(outcome)
-    return result["change"]
+    return result.get("change")

@@ -28,6 +28,10 @@ def run_command(
         request = request.but(yes=True)  # the plan was reviewed when it was made
         if not saved.fleet:
             given = given.layered(saved.answers[0])  # flags may name other profiles; accounts are checked
+    if request.fleet is not None and request.mode == "remove":
+        from xacct.commands import fleet_remove
+
+        return fleet_remove.run(request.but(given=given), o, interactive)
     if request.fleet is not None or (saved is not None and saved.fleet):
         from xacct.commands import fleet
 

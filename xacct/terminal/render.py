@@ -72,8 +72,8 @@ def show_plan(o: Output, plan: Plan) -> None:
     key = plan.cmk if not is_pending(plan.cmk) else "created with the primary stack"
     say(o, "Developer key: ", key or "")
     for c in plan.emptied:
-        held = f"{c.versions} object versions, deleted with it" if c.versions else "empty"
-        say(o, ("purge:", "bold"), f" {c.bucket} holds {held}")
+        held = f"holds {c.versions} object versions, deleted with it" if c.versions else "is empty"
+        say(o, ("purge:", "bold"), f" {c.bucket} {held}")
     for note in plan.notes:
         say(o, ("note:", "dim"), f" {note}")
 

@@ -1,0 +1,144 @@
+"""`--from FILE --remove`: many developers out in one run. Every developer is read and planned
+before any write; ONE central change set takes every entry out (nothing is sent to buckets that
+are going away), then each developer's stacks are withdrawn or deleted, many at once. A
+developer whose stacks failed is reported; the same command again finishes it (an entry already
+gone is nothing to remove)."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from rich.markup import escape
+
+from xacct.aws.central import CentralUpdate
+from xacct.aws.reads import Context
+from xacct.commands import common, fleet, remove
+from xacct.core import planning
+from xacct.core import registry as reg
+from xacct.core.plan import Plan
+from xacct.core.planning import Reads
+from xacct.core.request import Request
+from xacct.errors import ExitCode, Interrupted, XacctError
+from xacct.terminal.fleet_progress import CENTRAL, FleetLive
+from xacct.terminal.output import Output
+from xacct.terminal.render import ACTION_STYLE, say
+
+
+def remove_all(before: reg.Registry, plans: list[Plan]) -> reg.Change:
+    """Every developer's entry out, in one change: the others keep their order."""
+    registry = before
+    gone = 0
+    for plan in plans:
+        step = planning.removal_change(registry, plan.bucket, plan.cmk)
+        gone += step.kind == "removed"
+        registry = step.after
+    kind: reg.ChangeKind = "removed" if gone else "not-registered"
+    return reg.Change(before, registry, kind, f"{gone} of {len(plans)} developers taken out")
+
+
+def run(request: Request, o: Output, interactive: bool) -> int:
+    def planner(m: fleet.Member, ctx: Context, reads: Reads) -> Plan:
+        assert m.target is not None
+        plan = planning.plan_remove(m.target, reads, ctx.build.partition, request.purge)
+        if request.purge:
+            plan.emptied = remove.check_purge(ctx, plan, reads)
+        return plan
+
+    batch = fleet.gather(request, o, None, planner, leftovers=False)
+    members = [m for m in batch.members if m.plan]
+    plans = [m.plan for m in members if m.plan]
+    before = planning.check_central(batch.central, batch.state)
+    change = remove_all(before, plans)
+    show(o, members, change)
+    if request.dry_run:
+        o.out.print("\n[dim]dry run: nothing was changed[/]")
+        return ExitCode.OK
+    if all(p.nothing_to_do for p in plans) and not change.changes_anything:
+        o.out.print("\n[bold green]Nothing to do:[/] every developer is already out.")
+        return ExitCode.OK
+    if not request.yes and not _confirmed(o, members, batch.central.build.account):
+        return ExitCode.OK
+    started = time.monotonic()
+    bctx = batch.bctx
+    view = fleet.view_for(o, members)
+    bctx.progress = view
+    for m in members:
+        if m.ctx is not None:
+            m.ctx.progress = view
+    try:
+        with view if isinstance(view, FleetLive) else contextlib.nullcontext():
+            update = CentralUpdate(bctx.build_stacks(), bctx.build.ssm, batch.central.stack, view)
+            final = update.run(lambda now: remove_all(now, plans))
+            view.finished(CENTRAL, True, final.message)
+
+            def withdraw(m: fleet.Member) -> None:
+                assert m.ctx is not None
+                assert m.plan is not None
+                try:
+                    remove.withdraw_developer(m.ctx, m.plan)
+                except XacctError as exc:
+                    m.problem = exc.message
+                    view.finished(m.ctx.dev_label, False, f"failed: {exc.message}")
+                else:
+                    view.finished(m.ctx.dev_label, True, "stacks withdrawn")
+
+            with ThreadPoolExecutor(max_workers=max(1, min(fleet.AT_ONCE, len(members)))) as pool:
+                list(pool.map(withdraw, members))
+    except (KeyboardInterrupt, Interrupted) as exc:
+        raise common.interrupted(bctx, exc) from exc
+    summary(o, members, final, time.monotonic() - started, request)
+    return ExitCode.OK if not any(m.problem for m in members) else ExitCode.AWS_FAILED
+
+
+def _confirmed(o: Output, members: list[fleet.Member], build_account: str) -> bool:
+    """A yes; or, when purge deletes objects, the build account's id typed."""
+    full = [c for m in members if m.plan for c in m.plan.emptied if c.versions]
+    if not full:
+        ok = common.confirm(f"Remove these {len(members)} developers?")
+    else:
+        versions = sum(c.versions for c in full)
+        o.info(f"[bold yellow]{len(full)} buckets[/] hold {versions} object versions, which --purge deletes.")
+        ok = common.type_to_confirm(f"Type the build account id {build_account} to remove them:").strip() == (
+            build_account
+        )
+    if not ok:
+        o.out.print("Declined: nothing was changed.")
+    return ok
+
+
+def show(o: Output, members: list[fleet.Member], change: reg.Change) -> None:
+    say(o, ("Removing", "bold"), f" {len(members)} developers")
+    o.out.print()
+    for m in members:
+        assert m.plan is not None
+        assert m.target is not None
+        parts: list[str | tuple[str, str]] = [f"  {m.n:>3}  {m.target.dev.account} {m.target.dev.region}  "]
+        for step in m.plan.stacks:
+            parts += [f"{step.stack} ", (step.action, ACTION_STYLE.get(step.action, "")), "  "]
+        say(o, *parts, hang=7)
+        for c in m.plan.emptied:
+            held = f"holds {c.versions} object versions, deleted with it" if c.versions else "is empty"
+            say(o, ("       purge:", "bold"), f" {c.bucket} {held}", hang=9)
+    o.out.print()
+    left = {e.bucket for e in change.after.entries}
+    say(o, ("Central replication lists", "bold"), f": {change.message}, in one change set; "
+        f"{len(change.after.entries)} stay in their order")  # fmt: skip
+    for e in change.before.entries:
+        if e.bucket not in left:
+            say(o, ("  -", "red"), f" {escape(e.bucket)}", hang=4)
+
+
+def summary(o: Output, members: list[fleet.Member], final: reg.Change, applied: float, request: Request) -> None:
+    failed = [m for m in members if m.problem]
+    o.out.print()
+    style = "bold green" if not failed else "bold yellow"
+    took = f"in {applied:.1f} s ({o.elapsed():.1f} s in all)"
+    say(o, (f"Removed {len(members) - len(failed)} of {len(members)} developers {took}.", style))
+    say(o, f"  central stack: {final.message}", hang=4)
+    for m in failed:
+        say(o, ("  failed ", "red"), f"{m.label}: {m.problem}", hang=9)
+    if failed:
+        say(o, f"  next: fix the cause, then run the same command again ({request.prog} --from {request.fleet} "
+            "--remove --yes)", hang=8)  # fmt: skip
