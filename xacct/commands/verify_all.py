@@ -113,7 +113,10 @@ def _check(bctx: BuildContext, row: Checked, orphans: set[str], remove: str) -> 
     target = _target(central, row.account, row.region)
     ctx = Context(central, bctx.progress, bctx.stop, target=target)
     ctx.dev = Gateway(None, row.region, "developer", _session=session)
-    links, _ = Verifier(ctx, f"{remove} --orphan {row.entry.bucket}").run(probe=False, orphans=False)
+    # The developer's own commands need its account's profile, which only its owner has.
+    verifier = Verifier(ctx, f"offboard {row.account} ({row.region}) with that account's profile (--remove)")
+    verifier.onboard_command = f"onboard {row.account} ({row.region}) again with that account's profile"
+    links, _ = verifier.run(probe=False, orphans=False)
     row.links = links
     if any(not link.ok for link in links):
         row.state = "broken"
