@@ -33,7 +33,7 @@ from xacct.errors import ExitCode, Interrupted, InvalidInput, XacctError
 from xacct.terminal.fleet_progress import CENTRAL, FleetLines, FleetLive
 from xacct.terminal.output import Output
 from xacct.terminal.progress import LineProgress
-from xacct.terminal.render import ACTION_STYLE, say
+from xacct.terminal.render import say, stacks_line
 
 # Developers whose stacks are deployed at once. CloudFormation's API request quotas are per account
 # and region, and every developer is an account of its own: the batch shares none but the build
@@ -315,12 +315,7 @@ def show(o: Output, plans: list[Member], change: reg.Change) -> None:
         f" ({b.region}), central stack ", (first.central.stack, "bold"))  # fmt: skip
     o.out.print()
     for m in plans:
-        assert m.plan is not None
-        assert m.target is not None
-        parts: list[str | tuple[str, str]] = [f"  {m.n:>3}  {m.target.dev.account} {m.target.dev.region}  "]
-        for step in m.plan.stacks:
-            parts += [f"{step.stack} ", (step.action, ACTION_STYLE.get(step.action, "")), "  "]
-        say(o, *parts, hang=7)
+        developer_line(o, m)
     o.out.print()
     before, after = len(change.before.entries), len(change.after.entries)
     say(o, ("Central replication lists", "bold"), f": {before} registered, {after} after ({change.message}); ",
@@ -330,6 +325,12 @@ def show(o: Output, plans: list[Member], change: reg.Change) -> None:
             say(o, ("  +", "green"), f" {pos:>3}  {e.bucket}", hang=9)
     if before:
         say(o, (f"    the {before} registered developers keep their places", "dim"))
+
+
+def developer_line(o: Output, m: Member) -> None:
+    assert m.plan is not None
+    assert m.target is not None
+    stacks_line(o, f"  {m.n:>3}  {m.target.dev.account} {m.target.dev.region}  ", m.plan.stacks, hang=7)
 
 
 def summary(o: Output, plans: list[Member], final: reg.Change, applied: float, request: Request) -> None:

@@ -10,8 +10,6 @@ import contextlib
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from rich.markup import escape
-
 from xacct.aws.central import CentralUpdate
 from xacct.aws.reads import Context
 from xacct.commands import common, fleet, remove
@@ -23,7 +21,7 @@ from xacct.core.request import Request
 from xacct.errors import ExitCode, Interrupted, XacctError
 from xacct.terminal.fleet_progress import CENTRAL, FleetLive
 from xacct.terminal.output import Output
-from xacct.terminal.render import ACTION_STYLE, say
+from xacct.terminal.render import purge_line, say
 
 
 def remove_all(before: reg.Registry, plans: list[Plan]) -> reg.Change:
@@ -112,22 +110,16 @@ def show(o: Output, members: list[fleet.Member], change: reg.Change) -> None:
     say(o, ("Removing", "bold"), f" {len(members)} developers")
     o.out.print()
     for m in members:
-        assert m.plan is not None
-        assert m.target is not None
-        parts: list[str | tuple[str, str]] = [f"  {m.n:>3}  {m.target.dev.account} {m.target.dev.region}  "]
-        for step in m.plan.stacks:
-            parts += [f"{step.stack} ", (step.action, ACTION_STYLE.get(step.action, "")), "  "]
-        say(o, *parts, hang=7)
-        for c in m.plan.emptied:
-            held = f"holds {c.versions} object versions, deleted with it" if c.versions else "is empty"
-            say(o, ("       purge:", "bold"), f" {c.bucket} {held}", hang=9)
+        fleet.developer_line(o, m)
+        for c in m.plan.emptied if m.plan else []:
+            purge_line(o, c, indent="       ")
     o.out.print()
     left = {e.bucket for e in change.after.entries}
     say(o, ("Central replication lists", "bold"), f": {change.message}, in one change set; "
         f"{len(change.after.entries)} stay in their order")  # fmt: skip
     for e in change.before.entries:
         if e.bucket not in left:
-            say(o, ("  -", "red"), f" {escape(e.bucket)}", hang=4)
+            say(o, ("  -", "red"), f" {e.bucket}", hang=4)
 
 
 def summary(o: Output, members: list[fleet.Member], final: reg.Change, applied: float, request: Request) -> None:

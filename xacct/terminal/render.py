@@ -10,7 +10,7 @@ from rich.style import Style
 from rich.text import Text
 
 from xacct.core import registry as reg
-from xacct.core.plan import Plan, is_pending
+from xacct.core.plan import BucketContents, Plan, StackStep, is_pending
 from xacct.core.preview import Preview, console_url
 from xacct.core.state import StackState
 from xacct.terminal.layout import fit, hang_for
@@ -72,10 +72,22 @@ def show_plan(o: Output, plan: Plan) -> None:
     key = plan.cmk if not is_pending(plan.cmk) else "created with the primary stack"
     say(o, "Developer key: ", key or "")
     for c in plan.emptied:
-        held = f"holds {c.versions} object versions, deleted with it" if c.versions else "is empty"
-        say(o, ("purge:", "bold"), f" {c.bucket} {held}")
+        purge_line(o, c)
     for note in plan.notes:
         say(o, ("note:", "dim"), f" {note}")
+
+
+def purge_line(o: Output, c: BucketContents, indent: str = "") -> None:
+    held = f"holds {c.versions} object versions, deleted with it" if c.versions else "is empty"
+    say(o, (f"{indent}purge:", "bold"), f" {c.bucket} {held}", hang=len(indent) + 2)
+
+
+def stacks_line(o: Output, head: str, steps: Iterable[StackStep], hang: int) -> None:
+    """One line for a developer's stacks: each with its action, coloured."""
+    parts: list[str | tuple[str, str]] = [head]
+    for step in steps:
+        parts += [f"{step.stack} ", (step.action, ACTION_STYLE.get(step.action, "")), "  "]
+    say(o, *parts, hang=hang)
 
 
 def show_entries(o: Output, plan: Plan) -> None:
