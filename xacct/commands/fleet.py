@@ -1,8 +1,10 @@
-"""Many developers in one run (--from FILE): every developer checked before any write, their
-stacks deployed a few at a time, then ONE central change set that registers every developer
-whose stacks succeeded, in file order after the existing entries. A developer that failed is
-reported with its reason and left out; the same command run again finishes what is missing and
-adds nothing twice (merging an entry already registered changes nothing)."""
+"""Many developers in one run (--from FILE): every developer checked before any write (every
+refusal said at once), then two operations deep as for one developer: every primary stack; then
+each developer's other stacks and, once every primary has settled, ONE central change set that
+registers every developer whose primary succeeded, in file order after the existing entries.
+A failed developer is reported with CloudFormation's reason; the same command run again
+finishes what is missing and adds nothing twice (merging an entry already registered changes
+nothing). Also what the batch removal (fleet_remove.py) reads with."""
 
 from __future__ import annotations
 
