@@ -80,7 +80,7 @@ def test_sandbox_without_a_terminal_or_yes_still_finishes(home: Path) -> None:
 
 
 def test_sandbox_verify_finds_every_link_holding(home: Path) -> None:
-    # The fictitious developers' buckets exist in their own accounts, so nothing is an orphan; the
+    # The two teammates are onboarded for real in their own accounts, so nothing is an orphan; the
     # probe goes through the deployed function.
     r = sandbox("--verify", "--probe", home=home)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -89,3 +89,13 @@ def test_sandbox_verify_finds_every_link_holding(home: Path) -> None:
     assert "orphan" not in r.stdout
     assert "applying" not in r.stderr + r.stdout  # a read-only command applies nothing
     untouched(home)
+
+
+def test_sandbox_verify_all_finds_every_registered_developer_whole(home: Path, tmp_path: Path) -> None:
+    report = tmp_path / "verify.xml"
+    r = sandbox("--verify", "--all", "--junit", str(report), home=home)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "3 healthy" in r.stdout
+    for account in ("210987654321", "123456789012", "222222222222"):
+        assert f'name="{account} ' in report.read_text()
+    assert 'failures="0"' in report.read_text()

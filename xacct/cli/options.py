@@ -121,7 +121,9 @@ def parser(prog: str) -> argparse.ArgumentParser:
         help="apply a plan saved with --dry-run --out; refused if anything it was made from changed",
     )
     what.add_argument(
-        "--sandbox", action="store_true", help="run against an embedded AWS emulator with two fictitious accounts"
+        "--sandbox",
+        action="store_true",
+        help="run against an embedded AWS emulator (a build account, yours, two teammates')",
     )
     answers = p.add_argument_group("the answers (asked on a terminal when not given; saved after a success)")
     for name, metavar, text in ANSWER_FLAGS:

@@ -1,8 +1,9 @@
 """`--sandbox`: the whole onboarding against an embedded emulator, for a first run.
 
 moto's server runs inside this process on a free port; a temporary AWS config gives a build
-profile and a developer profile reaching two accounts; the central stack is deployed from
-cfn/ with two fictitious developers. Then the same command runs, through the same code path,
+profile, a developer profile and two teammates' profiles, each reaching its own account; the
+central stack is deployed from cfn/ and the two teammates onboarded onto it for real. Then the
+same command runs, through the same code path,
 with the sandbox's answers as defaults. The user's own ~/.aws and saved answers are never
 read or written.
 """
@@ -79,51 +80,33 @@ def environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def seed_central(profile: str = "sandbox-build") -> None:
-    """The central stack as a platform team would have it: two developers already on board."""
+def seed_central(profile: str = "sandbox-build", developers: list[tuple[str, str]] = FICTITIOUS) -> None:
+    """The central stack as a platform team would have it: developers already registered (by
+    default two whose accounts hold nothing, enough for the benchmarks)."""
     stacks = Stacks(Gateway(profile, REGION, "build").cfn)
     params = {
         "RootAccountArns": account_root("aws", BUILD),
-        "EnableReplication": "true",
-        "ReplicationBucketList": ",".join(b for b, _ in FICTITIOUS),
-        "ReplicationBucketStarArns": ",".join(reg.star_arn_for(b) for b, _ in FICTITIOUS),
-        "ReplicationCMKs": ",".join(k for _, k in FICTITIOUS),
+        "EnableReplication": "true" if developers else "false",
+        "ReplicationBucketList": ",".join(b for b, _ in developers),
+        "ReplicationBucketStarArns": ",".join(reg.star_arn_for(b) for b, _ in developers),
+        "ReplicationCMKs": ",".join(k for _, k in developers),
     }
     prepared = stacks.prepare("CrossAccountPrimary", template("CrossAccountPrimary"), params, {}, Silent())
     stacks.execute(prepared, Silent())
 
 
-def seed_fictitious_buckets(profile: str = "sandbox-build") -> None:
-    """The two fictitious developers' buckets, in their own accounts, each admitting the central
-    replication role as its own primary stack would, so that `--verify` finds them alive and the
-    sandbox's build reaches them."""
-    import json
+TEAM = {"sandbox-team-a": ("210987654321", "us-east-1"), "sandbox-team-b": ("123456789012", "eu-west-1")}
 
-    import boto3
 
-    role = Stacks(Gateway(profile, REGION, "build").cfn).describe("CrossAccountPrimary").outputs["ReplicationRoleArn"]
-    sts = boto3.Session(profile_name=profile, region_name=REGION).client("sts")
-    for bucket, key_arn in FICTITIOUS:
-        _, _, _, region, account, _ = key_arn.split(":", 5)
-        creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/sandbox", RoleSessionName="xacct-sandbox")
-        c = creds["Credentials"]
-        s3 = boto3.Session(
-            aws_access_key_id=c["AccessKeyId"],
-            aws_secret_access_key=c["SecretAccessKey"],
-            aws_session_token=c["SessionToken"],
-            region_name=region,
-        ).client("s3")
-        where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
-        s3.create_bucket(Bucket=bucket, **where)  # type: ignore[arg-type]
-        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-        grant = {
-            "Effect": "Allow",
-            "Principal": {"AWS": account_root("aws", BUILD)},
-            "Action": list(reg.WRITE_ACTIONS),
-            "Resource": f"arn:aws:s3:::{bucket}/*",
-            "Condition": {"ArnEquals": {"aws:PrincipalArn": role}},
-        }
-        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [grant]}))
+def seed_team(request: Request) -> None:
+    """Two teammates onboarded before you, for real (their stacks, bucket and key, in their own
+    accounts): so the sandbox's build reaches them and `--verify --all` finds them whole."""
+    from xacct.commands.run import run_command
+
+    quiet = Output(Console(file=io.StringIO()), Console(file=io.StringIO()))
+    for profile, (account, region) in TEAM.items():
+        given = Answers(dev_profile=profile, dev_account=account, dev_region=region)
+        run_command(Request(given=given, yes=True, prog=request.prog), quiet, False, defaults=ANSWERS, save_to=None)
 
 
 def build_an_artifact(o: Output) -> None:
@@ -226,12 +209,12 @@ def run_sandbox(request: Request, o: Output, interactive: bool) -> int:
     """The request, against an embedded emulator with the sandbox's answers as defaults."""
     from xacct.commands.run import run_command
 
-    profiles = {"sandbox-build": BUILD, "sandbox-developer": DEV}
+    profiles = {"sandbox-build": BUILD, "sandbox-developer": DEV, **{p: a for p, (a, _) in TEAM.items()}}
     if not request.json:
-        o.info("[dim]sandbox: starting an embedded AWS emulator (moto) with a build and a developer account[/]")
+        o.info("[dim]sandbox: starting an embedded AWS emulator (moto): a build account, yours, two teammates'[/]")
     with emulator.running(profiles) as emu, environment(emu.environ):
-        seed_central()
-        seed_fictitious_buckets()
+        seed_central(developers=[])
+        seed_team(request)
         if request.mode in ("remove", "verify"):
             quiet = Output(Console(file=io.StringIO()), Console(file=io.StringIO()))
             onboard = Request(given=request.given, config=request.config, yes=True, prog=request.prog)
