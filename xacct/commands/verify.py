@@ -189,19 +189,23 @@ class Verifier:
         )
 
     def _orphans(self, registry: reg.Registry, bucket: str, primary: StackState) -> list[str]:
-        found = []
-        s3 = self.ctx.build.s3
-        for e in registry.entries:
-            if e.bucket == bucket:
-                if not primary.exists:
-                    found.append(e.bucket)
-                continue
-            try:
-                s3.head_bucket(Bucket=e.bucket)
-            except bx.ClientError as exc:
-                if exc.response["Error"]["Code"] in ("404", "NoSuchBucket", "NotFound"):
-                    found.append(e.bucket)
-        return found
+        others = [e.bucket for e in registry.entries if e.bucket != bucket]
+        missing = set(missing_buckets(self.ctx.build.s3, others))
+        return [
+            e.bucket for e in registry.entries if e.bucket in missing or (e.bucket == bucket and not primary.exists)
+        ]
+
+
+def missing_buckets(s3: Any, buckets: list[str]) -> list[str]:
+    """The registered buckets that no longer exist: orphan entries."""
+    found = []
+    for name in buckets:
+        try:
+            s3.head_bucket(Bucket=name)
+        except bx.ClientError as exc:
+            if exc.response["Error"]["Code"] in ("404", "NoSuchBucket", "NotFound"):
+                found.append(name)
+    return found
 
 
 def run(target: Onboarding, request: Request, o: Output, interactive: bool, save_to: Path | None) -> int:

@@ -19,13 +19,12 @@ import botocore.exceptions as bx
 from xacct.aws.gateway import Gateway
 from xacct.aws.reads import BuildContext, Context
 from xacct.commands import common
-from xacct.commands.verify import Verifier
+from xacct.commands.verify import Verifier, missing_buckets
 from xacct.core import registry as reg
 from xacct.core.answers import Central, DevStacks, Onboarding, Side
 from xacct.core.links import Link
 from xacct.core.planning import check_central
 from xacct.core.request import Request
-from xacct.core.state import StackState
 from xacct.errors import ExitCode
 from xacct.terminal.output import Output
 from xacct.terminal.progress import LineProgress
@@ -63,7 +62,7 @@ def run(central: Central, request: Request, o: Output) -> int:
     remove = common.resume_command(request.prog, central, remove=True)
     rows = [_row(n, e) for n, e in enumerate(registry.entries, 1)]
     with common.waiting(o, f"checking {len(rows)} developers"):
-        orphans = set(_orphans(bctx, registry))
+        orphans = set(missing_buckets(bctx.build.s3, [e.bucket for e in registry.entries]))
         with ThreadPoolExecutor(max_workers=max(1, min(AT_ONCE, len(rows)))) as pool:
             list(pool.map(lambda r: _check(bctx, r, orphans, remove), rows))
     if request.junit:
@@ -77,12 +76,6 @@ def run(central: Central, request: Request, o: Output) -> int:
 
 def _row(n: int, e: reg.Entry) -> Checked:
     return Checked(n, e, reg.key_account(e.cmk) or "?", reg.key_region(e.cmk) or "?")
-
-
-def _orphans(bctx: BuildContext, registry: reg.Registry) -> list[str]:
-    """Entries whose bucket no longer exists: the one check that needs no developer account."""
-    ctx = Context(bctx.central, bctx.progress, bctx.stop, target=_target(bctx.central, "000000000000", "us-east-1"))
-    return Verifier(ctx, "")._orphans(registry, "", StackState(""))
 
 
 def _target(central: Central, account: str, region: str) -> Onboarding:
