@@ -25,6 +25,18 @@ from xacct.sandbox.emulator import Emulator
 BUILD_ONLY = ["--build-account", BUILD, "--build-region", REGION, "--build-profile", "build"]
 
 
+def replace_bucket_policy_by_hand(profile: str, account: str, bucket: str) -> None:
+    """What someone does in the console: a policy of their own, without the central role's grant."""
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+    }
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    session(profile).client("s3").put_bucket_policy(Bucket=bucket, Policy=policy)
+
+
 def paragraph(text: str, start: str) -> str:
     """The logical line that begins with `start`, its wrapped continuation lines (indented deeper)
     joined back."""
@@ -106,22 +118,7 @@ def test_verify_after_the_bucket_policy_was_changed_by_hand(aws: Emulator) -> No
     deploy_central()
     assert run_cli(*onboard_args(), "--yes").code == 0
     bucket = stack_outputs("CrossAccountPrimary", "dev1")["BuildBucket"]
-    session("dev1").client("s3").put_bucket_policy(
-        Bucket=bucket,
-        Policy=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"AWS": f"arn:aws:iam::{DEV1}:root"},
-                        "Action": "s3:GetObject",
-                        "Resource": f"arn:aws:s3:::{bucket}/*",
-                    }
-                ],
-            }
-        ),
-    )
+    replace_bucket_policy_by_hand("dev1", DEV1, bucket)
     r = run_cli(*onboard_args(), "--verify")
     assert r.code == 3
     assert "broken bucket policy admits the central role" in r.out
@@ -171,12 +168,7 @@ def test_verify_all_from_the_build_account_alone(aws: Emulator, tmp_path: Path) 
     assert (suite.get("tests"), suite.get("failures")) == ("2", "0")
 
     bucket = stack_outputs("CrossAccountPrimary", "dev2")["BuildBucket"]
-    session("dev2").client("s3").put_bucket_policy(
-        Bucket=bucket,
-        Policy=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-            "Principal": {"AWS": f"arn:aws:iam::{DEV2}:root"}, "Action": "s3:GetObject",
-            "Resource": f"arn:aws:s3:::{bucket}/*"}]}),
-    )  # fmt: skip
+    replace_bucket_policy_by_hand("dev2", DEV2, bucket)
     r = run_cli("--verify", "--all", "--build-profile", "build", "--junit", str(report))
     assert r.code == 3
     assert "1 healthy, 1 broken" in r.out

@@ -141,7 +141,8 @@ def run(request: Request, o: Output, interactive: bool, saved: Saved | None = No
             final = _apply(bctx, central.stack, plans, view)
     except (KeyboardInterrupt, Interrupted) as exc:
         raise common.interrupted(bctx, exc) from exc
-    summary(o, plans, final, time.monotonic() - started, request)
+    again = f"--apply {request.apply_plan}" if request.apply_plan else f"--from {request.fleet} --yes"
+    summary(o, "Onboarded", plans, final, time.monotonic() - started, again=f"{request.prog} {again}", where=_fate)
     return ExitCode.OK if not any(m.problem for m in plans) else ExitCode.AWS_FAILED
 
 
@@ -335,22 +336,33 @@ def developer_line(o: Output, m: Member) -> None:
     stacks_line(o, f"  {m.n:>3}  {m.target.dev.account} {m.target.dev.region}  ", m.plan.stacks, hang=7)
 
 
-def summary(o: Output, plans: list[Member], final: reg.Change, applied: float, request: Request) -> None:
-    done = [m for m in plans if not m.problem]
-    failed = [m for m in plans if m.problem]
+def _fate(m: Member) -> str:
+    return ", registered (its bucket and key exist)" if m.entry else ", left out of the central lists"
+
+
+def summary(
+    o: Output,
+    verb: str,
+    members: list[Member],
+    final: reg.Change,
+    applied: float,
+    *,
+    again: str,
+    where: Callable[[Member], str] = lambda m: "",
+) -> None:
+    """How a batch ended: how many, how long, the central change, each failure and what to run."""
+    failed = [m for m in members if m.problem]
     o.out.print()
     style = "bold green" if not failed else "bold yellow"
     took = f"in {applied:.1f} s ({o.elapsed():.1f} s in all)"
-    say(o, (f"Onboarded {len(done)} of {len(plans)} developers {took}.", style))
+    say(o, (f"{verb} {len(members) - len(failed)} of {len(members)} developers {took}.", style))
     say(o, f"  central stack: {final.message}", hang=4)
     for m in failed:
-        where = "registered (its bucket and key exist)" if m.entry else "left out of the central lists"
-        say(o, ("  failed ", "red"), f"{m.label}, {where}: {m.problem}", hang=9)
+        say(o, ("  failed ", "red"), f"{m.label}{where(m)}: {m.problem}", hang=9)
     if failed:
-        again = f"{request.prog} --apply {request.apply_plan}" if request.apply_plan else (
-            f"{request.prog} --from {request.fleet} --yes")  # fmt: skip
-        say(o, f"  next: fix the cause, then run the same command again ({again}): what is done stays done, "
-            "nobody is added twice", hang=8)  # fmt: skip
+        twice = "nobody is added twice" if verb == "Onboarded" else "nobody is removed twice"
+        say(o, f"  next: fix the cause, then run the same command again ({again}): what is done stays done, {twice}",
+            hang=8)  # fmt: skip
 
 
 def _as_json(plans: list[Member], change: reg.Change) -> dict[str, object]:

@@ -86,7 +86,8 @@ def run(request: Request, o: Output, interactive: bool) -> int:
                 list(pool.map(withdraw, members))
     except (KeyboardInterrupt, Interrupted) as exc:
         raise common.interrupted(bctx, exc) from exc
-    summary(o, members, final, time.monotonic() - started, request)
+    again = f"{request.prog} --from {request.fleet} --remove --yes"
+    fleet.summary(o, "Removed", members, final, time.monotonic() - started, again=again)
     return ExitCode.OK if not any(m.problem for m in members) else ExitCode.AWS_FAILED
 
 
@@ -120,17 +121,3 @@ def show(o: Output, members: list[fleet.Member], change: reg.Change) -> None:
     for e in change.before.entries:
         if e.bucket not in left:
             say(o, ("  -", "red"), f" {e.bucket}", hang=4)
-
-
-def summary(o: Output, members: list[fleet.Member], final: reg.Change, applied: float, request: Request) -> None:
-    failed = [m for m in members if m.problem]
-    o.out.print()
-    style = "bold green" if not failed else "bold yellow"
-    took = f"in {applied:.1f} s ({o.elapsed():.1f} s in all)"
-    say(o, (f"Removed {len(members) - len(failed)} of {len(members)} developers {took}.", style))
-    say(o, f"  central stack: {final.message}", hang=4)
-    for m in failed:
-        say(o, ("  failed ", "red"), f"{m.label}: {m.problem}", hang=9)
-    if failed:
-        say(o, f"  next: fix the cause, then run the same command again ({request.prog} --from {request.fleet} "
-            "--remove --yes)", hang=8)  # fmt: skip
