@@ -208,12 +208,10 @@ def test_beyond_the_single_copy_limit_a_multipart_copy_keeps_metadata_and_tags(
     dev1 = session("dev1").client("s3")
     for v in dev1.list_object_versions(Bucket=BUCKET1, Prefix=key)["Versions"]:
         dev1.delete_object(Bucket=BUCKET1, Key=key, VersionId=v["VersionId"])
-    role = stack_outputs("CrossAccountPrimary", "build")["ReplicationRoleArn"]
-    creds = session("build").client("sts").assume_role(RoleArn=role, RoleSessionName="replicator")["Credentials"]
+    # The role trusts only Lambda (no administrator may assume it): its credentials as Lambda gets them.
+    creds = lambda_runtime.execution_credentials(deployed_function())
     for name, value in (
-        ("AWS_ACCESS_KEY_ID", creds["AccessKeyId"]),
-        ("AWS_SECRET_ACCESS_KEY", creds["SecretAccessKey"]),
-        ("AWS_SESSION_TOKEN", creds["SessionToken"]),
+        *creds.items(),
         ("TARGETS_PARAMETER", "/xacct/CrossAccountPrimary/replication-targets"),
         ("KEYS_PARAMETER", "/xacct/CrossAccountPrimary/replication-keys"),
     ):

@@ -173,7 +173,11 @@ def _apply(ctx: Context, plan: Plan, prepared: dict[str, Prepared] | None, *, ce
         result["change"] = update.run(lambda before: planning.removal_change(before, plan.bucket, plan.cmk))
 
     def withdraw_grant() -> None:
-        params = planning.withdrawal_parameters(dev.describe(s.primary), ctx.target.dev.account)
+        params = planning.withdrawal_parameters(
+            dev.describe(s.primary),
+            ctx.target.dev.account,
+            planning.account_root(ctx.dev.partition, ctx.target.central.build.account),
+        )
         deployer(ctx, waiting)(s.primary, params)
 
     def purge_primary() -> None:

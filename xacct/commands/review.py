@@ -153,7 +153,11 @@ def for_remove(ctx: Context, plan: Plan, reads: Reads) -> Review:
     if actions.get(s.developer) == "delete":
         jobs.append(partial(_deleted, ctx, s.developer))
     if actions.get(s.primary) == "update":
-        params = planning.withdrawal_parameters(reads.dev[s.primary], target.dev.account)
+        params = planning.withdrawal_parameters(
+            reads.dev[s.primary],
+            target.dev.account,
+            planning.account_root(ctx.dev.partition, target.central.build.account),
+        )
         body = template("CrossAccountPrimary")
         jobs.append(partial(_change_set, ctx, s.primary, body, params))
     if actions.get(s.deploy) == "delete":

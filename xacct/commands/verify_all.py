@@ -83,6 +83,18 @@ def _target(central: Central, account: str, region: str) -> Onboarding:
 
 
 def _check(bctx: BuildContext, row: Checked, orphans: set[str], remove: str) -> None:
+    """One developer's row; whatever goes wrong reading its account stays in its row."""
+    try:
+        _check_one(bctx, row, orphans, remove)
+    except (bx.BotoCoreError, bx.ClientError) as exc:
+        code = exc.response["Error"].get("Code", "") if isinstance(exc, bx.ClientError) else type(exc).__name__
+        detail = exc.response["Error"].get("Message", "") if isinstance(exc, bx.ClientError) else str(exc)
+        row.state = "unverifiable"
+        row.links = [*row.links, Link("read", False, f"{code}: {detail}")]
+        row.fix = row.fix or "run --verify with that developer's profile to see the whole path"
+
+
+def _check_one(bctx: BuildContext, row: Checked, orphans: set[str], remove: str) -> None:
     central = bctx.central
     if row.entry.bucket in orphans:
         row.state, row.fix = "orphan", f"{remove} --orphan {row.entry.bucket}"

@@ -78,9 +78,23 @@ def deploy_parameters(dev_account: str, primary: StackState) -> dict[str, str] |
     return {"BuildAccount": dev_account, "CMKARNs": cmk} if cmk else None
 
 
-def withdrawal_parameters(primary: StackState, dev_account: str) -> dict[str, str]:
-    """The developer's primary stack once the central replication role may no longer write."""
-    return {"ReplicationWriterRoleArn": "", "PipelineBucketAccessRoleArns": foreign_roles(primary, dev_account)}
+def withdrawal_parameters(primary: StackState, dev_account: str, build_root: str) -> dict[str, str]:
+    """The developer's primary stack once the build account is no longer trusted: the central
+    replication role may not write into the bucket, and the build account may not use the key
+    (trust does not outlive the registration). The key policy names at least the account itself."""
+    roots = [r.strip() for r in primary.parameters.get("RootAccountArns", "").split(",") if r.strip()]
+    kept = [r for r in roots if r != build_root] or [build_root.rsplit(":", 2)[0] + f":{dev_account}:root"]
+    return {
+        "RootAccountArns": ",".join(kept),
+        "ReplicationWriterRoleArn": "",
+        "PipelineBucketAccessRoleArns": foreign_roles(primary, dev_account),
+    }
+
+
+def trusts_build(primary: StackState, build_root: str) -> bool:
+    """Whether the developer's primary stack still admits the build account (bucket or key)."""
+    roots = [r.strip() for r in primary.parameters.get("RootAccountArns", "").split(",")]
+    return bool(primary.parameters.get("ReplicationWriterRoleArn")) or build_root in roots
 
 
 def developer_parameters(role: str) -> dict[str, str]:
@@ -248,8 +262,9 @@ def plan_remove(target: Onboarding, reads: Reads, partition: str, purge: bool) -
         kept = [n for n in (s.primary, s.deploy) if reads.dev[n].exists]
         if kept:
             notes.append(f"your own pipeline stacks stay: {', '.join(kept)} (--purge removes them)")
-    if not deleting_primary and primary.exists and primary.parameters.get("ReplicationWriterRoleArn"):
-        stacks.insert(1, StackStep(s.primary, "update", "its build bucket no longer admits the central role"))
+    build_root = account_root(partition, target.central.build.account)
+    if not deleting_primary and primary.exists and trusts_build(primary, build_root):
+        stacks.insert(1, StackStep(s.primary, "update", "its bucket and key no longer admit the build account"))
     if deleting_primary:
         notes.append(
             f"the buckets {bucket} and {pipeline_bucket(primary, target.dev.account, target.dev.region)} are "

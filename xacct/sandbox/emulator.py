@@ -29,6 +29,7 @@ class Emulator:
     endpoint: str
     directory: Path
     profiles: dict[str, str] = field(default_factory=dict)  # profile -> account
+    roles: dict[str, str] = field(default_factory=dict)  # profile -> role name, where not Admin
     _server: Any = None
 
     @property
@@ -49,8 +50,17 @@ class Emulator:
         """Forget every account's resources (between tests)."""
         import urllib.request
 
+        from xacct.sandbox import identities
+
         req = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
         urllib.request.urlopen(req, timeout=10).close()
+        identities.seed(self.profiles.values())
+
+    def add_profile(self, name: str, account: str, role: str = "Admin") -> None:
+        """Another profile, reaching `role` in `account` from the same base credentials."""
+        self.profiles[name] = account
+        self.roles[name] = role
+        write_profiles(self.directory, self.profiles, roles=self.roles)
 
     def stop(self) -> None:
         if self._server is not None:
@@ -58,20 +68,24 @@ class Emulator:
             self._server = None
 
 
-def write_profiles(directory: Path, profiles: Mapping[str, str], region: str = REGION) -> None:
+def write_profiles(
+    directory: Path, profiles: Mapping[str, str], region: str = REGION, roles: Mapping[str, str] | None = None
+) -> None:
     """An AWS config where each profile assumes a role in its own account (emulator.md)."""
+    from xacct.sandbox import identities
+
     lines = ["[profile base]", f"region = {region}", ""]
     for name, account in profiles.items():
         lines += [
             f"[profile {name}]",
-            f"role_arn = arn:aws:iam::{account}:role/Admin",
+            f"role_arn = arn:aws:iam::{account}:role/{(roles or {}).get(name, identities.ADMIN_ROLE)}",
             "source_profile = base",
             f"region = {region}",
             "",
         ]
     (directory / "config").write_text("\n".join(lines))
     (directory / "credentials").write_text(
-        "[base]\naws_access_key_id = AKIAEXAMPLEEXAMPLE00\naws_secret_access_key = example\n"
+        f"[base]\naws_access_key_id = {identities.BASE_KEY}\naws_secret_access_key = {identities.BASE_SECRET}\n"
     )
 
 
@@ -119,11 +133,14 @@ def running(profiles: Mapping[str, str]) -> Iterator[Emulator]:
         warnings.filterwarnings("ignore", message=".*not supported by moto.*")
         server.start()
         host, port = server.get_host_and_port()
-        emu = Emulator(f"http://{host}:{port}", Path(tmp), dict(profiles), server)
+        emu = Emulator(f"http://{host}:{port}", Path(tmp), dict(profiles), _server=server)
         from xacct.sandbox import lambda_runtime
 
         lambda_runtime.ENDPOINT[:] = [emu.endpoint]  # functions talk to this emulator, never to AWS
         write_profiles(emu.directory, profiles)
+        from xacct.sandbox import identities
+
+        identities.seed(profiles.values())
         try:
             yield emu
         finally:

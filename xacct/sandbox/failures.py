@@ -41,6 +41,18 @@ class ResourceFailed(Exception):
         )
 
 
+_GONE = {"NoSuchEntity", "NoSuchBucket", "NotFoundException", "ResourceNotFoundException", "ParameterNotFound"}
+
+
+def already_gone(exc: Exception) -> bool:
+    """A delete that finds its resource already deleted outside CloudFormation succeeds: the
+    resource type handler contract has delete answer NotFound, which CloudFormation counts as
+    deleted (CloudFormation CLI, "Resource type handler contract", Delete handlers)."""
+    codes = {str(getattr(exc, name, "")) for name in ("code", "error_type", "__class__")}
+    codes.add(type(exc).__name__)
+    return bool(codes & _GONE) or type(exc).__name__ in ("MissingBucket", "NotFoundException")
+
+
 def _as_failure(exc: Exception, logical_id: str, resource_type: str) -> ResourceFailed:
     if isinstance(exc, ResourceFailed):
         if not exc.logical_id:
@@ -114,6 +126,8 @@ def install() -> None:
         try:
             delete_resource(self, parsed, resource_json)
         except Exception as exc:
+            if already_gone(exc):
+                return  # the handler contract: NotFound on delete is success
             logical_id = getattr(parsed, "logical_resource_id", "")
             raise _as_failure(exc, logical_id, str(resource_json.get("Type", ""))) from exc
 

@@ -22,6 +22,7 @@ def install() -> None:
     _functions_run()
     _event_versions()
     _object_tags_with_their_bucket()
+    _log_group_arn()
 
 
 def _bucket_policy_resource() -> None:
@@ -332,3 +333,18 @@ def _object_tags_with_their_bucket() -> None:
             return delegate
 
         setattr(s3m.S3Backend, name, make(original))
+
+
+def _log_group_arn() -> None:
+    """Fn::GetAtt LogGroup.Arn ends in `:*` (AWS::Logs::LogGroup return values: "arn:aws:logs:
+    us-west-1:123456789012:log-group:/mystack-testgroup-12ABC1AB12A1:*"), so a policy granting it
+    covers the group's streams. moto answers the ARN without it."""
+    from moto.logs.models import LogGroup
+
+    original = LogGroup.get_cfn_attribute
+
+    def get_cfn_attribute(self: Any, attribute_name: str) -> str:
+        value = original(self, attribute_name)
+        return f"{value}:*" if attribute_name == "Arn" and not str(value).endswith(":*") else str(value)
+
+    LogGroup.get_cfn_attribute = get_cfn_attribute  # type: ignore[method-assign]

@@ -60,10 +60,35 @@ def log_group(function: Any) -> str:
     return str(config.get("LogGroup") or f"/aws/lambda/{function.function_name}")
 
 
-def _credentials(function: Any) -> dict[str, str]:
+class CannotAssume(Exception):
+    """Lambda cannot assume the execution role (it is gone, or does not trust lambda.amazonaws.com)."""
+
+
+def _role_allows(function: Any, action: str, resource: str, policies: list[Any] | None = None) -> bool:
+    """Whether the function's execution role may do this (its identity policies), or, for
+    sts:AssumeRole, whether its trust policy lets Lambda assume it."""
+    from xacct.sandbox import access
+    from xacct.sandbox.policy_eval import Caller, Request, decide
+
+    if action == "sts:AssumeRole":
+        owner, trust = access.role_trust(function.role)
+        lam = Caller(
+            function.account_id, "lambda.amazonaws.com", "lambda.amazonaws.com", "Service", "lambda.amazonaws.com"
+        )
+        request = Request(lam, action, function.role, owner, {"aws:securetransport": ("true",)})
+        return trust is not None and decide(request, [], trust, "trust").allowed
+    caller = Caller(function.account_id, function.role, function.role)
+    context = access.caller_context(caller, function.account_id)
+    return decide(Request(caller, action, resource, function.account_id, context), policies or [], None).allowed
+
+
+def execution_credentials(function: Any) -> dict[str, str]:
     from moto.sts.models import sts_backends
     from moto.utilities.utils import get_partition
 
+    if not _role_allows(function, "sts:AssumeRole", function.role):
+        # Lambda developer guide, "Lambda execution role": Lambda assumes the role for every invocation.
+        raise CannotAssume(f"The role defined for the function cannot be assumed by Lambda: {function.role}")
     backend = sts_backends[function.account_id][get_partition(function.region)]
     role = backend.assume_role(
         region_name=function.region,
@@ -84,6 +109,10 @@ def invoke(function: Any, event: dict[str, Any]) -> Invocation:
     """One synchronous invocation of the function's deployed code."""
     if not ENDPOINT:
         raise RuntimeError("the emulator's endpoint is not known: a function run here must never reach AWS")
+    try:
+        credentials = execution_credentials(function)
+    except CannotAssume as exc:
+        return Invocation(False, f"AccessDeniedException: {exc}")
     with tempfile.TemporaryDirectory(prefix="xacct-lambda-") as task:
         zipfile.ZipFile(io.BytesIO(function.code_bytes)).extractall(task)
         env = {
@@ -95,7 +124,7 @@ def invoke(function: Any, event: dict[str, Any]) -> Invocation:
             "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
             "AWS_ENDPOINT_URL": ENDPOINT[0],
             **{str(k): str(v) for k, v in (function.environment_vars or {}).items()},
-            **_credentials(function),
+            **credentials,
         }
         meta = {
             "name": function.function_name,
@@ -124,12 +153,33 @@ def invoke(function: Any, event: dict[str, Any]) -> Invocation:
     return Invocation(done.returncode == 0, done.stdout + done.stderr)
 
 
+def _role_policies(function: Any) -> list[Any]:
+    from xacct.sandbox import access
+
+    name = function.role.rsplit("/", 1)[-1]
+    from moto.iam.models import iam_backends
+
+    backend = iam_backends[function.account_id]["aws"]
+    try:
+        inline = [backend.get_role_policy(name, n)[1] for n in backend.list_role_policies(name)]
+        attached = backend.list_attached_role_policies(name)[0]
+    except Exception:  # the role is gone
+        return []
+    return access.documents([json.loads(d) if isinstance(d, str) else d for d in inline] + list(attached))
+
+
 def _write_log(function: Any, text: str) -> None:
+    """What the function printed, in its log group, written as Lambda writes it: with the execution
+    role's own logs:CreateLogStream and logs:PutLogEvents; without them the lines are lost."""
     from moto.logs.models import logs_backends
 
     backend = logs_backends[function.account_id][function.region]
     group = log_group(function)
     stream = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
+    arn = f"arn:aws:logs:{function.region}:{function.account_id}:log-group:{group}:log-stream:{stream}"
+    policies = _role_policies(function)
+    if not all(_role_allows(function, f"logs:{a}", arn, policies) for a in ("CreateLogStream", "PutLogEvents")):
+        return
     try:
         backend.create_log_stream(group, stream)
         now = int(time.time() * 1000)

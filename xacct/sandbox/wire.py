@@ -72,10 +72,18 @@ def cloudformation_problem(form: dict[str, str]) -> str | None:
 
 
 def bucket_owner(bucket: str) -> str | None:
-    from moto.s3.models import s3_backends
+    from xacct.sandbox.access_s3 import owner
 
-    found = s3_backends.bucket_accounts.get(bucket)
-    return str(found[1]) if found else None
+    return owner(bucket)
+
+
+def _caller_account(environ: Environ) -> str:
+    from moto.iam.models import get_account_id_from
+
+    from xacct.sandbox import access
+
+    found = access.credential(environ)
+    return get_account_id_from(found[0]) if found else ""
 
 
 def _path_bucket(environ: Environ) -> str:
@@ -103,139 +111,91 @@ def owner_problem(environ: Environ) -> bool:
     return False
 
 
-# ---- cross-account object access ------------------------------------------------------------
+# ---- authorization ----------------------------------------------------------------------------
+
+_JSON_ERRORS = {"kms", "ssm", "logs", "events", "secretsmanager", "dynamodb"}
 
 
-def _caller(environ: Environ) -> tuple[str, str | None]:
-    """The calling account, and the IAM role behind the caller's temporary key (if any)."""
-    from moto.iam.models import get_account_id_from, iam_backends
-
-    m = re.search(r"Credential=([^/]+)/", str(environ.get("HTTP_AUTHORIZATION", "")))
-    if not m:
-        return "", None
-    key = m.group(1)
-    account = get_account_id_from(key)
-    found = iam_backends[account]["aws"].access_keys.get(key)
-    return account, getattr(found, "role_arn", None)
-
-
-def s3_actions(environ: Environ) -> list[tuple[str, str, str]]:
-    """(action, bucket, key) the request needs, for object-level requests; copies also need the
-    source object. Bucket-level requests are not covered."""
-    method = environ.get("REQUEST_METHOD", "")
-    query = urllib.parse.parse_qs(str(environ.get("QUERY_STRING", "")), keep_blank_values=True)
-    path = urllib.parse.unquote(str(environ.get("PATH_INFO", ""))).lstrip("/")
-    bucket, _, key = path.partition("/")
-    if not bucket or not key:
-        return []
-    versioned = "versionId" in query
-    needed: list[tuple[str, str, str]] = []
-    if method in ("GET", "HEAD"):
-        action = "s3:GetObjectVersionTagging" if versioned else "s3:GetObjectTagging"
-        if "tagging" not in query:
-            action = "s3:GetObjectVersion" if versioned else "s3:GetObject"
-        needed.append((action, bucket, key))
-    elif method == "DELETE":
-        action = "s3:AbortMultipartUpload" if "uploadId" in query else "s3:DeleteObject"
-        needed.append((action, bucket, key))
-    elif method in ("PUT", "POST"):
-        needed.append(("s3:PutObjectTagging" if "tagging" in query else "s3:PutObject", bucket, key))
-        if environ.get("HTTP_X_AMZ_TAGGING"):
-            needed.append(("s3:PutObjectTagging", bucket, key))
-        source = environ.get("HTTP_X_AMZ_COPY_SOURCE")
-        if source:
-            src_path, _, src_query = urllib.parse.unquote(str(source)).lstrip("/").partition("?")
-            src_bucket, _, src_key = src_path.partition("/")
-            action = "s3:GetObjectVersion" if "versionId=" in src_query else "s3:GetObject"
-            needed.append((action, src_bucket, src_key))
-    return needed
+def _denied(start: StartResponse, service: str, code: str, message: str) -> list[bytes]:
+    """AccessDenied (or an unknown key) in the wire format of the service's protocol."""
+    if service == "s3":
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{_xml(message)}</Message>'
+            "<RequestId>xacct-strict</RequestId></Error>"
+        )
+        return _reply(start, "403 Forbidden", "application/xml", body)
+    if service in _JSON_ERRORS:
+        code = {"AccessDenied": "AccessDeniedException", "InvalidClientTokenId": "UnrecognizedClientException"}[code]
+        return _reply(
+            start, "400 Bad Request", "application/x-amz-json-1.1", json.dumps({"__type": code, "message": message})
+        )
+    if service == "lambda":
+        data = json.dumps({"Type": "User", "Message": message}).encode()
+        start(
+            "403 Forbidden",
+            [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(data))),
+                ("x-amzn-ErrorType", f"{code}Exception"),
+            ],
+        )
+        return [data]
+    body = (
+        f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{_xml(message)}</Message></Error>"
+        "<RequestId>xacct-strict</RequestId></ErrorResponse>"
+    )
+    return _reply(start, "403 Forbidden", "text/xml", body)
 
 
-def _matches(patterns: Any, value: str) -> bool:
-    import fnmatch
+def _call_of(environ: Environ, raw: bytes) -> Any:
+    """The request as access.Call: who, which operation, its parameters; None if unsigned."""
+    from xacct.sandbox import access
 
-    items = patterns if isinstance(patterns, list) else [patterns]
-    return any(fnmatch.fnmatchcase(value.lower(), str(p).lower()) for p in items)
-
-
-def _statement_applies(statement: dict[str, Any], account: str, role: str | None, action: str, arn: str) -> bool:
-    principal = statement.get("Principal")
-    names = principal.get("AWS", []) if isinstance(principal, dict) else principal
-    names = names if isinstance(names, list) else [names]
-    caller = {"*", account, f"arn:aws:iam::{account}:root", *([role] if role else [])}
-    if not caller & {str(n) for n in names}:
-        return False
-    if not _matches(statement.get("Action", []), action) or not _matches(statement.get("Resource", []), arn):
-        return False
-    for operator, tests in (statement.get("Condition") or {}).items():
-        for name, wanted in tests.items():
-            if name == "aws:SecureTransport":
-                value = "true"  # every request to AWS travels over TLS (see gaps._policies_over_tls)
-            elif name == "aws:PrincipalArn":
-                value = role or f"arn:aws:iam::{account}:root"
-            elif name == "aws:PrincipalAccount":
-                value = account
-            else:
-                return False  # a condition the emulator cannot evaluate grants nothing
-            match = _matches(wanted, value) if operator.endswith("Like") else value in _values(wanted)
-            if not match:
-                return False
-    return True
+    found = access.credential(environ)
+    if found is None:
+        return None
+    key, region, service = found
+    caller, policies = access.identify(key, environ.get("HTTP_X_AMZ_SECURITY_TOKEN"), region)
+    params: dict[str, Any] = {}
+    operation = ""
+    target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+    if target:
+        operation = target.rpartition(".")[2]
+        try:
+            params = json.loads(raw or b"{}")
+        except ValueError:
+            params = {}
+    elif service in access.QUERY:
+        text = raw.decode("utf-8", "replace") + "&" + str(environ.get("QUERY_STRING", ""))
+        form = urllib.parse.parse_qs(text)
+        params = {k: v[0] for k, v in form.items()}
+        members = sorted((k for k in params if k.startswith("Names.member.")), key=lambda k: int(k.rsplit(".", 1)[1]))
+        if members:
+            params["Names"] = [params[k] for k in members]
+        operation = str(params.get("Action", ""))
+    return access.Call(caller, policies, service, region, operation, params, environ, raw)
 
 
-def _values(wanted: Any) -> set[str]:
-    return {
-        str(w).lower() if isinstance(w, bool) else str(w) for w in (wanted if isinstance(wanted, list) else [wanted])
-    }
+def authorization_problem(environ: Environ, raw: bytes, start: StartResponse) -> list[bytes] | None:
+    """The error AWS answers when the caller may not make this request (None: it may)."""
+    from xacct.sandbox import access, access_s3
 
-
-def _bucket_allows(bucket: str, owner: str, account: str, role: str | None, action: str, key: str) -> bool:
-    from moto.s3.models import s3_backends
-
-    policy = s3_backends[owner]["aws"].buckets[bucket].policy
-    if policy is None:
-        return False
-    statements = json.loads(policy).get("Statement", [])
-    arn = f"arn:aws:s3:::{bucket}/{key}"
-    applying = [s for s in statements if _statement_applies(s, account, role, action, arn)]
-    return any(s.get("Effect") == "Allow" for s in applying) and not any(s.get("Effect") == "Deny" for s in applying)
-
-
-def _identity_allows(account: str, role: str | None, action: str, arn: str) -> bool:
-    """The caller's own policies: a role the emulator knows is held to them; the profiles' Admin
-    roles (which exist in no emulated IAM) stand for administrators."""
-    from moto.iam.access_control import IAMPolicy, PermissionResult
-    from moto.iam.models import iam_backends
-
-    if role is None:
-        return True
-    backend = iam_backends[account]["aws"]
-    known = next((r for r in backend.roles.values() if r.arn == role), None)
-    if known is None:
-        return True
-    documents = [IAMPolicy(doc if isinstance(doc, str) else json.dumps(doc)) for doc in known.policies.values()]
-    documents += [IAMPolicy(p) for p in known.managed_policies.values()]
-    results = [d.is_action_permitted(action, arn) for d in documents]
-    return PermissionResult.PERMITTED in results and PermissionResult.DENIED not in results
-
-
-def cross_account_denied(environ: Environ) -> bool:
-    """True when the request touches an object of a bucket another account owns, and either that
-    bucket's policy or the caller's own policies do not allow it."""
-    needed = s3_actions(environ)
-    if not needed:
-        return False
-    account, role = _caller(environ)
-    for action, bucket, key in needed:
-        owner = bucket_owner(bucket)
-        if owner is None or owner == account:
-            continue
-        arn = f"arn:aws:s3:::{bucket}/{key}"
-        if not (
-            _bucket_allows(bucket, owner, account, role, action, key) and _identity_allows(account, role, action, arn)
-        ):
-            return True
-    return False
+    service = (access.credential(environ) or ("", "", ""))[2]
+    try:
+        call = _call_of(environ, raw)
+    except access.Unauthenticated:
+        return _denied(start, service, "InvalidClientTokenId", "The security token included in the request is invalid.")
+    if call is None:
+        return None
+    for check in (access_s3.checks if service == "s3" else access.checks)(call):
+        decision = access.judge(call, check)
+        if not decision.allowed:
+            message = (
+                f"User: {call.caller.arn} is not authorized to perform: {check.action} on resource: "
+                f"{check.resource} because {decision.reason}"
+            )
+            return _denied(start, service, "AccessDenied", message)
+    return None
 
 
 # ---- idempotent writes ------------------------------------------------------------------------
@@ -270,25 +230,39 @@ def _answer_once(app: App, environ: Environ, start: StartResponse, key: tuple[st
     return [body]
 
 
+def _body(environ: Environ, needed: bool) -> bytes:
+    """The request body, read once and put back for moto."""
+    if not needed:
+        return b""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(raw)
+    return raw
+
+
 def middleware(app: App) -> App:
     """moto's WSGI application behind the request-level rules."""
 
     def strict_app(environ: Environ, start: StartResponse) -> Iterable[bytes]:
+        if str(environ.get("PATH_INFO", "")).startswith("/moto-api"):
+            return app(environ, start)  # the emulator's own controls, not an AWS API
         match = _SERVICE.search(environ.get("HTTP_AUTHORIZATION", ""))
         service = match.group(1) if match else ""
+        query = str(environ.get("QUERY_STRING", ""))
+        raw = _body(environ, service != "s3" or (environ.get("REQUEST_METHOD") == "POST" and "delete" in query))
+        if service == "s3" and owner_problem(environ):
+            return _s3_denied(start)
+        refused = authorization_problem(environ, raw, start)
+        if refused is not None:
+            return refused
         if service == "cloudformation" and environ.get("REQUEST_METHOD") == "POST":
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            raw = environ["wsgi.input"].read(length) if length else b""
-            environ["wsgi.input"] = io.BytesIO(raw)
             form = {k: v[0] for k, v in urllib.parse.parse_qs(raw.decode("utf-8", "replace")).items()}
             problem = cloudformation_problem(form)
             if problem:
                 return _cfn_error(start, problem)
             token = form.get("ClientRequestToken") or form.get("ClientToken")
             if form.get("Action") in _TOKENED and token:
-                return _answer_once(app, environ, start, (_caller(environ)[0], form["Action"], token))
-        elif service == "s3" and (owner_problem(environ) or cross_account_denied(environ)):
-            return _s3_denied(start)
+                return _answer_once(app, environ, start, (_caller_account(environ), form["Action"], token))
         return app(environ, start)
 
     return strict_app
