@@ -161,6 +161,23 @@ def test_a_registered_bucket_that_is_gone_does_not_stop_the_others(aws: Emulator
     assert session("dev1").client("s3").get_object(Bucket=BUCKET1, Key="app.zip")["Body"].read() == b"artifact"
 
 
+def test_a_developer_whose_key_stops_admitting_the_build_account_receives_nothing(two_developers: None) -> None:
+    """KMS authorizes S3's use of the key as the caller: a key policy without the build account
+    refuses the copy into that one bucket, and the function says why; the others still receive."""
+    kms = session("dev2").client("kms")
+    key = stack_outputs("CrossAccountPrimary", "dev2")["CMK"]
+    policy = json.loads(kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"])
+    policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") != "TrustedAccountsUseKey"]
+    kms.put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps(policy))
+    build_artifact("app.zip", b"artifact")
+    [line] = lines(artifact=f"s3://{CENTRAL_BUCKET}/app.zip")
+    assert line["delivered"] == [BUCKET1]
+    assert line["failed"][BUCKET2]["reason"].startswith("AccessDenied")
+    assert "kms:GenerateDataKey" in line["failed"][BUCKET2]["reason"]
+    assert "Versions" not in session("dev2").client("s3").list_object_versions(Bucket=BUCKET2, Prefix="app.zip")
+    assert session("dev1").client("s3").get_object(Bucket=BUCKET1, Key="app.zip")["Body"].read() == b"artifact"
+
+
 def test_a_bucket_recreated_under_a_registered_name_by_another_account_receives_nothing(aws: Emulator) -> None:
     deploy_central()
     assert run_cli(*onboard_args(), "--yes").code == 0

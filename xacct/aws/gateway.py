@@ -165,6 +165,43 @@ class Gateway:
                 f"profile {self.profile!r} reaches account {actual}, not the {self.label} account {expected} you gave"
             )
 
+    def _staging_bucket(self, bucket: str, account: str) -> None:
+        try:
+            self.s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=account)
+            return
+        except bx.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
+                raise
+        where = {} if self.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": self.region}}
+        try:
+            self.s3.create_bucket(Bucket=bucket, **where)  # type: ignore[arg-type]
+        except bx.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "BucketAlreadyOwnedByYou":
+                raise
+        block = dict.fromkeys(
+            ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
+        )
+        self.s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=block)  # type: ignore[arg-type]
+        rule: Any = {"ID": "StagedTemplates", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 1}}
+        self.s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [rule]})
+
     @property
     def partition(self) -> str:
         return self.session.get_partition_for_region(self.region)
+
+    def stage_template(self, stack: str, template: str) -> str:
+        """A template too large to send inline, put where CloudFormation reads it (TemplateURL, a
+        bucket of the same account and region). As the CloudFormation console keeps uploads in a
+        `cf-templates-*` bucket it creates on first use, this is a private staging bucket made on
+        first use: the stack being created may be the one that would make any other bucket, and
+        the build bucket's every new object goes to every developer. Named by content, so a retry
+        writes the same object; objects expire after a day."""
+        import hashlib
+
+        account = self.account()
+        bucket = f"xacct-templates-{account}-{self.region}"
+        self._staging_bucket(bucket, account)
+        key = f"xacct/templates/{stack}/{hashlib.sha256(template.encode()).hexdigest()[:16]}.yaml"
+        self.s3.put_object(Bucket=bucket, Key=key, Body=template.encode(), ExpectedBucketOwner=account)
+        suffix = ".cn" if self.partition == "aws-cn" else ""
+        return f"https://{bucket}.s3.{self.region}.amazonaws.com{suffix}/{key}"

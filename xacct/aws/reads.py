@@ -37,7 +37,14 @@ class BuildContext:
         self.poller = Poller(self.stop)
 
     def build_stacks(self) -> Stacks:
-        return Stacks(self.build.cfn, self.central.build.where(), self.poller, label="build", inflight=self.inflight)
+        return Stacks(
+            self.build.cfn,
+            self.central.build.where(),
+            self.poller,
+            label="build",
+            inflight=self.inflight,
+            stage=self.build.stage_template,
+        )
 
 
 @dataclass
@@ -56,7 +63,14 @@ class Context(BuildContext):
         self.dev = Gateway(self.target.dev.profile, self.target.dev.region, "developer")
 
     def dev_stacks(self) -> Stacks:
-        return Stacks(self.dev.cfn, self.target.dev.where(), self.poller, label=self.dev_label, inflight=self.inflight)
+        return Stacks(
+            self.dev.cfn,
+            self.target.dev.where(),
+            self.poller,
+            label=self.dev_label,
+            inflight=self.inflight,
+            stage=self.dev.stage_template,
+        )
 
 
 def _concurrently(*calls: Callable[[], Any]) -> list[Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import botocore.exceptions as bx
@@ -28,7 +28,9 @@ from xacct.core.status import FAILED_ENDINGS, Next, decide, is_in_progress
 from xacct.errors import AwsFailure
 
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
+# CloudFormation quotas: a template body sent inline, and one read from S3 (TemplateURL).
 INLINE_TEMPLATE_LIMIT = 51_200
+URL_TEMPLATE_LIMIT = 1_048_576
 STACK_TYPE = "AWS::CloudFormation::Stack"
 
 
@@ -42,8 +44,11 @@ class Stacks:
         poller: Poller | None = None,
         label: str = "",
         inflight: dict[str, str] | None = None,
+        *,
+        stage: Callable[[str, str], str] | None = None,
     ) -> None:
         self.cfn = cfn
+        self.stage = stage  # puts a template too large to send inline where CloudFormation reads it
         # Operations started and not yet seen to finish, shared by a run's engines, so an
         # interruption can say what CloudFormation is still doing.
         self.inflight = inflight if inflight is not None else {}
@@ -238,10 +243,7 @@ class Stacks:
             "Parameters": params,
             **tags_and_capabilities(state, tags),
         }
-        if len(template.encode()) > INLINE_TEMPLATE_LIMIT and state.exists:
-            kwargs["UsePreviousTemplate"] = True
-        else:
-            kwargs["TemplateBody"] = template
+        kwargs.update(self.template_source(name, template))
         progress.note(self._tag(name), f"creating a change set ({change_type.lower()})")
         created = self.cfn.create_change_set(**kwargs, ClientToken=token())
         prepared = Prepared(name, "update" if state.exists else "create", created["Id"])
@@ -253,6 +255,19 @@ class Stacks:
         if prepared.action == "none":
             self.discard(prepared)
         return prepared
+
+    def template_source(self, name: str, template: str) -> dict[str, str]:
+        """TemplateBody up to CloudFormation's inline limit; above it, a TemplateURL (never
+        UsePreviousTemplate, which would silently keep the old template)."""
+        size = len(template.encode())
+        if size <= INLINE_TEMPLATE_LIMIT:
+            return {"TemplateBody": template}
+        if size > URL_TEMPLATE_LIMIT or self.stage is None:
+            raise AwsFailure(
+                f"the template of {name} is {size:,} bytes: over the {INLINE_TEMPLATE_LIMIT:,} bytes CloudFormation "
+                f"takes inline" + (f" and the {URL_TEMPLATE_LIMIT:,} it reads from S3" if self.stage else "")
+            )
+        return {"TemplateURL": self.stage(name, template)}
 
     def _ready(self, name: str, progress: Progress) -> StackState:
         """The stack once it can take an operation: waited for, or cleared away if it is a dead
@@ -279,7 +294,7 @@ class Stacks:
             return state
         kwargs: dict[str, Any] = {
             "StackName": name,
-            "TemplateBody": template,
+            **self.template_source(name, template),
             "Parameters": parameter_list(carried(template, state, parameters, None)),
             **tags_and_capabilities(state, tags),
         }
