@@ -109,6 +109,22 @@ def test_a_bucket_left_by_a_deleted_stack_is_refused_before_anything_starts(aws:
     assert statuses("dev1") == {}
 
 
+def test_an_export_name_another_stack_holds_is_refused_before_anything_starts(aws: Emulator) -> None:
+    """Export names are unique per account and region: a stack of the developer's own exporting
+    BuildBucket would make the primary's create fail half-way, so it is said first, by name."""
+    deploy_central(TWO)
+    other = {
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"Name": {"Value": {"Fn::GetAtt": ["Topic", "TopicName"]}, "Export": {"Name": "BuildBucket"}}},
+    }
+    cfn("dev1").create_stack(StackName="TheirOwn", TemplateBody=json.dumps(other))
+    r = run_cli(*onboard_args(), "--yes")
+    assert r.code == 2, r.out + r.err
+    assert f"the export name BuildBucket is already taken in {DEV1} ({REGION}) by the stack TheirOwn" in r.err
+    assert statuses("dev1") == {"TheirOwn": "CREATE_COMPLETE"}
+    assert stack_parameters("CrossAccountPrimary", "build")["ReplicationBucketList"] == ",".join(e[0] for e in TWO)
+
+
 def test_purge_refuses_while_another_stack_imports_an_export(aws: Emulator) -> None:
     deploy_central(TWO)
     assert run_cli(*onboard_args(), "--yes").code == 0

@@ -16,7 +16,7 @@ from xacct.aws.requests import Poller
 from xacct.aws.stacks import Stacks
 from xacct.core.answers import Central, Kind, Onboarding
 from xacct.core.planning import Reads, developer_bucket, kind_of, pipeline_bucket
-from xacct.core.state import Progress, StackState
+from xacct.core.state import Progress, StackState, declared_exports
 from xacct.core.status import Next, decide
 from xacct.core.templates import template
 from xacct.errors import InvalidInput
@@ -108,6 +108,7 @@ def read(ctx: Context, *, leftovers: bool = True) -> Reads:
 
     ctx.dev.check_account(target.dev.account)
     names = target.stacks.names
+    primary = target.stacks.primary
     central, *devs = _concurrently(build_side, *(dev_stack(n) for n in names))
     states = {n: s for n, (s, _, _) in zip(names, devs, strict=True)}
     return Reads(
@@ -115,8 +116,31 @@ def read(ctx: Context, *, leftovers: bool = True) -> Reads:
         states,
         {n: c for n, (_, c, _) in zip(names, devs, strict=True)},
         {n: k for n, (_, _, k) in zip(names, devs, strict=True)},
-        _leftover_buckets(ctx, states[target.stacks.primary]) if leftovers else [],
+        [*_leftover_buckets(ctx, states[primary]), *_taken_exports(ctx, states[primary])] if leftovers else [],
     )
+
+
+def _taken_exports(ctx: Context, primary: StackState) -> list[InvalidInput]:
+    """Export names the primary stack would create that another stack of the account already
+    exports: names are unique per account and region, and creating the stack would fail half-way
+    (CloudFormation user guide, "Exporting stack output values")."""
+    if primary.exists and decide(primary.status, primary.name).next is not Next.RECREATE:
+        return []
+    wanted = set(declared_exports(template("CrossAccountPrimary")))
+    found = []
+    for page in ctx.dev.cfn.get_paginator("list_exports").paginate():
+        for export in page.get("Exports", []):
+            if export["Name"] in wanted:
+                holder = str(export.get("ExportingStackId", "")).split("/")[1:2] or ["another stack"]
+                dev = ctx.target.dev
+                found.append(
+                    InvalidInput(
+                        f"the export name {export['Name']} is already taken in {dev.account} ({dev.region}) by the "
+                        f"stack {holder[0]}, so {primary.name} cannot be created there",
+                        hint=f"aws cloudformation list-exports{dev.where()}",
+                    )
+                )
+    return found
 
 
 def _leftover_buckets(ctx: Context, primary: StackState) -> list[InvalidInput]:

@@ -89,6 +89,13 @@ def declared_types(template: str) -> list[tuple[str, str]]:
     return [(k, str(v.get("Type", "?"))) for k, v in found.items() if isinstance(v, dict)]
 
 
+def declared_exports(template: str) -> list[str]:
+    """The export names a template's outputs declare as literal strings."""
+    outputs = _template_section(template, "Outputs").values()
+    names = [((o.get("Export") or {}) if isinstance(o, dict) else {}).get("Name") for o in outputs]
+    return [n for n in names if isinstance(n, str)]
+
+
 def _template_section(template: str, section: str) -> dict[str, Any]:
     import yaml
 
