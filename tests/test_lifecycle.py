@@ -125,6 +125,30 @@ def test_an_export_name_another_stack_holds_is_refused_before_anything_starts(aw
     assert stack_parameters("CrossAccountPrimary", "build")["ReplicationBucketList"] == ",".join(e[0] for e in TWO)
 
 
+def test_a_purge_that_fails_half_way_is_finished_by_running_it_again(aws: Emulator) -> None:
+    """The key is known only from the primary stack's outputs: purge schedules it before deleting
+    the stack, so a failure on the way leaves the stack, and the re-run finds everything again."""
+    deploy_central(TWO)
+    assert run_cli(*onboard_args(), "--yes").code == 0
+    key = stack_outputs("CrossAccountPrimary", "dev1")["CMK"]
+    kms = session("dev1").client("kms")
+    policy = json.loads(kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"])
+    held = {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "kms:ScheduleKeyDeletion", "Resource": "*"}
+    kms.put_key_policy(
+        KeyId=key, PolicyName="default", Policy=json.dumps({**policy, "Statement": [*policy["Statement"], held]})
+    )
+    r = run_cli(*onboard_args(), "--remove", "--purge", "--yes")
+    assert r.code != 0
+    assert "CrossAccountPrimary" in statuses("dev1")
+    kms.put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps(policy))
+    r = run_cli(*onboard_args(), "--remove", "--purge", "--yes")
+    assert r.code == 0, r.out + r.err
+    assert statuses("dev1") == {}
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingDeletion"
+    assert not exists("dev1", f"xacct-build-{DEV1}-{REGION}")
+    assert not exists("dev1", f"xacct-pipeline-{DEV1}-{REGION}")
+
+
 def test_purge_refuses_while_another_stack_imports_an_export(aws: Emulator) -> None:
     deploy_central(TWO)
     assert run_cli(*onboard_args(), "--yes").code == 0

@@ -71,6 +71,14 @@ def empty(s3: Any, bucket: str, progress: Progress) -> None:
         progress.note(f"dev:{bucket}", f"{deleted} object versions deleted")
 
 
+def schedule_key_deletion(kms: Any, key: str) -> bool:
+    """Schedule the key's deletion in 7 days (KMS's shortest window); False when it already is."""
+    if kms.describe_key(KeyId=key)["KeyMetadata"].get("KeyState") == "PendingDeletion":
+        return False
+    kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+    return True
+
+
 def delete(s3: Any, bucket: str, progress: Progress) -> None:
     try:
         s3.delete_bucket(Bucket=bucket)

@@ -181,18 +181,18 @@ def _apply(ctx: Context, plan: Plan, prepared: dict[str, Prepared] | None, *, ce
         deployer(ctx, waiting)(s.primary, params)
 
     def purge_primary() -> None:
+        # The stack retains its buckets and key (DeletionPolicy), so purge deletes them itself, and
+        # first: the stack's outputs are the only record of which key it was. Whatever fails half-way
+        # leaves the stack in place, and the same command finds everything again and finishes.
         state = dev.describe(s.primary)
         names = [n for n in (state.outputs.get("BuildBucket"), state.outputs.get("PipelineBucket")) if n]
-        key = state.outputs.get("CMK")
         for name in names:
             buckets.empty(ctx.dev.s3, name, ctx.progress)
-        dev.delete(s.primary, ctx.progress)
-        # The buckets and the key are retained by the stack (DeletionPolicy): purge deletes them itself.
-        for name in names:
             buckets.delete(ctx.dev.s3, name, ctx.progress)
-        if key:
-            ctx.dev.kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+        key = state.outputs.get("CMK")
+        if key and buckets.schedule_key_deletion(ctx.dev.kms, key):
             ctx.progress.note(f"dev:{s.primary}", f"key {key} scheduled for deletion in 7 days")
+        dev.delete(s.primary, ctx.progress)
 
     steps = [] if central_done else [scheduler.Step("central", central)]
     first: tuple[str, ...] = () if central_done else ("central",)
