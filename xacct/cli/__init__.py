@@ -37,6 +37,13 @@ def main(
     from xacct.terminal.output import attach_log, make_output
 
     o = output or make_output()
+    if args.print_policy:
+        import json
+
+        from xacct.core.operator_policy import policy
+
+        o.out.file.write(json.dumps(policy(args.print_policy), indent=2) + "\n")
+        return ExitCode.OK
     prompts: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
     if interactive is None:
         # Only stdin decides: `| tee run.log` keeps the questions, asked on the terminal.

@@ -97,6 +97,12 @@ def parser(prog: str) -> argparse.ArgumentParser:
         help="remove the central stack's lease by hand (after typing the stack's name), when its holder is gone",
     )
     what.add_argument(
+        "--print-policy",
+        choices=("build", "developer"),
+        metavar="SIDE",
+        help="print the least-privilege IAM policy (JSON) the build or developer operator needs, and exit",
+    )
+    what.add_argument(
         "--purge", action="store_true", help="with --remove: also delete the developer's own pipeline stacks"
     )
     what.add_argument(

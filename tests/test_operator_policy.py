@@ -1,0 +1,67 @@
+"""`--print-policy`: the least-privilege policies of the two operators, run for real on the enforcing
+emulator (onboarding, --status, --verify, --verify --all, --remove --purge as roles holding exactly
+them), and kept in step with the CloudFormation resource schemas cfn-lint ships."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from typing import Any
+
+from tests.conftest import BUILD, DEV1, REGION, ROOT, deploy_central, run_cli, stack_parameters
+from xacct.core.handler_permissions import HANDLER_PERMISSIONS
+from xacct.sandbox import identities
+from xacct.sandbox.emulator import Emulator
+from xacct.sandbox.strict_policies import MANAGED_POLICY_CHARACTERS
+
+
+def _tool() -> Any:
+    """tools/handler_permissions.py, a script of the repository (not a package)."""
+    spec = importlib.util.spec_from_file_location("handler_permissions_tool", ROOT / "tools" / "handler_permissions.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def printed(side: str) -> dict:  # type: ignore[type-arg]
+    r = run_cli("--print-policy", side)
+    assert r.code == 0, r.err
+    return json.loads(r.out)  # type: ignore[no-any-return]
+
+
+def test_each_policy_fits_one_managed_policy_and_grants_no_wildcard_service() -> None:
+    for side in ("build", "developer"):
+        document = printed(side)
+        assert len(re.sub(r"\s", "", json.dumps(document))) <= MANAGED_POLICY_CHARACTERS, side
+        for statement in document["Statement"]:
+            assert all(not a.endswith(":*") and a != "*" for a in statement["Action"]), statement["Sid"]
+
+
+def test_the_on_behalf_permissions_are_the_resource_schemas_handlers() -> None:
+    """What CloudFormation's handlers need (the installed cfn-lint's schemas) is all printed: a
+    schema that asks for more than the table holds means: run python tools/handler_permissions.py."""
+    tool = _tool()
+    for kind in tool.resource_types():
+        for handler, needed in tool.schema_permissions(kind).items():
+            assert set(needed) <= set(HANDLER_PERMISSIONS[kind][handler]), (kind, handler)
+
+
+def test_operators_holding_exactly_the_printed_policies_onboard_verify_and_remove(aws: Emulator) -> None:
+    deploy_central()
+    for name, account, side in (("build-operator", BUILD, "build"), ("dev-operator", DEV1, "developer")):
+        identities.role(account, name, printed(side))
+        aws.add_profile(name, account, role=name)
+    build = ["--build-account", BUILD, "--build-region", REGION, "--build-profile", "build-operator"]
+    dev = ["--dev-account", DEV1, "--dev-region", REGION, "--dev-profile", "dev-operator"]
+    r = run_cli(*build, *dev, "--yes")
+    assert r.code == 0, r.out + r.err
+    assert stack_parameters("CrossAccountPrimary", "build")["ReplicationBucketList"] == f"xacct-build-{DEV1}-{REGION}"
+    for mode in (["--status"], ["--verify", *dev], ["--verify", "--all"]):
+        r = run_cli(*build, *mode)
+        assert r.code == 0, (mode, r.out + r.err)
+    r = run_cli(*build, *dev, "--remove", "--purge", "--yes")
+    assert r.code == 0, r.out + r.err
+    assert stack_parameters("CrossAccountPrimary", "build")["ReplicationBucketList"] == ""

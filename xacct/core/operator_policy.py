@@ -1,0 +1,116 @@
+"""`--print-policy build|developer`: the least-privilege IAM policy each operator needs to onboard,
+remove (with --purge), and run --status and --verify (--all included).
+
+Two halves. What the tool itself calls, action by action, on the resources it names. And what
+CloudFormation calls with the operator's own credentials while it creates, updates and deletes the
+stacks (a stack without a service role runs every resource handler as the caller): the handler
+permissions of each resource type in the templates, from the CloudFormation resource schemas
+(handler_permissions.py), allowed only through CloudFormation (`aws:CalledVia`, IAM user guide,
+"AWS global condition context keys").
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from xacct.core.answers import DevStacks, Kind
+from xacct.core.handler_permissions import HANDLER_PERMISSIONS
+from xacct.core.state import declared_types
+from xacct.core.templates import KINDS, template
+
+Side = Literal["build", "developer"]
+SIDES: tuple[Side, ...] = ("build", "developer")
+
+STACK_READS = [
+    "cloudformation:DescribeStacks",
+    "cloudformation:DescribeStackEvents",
+    "cloudformation:DescribeStackResources",
+    "cloudformation:ListStackResources",
+    "cloudformation:GetTemplate",
+]
+STACK_WRITES = ["cloudformation:CreateStack", "cloudformation:UpdateStack", "cloudformation:DeleteStack"]
+CHANGE_SETS = [
+    "cloudformation:CreateChangeSet",
+    "cloudformation:DescribeChangeSet",
+    "cloudformation:ExecuteChangeSet",
+    "cloudformation:DeleteChangeSet",
+]
+
+
+def _statement(sid: str, actions: list[str], resources: list[str] | str, **extra: Any) -> dict[str, Any]:
+    return {"Sid": sid, "Effect": "Allow", "Action": sorted(set(actions)), "Resource": resources, **extra}
+
+
+def on_behalf(kinds: list[Kind]) -> dict[str, Any]:
+    """What CloudFormation's handlers call as the operator, for the templates' resource types."""
+    types = {t for kind in kinds for _, t in declared_types(template(kind))}
+    actions = {a for t in types for handler in HANDLER_PERMISSIONS.get(t, {}).values() for a in handler}
+    return _statement(
+        "CloudFormationOnYourBehalf",
+        sorted(actions),
+        "*",
+        Condition={"ForAnyValue:StringEquals": {"aws:CalledVia": ["cloudformation.amazonaws.com"]}},
+    )
+
+
+def build_policy(partition: str = "aws", central_stack: str = "CrossAccountPrimary") -> dict[str, Any]:
+    p = partition
+    statements = [
+        _statement("CentralStack", STACK_READS + CHANGE_SETS, f"arn:{p}:cloudformation:*:*:stack/{central_stack}/*"),
+        _statement(
+            "CentralLease",
+            ["ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"],
+            f"arn:{p}:ssm:*:*:parameter/xacct/locks/*",
+        ),
+        _statement("ReadEveryDeveloperPath", ["sts:AssumeRole"], f"arn:{p}:iam::*:role/xacct-verify-*"),
+        _statement("RegisteredBucketsExist", ["s3:ListBucket"], f"arn:{p}:s3:::xacct-build-*"),
+        _statement(
+            "ReplicationRoleGrants",
+            ["iam:ListAttachedRolePolicies", "iam:GetPolicy", "iam:GetPolicyVersion"],
+            [f"arn:{p}:iam::*:role/{central_stack}-ReplicationRole-*", f"arn:{p}:iam::*:policy/{central_stack}-*"],
+        ),
+        on_behalf(["CrossAccountPrimary"]),
+    ]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def developer_policy(partition: str = "aws", stacks: DevStacks | None = None) -> dict[str, Any]:
+    p = partition
+    names = (stacks or DevStacks()).names
+    artifact_buckets = [f"arn:{p}:s3:::xacct-build-*", f"arn:{p}:s3:::xacct-pipeline-*"]
+    statements = [
+        _statement(
+            "DeveloperStacks",
+            [*STACK_READS, *CHANGE_SETS, *STACK_WRITES],
+            [f"arn:{p}:cloudformation:*:*:stack/{n}/*" for n in names],
+        ),
+        # Listing stacks, exports and their importers has no resource to scope to.
+        _statement(
+            "AccountExports",
+            ["cloudformation:DescribeStacks", "cloudformation:ListExports", "cloudformation:ListImports"],
+            "*",
+        ),
+        _statement(
+            "ArtifactBuckets",
+            ["s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketPolicy", "s3:DeleteBucket"],
+            artifact_buckets,
+        ),
+        _statement(
+            "PurgeArtifacts", ["s3:DeleteObject", "s3:DeleteObjectVersion"], [f"{b}/*" for b in artifact_buckets]
+        ),
+        _statement(
+            "ArtifactKey", ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:ScheduleKeyDeletion"], f"arn:{p}:kms:*:*:key/*"
+        ),
+        _statement(
+            "LargeTemplates",
+            ["s3:ListBucket", "s3:CreateBucket", "s3:PutBucketPublicAccessBlock", "s3:PutLifecycleConfiguration"],
+            f"arn:{p}:s3:::xacct-templates-*",
+        ),
+        _statement("StageLargeTemplates", ["s3:PutObject", "s3:GetObject"], f"arn:{p}:s3:::xacct-templates-*/*"),
+        on_behalf(list(KINDS)),
+    ]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def policy(side: Side, partition: str = "aws") -> dict[str, Any]:
+    return build_policy(partition) if side == "build" else developer_policy(partition)
