@@ -8,6 +8,7 @@ knows: it talks to whatever endpoint botocore is given, exactly as it does on AW
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -89,7 +90,29 @@ def write_profiles(
     )
 
 
+MOTO_FLOOR = "5.2.5"  # pyproject.toml's floor: the oldest moto the emulator's rules are seen to run on
+
+
+def moto_problem(installed: str | None) -> str | None:
+    """Why the installed moto cannot run the sandbox (None: it can)."""
+    if installed is None:
+        return "the sandbox needs moto's server, which is not installed"
+    numbers = [int(n) for n in re.findall(r"\d+", installed)[:3]]
+    if numbers < [int(n) for n in MOTO_FLOOR.split(".")]:
+        return f"the sandbox needs moto >= {MOTO_FLOOR}, found {installed}"
+    return None
+
+
 def _server_class() -> Any:
+    from importlib import metadata
+
+    try:
+        installed: str | None = metadata.version("moto")
+    except metadata.PackageNotFoundError:
+        installed = None
+    problem = moto_problem(installed)
+    if problem:
+        raise InvalidInput(problem, hint="pip install -e '.[sandbox]'")
     try:
         from moto.moto_server.threaded_moto_server import ThreadedMotoServer
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
