@@ -73,11 +73,36 @@ RULES: dict[str, Rule] = {
         "ValidationError",
         'CloudFormation user guide, "CloudFormation quotas"',
     ),
-    "cross-account-objects": Rule(
-        "reading or writing an object in another account's bucket unless both that bucket's policy and the "
-        "caller's own policies allow the action (a condition the emulator cannot evaluate grants nothing)",
-        "403 AccessDenied",
-        'S3 user guide, "How Amazon S3 authorizes a request for an object operation"',
+    "authorized": Rule(
+        "any request (CloudFormation, S3, KMS, SSM, Logs, IAM, STS, Lambda) that AWS's policy evaluation "
+        "logic does not allow: an explicit Deny anywhere wins; in one account an identity-based Allow (or a "
+        "resource policy naming that very principal); across accounts both the caller's policies and the "
+        "resource's (bucket, key, trust) policy; an unknown access key is refused",
+        "403 AccessDenied / AccessDeniedException (InvalidClientTokenId for an unknown key)",
+        'IAM user guide, "Policy evaluation logic" and "Cross-account policy evaluation logic"',
+    ),
+    "key-policy": Rule(
+        "any use of a customer managed key that its key policy does not allow, directly or by delegating to "
+        "the account's IAM policies; S3 uses the key as the caller (GenerateDataKey to write, Decrypt to read "
+        "and for each part of a multipart upload)",
+        "AccessDeniedException (through S3: 403 AccessDenied naming the kms: action)",
+        'KMS developer guide, "Key policies in AWS KMS"; S3 user guide, "Using server-side encryption with AWS '
+        'KMS keys" (permissions)',
+    ),
+    "assume-role-trust": Rule(
+        "AssumeRole of a role that does not exist or whose trust policy does not admit the caller; across "
+        "accounts the caller's own policies must allow sts:AssumeRole too; Lambda runs a function only with a "
+        "role that trusts lambda.amazonaws.com, and its log lines need the role's logs permissions",
+        "AccessDenied (the function: \"cannot be assumed by Lambda\"; its logs are lost)",
+        'IAM user guide, "How IAM roles differ from resource-based policies"; Lambda developer guide, '
+        '"Lambda execution role"',
+    ),
+    "conditions": Rule(
+        "an Allow whose condition the emulator cannot evaluate (it grants nothing), while such a Deny "
+        "applies; condition keys match whatever their case; aws:SecureTransport is true, as over TLS, and a "
+        "statement's other conditions still count",
+        "the statement applies or not as AWS's condition operators say",
+        'IAM user guide, "IAM JSON policy elements: Condition operators" and "AWS global condition context keys"',
     ),
     "notification-permission": Rule(
         "a bucket notification to a Lambda function whose resource policy does not let s3.amazonaws.com invoke it",
