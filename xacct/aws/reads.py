@@ -130,8 +130,9 @@ def _taken_exports(ctx: Context, primary: StackState) -> list[InvalidInput]:
     found = []
     for page in ctx.dev.cfn.get_paginator("list_exports").paginate():
         for export in page.get("Exports", []):
-            if export["Name"] in wanted:
-                holder = str(export.get("ExportingStackId", "")).split("/")[1:2] or ["another stack"]
+            holder = str(export.get("ExportingStackId", "")).split("/")[1:2] or ["another stack"]
+            # The primary's own dead stack (deleted to be created again) frees its names with it.
+            if export["Name"] in wanted and holder[0] != primary.name:
                 dev = ctx.target.dev
                 found.append(
                     InvalidInput(

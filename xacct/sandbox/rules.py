@@ -93,7 +93,7 @@ RULES: dict[str, Rule] = {
         "AssumeRole of a role that does not exist or whose trust policy does not admit the caller; across "
         "accounts the caller's own policies must allow sts:AssumeRole too; Lambda runs a function only with a "
         "role that trusts lambda.amazonaws.com, and its log lines need the role's logs permissions",
-        "AccessDenied (the function: \"cannot be assumed by Lambda\"; its logs are lost)",
+        'AccessDenied (the function: "cannot be assumed by Lambda"; its logs are lost)',
         'IAM user guide, "How IAM roles differ from resource-based policies"; Lambda developer guide, '
         '"Lambda execution role"',
     ),
