@@ -124,3 +124,57 @@ def test_dev_stacks_in_another_order_never_send_a_template_to_the_wrong_stack(aw
                        "--remove", "--yes")  # fmt: skip
     assert removing.code == 2
     assert "holds a CrossAccountDeveloper template" in removing.err
+
+
+@pytest.mark.parametrize(
+    ("flag", "said"),
+    [
+        (["--dry"], "did you mean --dry-run?"),
+        (["--dev-profile", ""], "--dev-profile is empty"),
+        (["--build-region", "  "], "--build-region is empty"),
+        (["--central-stack", ""], "--central-stack is empty"),
+        (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+        (["--out", ""], "--out: is empty"),
+    ],
+)
+def test_a_mistaken_flag_is_one_short_refusal_and_changes_nothing(aws: Emulator, flag: list[str], said: str) -> None:
+    """No abbreviations, no empty values quietly replaced by defaults (an unset variable in CI
+    would onboard someone else), no usage block: at most three lines, exit 2, nothing written."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    deploy_central()
+    args = onboard_args()
+    if flag[0] in args:
+        i = args.index(flag[0])
+        del args[i : i + 2]
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "onboard.py"), *args, *flag, "--yes"],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert said in done.stderr
+    assert len((done.stdout + done.stderr).strip().splitlines()) <= 3, done.stderr
+    assert "usage:" not in done.stderr
+    assert [s["StackName"] for s in cfn("dev1").describe_stacks()["Stacks"]] == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--verify", "--all", "--probe"], "--probe goes with --verify of one developer"),
+        (["--status", "--dev-profile", "dev1"], "--dev-profile has no effect here"),
+        (["--verify", "--all", "--dev-region", REGION], "--dev-region has no effect here"),
+    ],
+)
+def test_a_flag_without_effect_in_its_mode_is_refused(argv: list[str], said: str) -> None:
+    r = run_cli(*argv)
+    assert r.code == 2
+    assert said in r.err

@@ -28,15 +28,15 @@ def main(
     prog: str = "python onboard.py",
 ) -> int:
     args = parser(prog).parse_args(argv)
-    problem = combination_problem(args)
-    if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        return ExitCode.INVALID
     if args.debug:
         _debug_logging()
     from xacct.terminal.output import attach_log, make_output
 
     o = output or make_output()
+    problem = combination_problem(args)
+    if problem:
+        o.error(problem)
+        return ExitCode.INVALID
     if args.print_policy:
         import json
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     from xacct.core.request import Request
@@ -30,7 +30,7 @@ REQUIRES: tuple[tuple[str, str, Callable[[argparse.Namespace], bool]], ...] = (
     ("json", "--dry-run, --status or --verify", lambda a: a.dry_run or a.status or a.verify),
     ("purge", "--remove", lambda a: a.remove),
     ("orphan", "--remove", lambda a: a.remove),
-    ("probe", "--verify", lambda a: a.verify),
+    ("probe", "--verify of one developer", lambda a: a.verify and not a.all),
     ("all", "--verify", lambda a: a.verify),
     ("out", "--dry-run", lambda a: a.dry_run and not (a.remove or a.status or a.verify)),
     ("markdown", "--dry-run", lambda a: a.dry_run and not (a.status or a.verify)),
@@ -75,14 +75,21 @@ lists without touching anyone else's entry.
 """
 
 
+def _path(value: str) -> Path:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("is empty: give a file or leave the flag out")
+    return Path(value)
+
+
 def parser(prog: str) -> argparse.ArgumentParser:
     from xacct import __version__
 
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog=prog,
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,  # `--dry` is not `--dry-run`, and a new flag never changes what an old line meant
     )
     what = p.add_argument_group("what to do (default: onboard)")
     mode = what.add_mutually_exclusive_group()
@@ -116,14 +123,14 @@ def parser(prog: str) -> argparse.ArgumentParser:
         "--from",
         dest="fleet",
         metavar="FILE",
-        type=Path,
+        type=_path,
         help="onboard (or --remove) every developer of a YAML file, with one central change",
     )
     what.add_argument(
         "--apply",
         dest="apply_plan",
         metavar="PLAN",
-        type=Path,
+        type=_path,
         help="apply a plan saved with --dry-run --out; refused if anything it was made from changed",
     )
     what.add_argument(
@@ -135,7 +142,7 @@ def parser(prog: str) -> argparse.ArgumentParser:
     for name, metavar, text in ANSWER_FLAGS:
         answers.add_argument("--" + name.replace("_", "-"), metavar=metavar, help=text)
     answers.add_argument(
-        "--config", metavar="FILE", type=Path, help="answers from a YAML file (keys as the flags, with underscores)"
+        "--config", metavar="FILE", type=_path, help="answers from a YAML file (keys as the flags, with underscores)"
     )
     answers.add_argument(
         "--guided", action="store_true", help="ask every question again, the known answers as defaults"
@@ -146,22 +153,61 @@ def parser(prog: str) -> argparse.ArgumentParser:
     output = p.add_argument_group("output")
     output.add_argument("--json", action="store_true", help="with --dry-run, --status or --verify: JSON on stdout")
     output.add_argument(
-        "--log", metavar="FILE", type=Path, help="also write the whole run to FILE, events included, for a ticket"
+        "--log", metavar="FILE", type=_path, help="also write the whole run to FILE, events included, for a ticket"
     )
-    output.add_argument("--out", metavar="FILE", type=Path, help="with --dry-run: save the plan for review and --apply")
+    output.add_argument(
+        "--out", metavar="FILE", type=_path, help="with --dry-run: save the plan for review and --apply"
+    )
     output.add_argument("--markdown", action="store_true", help="with --dry-run: the plan as Markdown")
     output.add_argument(
-        "--junit", metavar="FILE", type=Path, help="with --verify --all: a JUnit XML report, one case per developer"
+        "--junit", metavar="FILE", type=_path, help="with --verify --all: a JUnit XML report, one case per developer"
     )
     output.add_argument("--debug", action="store_true", help="tracebacks and AWS call logging")
-    output.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    output.add_argument("--version", action="version", version=f"{prog.rsplit(maxsplit=1)[-1]} {__version__}")
     return p
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line (and a "did you mean" where one fits), not a usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        import difflib
+        import re
+        import sys
+
+        lines = [f"error: {message}"]
+        unknown = re.findall(r"(--?[\w-]+)", message) if "unrecognized arguments" in message else []
+        flags = [o for action in self._actions for o in action.option_strings if o.startswith("--")]
+        for flag in unknown:
+            name = flag.split("=")[0]
+            started = [f for f in flags if f.startswith(name)]  # an abbreviation, which is not taken
+            close = started[:1] if len(started) == 1 else difflib.get_close_matches(name, flags, n=1, cutoff=0.75)
+            if close:
+                lines.append(f"  did you mean {close[0]}?")
+                break
+        lines.append(f"  see: {self.prog} --help")
+        sys.stderr.write("\n".join(lines) + "\n")
+        sys.exit(2)
+
+
+# Flags that take a value: an empty or blank one is a mistake (an unset variable in CI), never a default.
+VALUED = (*(name for name, _, _ in ANSWER_FLAGS), "orphan")
+# Answers about the developer account mean nothing where no developer account is touched.
+DEVELOPER_ANSWERS = ("dev_profile", "dev_region", "dev_stacks", "dev_account")
+
+
 def combination_problem(args: argparse.Namespace) -> str | None:
+    for name in VALUED:
+        value = getattr(args, name, None)
+        if value is not None and not str(value).strip():
+            return f"--{name.replace('_', '-')} is empty: give a value or leave the flag out"
     for name, needs, ok in REQUIRES:
         if getattr(args, name) and not ok(args):
-            return f"--{name} goes with {needs}"
+            return f"--{name.replace('_', '-')} goes with {needs}"
+    build_only = args.status or args.orphan or args.break_lease or (args.verify and args.all)
+    for name in DEVELOPER_ANSWERS:
+        if build_only and getattr(args, name):
+            return f"--{name.replace('_', '-')} has no effect here: this mode reads the build account only"
     return None
 
 
