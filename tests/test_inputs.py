@@ -178,3 +178,29 @@ def test_a_flag_without_effect_in_its_mode_is_refused(argv: list[str], said: str
     r = run_cli(*argv)
     assert r.code == 2
     assert said in r.err
+
+
+@pytest.mark.parametrize("interactive", [False, True], ids=["no terminal", "terminal"])
+def test_with_no_aws_set_up_at_all_the_tool_points_to_the_sandbox(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, interactive: bool
+) -> None:
+    for name in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "config").write_text("")
+    (tmp_path / "credentials").write_text("")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    for argv in (["--yes"], ["--status"], ["--dry-run"]):
+        r = run_cli(*argv, interactive=interactive)
+        assert r.code == 2, (argv, r.err)
+        assert "--sandbox" in r.err
+        assert "aws configure sso" in r.err
+        assert "None" not in r.out + r.err

@@ -37,7 +37,12 @@ def describe_error(exc: Exception, profile: str | None) -> InvalidInput | AwsFai
     if isinstance(exc, bx.UnauthorizedSSOTokenError | bx.SSOTokenLoadError | bx.TokenRetrievalError):
         return InvalidInput(f"the SSO session of {who} has expired or never started", hint=login)
     if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
-        return InvalidInput(f"{who} has no usable credentials", hint=f"aws configure --profile {profile}")
+        return InvalidInput(
+            f"{who} has no usable credentials",
+            hint=f"aws configure --profile {profile}"
+            if profile
+            else "aws configure sso (or try the tool with --sandbox)",
+        )
     if isinstance(exc, bx.ConnectionError | bx.ConnectionClosedError | bx.ReadTimeoutError):  # refused, closed, slow
         return AwsFailure(
             f"cannot reach AWS for {who}: {exc}",

@@ -38,6 +38,16 @@ def profiles() -> list[Profile]:
     ]
 
 
+def nothing_configured() -> bool:
+    """No profile in the AWS files and no credentials in the default chain: a machine where AWS was
+    never set up (the first thing a new user meets)."""
+    if profiles() or environment_profile():
+        return False
+    import botocore.session
+
+    return botocore.session.Session().get_credentials() is None
+
+
 def environment_profile() -> str | None:
     """AWS_PROFILE, as the AWS CLI reads it (AWS_DEFAULT_PROFILE too)."""
     return os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE") or None

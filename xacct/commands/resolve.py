@@ -37,6 +37,11 @@ def resolve(
     from xacct.aws import identity
 
     reach = identify or identity.identify
+    if identify is None and not (given.build_profile or given.dev_profile) and identity.nothing_configured():
+        raise InvalidInput(
+            "no AWS profile or credentials are set up here",
+            hint=f"try it without AWS first: {request.prog} --sandbox; or set up access: aws configure sso",
+        )
     if interactive and not request.yes:
         from xacct.terminal.wizard import ask
 
