@@ -107,8 +107,10 @@ def test_the_review_shows_every_value_whole_and_every_change_set_with_its_accoun
     assert len(central_entries()) == 3
 
 
-@pytest.mark.parametrize("answer", ["n", "ctrl-c"])
+@pytest.mark.parametrize("answer", ["n", "ctrl-c", "ctrl-d"])
 def test_declining_or_ctrl_c_at_the_confirmation_leaves_nothing(aws: Emulator, answer: str) -> None:
+    """ "n" declines (exit 0); Ctrl-C and ^D cancel (exit 130): either way the change sets under
+    review are deleted, and a new stack is not left in REVIEW_IN_PROGRESS."""
     deploy_central([fake_entry(1)])
     before = stack_parameters("CrossAccountPrimary", "build")
     child = spawn(*FLAGS, width=80)
@@ -118,7 +120,7 @@ def test_declining_or_ctrl_c_at_the_confirmation_leaves_nothing(aws: Emulator, a
         child.expect("Declined: nothing was changed.")
         assert finish(child) == 0
     else:
-        child.sendintr()
+        child.sendintr() if answer == "ctrl-c" else child.sendcontrol("d")
         child.expect(r"the change sets under review were\s+deleted, nothing was changed")
         assert finish(child) == 130
         assert "Traceback" not in child.before

@@ -163,23 +163,27 @@ class Wizard:
             taken = self.answers.build_profile if q.side == "dev" else None
             choices = profile_choices(found, taken)
             values = [c.value for c in choices]
-            picked = questionary.select(
-                q.message,
-                choices=choices,
-                instruction="(type to filter, arrows to move)",
-                default=default if default in values else None,
-                use_search_filter=True,
-                use_jk_keys=False,
-            ).unsafe_ask()
+            picked = _answer(
+                questionary.select(
+                    q.message,
+                    choices=choices,
+                    instruction="(type to filter, arrows to move)",
+                    default=default if default in values else None,
+                    use_search_filter=True,
+                    use_jk_keys=False,
+                )
+            )
             value: str | None = str(picked) or None
         elif q.kind == "region":
             value = str(
-                questionary.autocomplete(
-                    q.message, choices=sorted(known()), default=default or "", validate=validator(q)
-                ).unsafe_ask()
+                _answer(
+                    questionary.autocomplete(
+                        q.message, choices=sorted(known()), default=default or "", validate=validator(q)
+                    )
+                )
             ).strip()
         else:
-            value = str(questionary.text(q.message, default=default or "", validate=validator(q)).unsafe_ask()).strip()
+            value = str(_answer(questionary.text(q.message, default=default or "", validate=validator(q)))).strip()
         self.answers = replace(self.answers, **{q.name: value})
 
     def review(self, shown: list[Question], found: list[Profile]) -> None:
@@ -190,7 +194,7 @@ class Wizard:
             width = max(len(q.message) for q in shown)
             choices: list[Any] = [questionary.Choice("Continue with these answers", value=CONTINUE)]
             choices += [questionary.Choice(f"{q.message:<{width}}  {self.shown(q)}", value=q.name) for q in shown]
-            picked = questionary.select("Your answers (pick one to change it):", choices=choices).unsafe_ask()
+            picked = _answer(questionary.select("Your answers (pick one to change it):", choices=choices))
             if picked == CONTINUE:
                 return
             q = next(q for q in QUESTIONS if q.name == picked)
@@ -259,13 +263,22 @@ def show_summary(answers: Answers, developer: bool, output: Output | None) -> No
     output.info("[dim]  (from flags and saved answers; --guided asks every question again)[/]")
 
 
+def _answer(question: Any) -> Any:
+    """The question's answer; ^D is taken as Ctrl-C (prompt_toolkit raises EOFError), so both cancel
+    in the one place that cleans up what is under review and exits 130."""
+    try:
+        return question.unsafe_ask()
+    except EOFError:
+        raise KeyboardInterrupt from None
+
+
 def confirm(question: str) -> bool:
     import questionary
 
-    return bool(questionary.confirm(question, default=False).unsafe_ask())
+    return bool(_answer(questionary.confirm(question, default=False)))
 
 
 def type_to_confirm(message: str) -> str:
     import questionary
 
-    return str(questionary.text(message).unsafe_ask())
+    return str(_answer(questionary.text(message)))
