@@ -17,6 +17,7 @@ import pytest
 from tests.conftest import (
     BUILD,
     DEV1,
+    DEV2,
     REGION,
     ROOT,
     cfn,
@@ -225,3 +226,28 @@ def test_no_color_and_narrow_terminals(aws: Emulator, env_extra: dict[str, str])
         # Every line ended by the tool, never by the terminal: no line fills the screen's width
         # and runs on, except one that fits it exactly.
         assert all(len(line) <= width for line in shown(text)), [x for x in shown(text) if len(x) > width]
+
+
+def test_from_on_a_terminal_shows_every_developer_and_the_central_lists_before_it_asks(
+    aws: Emulator, tmp_path: Path
+) -> None:
+    deploy_central([fake_entry(1)])
+    before = stack_parameters("CrossAccountPrimary", "build")
+    path = tmp_path / "team.yaml"
+    path.write_text(
+        f"build_profile: build\nbuild_region: {REGION}\ndevelopers:\n  - dev_profile: dev1\n  - dev_profile: dev2\n"
+    )
+    child = spawn("--from", str(path), width=80)
+    child.expect("Onboard these 2 developers")
+    text = "\n".join(screen(child))
+    for account in (DEV1, DEV2):
+        assert f"{account} {REGION}" in text, account
+    assert "Central replication lists" in text
+    assert f"xacct-build-{DEV2}-{REGION}" in text
+    assert text.index("Central replication lists") < text.index("Onboard these 2 developers")
+    child.send("n")
+    child.expect("Declined: nothing was changed.")
+    assert finish(child) == 0
+    assert stack_parameters("CrossAccountPrimary", "build") == before
+    assert stack("CrossAccountPrimary", "dev1") is None
+    assert stack("CrossAccountPrimary", "dev2") is None

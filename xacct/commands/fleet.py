@@ -127,6 +127,8 @@ def run(request: Request, o: Output, interactive: bool, saved: Saved | None = No
     if all(m.plan and m.plan.nothing_to_do for m in plans) and not change.changes_anything:
         o.out.print("\n[bold green]Nothing to do:[/] every developer is already as planned.")
         return ExitCode.OK
+    if not request.yes:
+        show(o, plans, change)  # the whole plan it approves is on the screen before the question
     if not request.yes and not common.confirm(f"Onboard these {len(plans)} developers?"):
         o.out.print("Declined: nothing was changed.")
         return ExitCode.OK
