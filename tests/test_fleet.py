@@ -249,7 +249,7 @@ def test_without_a_terminal_progress_is_one_line_per_finished_step(aws: object, 
     for account in (DEV1, DEV2):
         assert f"{account}:CrossAccountPrimary (stack) CREATE_COMPLETE" in r.err
         assert re.search(rf"{account} us-east-1 stacks ready", r.err)
-    assert "central stack 2 developers: 2 added" in r.err
+    assert "central stack 2 added (a batch of 2)" in r.err
 
 
 def test_the_live_view_of_twenty_developers_is_one_line_each_and_a_total() -> None:
@@ -333,3 +333,25 @@ def test_the_check_after_a_batch_update_finds_any_entry_lost_moved_or_doubled(
     if gone:
         back = reg.Registry(True, (*after, gone[0]))
         assert any("still registered" in p for p in verify(before, change, back))
+
+
+def test_a_batch_says_what_it_adds_and_what_was_already_there() -> None:
+    first, second = (reg.Entry(b, s, k) for b, s, k in TWO)
+    before = reg.Registry(True, (first,))
+    assert fleet.merge_all(before, [first, second]).message == "1 added, 1 already registered (a batch of 2)"
+
+
+def test_a_stack_with_nothing_to_do_reads_up_to_date() -> None:
+    import io
+
+    from rich.console import Console
+
+    from xacct.core.plan import StackStep
+    from xacct.terminal.output import Output
+    from xacct.terminal.render import stacks_line
+
+    out = io.StringIO()
+    o = Output(Console(file=out, width=80, no_color=True), Console(file=io.StringIO(), width=80))
+    stacks_line(o, "  1  ", [StackStep("CrossAccountPrimary", "none"), StackStep("CrossAccountDeploy", "create")], 5)
+    assert "CrossAccountPrimary up to date" in out.getvalue()
+    assert " none" not in out.getvalue()

@@ -116,8 +116,9 @@ def show(o: Output, members: list[fleet.Member], change: reg.Change) -> None:
             purge_line(o, c, indent="       ")
     o.out.print()
     left = {e.bucket for e in change.after.entries}
+    kept = len(change.after.entries)
     say(o, ("Central replication lists", "bold"), f": {change.message}, in one change set; "
-        f"{len(change.after.entries)} stay in their order")  # fmt: skip
+        f"{'the other ' if kept else ''}{kept} {'keeps its' if kept == 1 else 'keep their'} place")  # fmt: skip
     for e in change.before.entries:
         if e.bucket not in left:
             say(o, ("  -", "red"), f" {e.bucket}", hang=4)

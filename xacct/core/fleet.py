@@ -50,11 +50,11 @@ def merge_all(before: reg.Registry, entries: Sequence[reg.Entry]) -> reg.Change:
         step = reg.merge(registry, entry)
         kinds.append(step.kind)
         registry = step.after
-    added = kinds.count("added")
-    replaced = kinds.count("key-replaced")
+    added, replaced, kept = kinds.count("added"), kinds.count("key-replaced"), kinds.count("unchanged")
     words = [f"{added} added"] + ([f"{replaced} with a new key"] if replaced else [])
+    words += [f"{kept} already registered"] if kept else []
     kind: reg.ChangeKind = "added" if added else "key-replaced" if replaced else "unchanged"
-    return reg.Change(before, registry, kind, f"{len(entries)} developers: " + ", ".join(words))
+    return reg.Change(before, registry, kind, ", ".join(words) + f" (a batch of {len(entries)})")
 
 
 def check_batch(before: reg.Registry, entries: Sequence[reg.Entry]) -> reg.Change:

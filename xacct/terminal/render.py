@@ -86,7 +86,8 @@ def stacks_line(o: Output, head: str, steps: Iterable[StackStep], hang: int) -> 
     """One line for a developer's stacks: each with its action, coloured."""
     parts: list[str | tuple[str, str]] = [head]
     for step in steps:
-        parts += [f"{step.stack} ", (step.action, ACTION_STYLE.get(step.action, "")), "  "]
+        label = "up to date" if step.action == "none" else step.action
+        parts += [f"{step.stack} ", (label, ACTION_STYLE.get(step.action, "")), "  "]
     say(o, *parts, hang=hang)
 
 
