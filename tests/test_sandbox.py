@@ -99,3 +99,20 @@ def test_sandbox_verify_all_finds_every_registered_developer_whole(home: Path, t
     for account in ("210987654321", "123456789012", "222222222222"):
         assert f'name="{account} ' in report.read_text()
     assert 'failures="0"' in report.read_text()
+
+
+def test_sandbox_markdown_stays_markdown_and_apply_says_why_it_cannot(home: Path, tmp_path: Path) -> None:
+    r = sandbox("--dry-run", "--markdown", home=home)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.lstrip().startswith("#")
+    assert "stacks in the" not in r.stdout  # the sandbox's own plain-text outcome is not appended
+    assert "ReplicationBucketList" in r.stdout or "xacct-build-222222222222-us-east-1" in r.stdout
+    team = tmp_path / "team.yaml"
+    team.write_text("build_profile: sandbox-build\ndevelopers:\n  - dev_profile: sandbox-developer\n")
+    r = sandbox("--from", str(team), "--yes", home=home)
+    assert r.returncode == 0, r.stderr
+    assert "+ xacct-build-222222222222-us-east-1" in r.stdout
+    r = sandbox("--apply", str(tmp_path / "plan.json"), home=home)
+    assert r.returncode == 2
+    assert "every run starts a new, empty emulator" in r.stderr
+    untouched(home)

@@ -21,6 +21,7 @@ from xacct.errors import InvalidInput
 BUILD_ACCOUNT = "111111111111"
 DEV_ACCOUNTS = ("222222222222", "333333333333", "444444444444", "555555555555")
 REGION = "us-east-1"
+SOURCE_PROFILE = "emulator-keys-only"
 
 
 @dataclass
@@ -75,18 +76,21 @@ def write_profiles(
     """An AWS config where each profile assumes a role in its own account (emulator.md)."""
     from xacct.sandbox import identities
 
-    lines = ["[profile base]", f"region = {region}", ""]
+    # The keys every other profile assumes its role from; named for what it is, since the wizard's
+    # profile picker lists it (picked, it reaches the identity account, which is no one's).
+    lines = [f"[profile {SOURCE_PROFILE}]", f"region = {region}", ""]
     for name, account in profiles.items():
         lines += [
             f"[profile {name}]",
             f"role_arn = arn:aws:iam::{account}:role/{(roles or {}).get(name, identities.ADMIN_ROLE)}",
-            "source_profile = base",
+            f"source_profile = {SOURCE_PROFILE}",
             f"region = {region}",
             "",
         ]
     (directory / "config").write_text("\n".join(lines))
     (directory / "credentials").write_text(
-        f"[base]\naws_access_key_id = {identities.BASE_KEY}\naws_secret_access_key = {identities.BASE_SECRET}\n"
+        f"[{SOURCE_PROFILE}]\n"
+        f"aws_access_key_id = {identities.BASE_KEY}\naws_secret_access_key = {identities.BASE_SECRET}\n"
     )
 
 

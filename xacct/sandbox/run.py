@@ -25,6 +25,7 @@ from xacct.core.planning import account_root
 from xacct.core.request import Request
 from xacct.core.state import Silent
 from xacct.core.templates import template
+from xacct.errors import InvalidInput
 from xacct.sandbox import emulator
 from xacct.terminal.output import Output
 from xacct.terminal.render import say
@@ -209,8 +210,15 @@ def run_sandbox(request: Request, o: Output, interactive: bool) -> int:
     """The request, against an embedded emulator with the sandbox's answers as defaults."""
     from xacct.commands.run import run_command
 
+    if request.apply_plan is not None:
+        raise InvalidInput(
+            "--apply cannot work in the sandbox: every run starts a new, empty emulator, so no saved plan "
+            "matches what it reads",
+            hint="save and apply plans against real accounts; in the sandbox, --dry-run --out shows what a plan holds",
+        )
     profiles = {"sandbox-build": BUILD, "sandbox-developer": DEV, **{p: a for p, (a, _) in TEAM.items()}}
-    if not request.json:
+    machine = request.json or request.markdown  # what is read by a program stays only that
+    if not machine:
         o.info("[dim]sandbox: starting an embedded AWS emulator (moto): a build account, yours, two teammates'[/]")
     with emulator.running(profiles) as emu, environment(emu.environ):
         seed_central(developers=[])
@@ -227,7 +235,7 @@ def run_sandbox(request: Request, o: Output, interactive: bool) -> int:
             o.info("[dim]sandbox: no terminal, applying without confirmation[/]")
             request = request.but(yes=True)
         code = run_command(request, o, interactive, defaults=ANSWERS, save_to=None)
-        if not request.json:
+        if not machine:
             after = central_values()
             show_outcome(o, before, after)
             onboarded = f"xacct-build-{DEV}-{REGION}" in after[reg.BUCKETS]
