@@ -251,3 +251,26 @@ def test_from_on_a_terminal_shows_every_developer_and_the_central_lists_before_i
     assert stack_parameters("CrossAccountPrimary", "build") == before
     assert stack("CrossAccountPrimary", "dev1") is None
     assert stack("CrossAccountPrimary", "dev2") is None
+
+
+def test_a_central_stack_the_build_account_lacks_is_said_and_asked_again_in_place(aws: Emulator) -> None:
+    deploy_central()
+    flags = list(FLAGS)
+    i = flags.index("--central-stack")
+    del flags[i : i + 2]
+    child = spawn(*flags, "--dry-run", "--guided", width=80)
+    for question in ("Profile for the build account", "Region of the central stack"):
+        child.expect(question)
+        child.send("\r")  # as given
+    child.expect("Central stack name")
+    child.send("CrossAcountPrimary\r")  # mistyped
+    child.expect("no stack CrossAcountPrimary in the build account")
+    child.expect("Central stack name")
+    child.send("CrossAccountPrimary\r")
+    for question in ("Profile for the developer account", "Region of the developer stacks"):
+        child.expect(question)
+        child.send("\r")
+    child.expect("Your answers")
+    child.send("\r")
+    child.expect("dry run: nothing was changed")
+    assert finish(child) == 0

@@ -162,6 +162,15 @@ def test_a_region_aws_does_not_have_is_refused_and_asked_again(keys: PipeInput) 
     assert result.build_region == "us-east-2"
 
 
+def test_typing_replaces_a_default_and_enter_takes_it(keys: PipeInput) -> None:
+    """The default is shown, not pre-typed: `eu-west-1` typed is eu-west-1, never us-east-1eu-west-1."""
+    given = Answers(build_profile="build", dev_profile="dev1", dev_region="eu-west-1")
+    keys.send_text("eu-west-1" + ENTER + ENTER + ENTER)  # build region typed; central stack: the default
+    result = wizard.ask(given, defaults=Answers().with_defaults(), identify=Identities(), output=output()[0])
+    assert result.build_region == "eu-west-1"
+    assert result.central_stack == Answers().with_defaults().central_stack
+
+
 def test_answers_that_leave_nothing_open_are_shown_once_and_nothing_is_asked(keys: PipeInput) -> None:
     keys.close()  # any question would now fail: nothing may be asked
     given = Answers(build_profile="build", build_region="eu-west-1", dev_profile="dev1", dev_region="eu-west-1")

@@ -38,6 +38,22 @@ def profiles() -> list[Profile]:
     ]
 
 
+def central_stack_problem(profile: str | None, region: str, name: str) -> str | None:
+    """Why `name` is not a stack of the build account in `region`, naming those there are."""
+    import botocore.exceptions as bx
+
+    cfn = Gateway(profile, region, "build").cfn
+    try:
+        cfn.describe_stacks(StackName=name)
+        return None
+    except bx.ClientError as exc:
+        if "does not exist" not in str(exc.response.get("Error", {}).get("Message", "")):
+            raise
+    names = [s["StackName"] for s in cfn.describe_stacks().get("Stacks", [])]
+    there = f": the stacks there are {', '.join(names[:6])}{', …' if len(names) > 6 else ''}" if names else ""
+    return f"no stack {name} in the build account ({region}){there}"
+
+
 def nothing_configured() -> bool:
     """No profile in the AWS files and no credentials in the default chain: a machine where AWS was
     never set up (the first thing a new user meets)."""

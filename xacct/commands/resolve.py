@@ -52,6 +52,7 @@ def resolve(
             developer=request.developer,
             guided=request.guided,
             output=None if request.json else o,
+            stacks=identity.central_stack_problem if identify is None else None,
         )
     else:
         result = derive(given, defaults.with_defaults(), reach, developer=request.developer)

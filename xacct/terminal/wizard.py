@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 Side = Literal["build", "dev"]
 # (profile, region, "build" | "developer") -> the account it reaches, or XacctError
 Identify = Callable[[str | None, str | None, str], str]
+# Why the central stack named cannot be used (None: it can): (profile, region, stack name).
+StackCheck = Callable[[str | None, str, str], str | None]
 DEFAULT_CHAIN = ""  # the picker's value for "no profile" (questionary would use the title for None)
 CONTINUE = "__continue__"
 
@@ -48,12 +50,13 @@ QUESTIONS = (
 LABEL = {"build": "build", "dev": "developer"}
 
 
-def validator(q: Question) -> Callable[[str], bool | str]:
-    """questionary's form: True, or the message to show while typing."""
+def validator(q: Question, default: str | None = None) -> Callable[[str], bool | str]:
+    """questionary's form: True, or the message to show while typing. Nothing typed takes the
+    default, when there is one."""
 
     def check(text: str) -> bool | str:
         if not text.strip():
-            return "an answer is needed"
+            return True if default else "an answer is needed"
         problem = q.check(text.strip()) if q.check else None
         return problem or True
 
@@ -81,9 +84,25 @@ def profile_choices(found: list[Profile], taken: str | None) -> list[Any]:
 class Wizard:
     """One dialogue: what is known so far, what was asked, and the identities read."""
 
-    def __init__(self, answers: Answers, given: Answers, identify: Identify, output: Output | None) -> None:
+    def __init__(
+        self, answers: Answers, given: Answers, identify: Identify, output: Output | None, stacks: StackCheck | None
+    ) -> None:
         self.answers, self.given, self.identify, self.output = answers, given, identify, output
+        self.stacks = stacks
         self.asked = False
+
+    def ask_checked(self, q: Question, found: list[Profile]) -> None:
+        """Ask; a central stack the build account does not have is said, and asked again in place."""
+        while True:
+            self._ask(q, found)
+            if q.name != "central_stack" or self.stacks is None or not self.answers.build_region:
+                return
+            problem = self.stacks(
+                self.answers.build_profile, self.answers.build_region, self.answers.central_stack or ""
+            )
+            if problem is None:
+                return
+            self._say(f"[yellow]! {escape(problem)}[/]")
 
     # ---- the accounts, read from the profiles -------------------------------------------------
 
@@ -174,16 +193,14 @@ class Wizard:
                 )
             )
             value: str | None = str(picked) or None
-        elif q.kind == "region":
-            value = str(
-                _answer(
-                    questionary.autocomplete(
-                        q.message, choices=sorted(known()), default=default or "", validate=validator(q)
-                    )
-                )
-            ).strip()
         else:
-            value = str(_answer(questionary.text(q.message, default=default or "", validate=validator(q)))).strip()
+            # The default is shown, not typed in: typing replaces it, Enter takes it (as gh and sam do).
+            message = f"{q.message} ({default})" if default else q.message
+            if q.kind == "region":
+                asked = questionary.autocomplete(message, choices=sorted(known()), validate=validator(q, default))
+            else:
+                asked = questionary.text(message, validate=validator(q, default))
+            value = str(_answer(asked)).strip() or default
         self.answers = replace(self.answers, **{q.name: value})
 
     def review(self, shown: list[Question], found: list[Profile]) -> None:
@@ -198,7 +215,7 @@ class Wizard:
             if picked == CONTINUE:
                 return
             q = next(q for q in QUESTIONS if q.name == picked)
-            self._ask(q, found)
+            self.ask_checked(q, found)
             if q.kind == "profile" or (q.kind == "region" and not getattr(self.answers, f"{q.side}_account")):
                 self.settle(q.side, found)
 
@@ -219,6 +236,7 @@ def ask(
     guided: bool = False,
     output: Output | None = None,
     profiles: list[Profile] | None = None,
+    stacks: StackCheck | None = None,
 ) -> Answers:
     """Ask what `given` and `defaults` leave open (everything, as defaults, when `guided`), read
     each profile's account as it is picked, and return the answers with the accounts filled."""
@@ -229,7 +247,7 @@ def ask(
     known = given.layered(replace(defaults, build_account=None, dev_account=None))
     if not found and not given.build_profile and not given.dev_profile:
         known = replace(known, build_profile=None, dev_profile=None)
-    w = Wizard(known, given, identify, output)
+    w = Wizard(known, given, identify, output, stacks)
     shown = [q for q in QUESTIONS if developer or q.side == "build"]
     for q in shown:
         open_ = getattr(w.answers, q.name) in (None, "")
@@ -238,7 +256,7 @@ def ask(
                 w._ask(q, found)
             w.settle(q.side, found)
         elif open_ or guided:
-            w._ask(q, found)
+            w.ask_checked(q, found)
     if w.asked:
         w.review(shown, found)
     else:
