@@ -162,6 +162,14 @@ def test_a_region_aws_does_not_have_is_refused_and_asked_again(keys: PipeInput) 
     assert result.build_region == "us-east-2"
 
 
+def test_a_filter_that_matches_no_profile_cannot_be_submitted(keys: PipeInput) -> None:
+    """Enter on a filter that matches nothing does nothing (questionary would pick the first
+    profile, `base`, and fail three questions later); corrected, it picks what it matches."""
+    keys.send_text("zzz" + ENTER + BACKSPACE * 3 + "build" + ENTER + ENTER + ENTER + "dev1" + ENTER + ENTER + ENTER)
+    result = wizard.ask(Answers(), defaults=Answers().with_defaults(), identify=Identities(), output=output()[0])
+    assert (result.build_profile, result.dev_profile) == ("build", "dev1")
+
+
 def test_typing_replaces_a_default_and_enter_takes_it(keys: PipeInput) -> None:
     """The default is shown, not pre-typed: `eu-west-1` typed is eu-west-1, never us-east-1eu-west-1."""
     given = Answers(build_profile="build", dev_profile="dev1", dev_region="eu-west-1")

@@ -183,13 +183,15 @@ class Wizard:
             choices = profile_choices(found, taken)
             values = [c.value for c in choices]
             picked = _answer(
-                questionary.select(
-                    q.message,
-                    choices=choices,
-                    instruction="(type to filter, arrows to move)",
-                    default=default if default in values else None,
-                    use_search_filter=True,
-                    use_jk_keys=False,
+                _filter_must_match(
+                    questionary.select(
+                        q.message,
+                        choices=choices,
+                        instruction="(type to filter, arrows to move)",
+                        default=default if default in values else None,
+                        use_search_filter=True,
+                        use_jk_keys=False,
+                    )
                 )
             )
             value: str | None = str(picked) or None
@@ -279,6 +281,30 @@ def show_summary(answers: Answers, developer: bool, output: Output | None) -> No
             f"{a.dev_region}"
         )
     output.info("[dim]  (from flags and saved answers; --guided asks every question again)[/]")
+
+
+def _filter_must_match(question: Any) -> Any:
+    """Enter does nothing while the typed filter matches no choice: questionary then shows, and
+    would pick, the first of all of them (a profile nobody chose, failing questions later)."""
+    from prompt_toolkit.filters import Condition
+    from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
+    from prompt_toolkit.keys import Keys
+    from questionary.prompts.common import InquirerControl
+
+    app = question.application
+    controls = [c for c in app.layout.find_all_controls() if isinstance(c, InquirerControl)]
+    if not controls:
+        return question
+    control = controls[0]
+
+    def unmatched() -> bool:
+        typed = str(control.search_filter or "").lower()
+        return bool(typed) and not any(typed in str(c.title).lower() for c in control.choices)
+
+    held = KeyBindings()
+    held.add(Keys.ControlM, eager=True, filter=Condition(unmatched))(lambda _event: None)
+    app.key_bindings = merge_key_bindings([app.key_bindings, held])
+    return question
 
 
 def _answer(question: Any) -> Any:
