@@ -53,3 +53,12 @@ def test_an_interruption_names_every_operation_still_running() -> None:
     )
     ctx = context({"dev:A": "update"})
     assert interrupted(ctx).message.endswith("dev:A (update) and finishes it on its own")
+    ctx = context({"dev:B": "create"})
+    ctx.finished["dev:A"] = "CREATE_COMPLETE"
+    said = interrupted(ctx, planned=["dev:A", "dev:B", "build:C"], resume="xacct --dev-profile d")
+    assert said.message == (
+        "interrupted; completed: dev:A (CREATE_COMPLETE); CloudFormation is still working on dev:B (create) "
+        "and finishes it on its own; not started: build:C"
+    )
+    assert said.hint == "run the same command again to finish: xacct --dev-profile d"
+    assert interrupted(context({})).message == "interrupted; no stack operation had started"

@@ -4,6 +4,7 @@ against stack states that need a decision."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -336,7 +337,11 @@ def test_ctrl_c_while_cloudformation_works_then_a_rerun_registers_once(
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert "interrupted; CloudFormation is still working on dev:CrossAccountPrimary (create)" in err
-    assert "run the same command again" in err
+    # What never started is named too, and the command that finishes it all.
+    assert re.search(
+        r"not started: dev:CrossAccountDeploy, dev:CrossAccountDeveloper,\s+build:CrossAccountPrimary", err
+    )
+    assert "run the same command again to finish: python onboard.py" in err
     time.sleep(1.2)  # let the double's operation "finish", as CloudFormation would
     again = run_cli(*onboard_args(), "--yes")
     assert again.code == 0, again.err

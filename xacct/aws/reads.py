@@ -33,6 +33,7 @@ class BuildContext:
 
     def __post_init__(self) -> None:
         self.inflight: dict[str, str] = {}
+        self.finished: dict[str, str] = {}
         self.build = Gateway(self.central.build.profile, self.central.build.region, "build")
         self.poller = Poller(self.stop)
 
@@ -43,6 +44,7 @@ class BuildContext:
             self.poller,
             label="build",
             inflight=self.inflight,
+            finished=self.finished,
             stage=self.build.stage_template,
         )
 
@@ -69,6 +71,7 @@ class Context(BuildContext):
             self.poller,
             label=self.dev_label,
             inflight=self.inflight,
+            finished=self.finished,
             stage=self.dev.stage_template,
         )
 

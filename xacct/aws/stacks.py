@@ -45,6 +45,7 @@ class Stacks:
         label: str = "",
         inflight: dict[str, str] | None = None,
         *,
+        finished: dict[str, str] | None = None,
         stage: Callable[[str, str], str] | None = None,
     ) -> None:
         self.cfn = cfn
@@ -52,6 +53,7 @@ class Stacks:
         # Operations started and not yet seen to finish, shared by a run's engines, so an
         # interruption can say what CloudFormation is still doing.
         self.inflight = inflight if inflight is not None else {}
+        self.finished = finished if finished is not None else {}  # operations seen to end: tag -> status
         self.label = label  # which account, for progress lines: both may hold a CrossAccountPrimary
         self.where = where  # " --profile P --region R", for commands we suggest
         self.poller = poller or Poller()
@@ -323,6 +325,7 @@ class Stacks:
             self.inflight.pop(tag, None)
             raise
         self.inflight.pop(tag, None)
+        self.finished[tag] = state.status or "done"
         return state
 
     def _wait_change_set(self, prepared: Prepared) -> list[ResourceChange]:

@@ -8,9 +8,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from xacct.aws.reads import BuildContext
+from xacct.aws.reads import BuildContext, Context
 from xacct.aws.stacks import Stacks
 from xacct.core.answers import Central, Onboarding, answers_of
+from xacct.core.plan import Plan
 from xacct.core.state import StackState
 from xacct.errors import AGAIN, Interrupted
 from xacct.terminal.output import Output
@@ -83,22 +84,38 @@ def resume_command(prog: str, target: Central | Onboarding, *, remove: bool = Fa
     return " ".join(words)
 
 
-def interrupted(ctx: BuildContext, cause: BaseException | None = None) -> Interrupted:
-    """Stop every wait, and say what CloudFormation is still doing on its own."""
+def interrupted(
+    ctx: BuildContext, cause: BaseException | None = None, *, planned: list[str] | None = None, resume: str = ""
+) -> Interrupted:
+    """Stop every wait, and say exactly where things are: the stack operations that completed, those
+    CloudFormation is still doing on its own, and (given the plan's) those that never started."""
     from xacct import signals
 
     ctx.stop.set()
-    busy = ", ".join(f"{stack} ({op})" for stack, op in ctx.inflight.items())
-    them = "them" if len(ctx.inflight) > 1 else "it"
-    still = (
-        f"CloudFormation is still working on {busy} and finishes {them} on its own"
-        if busy
-        else "no stack operation was running"
-    )
+    parts = []
+    if ctx.finished:
+        parts.append("completed: " + ", ".join(f"{tag} ({status})" for tag, status in ctx.finished.items()))
+    if ctx.inflight:
+        busy = ", ".join(f"{stack} ({op})" for stack, op in ctx.inflight.items())
+        them = "them" if len(ctx.inflight) > 1 else "it"
+        parts.append(f"CloudFormation is still working on {busy} and finishes {them} on its own")
+    if planned is not None:
+        waiting = [tag for tag in planned if tag not in ctx.finished and tag not in ctx.inflight]
+        parts.append("not started: " + (", ".join(waiting) or "nothing"))
+    if not parts:
+        parts.append("no stack operation had started")
     signal_cause = _signal_in(cause)
     return Interrupted(
-        f"interrupted{signals.named(signal_cause)}; {still}", hint=AGAIN, status=signals.exit_status(signal_cause)
+        f"interrupted{signals.named(signal_cause)}; " + "; ".join(parts),
+        hint=f"run the same command again to finish: {resume}" if resume else AGAIN,
+        status=signals.exit_status(signal_cause),
     )
+
+
+def planned(ctx: Context, plan: Plan) -> list[str]:
+    """The stack operations a plan makes, named as progress names them."""
+    tags = [f"{ctx.dev_label}:{s.stack}" for s in plan.stacks if s.action != "none"]
+    return [*tags, f"build:{plan.central_stack}"] if plan.change.changes_anything else tags
 
 
 def _signal_in(exc: BaseException | None) -> BaseException:

@@ -68,7 +68,8 @@ def run(
         with common.live(ctx, o):
             change = apply(ctx, plan, under_review.prepared)
     except (KeyboardInterrupt, Interrupted) as exc:
-        raise common.interrupted(ctx, exc) from exc
+        resume = common.resume_command(request.prog, target)
+        raise common.interrupted(ctx, exc, planned=common.planned(ctx, plan), resume=resume) from exc
     except XacctError as exc:
         command = common.resume_command(request.prog, target)
         raise type(exc)(exc.message, hint=f"fix the cause, then run again: {command}") from exc

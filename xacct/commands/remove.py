@@ -58,7 +58,7 @@ def run(target: Onboarding, request: Request, o: Output, interactive: bool, save
         with common.live(ctx, o):
             change = apply(ctx, plan, under_review.prepared)
     except (KeyboardInterrupt, Interrupted) as exc:
-        raise common.interrupted(ctx, exc) from exc
+        raise common.interrupted(ctx, exc, planned=common.planned(ctx, plan)) from exc
     applied = time.monotonic() - started
     render.summary(o, plan, change, common.final_stacks(ctx, reads.dev, reads.central), applied=applied)
     common.save(save_to, target)
