@@ -105,6 +105,13 @@ def test_the_review_shows_every_value_whole_and_every_change_set_with_its_accoun
     assert "Onboarded in" in end
     assert "arn:aws:cloudformation:" in end
     assert "console.aws.amazon.com/cloudformation" in end
+    # A URL is written whole on a line of its own (the terminal's wrap keeps it one line to copy),
+    # and what happened and what to run next come last, below every ARN and URL.
+    written = shown(child.logfile_read.getvalue())
+    urls = [line.strip() for line in written if "console.aws.amazon.com" in line]
+    assert urls
+    assert all(re.fullmatch(r"https://\S+stackId=arn%3Aaws%3Acloudformation\S+%2F[0-9a-f-]{36}", u) for u in urls), urls
+    assert end.rindex("Onboarded in") > end.rindex("console.aws.amazon.com")
     assert len(central_entries()) == 3
 
 

@@ -171,6 +171,8 @@ def summary(
 ) -> None:
     """How it ended: how long applying took (and the whole run, questions and review included),
     where the developer's pipeline starts, and every stack touched with its ARN and console page."""
+    # The stacks first: what changed and what to run next is the last thing on the screen.
+    show_stacks(o, stacks)
     took = f" in {applied:.1f} s ({o.elapsed():.1f} s in all)" if applied is not None else f" in {o.elapsed():.1f} s"
     if plan.action == "onboard":
         o.out.print()
@@ -186,7 +188,6 @@ def summary(
             say(o, f"  {change.message}", hang=4)
         for note in plan.notes:
             say(o, f"  {note}", hang=4)
-    show_stacks(o, stacks)
 
 
 Stacked = tuple[str, str, str, StackState]  # (side, account, region, state)
@@ -207,7 +208,9 @@ def show_stacks(o: Output, stacks: Iterable[Stacked]) -> None:
             value_line(o, state.stack_id, "dim")
             url = console_url(state.stack_id)
             if url and state.exists:
-                value_line(o, url, Style(link=url, color="blue"))
+                # On a line of its own and never broken by us: the terminal's own wrap keeps it one
+                # line to copy, and a terminal that supports links opens it on a click.
+                o.out.print(Text("    ") + Text(url, style=Style(link=url, color="blue")), soft_wrap=True)
 
 
 def _position(change: reg.Change) -> str:
