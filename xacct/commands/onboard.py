@@ -14,7 +14,7 @@ from xacct.aws.lease import clear_dead
 from xacct.aws.reads import Context, read
 from xacct.commands import common, review
 from xacct.config import write_plan
-from xacct.core import planning
+from xacct.core import grants, planning
 from xacct.core import registry as reg
 from xacct.core.answers import Onboarding
 from xacct.core.plan import Plan
@@ -44,13 +44,15 @@ def run(
     if saved is not None and request.apply_plan is not None:
         check_current(saved, computed, str(request.apply_plan))
     plan = planning.plan_onboard(target, reads, ctx.build.partition)
+    granted = grants.for_onboarding(target, plan, reads, ctx.dev.partition)
     if request.dry_run:
-        show_dry_run(o, plan, request)
+        show_dry_run(o, plan, request, granted)
         if request.out is not None:
             write_plan(request.out, make([target], plan.to_json(), computed, fleet=False))
             o.info(f"plan saved to {request.out}: apply it with --apply {request.out}")
         return ExitCode.OK
     render.show_plan(o, plan)
+    render.show_grants(o, granted)
     if plan.nothing_to_do:
         nothing_to_do(ctx, o, plan)
         common.save(save_to, target)
@@ -80,16 +82,24 @@ def run(
     return ExitCode.OK
 
 
-def show_dry_run(o: Output, plan: Plan, request: Request) -> None:
+def show_dry_run(o: Output, plan: Plan, request: Request, granted: list[grants.GrantChanges]) -> None:
+    """The plan the review shows, permissions included (the review adds CloudFormation's own change
+    sets, which a dry run does not create: it writes nothing)."""
     if request.markdown:
         from xacct.terminal import markdown
 
         o.out.file.write(markdown.onboarding(plan.to_json()))
     elif request.json:
         # Exactly one JSON document on stdout, untouched by rich.
-        o.out.file.write(json.dumps(plan.to_json(), indent=2) + "\n")
+        permissions = [
+            {"stack": g.stack, "where": g.where, "added": [x.to_json() for x in g.added],
+             "removed": [x.to_json() for x in g.removed]}
+            for g in granted
+        ]  # fmt: skip
+        o.out.file.write(json.dumps({**plan.to_json(), "permissions": permissions}, indent=2) + "\n")
     else:
         render.show_plan(o, plan)
+        render.show_grants(o, granted)
         o.out.print("\n[dim]dry run: nothing was changed[/]")
 
 

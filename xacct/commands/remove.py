@@ -15,7 +15,7 @@ from xacct.aws.central import CentralUpdate
 from xacct.aws.reads import BuildContext, Context, read, read_central
 from xacct.commands import common, review
 from xacct.commands.onboard import deployer, nothing_to_do, raise_first, show_dry_run
-from xacct.core import planning
+from xacct.core import grants, planning
 from xacct.core import registry as reg
 from xacct.core.answers import Central, Onboarding
 from xacct.core.plan import BucketContents, Plan
@@ -34,10 +34,12 @@ def run(target: Onboarding, request: Request, o: Output, interactive: bool, save
         plan = planning.plan_remove(target, reads, ctx.build.partition, request.purge)
         if request.purge:
             plan.emptied = check_purge(ctx, plan, reads)
+    withdrawn = grants.for_removal(target, plan, reads, ctx.dev.partition)
     if request.dry_run:
-        show_dry_run(o, plan, request)
+        show_dry_run(o, plan, request, withdrawn)
         return ExitCode.OK
     render.show_plan(o, plan)
+    render.show_grants(o, withdrawn)
     if plan.nothing_to_do:
         nothing_to_do(ctx, o, plan)
         common.save(save_to, target)
@@ -72,7 +74,7 @@ def run_orphan(central: Central, request: Request, o: Output, save_to: Path | No
     ctx = BuildContext(central, LineProgress(o.err))
     plan = planning.plan_orphan(central, read_central(ctx), request.orphan)
     if request.dry_run:
-        show_dry_run(o, plan, request)
+        show_dry_run(o, plan, request, [])
         return ExitCode.OK
     render.show_plan(o, plan)
     if plan.nothing_to_do:

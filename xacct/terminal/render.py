@@ -10,6 +10,7 @@ from rich.style import Style
 from rich.text import Text
 
 from xacct.core import registry as reg
+from xacct.core.grants import GrantChanges
 from xacct.core.plan import BucketContents, Plan, StackStep, is_pending
 from xacct.core.preview import Preview, console_url
 from xacct.core.state import StackState
@@ -220,3 +221,22 @@ def _position(change: reg.Change) -> str:
         if e.bucket == change.entry.bucket:
             return f"{i} of {len(change.after.entries)}"
     return "?"
+
+
+def show_grants(o: Output, found: Sequence[GrantChanges]) -> None:
+    """IAM and policy statement changes, as `cdk diff` lists them: what each stack will grant (+)
+    and stop granting (-): effect, principal, actions, resources, condition."""
+    if not found:
+        return
+    o.out.print()
+    say(o, ("Permissions these stacks grant and withdraw", "bold"))
+    for change in found:
+        say(o, (change.where, "cyan"), "  ", (change.stack, "bold"), hang=4)
+        for mark, style, items in (("+", "green", change.added), ("-", "red", change.removed)):
+            for g in items:
+                say(o, (f"  {mark} ", style), f"{g.resource}: ", (g.effect, "bold"), f" {g.principal}", hang=6)
+                say(o, f"      {', '.join(g.actions)}", hang=8)
+                if g.targets:
+                    say(o, f"      on {', '.join(g.targets)}", hang=8)
+                if g.condition:
+                    say(o, (f"      when {g.condition}", "dim"), hang=8)

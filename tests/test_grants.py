@@ -1,0 +1,60 @@
+"""The permissions a plan shows (as `cdk diff` does): each policy statement the developer stacks
+grant and withdraw, read from the templates with the parameters they will be deployed with."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import BUILD, DEV1, REGION, deploy_central, onboard_args, run_cli
+from xacct.core.grants import grants
+from xacct.core.templates import template
+from xacct.sandbox.emulator import Emulator
+
+PSEUDO = {"AWS::AccountId": DEV1, "AWS::Region": REGION, "AWS::Partition": "aws", "AWS::StackName": "P"}
+ROLE = f"arn:aws:iam::{BUILD}:role/CrossAccountPrimary-ReplicationRole-X"
+
+
+def primary(**parameters: str) -> set:  # type: ignore[type-arg]
+    return grants(
+        template("CrossAccountPrimary"), {"RootAccountArns": f"arn:aws:iam::{DEV1}:root", **parameters}, PSEUDO
+    )
+
+
+def test_the_write_grant_appears_only_with_the_writer_and_names_the_build_account() -> None:
+    without = primary()
+    with_writer = primary(ReplicationWriterRoleArn=ROLE, RootAccountArns=f"arn:aws:iam::{BUILD}:root")
+    added = with_writer - without
+    bucket = next(g for g in added if "s3:PutObject" in g.actions)
+    assert bucket.principal == f"AWS: arn:aws:iam::{BUILD}:root"
+    assert bucket.targets == ("<BuildBucket.Arn>/*",)
+    assert bucket.condition == f"ArnEquals aws:PrincipalArn {ROLE}"
+    key = next(g for g in added if "kms:GenerateDataKey" in g.actions and BUILD in g.principal)
+    assert "kms:Decrypt" in key.actions
+    assert not any(BUILD in g.principal for g in without)
+
+
+def test_a_stack_that_does_not_exist_grants_nothing() -> None:
+    assert grants(template("CrossAccountDeveloper"), None, PSEUDO) == set()
+
+
+def test_dry_run_and_json_name_what_the_developer_stacks_grant_the_build_account(aws: Emulator) -> None:
+    deploy_central()
+    r = run_cli(*onboard_args(), "--dry-run")
+    assert r.code == 0, r.err
+    text = r.out.split("Permissions these stacks grant and withdraw", 1)[1]
+    assert f"BuildBucketPolicy (AWS::S3::BucketPolicy): Allow AWS: arn:aws:iam::{BUILD}:root" in text
+    assert "s3:PutObject" in text
+    r = run_cli(*onboard_args(), "--dry-run", "--json")
+    permissions = json.loads(r.out)["permissions"]
+    to_build = [g for p in permissions for g in p["added"] if g["principal"] == f"AWS: arn:aws:iam::{BUILD}:root"]
+    assert {"s3:PutObject", "kms:GenerateDataKey", "kms:Encrypt"} <= {a for g in to_build for a in g["actions"]}
+
+
+def test_the_removal_plan_shows_the_build_accounts_grants_withdrawn(aws: Emulator) -> None:
+    deploy_central()
+    assert run_cli(*onboard_args(), "--yes").code == 0
+    r = run_cli(*onboard_args(), "--remove", "--dry-run")
+    assert r.code == 0, r.err
+    withdrawn = r.out.split("Permissions these stacks grant and withdraw", 1)[1]
+    assert f"- BuildBucketPolicy (AWS::S3::BucketPolicy): Allow AWS: arn:aws:iam::{BUILD}:root" in withdrawn
+    assert f"- ArtifactKey (AWS::KMS::Key): Allow AWS: arn:aws:iam::{BUILD}:root" in withdrawn
