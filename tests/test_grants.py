@@ -4,6 +4,7 @@ grant and withdraw, read from the templates with the parameters they will be dep
 from __future__ import annotations
 
 import json
+import re
 
 from tests.conftest import BUILD, DEV1, REGION, deploy_central, onboard_args, run_cli
 from xacct.core.grants import grants
@@ -41,6 +42,7 @@ def test_dry_run_and_json_name_what_the_developer_stacks_grant_the_build_account
     deploy_central()
     r = run_cli(*onboard_args(), "--dry-run")
     assert r.code == 0, r.err
+    assert re.search(r"CrossAccountPrimary: create, from its template\n\s+Add\s+ArtifactKey\s", r.out)
     text = r.out.split("Permissions these stacks grant and withdraw", 1)[1]
     assert f"BuildBucketPolicy (AWS::S3::BucketPolicy): Allow AWS: arn:aws:iam::{BUILD}:root" in text
     assert "s3:PutObject" in text
@@ -55,6 +57,9 @@ def test_the_removal_plan_shows_the_build_accounts_grants_withdrawn(aws: Emulato
     assert run_cli(*onboard_args(), "--yes").code == 0
     r = run_cli(*onboard_args(), "--remove", "--dry-run")
     assert r.code == 0, r.err
+    # The resource changes, as the review lists them: here from the templates (no change set).
+    assert re.search(r"CrossAccountPrimary: update, from its template\n(.*\n)*?\s+Modify\s+ArtifactKey\s", r.out)
+    assert re.search(r"CrossAccountDeveloper: delete, from its template\n\s+Remove\s+ReplicationPathReader", r.out)
     withdrawn = r.out.split("Permissions these stacks grant and withdraw", 1)[1]
     assert f"- BuildBucketPolicy (AWS::S3::BucketPolicy): Allow AWS: arn:aws:iam::{BUILD}:root" in withdrawn
     assert f"- ArtifactKey (AWS::KMS::Key): Allow AWS: arn:aws:iam::{BUILD}:root" in withdrawn

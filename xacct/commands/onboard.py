@@ -18,6 +18,7 @@ from xacct.core import grants, planning
 from xacct.core import registry as reg
 from xacct.core.answers import Onboarding
 from xacct.core.plan import Plan
+from xacct.core.preview import Preview
 from xacct.core.request import Request
 from xacct.core.saved import Saved, check_current, inputs, make
 from xacct.core.state import Prepared, StackState, require
@@ -44,9 +45,11 @@ def run(
     if saved is not None and request.apply_plan is not None:
         check_current(saved, computed, str(request.apply_plan))
     plan = planning.plan_onboard(target, reads, ctx.build.partition)
-    granted = grants.for_onboarding(target, plan, reads, ctx.dev.partition)
+    changing = grants.for_onboarding(target, plan, reads, ctx.dev.partition)
+    granted = grants.granted(changing)
     if request.dry_run:
-        show_dry_run(o, plan, request, granted)
+        previews = grants.previews(changing, plan, target.dev.account, target.dev.region)
+        show_dry_run(o, plan, request, granted, previews)
         if request.out is not None:
             write_plan(request.out, make([target], plan.to_json(), computed, fleet=False))
             o.info(f"plan saved to {request.out}: apply it with --apply {request.out}")
@@ -82,7 +85,9 @@ def run(
     return ExitCode.OK
 
 
-def show_dry_run(o: Output, plan: Plan, request: Request, granted: list[grants.GrantChanges]) -> None:
+def show_dry_run(
+    o: Output, plan: Plan, request: Request, granted: list[grants.GrantChanges], previews: list[Preview] | None = None
+) -> None:
     """The plan the review shows, permissions included (the review adds CloudFormation's own change
     sets, which a dry run does not create: it writes nothing)."""
     if request.markdown:
@@ -99,6 +104,7 @@ def show_dry_run(o: Output, plan: Plan, request: Request, granted: list[grants.G
         o.out.file.write(json.dumps({**plan.to_json(), "permissions": permissions}, indent=2) + "\n")
     else:
         render.show_plan(o, plan)
+        render.show_changes(o, previews or [])
         render.show_grants(o, granted)
         o.out.print("\n[dim]dry run: nothing was changed[/]")
 

@@ -34,9 +34,12 @@ def run(target: Onboarding, request: Request, o: Output, interactive: bool, save
         plan = planning.plan_remove(target, reads, ctx.build.partition, request.purge)
         if request.purge:
             plan.emptied = check_purge(ctx, plan, reads)
-    withdrawn = grants.for_removal(target, plan, reads, ctx.dev.partition)
+    changing = grants.for_removal(target, plan, reads, ctx.dev.partition)
+    withdrawn = grants.granted(changing)
     if request.dry_run:
-        show_dry_run(o, plan, request, withdrawn)
+        show_dry_run(
+            o, plan, request, withdrawn, grants.previews(changing, plan, target.dev.account, target.dev.region)
+        )
         return ExitCode.OK
     render.show_plan(o, plan)
     render.show_grants(o, withdrawn)

@@ -226,11 +226,21 @@ def _pseudo(dev: Any, partition: str, stack: str) -> dict[str, str]:
     }
 
 
-def _collect(
+@dataclass(frozen=True)
+class StackChange:
+    """One developer stack, as deployed (None: absent) and as it will be (None: deleted)."""
+
+    name: str
+    where: str
+    template: str
+    before: dict[str, str] | None
+    after: dict[str, str] | None
+    pseudo: dict[str, str]
+
+
+def _stacks(
     target: Any, reads: Any, partition: str, wanted: Mapping[str, Mapping[str, str] | None]
-) -> list[GrantChanges]:
-    """For each stack named in `wanted`: its grants as deployed, against those of its new
-    parameters (None: the stack is deleted)."""
+) -> list[StackChange]:
     from xacct.core.templates import template
 
     s, dev = target.stacks, target.dev
@@ -243,15 +253,46 @@ def _collect(
         planned = wanted[name]
         after = None if planned is None else {**(before or {}), **planned}
         where = f"developer {dev.account} {dev.region}"
-        pseudo = _pseudo(dev, partition, name)
-        change = changes(name, where, template(s.kind(name)), before=before, after=after, pseudo=pseudo)
+        found.append(StackChange(name, where, template(s.kind(name)), before, after, _pseudo(dev, partition, name)))
+    return found
+
+
+def _collect(stacks: list[StackChange]) -> list[GrantChanges]:
+    found = []
+    for st in stacks:
+        change = changes(st.name, st.where, st.template, before=st.before, after=st.after, pseudo=st.pseudo)
         if change.added or change.removed:
             found.append(change)
     return found
 
 
-def for_onboarding(target: Any, plan: Any, reads: Any, partition: str) -> list[GrantChanges]:
-    """What each developer stack the onboarding changes will grant and stop granting."""
+def resource_changes(stack: StackChange) -> list[tuple[str, str, str]]:
+    """(action, logical id, type) of each resource the change adds, modifies or removes, as far as
+    the template says: a resource whose properties resolve differently is modified."""
+    doc = load(stack.template)
+    old = _Resolver(doc, stack.before, stack.pseudo) if stack.before is not None else None
+    new = _Resolver(doc, stack.after, stack.pseudo) if stack.after is not None else None
+    found = []
+    for logical, resource in (doc.get("Resources") or {}).items():
+        condition = resource.get("Condition")
+
+        def present(r: _Resolver | None, condition: Any = condition) -> bool:
+            return r is not None and (not condition or r.condition(str(condition)))
+
+        was, will = present(old), present(new)
+        kind = str(resource.get("Type", ""))
+        properties = resource.get("Properties") or {}
+        if will and not was:
+            found.append(("Add", logical, kind))
+        elif was and not will:
+            found.append(("Remove", logical, kind))
+        elif was and will and old is not None and new is not None and old.value(properties) != new.value(properties):
+            found.append(("Modify", logical, kind))
+    return found
+
+
+def for_onboarding(target: Any, plan: Any, reads: Any, partition: str) -> list[StackChange]:
+    """Each developer stack the onboarding changes, with its parameters before and after."""
     from xacct.core import planning
 
     s, dev = target.stacks, target.dev
@@ -264,12 +305,12 @@ def for_onboarding(target: Any, plan: Any, reads: Any, partition: str) -> list[G
         s.deploy: key,
         s.developer: planning.developer_parameters(plan.replication_role),
     }
-    return _collect(target, reads, partition, {n: p for n, p in wanted.items() if actions.get(n, "none") != "none"})
+    return _stacks(target, reads, partition, {n: p for n, p in wanted.items() if actions.get(n, "none") != "none"})
 
 
-def for_removal(target: Any, plan: Any, reads: Any, partition: str) -> list[GrantChanges]:
-    """What the removal withdraws: the primary's grants to the build account, and every grant of
-    the stacks it deletes."""
+def for_removal(target: Any, plan: Any, reads: Any, partition: str) -> list[StackChange]:
+    """Each developer stack the removal changes: the primary, which stops admitting the build
+    account, and the stacks it deletes."""
     from xacct.core import planning
 
     s = target.stacks
@@ -280,4 +321,29 @@ def for_removal(target: Any, plan: Any, reads: Any, partition: str) -> list[Gran
         elif step.action == "update" and step.stack == s.primary:
             build_root = planning.account_root(partition, target.build.account)
             wanted[step.stack] = planning.withdrawal_parameters(reads.dev[s.primary], target.dev.account, build_root)
-    return _collect(target, reads, partition, wanted)
+    return _stacks(target, reads, partition, wanted)
+
+
+def granted(stacks: list[StackChange]) -> list[GrantChanges]:
+    """What the stacks will grant and stop granting."""
+    return _collect(stacks)
+
+
+def previews(stacks: list[StackChange], plan: Any, account: str, region: str) -> list[Any]:
+    """What CloudFormation will do to each stack, from the templates (a dry run makes no change set)."""
+    from xacct.core.preview import Preview, touches_policy
+    from xacct.core.state import ResourceChange
+
+    actions = {step.stack: step.action for step in plan.stacks}
+    return [
+        Preview(
+            "developer",
+            account,
+            region,
+            st.name,
+            actions.get(st.name, "none"),
+            tuple(ResourceChange(a, logical, t, "", touches_policy(t)) for a, logical, t in resource_changes(st)),
+            "template",
+        )
+        for st in stacks
+    ]
