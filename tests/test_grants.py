@@ -43,7 +43,15 @@ def test_dry_run_and_json_name_what_the_developer_stacks_grant_the_build_account
     r = run_cli(*onboard_args(), "--dry-run")
     assert r.code == 0, r.err
     assert re.search(r"CrossAccountPrimary: create, from its template\n\s+Add\s+ArtifactKey\s", r.out)
+    # The central stack too: its first developer adds the write grant (a conditional resource).
+    assert re.search(
+        r"CrossAccountPrimary \(central\): update, from its template\n(.*\n)*?\s+Add\s+ReplicationWriteBuckets",
+        r.out,
+    )
     text = r.out.split("Permissions these stacks grant and withdraw", 1)[1]
+    central = text.split(f"build {BUILD} {REGION}  CrossAccountPrimary", 1)[1]
+    assert "+ ReplicationWriteBuckets (AWS::IAM::ManagedPolicy)" in central
+    assert f"on arn:aws:s3:::xacct-build-{DEV1}-{REGION}/*" in central
     assert f"BuildBucketPolicy (AWS::S3::BucketPolicy): Allow AWS: arn:aws:iam::{BUILD}:root" in text
     assert "s3:PutObject" in text
     r = run_cli(*onboard_args(), "--dry-run", "--json")

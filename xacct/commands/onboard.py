@@ -45,10 +45,10 @@ def run(
     if saved is not None and request.apply_plan is not None:
         check_current(saved, computed, str(request.apply_plan))
     plan = planning.plan_onboard(target, reads, ctx.build.partition)
-    changing = grants.for_onboarding(target, plan, reads, ctx.dev.partition)
+    changing = [*grants.for_onboarding(target, plan, reads, ctx.dev.partition), central_change(ctx, plan, reads)]
     granted = grants.granted(changing)
     if request.dry_run:
-        previews = grants.previews(changing, plan, target.dev.account, target.dev.region)
+        previews = grants.previews(changing, plan)
         show_dry_run(o, plan, request, granted, previews)
         if request.out is not None:
             write_plan(request.out, make([target], plan.to_json(), computed, fleet=False))
@@ -83,6 +83,12 @@ def run(
     render.summary(o, plan, change, stacks, bucket=stacks[0][3].outputs.get("BuildBucket"), applied=applied)
     common.save(save_to, target)
     return ExitCode.OK
+
+
+def central_change(ctx: Context, plan: Plan, reads: planning.Reads) -> grants.StackChange:
+    """The central stack as the plan changes it, from the template it holds (one read)."""
+    deployed = ctx.build_stacks().template(plan.central_stack)
+    return grants.central(plan, reads.central, deployed, ctx.build.partition)
 
 
 def show_dry_run(

@@ -14,7 +14,7 @@ from xacct.aws import buckets, scheduler
 from xacct.aws.central import CentralUpdate
 from xacct.aws.reads import BuildContext, Context, read, read_central
 from xacct.commands import common, review
-from xacct.commands.onboard import deployer, nothing_to_do, raise_first, show_dry_run
+from xacct.commands.onboard import central_change, deployer, nothing_to_do, raise_first, show_dry_run
 from xacct.core import grants, planning
 from xacct.core import registry as reg
 from xacct.core.answers import Central, Onboarding
@@ -34,12 +34,10 @@ def run(target: Onboarding, request: Request, o: Output, interactive: bool, save
         plan = planning.plan_remove(target, reads, ctx.build.partition, request.purge)
         if request.purge:
             plan.emptied = check_purge(ctx, plan, reads)
-    changing = grants.for_removal(target, plan, reads, ctx.dev.partition)
+    changing = [*grants.for_removal(target, plan, reads, ctx.dev.partition), central_change(ctx, plan, reads)]
     withdrawn = grants.granted(changing)
     if request.dry_run:
-        show_dry_run(
-            o, plan, request, withdrawn, grants.previews(changing, plan, target.dev.account, target.dev.region)
-        )
+        show_dry_run(o, plan, request, withdrawn, grants.previews(changing, plan))
         return ExitCode.OK
     render.show_plan(o, plan)
     render.show_grants(o, withdrawn)

@@ -216,26 +216,32 @@ def changes(
     )
 
 
-def _pseudo(dev: Any, partition: str, stack: str) -> dict[str, str]:
-    return {
-        "AWS::AccountId": dev.account,
-        "AWS::Region": dev.region,
-        "AWS::Partition": partition,
-        "AWS::StackName": stack,
-        "AWS::URLSuffix": "amazonaws.com",
-    }
-
-
 @dataclass(frozen=True)
 class StackChange:
     """One developer stack, as deployed (None: absent) and as it will be (None: deleted)."""
 
     name: str
-    where: str
+    side: str  # "developer" or "build"
+    account: str
+    region: str
     template: str
     before: dict[str, str] | None
     after: dict[str, str] | None
-    pseudo: dict[str, str]
+    partition: str = "aws"
+
+    @property
+    def where(self) -> str:
+        return f"{self.side} {self.account} {self.region}"
+
+    @property
+    def pseudo(self) -> dict[str, str]:
+        return {
+            "AWS::AccountId": self.account,
+            "AWS::Region": self.region,
+            "AWS::Partition": self.partition,
+            "AWS::StackName": self.name,
+            "AWS::URLSuffix": "amazonaws.com.cn" if self.partition == "aws-cn" else "amazonaws.com",
+        }
 
 
 def _stacks(
@@ -252,8 +258,9 @@ def _stacks(
         before = dict(state.parameters) if state.exists else None
         planned = wanted[name]
         after = None if planned is None else {**(before or {}), **planned}
-        where = f"developer {dev.account} {dev.region}"
-        found.append(StackChange(name, where, template(s.kind(name)), before, after, _pseudo(dev, partition, name)))
+        found.append(
+            StackChange(name, "developer", dev.account, dev.region, template(s.kind(name)), before, after, partition)
+        )
     return found
 
 
@@ -329,7 +336,16 @@ def granted(stacks: list[StackChange]) -> list[GrantChanges]:
     return _collect(stacks)
 
 
-def previews(stacks: list[StackChange], plan: Any, account: str, region: str) -> list[Any]:
+def central(plan: Any, state: Any, template: str, partition: str) -> StackChange:
+    """The central stack: the template it holds, its lists before and after."""
+    before = dict(state.parameters)
+    after = {**before, **{name: new for name, (_, new) in plan.diff.parameters.items()}}
+    return StackChange(
+        plan.central_stack, "build", plan.build_account, plan.build_region, template, before, after, partition
+    )
+
+
+def previews(stacks: list[StackChange], plan: Any) -> list[Any]:
     """What CloudFormation will do to each stack, from the templates (a dry run makes no change set)."""
     from xacct.core.preview import Preview, touches_policy
     from xacct.core.state import ResourceChange
@@ -337,11 +353,13 @@ def previews(stacks: list[StackChange], plan: Any, account: str, region: str) ->
     actions = {step.stack: step.action for step in plan.stacks}
     return [
         Preview(
-            "developer",
-            account,
-            region,
+            "build" if st.side == "build" else "developer",
+            st.account,
+            st.region,
             st.name,
-            actions.get(st.name, "none"),
+            ("update" if plan.change.changes_anything else "none")
+            if st.side == "build"
+            else actions.get(st.name, "none"),
             tuple(ResourceChange(a, logical, t, "", touches_policy(t)) for a, logical, t in resource_changes(st)),
             "template",
         )
