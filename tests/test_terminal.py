@@ -87,6 +87,10 @@ def test_the_review_shows_every_value_whole_and_every_change_set_with_its_accoun
     for bucket, _, key in (fake_entry(1), fake_entry(2)):
         assert any(key in line for line in lines), key  # whole, on one line
         assert any(bucket in line for line in lines), bucket
+        # The key belongs to the bucket: never printed to its left.
+        bucket_at = next(line.index(bucket) for line in lines if bucket in line)
+        key_at = next(line.index(key) for line in lines if key in line)
+        assert key_at >= bucket_at, (bucket_at, key_at)
     # The answers were all given: shown once, nothing asked.
     assert f"Build account     {BUILD}  profile build" in text
     # Every stack's changes, headed by the account and region it is in; the central one included.

@@ -102,6 +102,8 @@ def show_entries(o: Output, plan: Plan) -> None:
     else:
         say(o, f"  EnableReplication: {enable_after}")
     rows = list(enumerate(d.entries, 1))
+    # Where buckets and keys start: a key on a line of its own is never left of its bucket.
+    column = min([9] + [hang_for(r.entry.cmk, o.out.width, 9) for _, r in rows if not is_pending(r.entry.cmk)])
     collapse = sum(row.status == "unchanged" for _, row in rows) > COLLAPSE_AFTER
     hidden = 0
     for pos, row in rows:
@@ -110,12 +112,13 @@ def show_entries(o: Output, plan: Plan) -> None:
             continue
         mark, style = ENTRY_MARK[row.status]
         key = row.entry.cmk if not is_pending(row.entry.cmk) else "(key created with the primary stack)"
-        head = f"  {mark} {pos:>3}  {row.entry.bucket}"
+        head = f"  {mark} {pos:>3}  " if column == 9 else f"{mark}{pos:>{max(1, column - 2)}} "
+        head += row.entry.bucket
         if len(head) + 2 + len(key) <= o.out.width:
             say(o, (f"{head}  {key}", style))
         else:  # the key on a line of its own, whole
-            say(o, (head, style), hang=9)
-            value_line(o, key, style, preferred=9)
+            say(o, (head, style), hang=column)
+            value_line(o, key, style, preferred=column)
         if row.previous_cmk:
             say(o, ("        was ", "dim"), (row.previous_cmk, "dim"), hang=9)
     if hidden:
