@@ -39,6 +39,11 @@ class Question:
     side: Side
     check: Callable[[str], str | None] | None = None
 
+    @property
+    def label(self) -> str:
+        """The answer's name in the summary: short, so a picked row fits 80 columns whole."""
+        return self.name.replace("dev_", "developer ").replace("build_", "build ").replace("_", " ")
+
 
 QUESTIONS = (
     Question("build_profile", "Profile for the build account", "profile", "build"),
@@ -210,10 +215,13 @@ class Wizard:
         import questionary
 
         while True:
-            width = max(len(q.message) for q in shown)
+            width = max(len(q.label) for q in shown)
             choices: list[Any] = [questionary.Choice("Continue with these answers", value=CONTINUE)]
-            choices += [questionary.Choice(f"{q.message:<{width}}  {self.shown(q)}", value=q.name) for q in shown]
-            picked = _answer(questionary.select("Your answers (pick one to change it):", choices=choices))
+            choices += [questionary.Choice(f"{q.label:<{width}}  {self.shown(q)}", value=q.name) for q in shown]
+            # A short question: the row picked is echoed after it, and must fit 80 columns unbroken.
+            picked = _answer(
+                questionary.select("Your answers:", choices=choices, instruction="(pick one to change it)")
+            )
             if picked == CONTINUE:
                 return
             q = next(q for q in QUESTIONS if q.name == picked)
