@@ -102,6 +102,10 @@ def test_the_review_shows_every_value_whole_and_every_change_set_with_its_accoun
     ):
         assert header in text, header
     assert re.search(r"Add\s+ReplicationRole\s+AWS::IAM::Role \(IAM/policy\)", text)
+    # Last before the question: what the stacks will grant, the build account's write and key use included.
+    granted = text.split("What CloudFormation will do", 1)[1].split("Permissions these stacks grant and withdraw", 1)[1]
+    assert f"Allow AWS: arn:aws:iam::{BUILD}:root" in granted
+    assert "s3:PutObject" in granted
     assert re.search(r"Modify\s+\w+\s+AWS::", text.split("(central)")[1])
     child.send("y")
     assert finish(child) == 0

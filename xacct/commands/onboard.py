@@ -55,17 +55,18 @@ def run(
             o.info(f"plan saved to {request.out}: apply it with --apply {request.out}")
         return ExitCode.OK
     render.show_plan(o, plan)
-    render.show_grants(o, granted)
     if plan.nothing_to_do:
         nothing_to_do(ctx, o, plan)
         common.save(save_to, target)
         return ExitCode.OK
     if request.yes:
         under_review = review.Review()
+        render.show_grants(o, granted)
     else:
         with common.waiting(o, "CloudFormation is preparing the change sets"):
             under_review = review.for_onboard(ctx, plan, reads)
         render.show_changes(o, under_review.previews)
+        render.show_grants(o, granted)  # what the question approves ends with what it grants
         if not review.confirm(ctx, o, under_review, "Apply these changes?"):
             return ExitCode.OK
     started = time.monotonic()

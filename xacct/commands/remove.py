@@ -40,16 +40,18 @@ def run(target: Onboarding, request: Request, o: Output, interactive: bool, save
         show_dry_run(o, plan, request, withdrawn, grants.previews(changing, plan))
         return ExitCode.OK
     render.show_plan(o, plan)
-    render.show_grants(o, withdrawn)
     if plan.nothing_to_do:
         nothing_to_do(ctx, o, plan)
         common.save(save_to, target)
         return ExitCode.OK
     under_review = review.Review()
-    if not request.yes:
+    if request.yes:
+        render.show_grants(o, withdrawn)
+    else:
         with common.waiting(o, "CloudFormation is preparing the change sets"):
             under_review = review.for_remove(ctx, plan, reads)
         render.show_changes(o, under_review.previews)
+        render.show_grants(o, withdrawn)
         full = [c for c in plan.emptied if c.versions]
         # Deleting objects takes the account id typed; anything else, a yes.
         if full and not _typed(ctx, o, under_review, target.dev.account, full):
