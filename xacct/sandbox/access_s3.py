@@ -79,13 +79,24 @@ def _bucket(bucket: str, account: str) -> Any | None:
     return s3_backends[account]["aws"].buckets.get(bucket)
 
 
-def _split(environ: dict[str, Any]) -> tuple[str, str]:
+def bucket_and_key(environ: dict[str, Any]) -> tuple[str, str]:
+    """The bucket and key a request names, path-style or virtual-hosted."""
     path = urllib.parse.unquote(str(environ.get("PATH_INFO", ""))).lstrip("/")
     host = str(environ.get("HTTP_HOST", "")).split(":")[0]
     if host.endswith(".localhost") or re.match(r"^[a-z0-9.-]+\.s3[.-]", host):
         return host.split(".")[0], path  # virtual-hosted style
     bucket, _, key = path.partition("/")
     return bucket, key
+
+
+def copy_source(environ: dict[str, Any]) -> tuple[str, str, str | None] | None:
+    """(bucket, key, version) a copy reads from (x-amz-copy-source), or None for no copy."""
+    source = environ.get("HTTP_X_AMZ_COPY_SOURCE")
+    if not source:
+        return None
+    path, _, query = urllib.parse.unquote(str(source)).lstrip("/").partition("?")
+    bucket, _, key = path.partition("/")
+    return bucket, key, next(iter(urllib.parse.parse_qs(query).get("versionId") or []), None)
 
 
 def _object_actions(method: str, query: dict[str, list[str]], environ: dict[str, Any]) -> list[str]:
@@ -181,7 +192,7 @@ def _kms_uses(call: Call, bucket_name: str, bucket_owner: str, query: dict[str, 
     bucket = _bucket(bucket_name, bucket_owner)
     uses: list[Check] = []
     if method == "GET" and not (set(query) & {"tagging", "acl", "uploadId", "attributes"}):
-        _, key = _split(environ)
+        _, key = bucket_and_key(environ)
         read = _read_key(_object_key(bucket, key, next(iter(query.get("versionId") or []), None)))
         if read:
             uses.append(kms_check("Decrypt", read, call, bucket_owner, via))
@@ -191,12 +202,10 @@ def _kms_uses(call: Call, bucket_name: str, bucket_owner: str, query: dict[str, 
             uses.append(kms_check("GenerateDataKey", write, call, bucket_owner, via))
             if "uploadId" in query:  # every part and the completion decrypt the upload's data key
                 uses.append(kms_check("Decrypt", write, call, bucket_owner, via))
-        source = environ.get("HTTP_X_AMZ_COPY_SOURCE")
+        source = copy_source(environ)
         if source:
-            path, _, source_query = urllib.parse.unquote(str(source)).lstrip("/").partition("?")
-            src_bucket_name, _, src_key = path.partition("/")
+            src_bucket_name, src_key, version = source
             src_owner = owner(src_bucket_name) or call.caller.account
-            version = next(iter(urllib.parse.parse_qs(source_query).get("versionId") or []), None)
             read = _read_key(_object_key(_bucket(src_bucket_name, src_owner), src_key, version))
             if read:
                 uses.append(kms_check("Decrypt", read, call, src_owner, via))
@@ -214,7 +223,7 @@ def checks(call: Call) -> list[Check]:
     environ = call.environ
     method = str(environ.get("REQUEST_METHOD", ""))
     query = urllib.parse.parse_qs(str(environ.get("QUERY_STRING", "")), keep_blank_values=True)
-    bucket, key = _split(environ)
+    bucket, key = bucket_and_key(environ)
     if not bucket:
         return [Check("s3:ListAllMyBuckets", "*")]
     bucket_owner = owner(bucket) or call.caller.account
@@ -236,11 +245,10 @@ def checks(call: Call) -> list[Check]:
                 found.append(on(action, f"arn:aws:s3:::{bucket}/{name}"))
         return found
     found = [on(a, f"arn:aws:s3:::{bucket}/{key}") for a in _object_actions(method, query, environ)]
-    source = environ.get("HTTP_X_AMZ_COPY_SOURCE")
+    source = copy_source(environ)
     if source and method == "PUT":
-        path, _, source_query = urllib.parse.unquote(str(source)).lstrip("/").partition("?")
-        src_bucket, _, src_key = path.partition("/")
+        src_bucket, src_key, version = source
         src_owner = owner(src_bucket) or call.caller.account
-        action = "GetObjectVersion" if "versionId=" in source_query else "GetObject"
+        action = "GetObjectVersion" if version else "GetObject"
         found.append(on(action, f"arn:aws:s3:::{src_bucket}/{src_key}", src_owner, _policy(src_bucket, src_owner)))
     return found + _kms_uses(call, bucket, bucket_owner, query)

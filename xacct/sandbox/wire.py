@@ -71,12 +71,6 @@ def cloudformation_problem(form: dict[str, str]) -> str | None:
     return None
 
 
-def bucket_owner(bucket: str) -> str | None:
-    from xacct.sandbox.access_s3 import owner
-
-    return owner(bucket)
-
-
 def _caller_account(environ: Environ) -> str:
     from moto.iam.models import get_account_id_from
 
@@ -86,27 +80,20 @@ def _caller_account(environ: Environ) -> str:
     return get_account_id_from(found[0]) if found else ""
 
 
-def _path_bucket(environ: Environ) -> str:
-    path = urllib.parse.unquote(str(environ.get("PATH_INFO", "")))
-    host = str(environ.get("HTTP_HOST", "")).split(":")[0]
-    if host.endswith(".localhost") or re.match(r"^[a-z0-9.-]+\.s3[.-]", host):
-        return host.split(".")[0]  # virtual-hosted style
-    return path.lstrip("/").split("/", 1)[0]
-
-
 def owner_problem(environ: Environ) -> bool:
     """True when a bucket-owner condition names another account than the bucket's owner."""
+    from xacct.sandbox.access_s3 import bucket_and_key, copy_source, owner
+
     expected = environ.get("HTTP_X_AMZ_EXPECTED_BUCKET_OWNER")
     if expected:
-        owner = bucket_owner(_path_bucket(environ))
-        if owner is not None and owner != expected:
+        found = owner(bucket_and_key(environ)[0])
+        if found is not None and found != expected:
             return True
     source_expected = environ.get("HTTP_X_AMZ_SOURCE_EXPECTED_BUCKET_OWNER")
-    copy_source = environ.get("HTTP_X_AMZ_COPY_SOURCE")
-    if source_expected and copy_source:
-        source_bucket = urllib.parse.unquote(copy_source).lstrip("/").split("/", 1)[0]
-        owner = bucket_owner(source_bucket)
-        if owner is not None and owner != source_expected:
+    source = copy_source(environ)
+    if source_expected and source:
+        found = owner(source[0])
+        if found is not None and found != source_expected:
             return True
     return False
 
