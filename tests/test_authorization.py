@@ -185,3 +185,28 @@ def test_remove_completes_after_a_developer_resource_was_deleted_by_hand(aws: Em
         s["StackName"] != "CrossAccountDeveloper"
         for s in session("dev1").client("cloudformation").describe_stacks()["Stacks"]
     )
+
+
+def test_no_value_in_a_statement_list_removes_that_statement(aws: Emulator) -> None:
+    """As AWS does (Fn::If with AWS::NoValue), and as the seed project's templates rely on: moto left a
+    null in the list and refused the managed policy as malformed."""
+    allow = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}
+    statements = [{"Fn::If": ["WithExtra", {**allow, "Action": "s3:PutObject"}, {"Ref": "AWS::NoValue"}]}, allow]
+    template = {
+        "Parameters": {"Extra": {"Type": "String", "Default": "no"}},
+        "Conditions": {"WithExtra": {"Fn::Equals": [{"Ref": "Extra"}, "yes"]}},
+        "Resources": {
+            "Policy": {
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Properties": {"PolicyDocument": {"Version": "2012-10-17", "Statement": statements}},
+            }
+        },
+    }
+    cfn = session("build").client("cloudformation")
+    cfn.create_stack(StackName="NoValue", TemplateBody=json.dumps(template))
+    assert cfn.describe_stacks(StackName="NoValue")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    arn = cfn.describe_stack_resources(StackName="NoValue")["StackResources"][0]["PhysicalResourceId"]
+    iam = session("build").client("iam")
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+    assert [s["Action"] for s in document["Statement"]] == ["s3:GetObject"]

@@ -32,6 +32,7 @@ def install() -> None:
     _generated_function_names()
     _list_imports()
     _stack_resources_named()
+    _no_value_in_lists()
     gaps_services.install()
     setattr(models.CloudFormationBackend, _PATCHED, True)
 
@@ -328,3 +329,22 @@ def _stack_resources_named() -> None:
         )
 
     responses.CloudFormationResponse.list_stack_resources = list_stack_resources  # type: ignore[method-assign]
+
+
+def _no_value_in_lists() -> None:
+    """`AWS::NoValue` removes the list item it stands for, as it removes a property ("Pseudo
+    parameters reference": AWS::NoValue; "Condition functions": Fn::If): a policy whose Statement
+    list holds `!If [Cond, {...}, !Ref AWS::NoValue]` has one statement fewer. moto left a null in
+    the list, and refused the policy as malformed."""
+    from moto.cloudformation import parsing
+
+    original = parsing.clean_json
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if not isinstance(resource_json, list):
+            return original(resource_json, resources_map)
+        cleaned = [(item, clean_json(item, resources_map)) for item in resource_json]
+        # A null that came from an intrinsic function is a removed item; a null written as such stays.
+        return [value for item, value in cleaned if value is not None or not isinstance(item, dict)]
+
+    parsing.clean_json = clean_json
