@@ -208,5 +208,5 @@ def test_no_value_in_a_statement_list_removes_that_statement(aws: Emulator) -> N
     arn = cfn.describe_stack_resources(StackName="NoValue")["StackResources"][0]["PhysicalResourceId"]
     iam = session("build").client("iam")
     version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
-    document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+    document: Any = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
     assert [s["Action"] for s in document["Statement"]] == ["s3:GetObject"]
