@@ -30,6 +30,17 @@ def install() -> None:
         signal.signal(sig, _raise)
 
 
+def interrupt_in(exc: BaseException | None) -> KeyboardInterrupt | None:
+    """The Ctrl-C or signal behind an exception, wherever it sits in its chain (a KeyboardInterrupt
+    raised while a module imports surfaces wrapped in another error); None when there is none."""
+    seen, hops = exc, 0
+    while seen is not None and hops < 20:  # a chain can loop through __context__
+        if isinstance(seen, KeyboardInterrupt):
+            return seen
+        seen, hops = seen.__cause__ or seen.__context__, hops + 1
+    return None
+
+
 def exit_status(exc: BaseException) -> int:
     """128 + the signal's number: 130 for Ctrl-C (SIGINT), 143 for SIGTERM, 129 for SIGHUP."""
     return 128 + (exc.signum if isinstance(exc, Terminated) else signal.SIGINT)

@@ -83,10 +83,10 @@ def _run(args: argparse.Namespace, prog: str, o: Output, interactive: bool) -> i
         o.error(exc.message, exc.hint)
         return exc.status if isinstance(exc, Interrupted) else exc.exit_code
     except Exception as exc:
-        interrupt = _interrupt_behind(exc)
-        if interrupt is not None:  # Ctrl-C while a module was importing surfaces wrapped in another error
-            from xacct import signals
+        from xacct import signals
 
+        interrupt = signals.interrupt_in(exc)
+        if interrupt is not None:
             o.error(f"interrupted{signals.named(interrupt)}; nothing was left half-done by this tool", AGAIN)
             return signals.exit_status(interrupt)
         if args.debug:
@@ -101,15 +101,6 @@ def _run(args: argparse.Namespace, prog: str, o: Output, interactive: bool) -> i
 
         o.error(redact(f"{type(exc).__name__}: {exc}"), "run again with --debug for the traceback")
         return ExitCode.AWS_FAILED
-
-
-def _interrupt_behind(exc: BaseException) -> KeyboardInterrupt | None:
-    seen: BaseException | None = exc
-    for _ in range(10):
-        if seen is None or isinstance(seen, KeyboardInterrupt):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
 
 
 def _prompts_on_the_terminal() -> contextlib.AbstractContextManager[object]:

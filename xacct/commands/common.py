@@ -104,7 +104,7 @@ def interrupted(
         parts.append("not started: " + (", ".join(waiting) or "nothing"))
     if not parts:
         parts.append("no stack operation had started")
-    signal_cause = _signal_in(cause)
+    signal_cause = signals.interrupt_in(cause) or KeyboardInterrupt()
     return Interrupted(
         f"interrupted{signals.named(signal_cause)}; " + "; ".join(parts),
         hint=f"run the same command again to finish: {resume}" if resume else AGAIN,
@@ -116,16 +116,6 @@ def planned(ctx: Context, plan: Plan) -> list[str]:
     """The stack operations a plan makes, named as progress names them."""
     tags = [f"{ctx.dev_label}:{s.stack}" for s in plan.stacks if s.action != "none"]
     return [*tags, f"build:{plan.central_stack}"] if plan.change.changes_anything else tags
-
-
-def _signal_in(exc: BaseException | None) -> BaseException:
-    """The signal behind an interruption, wherever it sits in the exception's chain (Ctrl-C when none does)."""
-    seen = exc
-    while seen is not None:
-        if isinstance(seen, KeyboardInterrupt):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return KeyboardInterrupt()
 
 
 def confirm(question: str) -> bool:

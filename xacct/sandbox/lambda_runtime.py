@@ -64,29 +64,33 @@ class CannotAssume(Exception):
     """Lambda cannot assume the execution role (it is gone, or does not trust lambda.amazonaws.com)."""
 
 
-def _role_allows(function: Any, action: str, resource: str, policies: list[Any] | None = None) -> bool:
-    """Whether the function's execution role may do this (its identity policies), or, for
-    sts:AssumeRole, whether its trust policy lets Lambda assume it."""
+def _lambda_may_assume(function: Any) -> bool:
+    """Whether the execution role exists and its trust policy lets lambda.amazonaws.com assume it."""
     from xacct.sandbox import access
     from xacct.sandbox.policy_eval import Caller, Request, decide
 
-    if action == "sts:AssumeRole":
-        owner, trust = access.role_trust(function.role)
-        lam = Caller(
-            function.account_id, "lambda.amazonaws.com", "lambda.amazonaws.com", "Service", "lambda.amazonaws.com"
-        )
-        request = Request(lam, action, function.role, owner, {"aws:securetransport": ("true",)})
-        return trust is not None and decide(request, [], trust, "trust").allowed
+    owner, trust = access.role_trust(function.role)
+    service = "lambda.amazonaws.com"
+    lam = Caller(function.account_id, service, service, "Service", service)
+    request = Request(lam, "sts:AssumeRole", function.role, owner, {"aws:securetransport": ("true",)})
+    return trust is not None and decide(request, [], trust, "trust").allowed
+
+
+def _role_allows(function: Any, action: str, resource: str, policies: list[Any]) -> bool:
+    """Whether the execution role's own policies allow the action (what Lambda does as the role)."""
+    from xacct.sandbox import access
+    from xacct.sandbox.policy_eval import Caller, Request, decide
+
     caller = Caller(function.account_id, function.role, function.role)
     context = access.caller_context(caller, function.account_id)
-    return decide(Request(caller, action, resource, function.account_id, context), policies or [], None).allowed
+    return decide(Request(caller, action, resource, function.account_id, context), policies, None).allowed
 
 
 def execution_credentials(function: Any) -> dict[str, str]:
     from moto.sts.models import sts_backends
     from moto.utilities.utils import get_partition
 
-    if not _role_allows(function, "sts:AssumeRole", function.role):
+    if not _lambda_may_assume(function):
         # Lambda developer guide, "Lambda execution role": Lambda assumes the role for every invocation.
         raise CannotAssume(f"The role defined for the function cannot be assumed by Lambda: {function.role}")
     backend = sts_backends[function.account_id][get_partition(function.region)]
