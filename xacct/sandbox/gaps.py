@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-from xacct.sandbox import failures, gaps_services
+from xacct.sandbox import failures, gaps_services, gaps_templates
 
 _PATCHED = "_xacct_gaps"
 
@@ -34,6 +34,7 @@ def install() -> None:
     _stack_resources_named()
     _no_value_in_lists()
     gaps_services.install()
+    gaps_templates.install()
     setattr(models.CloudFormationBackend, _PATCHED, True)
 
 
@@ -78,9 +79,7 @@ def _change_sets() -> None:
             stack.update(change_set.template, role_arn=stack.role_arn, parameters=change_set.parameters)
         change_set.execution_status = "EXECUTE_COMPLETE"
         if stack.status in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
-            stack.output_map = stack._create_output_map()
-            for export in stack.exports:
-                self.exports[export.name] = export
+            gaps_templates.register_exports(self, stack)
         for cs_id, cs in list(self.change_sets.items()):
             if cs.stack_id == change_set.stack_id and cs is not change_set:
                 del self.change_sets[cs_id]
@@ -143,7 +142,9 @@ def _resource_updates() -> None:
     """Updating a resource whose type moto cannot update leaves None in its place, and every later
     Fn::GetAtt on it fails; on AWS the resource stays. An AWS::IAM::ManagedPolicy keeps its first
     document through updates in moto; AWS publishes the new document as the default version. A
-    resource whose Condition turns false on update is deleted on AWS; moto keeps it."""
+    resource whose Condition turns false on update is deleted on AWS; moto keeps it. One whose
+    Condition turns true is created on AWS; moto created it only when something referred to it (the
+    seed's AWS::Lambda::Permission never was, so S3 could not notify its function)."""
     from moto.cloudformation import parsing
 
     update_resource = parsing.parse_and_update_resource
@@ -173,6 +174,8 @@ def _resource_updates() -> None:
             if condition and resource is not None and not self.lazy_condition_map[condition]:
                 self._delete_resource(resource, body)
                 self._parsed_resources.pop(logical_id, None)
+            elif condition and resource is None and self.lazy_condition_map[condition]:
+                _ = self[logical_id]  # its condition turned true: created, as an added resource is
 
     parsing.ResourceMap.update = update  # type: ignore[method-assign]
 

@@ -1,0 +1,64 @@
+"""The seed project's stacks (tests/data/seed-1.0.0), deployed on the emulator as its README and
+its bootstrap.sh/developer.sh deploy them."""
+
+from __future__ import annotations
+
+from tests.conftest import BUILD, ROOT, cfn, stack, stack_outputs
+
+SEED = ROOT / "tests" / "data" / "seed-1.0.0"
+# Lambda no longer creates functions on nodejs10.x (Lambda developer guide, "Runtime deprecation
+# policy"): the one change to the seed's template, as the issue's acceptance asks.
+RAISED_RUNTIME = "nodejs20.x"
+
+
+def template(name: str, *, runtime: str = RAISED_RUNTIME) -> str:
+    text = (SEED / f"{name}.yaml").read_text()
+    return text.replace("Runtime: nodejs10.x", f"Runtime: {runtime}")
+
+
+def _params(values: dict[str, str | None]) -> list[dict[str, object]]:
+    return [
+        {"ParameterKey": k, "UsePreviousValue": True} if v is None else {"ParameterKey": k, "ParameterValue": v}
+        for k, v in values.items()
+    ]
+
+
+def deploy_central(profile: str = "build", account: str = BUILD, *, runtime: str = RAISED_RUNTIME) -> dict[str, str]:
+    """bootstrap.sh for a build account that deploys to itself: the primary stack with only
+    RootAccountArns, the deploy stack (its roles must exist before a bucket policy may name them),
+    then the primary again with DeployReady=true. Returns the primary's outputs."""
+    client = cfn(profile)
+    client.create_stack(
+        StackName="CrossAccountPrimary",
+        TemplateBody=template("CrossAccountPrimary", runtime=runtime),
+        Parameters=_params({"RootAccountArns": f"arn:aws:iam::{account}:root"}),
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+    )
+    first = stack_outputs("CrossAccountPrimary", profile)
+    client.create_stack(
+        StackName="CrossAccountDeploy",
+        TemplateBody=template("CrossAccountDeploy"),
+        Parameters=_params({"BuildAccount": account, "CMKARNs": first["CMK"]}),
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+    )
+    roles = (
+        f"arn:aws:iam::{account}:role/CrossAccountCodePipeline,arn:aws:iam::{account}:role/CrossAccountCloudFormation"
+    )
+    client.update_stack(
+        StackName="CrossAccountPrimary",
+        UsePreviousTemplate=True,
+        Parameters=_params(
+            {
+                "RootAccountArns": None,
+                "DeployReady": "true",
+                "PipelineBucketAccessRoleArns": roles,
+                "PipelineBucketStarArns": f"arn:aws:s3:::{first['PipelineBucket']}/*",
+                "PipelineCMKs": first["CMK"],
+            }
+        ),
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+    )
+    found = stack("CrossAccountPrimary", profile)
+    assert found is not None
+    assert found["StackStatus"] == "UPDATE_COMPLETE", found
+    return stack_outputs("CrossAccountPrimary", profile)
