@@ -240,14 +240,15 @@ def test_developer_account_templates_deploy_in_order_and_admit_the_central_role(
 
     # The bucket's one policy, as S3 holds it: the central role may put objects, read back what it
     # wrote and abort its own uploads (through its account's root and an aws:PrincipalArn
-    # condition), and nothing more.
+    # condition), and nothing more; PutObjectAcl for a seed central function's
+    # bucket-owner-full-control copies (the only ACL a bucket-owner-enforced bucket accepts).
     bucket = primary["BuildBucket"]
     policy = json.loads(session("dev1").client("s3").get_bucket_policy(Bucket=bucket)["Policy"])
     allows = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
     assert len(allows) == 1
     assert allows[0]["Principal"] == {"AWS": f"arn:aws:iam::{BUILD}:root"}
     assert allows[0]["Condition"] == {"ArnEquals": {"aws:PrincipalArn": central_role}}
-    assert sorted(allows[0]["Action"]) == list(reg.WRITE_ACTIONS)
+    assert sorted(allows[0]["Action"]) == sorted([*reg.WRITE_ACTIONS, "s3:PutObjectAcl"])
     assert allows[0]["Resource"] == f"arn:aws:s3:::{bucket}/*"
     deny = next(s for s in policy["Statement"] if s["Effect"] == "Deny")
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}

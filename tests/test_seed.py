@@ -1,0 +1,148 @@
+"""The blog's readers: the seed project's own stacks (tests/data/seed-1.0.0), deployed as its README
+says, and this tool onboarding onto them, removing from them and adopting them."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from tests import seed
+from tests.conftest import (
+    BUILD,
+    DEV1,
+    REGION,
+    cfn,
+    moto_stack,
+    onboard_args,
+    run_cli,
+    session,
+    stack_parameters,
+)
+from xacct.sandbox import lambda_runtime
+from xacct.sandbox.emulator import Emulator
+
+SEED_EXPORTS = {
+    "CrossAccountCMK",
+    "BuildBucket",
+    "PipelineBucket",
+    "ReplicationFunctionArn",
+    "SyncArtifactsFunction",
+    "SyncArtifactsFunctionArn",
+}
+DEV_BUCKET = f"xacct-build-{DEV1}-{REGION}"
+
+
+def exports(profile: str) -> dict[str, str]:
+    return {e["Name"]: e["Value"] for e in cfn(profile).list_exports()["Exports"]}
+
+
+def test_the_seed_central_stack_deploys_as_its_readme_says(aws: Emulator) -> None:
+    """Created with DeployReady=false (the exported outputs of false-condition resources are not
+    made), then updated to true: the resources of that condition appear, their exports with them,
+    and the replication function's resource policy admits S3 (its AWS::Lambda::Permission)."""
+    outputs = seed.deploy_central()
+    assert set(exports("build")) >= SEED_EXPORTS
+    assert outputs["ReplicationRoleArn"] == f"arn:aws:iam::{BUILD}:role/CrossAccountPipelineS3Replication"
+    policy = json.loads(session("build").client("lambda").get_policy(FunctionName="S3DataReplicator")["Policy"])
+    assert [s["Principal"] for s in policy["Statement"]] == [{"Service": "s3.amazonaws.com"}]
+
+
+def test_onboarding_onto_the_seed_central_stack_changes_its_parameters_only(aws: Emulator) -> None:
+    outputs = seed.deploy_central()
+    before = cfn("build").get_template(StackName="CrossAccountPrimary")["TemplateBody"]
+    r = run_cli(*onboard_args(), "--yes")
+    assert r.code == 0, r.out + r.err
+    params = stack_parameters("CrossAccountPrimary", "build")
+    dev_key = session("dev1").client("cloudformation").describe_stacks(StackName="CrossAccountPrimary")
+    cmk = {o["OutputKey"]: o["OutputValue"] for o in dev_key["Stacks"][0]["Outputs"]}["CMK"]
+    assert params["EnableReplication"] == "true"
+    assert params["ReplicationBucketList"] == DEV_BUCKET
+    assert params["ReplicationBucketStarArns"] == f"arn:aws:s3:::{DEV_BUCKET}/*"
+    assert params["ReplicationCMKs"] == cmk
+    assert cfn("build").get_template(StackName="CrossAccountPrimary")["TemplateBody"] == before
+    function = session("build").client("lambda").get_function_configuration(FunctionName="S3DataReplicator")
+    assert function["Environment"]["Variables"]["DEST_BUCKETS"] == DEV_BUCKET
+    policy = json.loads(session("dev1").client("s3").get_bucket_policy(Bucket=DEV_BUCKET)["Policy"])
+    assert outputs["ReplicationRoleArn"] in json.dumps(policy)
+
+
+def seed_copy(s3: object, source_bucket: str, key: str, version: str, dest_bucket: str) -> dict[str, object]:
+    """The seed function's replicatePromise (CrossAccountPrimary.yaml, ReplicationFunction): the same
+    parameters, the copy source given as botocore encodes it (the seed URL-encodes it by hand)."""
+    return s3.copy_object(  # type: ignore[attr-defined, no-any-return]
+        Bucket=dest_bucket,
+        Key=key,
+        ACL="bucket-owner-full-control",
+        CopySource={"Bucket": source_bucket, "Key": key, "VersionId": version},
+        MetadataDirective="COPY",
+    )
+
+
+def test_the_developer_bucket_accepts_what_the_seed_function_sends(aws: Emulator) -> None:
+    """ACL bucket-owner-full-control, MetadataDirective COPY, no SSE header (the developer bucket's
+    default key encrypts), from the seed's replication role. The seed's role may read only the build
+    bucket itself, not its objects (its s3:Get* names the bucket ARN), so on AWS its copies fail at
+    the source: the test lends it that one read to see what the developer's side accepts."""
+    outputs = seed.deploy_central()
+    assert run_cli(*onboard_args(), "--yes").code == 0
+    iam = session("build").client("iam")
+    iam.put_role_policy(
+        RoleName="CrossAccountPipelineS3Replication",
+        PolicyName="test-lends-source-read",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "s3:GetObject*",
+                        "Resource": f"arn:aws:s3:::{outputs['BuildBucket']}/*",
+                    }
+                ],
+            }
+        ),
+    )
+    build_s3 = session("build").client("s3")
+    version = build_s3.put_object(
+        Bucket=outputs["BuildBucket"], Key="service/app.zip", Body=b"build 1", Metadata={"build": "1"}
+    )["VersionId"]
+    function = moto_stack(BUILD, "CrossAccountPrimary").resource_map["ReplicationFunction"]
+    creds = lambda_runtime.execution_credentials(function)
+    as_function = boto3.Session(
+        aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=creds["AWS_SESSION_TOKEN"],
+        region_name=REGION,
+    ).client("s3")
+    seed_copy(as_function, outputs["BuildBucket"], "service/app.zip", version, DEV_BUCKET)
+    got = session("dev1").client("s3").get_object(Bucket=DEV_BUCKET, Key="service/app.zip")
+    assert got["Body"].read() == b"build 1"
+    assert got["Metadata"] == {"build": "1"}
+    assert got["ServerSideEncryption"] == "aws:kms"
+
+
+def test_remove_takes_the_developer_out_of_the_seed_central_stack(aws: Emulator) -> None:
+    seed.deploy_central()
+    before = cfn("build").get_template(StackName="CrossAccountPrimary")["TemplateBody"]
+    assert run_cli(*onboard_args(), "--yes").code == 0
+    r = run_cli(*onboard_args(), "--remove", "--yes")
+    assert r.code == 0, r.out + r.err
+    params = stack_parameters("CrossAccountPrimary", "build")
+    assert (params["EnableReplication"], params["ReplicationBucketList"], params["ReplicationCMKs"]) == (
+        "false",
+        "",
+        "",
+    )
+    assert cfn("build").get_template(StackName="CrossAccountPrimary")["TemplateBody"] == before
+
+
+@pytest.mark.parametrize("command", [["--status"], ["--verify"], ["--verify", "--all"]])
+def test_status_and_verify_read_a_seed_central_stack(aws: Emulator, command: list[str]) -> None:
+    seed.deploy_central()
+    assert run_cli(*onboard_args(), "--yes").code == 0
+    args = onboard_args() if command == ["--verify"] else onboard_args()[:6]
+    r = run_cli(*args, *command)
+    assert r.code == 0, r.out + r.err
+    assert DEV_BUCKET in r.out or DEV1 in r.out
