@@ -146,3 +146,83 @@ def test_status_and_verify_read_a_seed_central_stack(aws: Emulator, command: lis
     r = run_cli(*args, *command)
     assert r.code == 0, r.out + r.err
     assert DEV_BUCKET in r.out or DEV1 in r.out
+
+
+def test_the_plan_says_it_found_a_seed_central_stack(aws: Emulator) -> None:
+    seed.deploy_central()
+    r = run_cli(*onboard_args(), "--dry-run", "--json")
+    assert r.code == 0, r.err
+    notes = json.loads(r.out)["notes"]
+    assert any("seed project's template" in n and "only its replication parameters change" in n for n in notes)
+    assert any("may read the build bucket but not the objects in it" in n for n in notes)
+    text = run_cli(*onboard_args(), "--dry-run")
+    assert "note: the central stack holds the seed project's template" in text.out
+
+
+def test_the_seed_function_cannot_read_what_it_copies(aws: Emulator) -> None:
+    """What the plan's note says, seen: the seed role's own policy does not reach the build bucket's objects."""
+    outputs = seed.deploy_central()
+    assert run_cli(*onboard_args(), "--yes").code == 0
+    version = (
+        session("build").client("s3").put_object(Bucket=outputs["BuildBucket"], Key="a.zip", Body=b"1")["VersionId"]
+    )
+    function = moto_stack(BUILD, "CrossAccountPrimary").resource_map["ReplicationFunction"]
+    creds = lambda_runtime.execution_credentials(function)
+    as_function = boto3.Session(
+        aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=creds["AWS_SESSION_TOKEN"],
+        region_name=REGION,
+    ).client("s3")
+    with pytest.raises(Exception, match=r"not authorized to perform: s3:GetObject"):
+        seed_copy(as_function, outputs["BuildBucket"], "a.zip", version, DEV_BUCKET)
+
+
+def function_created_before_2021() -> None:
+    """The seed's stack as its readers have it: its template and its function on nodejs10.x,
+    created while Lambda still created functions on it (the emulator, like Lambda today, refuses to
+    create one, so the stack is made with a raised runtime and then given the original's)."""
+    deployed = moto_stack(BUILD, "CrossAccountPrimary")
+    deployed.template = seed.template("CrossAccountPrimary", runtime="nodejs10.x")
+    deployed._parse_template()
+    deployed.resource_map["ReplicationFunction"].run_time = "nodejs10.x"
+    deployed.resource_map["SyncArtifactsFunction"].run_time = "nodejs10.x"
+
+
+def test_a_parameter_change_lambda_would_refuse_is_refused_before_any_write(aws: Emulator) -> None:
+    seed.deploy_central()
+    function_created_before_2021()
+    before = stack_parameters("CrossAccountPrimary", "build")
+    for extra in ("--dry-run", "--yes"):
+        r = run_cli(*onboard_args(), extra)
+        assert r.code == 2, r.out + r.err
+        assert "function ReplicationFunction runs nodejs10.x" in r.err
+        assert "Nothing was changed" in r.err
+        assert "python onboard.py --adopt" in r.err
+    assert stack_parameters("CrossAccountPrimary", "build") == before
+    assert session("dev1").client("cloudformation").describe_stacks()["Stacks"] == []
+
+
+def test_without_that_check_cloudformation_would_fail_and_roll_back(aws: Emulator) -> None:
+    """Why the check: the emulator, as Lambda, refuses the function's update, and the stack rolls back."""
+    seed.deploy_central()
+    function_created_before_2021()
+    cfn("build").update_stack(
+        StackName="CrossAccountPrimary",
+        UsePreviousTemplate=True,
+        Parameters=[
+            {"ParameterKey": k, "UsePreviousValue": True}
+            for k in (
+                "RootAccountArns",
+                "DeployReady",
+                "PipelineBucketAccessRoleArns",
+                "PipelineBucketStarArns",
+                "PipelineCMKs",
+            )
+        ]
+        + [{"ParameterKey": "ReplicationBucketList", "ParameterValue": DEV_BUCKET}],
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+    )
+    events = cfn("build").describe_stack_events(StackName="CrossAccountPrimary")["StackEvents"]
+    assert events[0]["ResourceStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert any("nodejs10.x is no longer supported" in (e.get("ResourceStatusReason") or "") for e in events)

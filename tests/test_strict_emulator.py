@@ -176,6 +176,27 @@ def test_function_names_over_64_characters_fail(aws: Emulator) -> None:
     assert len(physical["StackResourceDetail"]["PhysicalResourceId"]) <= 64
 
 
+def test_deprecated_runtimes_refuse_create_and_update_but_not_the_way_off(aws: Emulator) -> None:
+    assert create("Old", _function(Runtime="nodejs10.x", Handler="index.handler")) == "ROLLBACK_COMPLETE"
+    assert "The runtime parameter of nodejs10.x is no longer supported" in failure_reason("Old")
+    # A function created before Lambda stopped creating them (2021), standing for one here.
+    assert create("Kept", _function()) == "CREATE_COMPLETE"
+    from tests.conftest import moto_stack
+
+    moto_stack(DEV1, "Kept").resource_map["F"].run_time = "nodejs10.x"
+    name = cfn("dev1").describe_stack_resource(StackName="Kept", LogicalResourceId="F")["StackResourceDetail"][
+        "PhysicalResourceId"
+    ]
+    lam = session("dev1").client("lambda")
+    with pytest.raises(bx.ClientError, match=r"nodejs10\.x is no longer supported"):
+        lam.update_function_configuration(FunctionName=name, Runtime="nodejs10.x", Timeout=9)
+    with pytest.raises(bx.ClientError, match=r"nodejs10\.x is no longer supported"):
+        lam.update_function_code(FunctionName=name, ZipFile=b"PK\x05\x06" + b"\x00" * 18)
+    lam.update_function_configuration(FunctionName=name, Timeout=9)  # names no runtime: accepted
+    lam.update_function_configuration(FunctionName=name, Runtime="python3.12")  # the way off
+    assert lam.get_function_configuration(FunctionName=name)["Runtime"] == "python3.12"
+
+
 def test_policy_documents_over_their_quota_are_refused(aws: Emulator) -> None:
     iam = session("dev1").client("iam")
     resources = [f"arn:aws:s3:::bucket-{n:04d}/*" for n in range(250)]

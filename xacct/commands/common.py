@@ -139,3 +139,31 @@ def save(path: Path | None, target: Central | Onboarding) -> None:
     # (the developer's answers) stays as it was saved.
     with contextlib.suppress(OSError):
         config.save(path, answers_of(target).layered(config.load_saved(path)))
+
+
+def check_central_template(ctx: BuildContext, state: StackState, after: Mapping[str, str]) -> tuple[str, list[str]]:
+    """The template the central stack holds (one read) and what the plan should say about it;
+    refused before any write when the parameter change would update a function Lambda no longer
+    lets anyone update (CloudFormation's update would fail and roll back)."""
+    from xacct.core import grants, seed
+    from xacct.errors import InvalidInput
+
+    central = ctx.central
+    deployed = ctx.build_stacks().template(state.name)
+    change = grants.StackChange(
+        state.name, "build", central.build.account, central.build.region, deployed,
+        dict(state.parameters), {**state.parameters, **after}, ctx.build.partition,
+    )  # fmt: skip
+    for blocked in seed.blocked_updates(change):
+        build = f"--build-account {central.build.account} --build-region {central.build.region}" + (
+            f" --build-profile {central.build.profile}" if central.build.profile else ""
+        )
+        raise InvalidInput(
+            f"the central stack's function {blocked.logical_id} runs {blocked.runtime}, which Lambda has refused to "
+            f"update since {blocked.since}; this change of its parameters updates the function, so CloudFormation's "
+            "update would fail and roll back. Nothing was changed",
+            hint=f"move the stack to this project's template (a supported runtime; its key, buckets, exports and "
+            f"registrations kept): python onboard.py --adopt {build} --central-stack {state.name}",
+        )
+    found = seed.recognise(deployed)
+    return deployed, list(found.notes) if found else []

@@ -121,6 +121,10 @@ def run(request: Request, o: Output, interactive: bool, saved: Saved | None = No
     before = planning.check_central(central, batch.state)
     change = fl.check_batch(before, [m.plan.change.entry for m in members if m.plan and m.plan.change.entry])
     plans = [m for m in members if m.plan]
+    after = reg.render(change.after) if change.changes_anything else {}
+    _, notes = common.check_central_template(bctx, batch.state, after)
+    for note in notes:
+        o.info(f"note: {note}")
     if request.dry_run:
         _dry_run(o, request, plans, change, computed)
         return ExitCode.OK

@@ -49,7 +49,11 @@ def run(request: Request, o: Output, interactive: bool) -> int:
     plans = [m.plan for m in members if m.plan]
     before = planning.check_central(batch.central, batch.state)
     change = remove_all(before, plans)
+    after = reg.render(change.after) if change.changes_anything else {}
+    _, notes = common.check_central_template(batch.bctx, batch.state, after)
     show(o, members, change)
+    for note in notes:
+        o.info(f"note: {note}")
     if request.dry_run:
         o.out.print("\n[dim]dry run: nothing was changed[/]")
         return ExitCode.OK

@@ -87,8 +87,11 @@ def run(
 
 
 def central_change(ctx: Context, plan: Plan, reads: planning.Reads) -> grants.StackChange:
-    """The central stack as the plan changes it, from the template it holds (one read)."""
-    deployed = ctx.build_stacks().template(plan.central_stack)
+    """The central stack as the plan changes it, from the template it holds (one read), refused
+    before any write when the template cannot take the change; what it is goes into the plan."""
+    after = {name: new for name, (_, new) in plan.diff.parameters.items()} if plan.change.changes_anything else {}
+    deployed, notes = common.check_central_template(ctx, reads.central, after)
+    plan.notes.extend(n for n in notes if n not in plan.notes)
     return grants.central(plan, reads.central, deployed, ctx.build.partition)
 
 

@@ -93,4 +93,5 @@ class Plan:
                     else {}
                 ),
             },
+            "notes": list(self.notes),
         }

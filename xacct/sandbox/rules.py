@@ -116,6 +116,15 @@ RULES: dict[str, Rule] = {
         "CloudFormation API reference, ClientRequestToken (CreateStack, ExecuteChangeSet) and ClientToken "
         "(CreateChangeSet)",
     ),
+    "lambda-runtime": Rule(
+        "creating a function on a runtime past its block-create date; past its block-update date, updating its "
+        "code or a configuration that names that runtime (a CloudFormation update of the function always does), "
+        "unless the update moves it to a supported runtime",
+        "InvalidParameterValueException: The runtime parameter of RUNTIME is no longer supported for creating "
+        "or updating AWS Lambda functions",
+        'Lambda developer guide, "Runtime deprecation" (deprecated runtimes: block function create, block '
+        "function update)",
+    ),
     "expected-bucket-owner": Rule(
         "a request naming ExpectedBucketOwner (or ExpectedSourceBucketOwner) for a bucket another account owns",
         "403 AccessDenied",

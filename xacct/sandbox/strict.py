@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from xacct.sandbox import failures, gaps, gaps_services, strict_policies
+from xacct.sandbox import failures, gaps, gaps_services, strict_lambda, strict_policies
 from xacct.sandbox.failures import ResourceFailed
 
 # A new account's Lambda concurrency quota (Lambda developer guide, "Lambda quotas": new accounts
@@ -44,6 +44,7 @@ def install() -> None:
         _ssm_value_size,
         _notification_permission,
         _requests_once,
+        strict_lambda.install,
     ):
         install_rule()
     setattr(models.CloudFormationBackend, _PATCHED, True)
