@@ -8,7 +8,7 @@ from tests.conftest import BUILD, ROOT, cfn, stack, stack_outputs
 SEED = ROOT / "tests" / "data" / "seed-1.0.0"
 # Lambda no longer creates functions on nodejs10.x (Lambda developer guide, "Runtime deprecation
 # policy"): the one change to the seed's template, as the issue's acceptance asks.
-RAISED_RUNTIME = "nodejs20.x"
+RAISED_RUNTIME = "nodejs24.x"
 
 
 def template(name: str, *, runtime: str = RAISED_RUNTIME) -> str:

@@ -12,6 +12,7 @@ from tests import seed
 from tests.conftest import (
     BUILD,
     DEV1,
+    DEV2,
     REGION,
     cfn,
     moto_stack,
@@ -226,3 +227,85 @@ def test_without_that_check_cloudformation_would_fail_and_roll_back(aws: Emulato
     events = cfn("build").describe_stack_events(StackName="CrossAccountPrimary")["StackEvents"]
     assert events[0]["ResourceStatus"] == "UPDATE_ROLLBACK_COMPLETE"
     assert any("nodejs10.x is no longer supported" in (e.get("ResourceStatusReason") or "") for e in events)
+
+
+def build_args() -> list[str]:
+    return onboard_args()[:6]
+
+
+def everything_in(bucket: str, profile: str) -> dict[str, bytes]:
+    s3 = session(profile).client("s3")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    return {k: s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in keys}
+
+
+def test_adopt_dry_run_shows_the_move_with_nothing_replaced(aws: Emulator) -> None:
+    seed.deploy_central()
+    assert run_cli(*onboard_args(), "--yes").code == 0
+    before = cfn("build").get_template(StackName="CrossAccountPrimary")["TemplateBody"]
+    r = run_cli(*build_args(), "--adopt", "--dry-run", "--json")
+    assert r.code == 0, r.out + r.err
+    plan = json.loads(r.out)
+    assert plan["dangers"] == []
+    assert all(e["kept"] for e in plan["exports"])
+    assert {e["name"] for e in plan["exports"]} == SEED_EXPORTS
+    moves = {m["logical_id"]: m["action"] for m in plan["resources"]}
+    assert moves["KMSKey"] == moves["BuildBucket"] == moves["PipelineBucket"] == "Modify"
+    assert moves["ReplicationPolicy"] == "Remove"  # the seed's s3:* grant, replaced by narrower ones
+    assert not any(m["danger"] for m in plan["resources"])
+    text = run_cli(*build_args(), "--adopt", "--dry-run")
+    assert "DANGER" not in text.out
+    assert "dry run: nothing was changed" in text.out
+    assert cfn("build").get_template(StackName="CrossAccountPrimary")["TemplateBody"] == before
+
+
+def test_adopt_keeps_every_registration_object_key_and_export_and_replication_works(aws: Emulator) -> None:
+    outputs = seed.deploy_central()
+    assert run_cli(*onboard_args(), "--yes").code == 0
+    build_s3 = session("build").client("s3")
+    for bucket in (outputs["BuildBucket"], outputs["PipelineBucket"]):
+        build_s3.put_object(Bucket=bucket, Key="service/app.zip", Body=b"built before the move")
+    held = {b: everything_in(b, "build") for b in (outputs["BuildBucket"], outputs["PipelineBucket"])}
+    params = stack_parameters("CrossAccountPrimary", "build")
+    exported = exports("build")
+
+    r = run_cli(*build_args(), "--adopt", "--yes")
+    assert r.code == 0, r.out + r.err
+
+    after = {k: v for k, v in stack_parameters("CrossAccountPrimary", "build").items() if k in params}
+    assert after == params
+    assert exports("build") == exported
+    assert {b: everything_in(b, "build") for b in held} == held  # readable: the same key decrypts them
+    key = session("build").client("kms").describe_key(KeyId=outputs["CMK"])["KeyMetadata"]
+    assert key["KeyState"] == "Enabled"
+    function = session("build").client("lambda").get_function_configuration(FunctionName="S3DataReplicator")
+    assert function["Runtime"] == "python3.12"
+    # This project's replicator now serves the registered developer, end to end.
+    build_s3.put_object(Bucket=outputs["BuildBucket"], Key="service/next.zip", Body=b"built after the move")
+    dev_s3 = session("dev1").client("s3")
+    import time
+
+    for _ in range(100):
+        if "Contents" in dev_s3.list_objects_v2(Bucket=DEV_BUCKET, Prefix="service/next.zip"):
+            break
+        time.sleep(0.1)
+    assert dev_s3.get_object(Bucket=DEV_BUCKET, Key="service/next.zip")["Body"].read() == b"built after the move"
+    again = run_cli(*build_args(), "--adopt", "--dry-run")
+    assert again.code == 0
+    assert "already holds this project's template" in again.out
+
+
+def test_an_adopted_stack_onboards_removes_and_reports_like_any_other(aws: Emulator) -> None:
+    seed.deploy_central()
+    assert run_cli(*onboard_args(), "--yes").code == 0
+    assert run_cli(*build_args(), "--adopt", "--yes").code == 0
+    r = run_cli(*onboard_args("dev2", DEV2), "--yes")
+    assert r.code == 0, r.out + r.err
+    params = stack_parameters("CrossAccountPrimary", "build")
+    assert params["ReplicationBucketList"] == f"{DEV_BUCKET},xacct-build-{DEV2}-{REGION}"
+    for command in (["--status"], ["--verify", "--all"]):
+        r = run_cli(*build_args(), *command)
+        assert r.code == 0, r.out + r.err
+    r = run_cli(*onboard_args(), "--remove", "--yes")
+    assert r.code == 0, r.out + r.err
+    assert stack_parameters("CrossAccountPrimary", "build")["ReplicationBucketList"] == f"xacct-build-{DEV2}-{REGION}"

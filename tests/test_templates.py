@@ -58,6 +58,71 @@ def test_cfn_lint_reports_nothing() -> None:
     assert result.stdout.strip() == ""
 
 
+def _schema_tables() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("schema_tables_tool", ROOT / "tools" / "schema_tables.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_create_only_and_runtime_tables_are_cfn_lints() -> None:
+    """The tables --adopt and the runtime check rely on are the installed cfn-lint's data: a
+    difference means: run python tools/schema_tables.py."""
+    from xacct.core.create_only import CREATE_ONLY
+    from xacct.core.runtime_lifecycle import BLOCK_DATES
+
+    tool = _schema_tables()
+    assert {kind: tuple(tool.create_only(kind)) for kind in tool.resource_types()} == CREATE_ONLY
+    assert tool.lifecycle() == BLOCK_DATES
+
+
+def test_the_adopted_seed_template_lints_clean_but_for_what_it_carries_over(tmp_path: Path) -> None:
+    """The template --adopt deploys: cfn-lint finds nothing of this project's making. What it
+    reports is the seed's own, carried over unchanged so that nothing is replaced: its artifact-sync
+    function's nodejs10.x (E2533) and its policies' empty-by-default ARN lists (W1033)."""
+    from xacct.core import adopt
+
+    seed = (ROOT / "tests" / "data" / "seed-1.0.0" / "CrossAccountPrimary.yaml").read_text()
+    moved = adopt.adoption(
+        "CrossAccountPrimary",
+        seed,
+        (CFN / "CrossAccountPrimary.yaml").read_text(),
+        state_parameters={"RootAccountArns": f"arn:aws:iam::{BUILD}:root", "DeployReady": "true"},
+        outputs={
+            "BuildBucket": "crossaccountprimary-buildbucket-1a2b3c",
+            "PipelineBucket": "crossaccountprimary-pipelinebucket-4d5e",
+        },
+        pseudo={
+            "AWS::AccountId": BUILD,
+            "AWS::Region": REGION,
+            "AWS::Partition": "aws",
+            "AWS::StackName": "CrossAccountPrimary",
+        },
+    )
+    path = tmp_path / "adopted.json"
+    path.write_text(moved.body)
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    findings = [line for line in result.stdout.splitlines() if line.strip()]
+    ours = [f for f in findings if not re.search(r":(E2533|W1033):", f)]
+    assert ours == [], "\n".join(ours)
+    assert [f for f in findings if "E2533" in f and "nodejs10.x" in f]
+    functions = {
+        k: r["Properties"]["Runtime"]
+        for k, r in moved.template["Resources"].items()
+        if r["Type"] == "AWS::Lambda::Function"
+    }
+    assert functions == {"SyncArtifactsFunction": "nodejs10.x", "ReplicationFunction": "python3.12"}
+
+
 def _checkov() -> Path:
     """checkov pins an old boto3, so it lives in a virtual environment of its own."""
     exe = CHECKOV_VENV / "bin" / "checkov"

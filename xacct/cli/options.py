@@ -32,11 +32,15 @@ REQUIRES: tuple[tuple[str, str, Callable[[argparse.Namespace], bool]], ...] = (
     ("orphan", "--remove", lambda a: a.remove),
     ("probe", "--verify of one developer", lambda a: a.verify and not a.all),
     ("all", "--verify", lambda a: a.verify),
-    ("out", "--dry-run", lambda a: a.dry_run and not (a.remove or a.status or a.verify)),
-    ("markdown", "--dry-run", lambda a: a.dry_run and not (a.status or a.verify)),
-    ("apply_plan", "onboarding, without --dry-run", lambda a: not (a.dry_run or a.remove or a.status or a.verify)),
+    ("out", "--dry-run", lambda a: a.dry_run and not (a.remove or a.status or a.verify or a.adopt)),
+    ("markdown", "--dry-run", lambda a: a.dry_run and not (a.status or a.verify or a.adopt)),
+    (
+        "apply_plan",
+        "onboarding, without --dry-run",
+        lambda a: not (a.dry_run or a.remove or a.status or a.verify or a.adopt),
+    ),
     ("junit", "--verify --all", lambda a: a.verify and a.all),
-    ("fleet", "onboarding or --remove", lambda a: not (a.status or a.verify or a.orphan)),
+    ("fleet", "onboarding or --remove", lambda a: not (a.status or a.verify or a.orphan or a.adopt)),
 )
 EPILOG = """\
 examples:
@@ -86,18 +90,26 @@ def parser(prog: str) -> argparse.ArgumentParser:
 
     p = Parser(
         prog=prog,
+        # The modes and every option are listed, grouped, below; the whole list here was 12 lines.
+        usage="%(prog)s [MODE] [options]",
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,  # `--dry` is not `--dry-run`, and a new flag never changes what an old line meant
     )
-    what = p.add_argument_group("what to do (default: onboard)")
+    what = p.add_argument_group("what to do (MODE, one of the first five; default: onboard)")
     mode = what.add_mutually_exclusive_group()
     mode.add_argument("--remove", action="store_true", help="offboard the developer account")
     mode.add_argument(
         "--status", action="store_true", help="who is registered, whether replication is on, how many more fit"
     )
     mode.add_argument("--verify", action="store_true", help="check one developer's replication path link by link")
+    mode.add_argument(
+        "--adopt",
+        action="store_true",
+        help="move a central stack of the seed project's template to this project's, keeping every registration, "
+        "its key, buckets and exports",
+    )
     mode.add_argument(
         "--break-lease",
         action="store_true",
@@ -204,7 +216,7 @@ def combination_problem(args: argparse.Namespace) -> str | None:
     for name, needs, ok in REQUIRES:
         if getattr(args, name) and not ok(args):
             return f"--{name.replace('_', '-')} goes with {needs}"
-    build_only = args.status or args.orphan or args.break_lease or (args.verify and args.all)
+    build_only = args.status or args.orphan or args.break_lease or args.adopt or (args.verify and args.all)
     for name in DEVELOPER_ANSWERS:
         if build_only and getattr(args, name):
             return f"--{name.replace('_', '-')} has no effect here: this mode reads the build account only"
@@ -215,7 +227,13 @@ def request(args: argparse.Namespace, prog: str) -> Request:
     from xacct.core.answers import Answers
     from xacct.core.request import Mode, Request
 
-    modes: dict[str, Mode] = {"remove": "remove", "status": "status", "verify": "verify", "break_lease": "break-lease"}
+    modes: dict[str, Mode] = {
+        "remove": "remove",
+        "status": "status",
+        "verify": "verify",
+        "break_lease": "break-lease",
+        "adopt": "adopt",
+    }
     mode: Mode = next((m for flag, m in modes.items() if getattr(args, flag)), "onboard")
     return Request(
         mode=mode,

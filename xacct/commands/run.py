@@ -45,6 +45,10 @@ def run_command(
         from xacct.commands import verify_all
 
         return verify_all.run(answers.central(), request, o)
+    if request.mode == "adopt":
+        from xacct.commands import adopt
+
+        return adopt.run(answers.central(), request, o, interactive)
     if request.mode == "break-lease":
         from xacct.commands import lease
 

@@ -17,7 +17,7 @@ from xacct.errors import InvalidInput
 REPLICATION_ROLE_OUTPUT = "ReplicationRoleArn"
 # Resources only one of the three templates has, in every version of it.
 SIGNATURES: dict[Kind, tuple[str, ...]] = {
-    "CrossAccountPrimary": ("ArtifactKey",),
+    "CrossAccountPrimary": ("ArtifactKey", "ReplicationTargets"),
     "CrossAccountDeploy": ("PipelineDeployRole",),
     "CrossAccountDeveloper": ("ReplicationPathReader", "DeveloperBuildBucketPolicy"),
 }

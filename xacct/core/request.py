@@ -9,7 +9,7 @@ from typing import Literal
 
 from xacct.core.answers import Answers
 
-Mode = Literal["onboard", "remove", "status", "verify", "break-lease"]
+Mode = Literal["onboard", "remove", "status", "verify", "break-lease", "adopt"]
 
 
 @dataclass(frozen=True)
@@ -35,11 +35,11 @@ class Request:
     @property
     def developer(self) -> bool:
         """Whether the developer account's answers are needed."""
-        return self.mode not in ("status", "break-lease") and not self.orphan and not self.all
+        return self.mode not in ("status", "break-lease", "adopt") and not self.orphan and not self.all
 
     @property
     def writes(self) -> bool:
-        return self.mode in ("onboard", "remove") and not self.dry_run
+        return self.mode in ("onboard", "remove", "adopt") and not self.dry_run
 
     @property
     def needs_confirmation(self) -> bool:

@@ -228,8 +228,18 @@ def _parameter_driven_updates() -> None:
 def _change_sets_list_parameter_changes() -> None:
     """A change set lists the resources a parameter change modifies (CloudFormation API reference,
     ResourceChangeDetail: ChangeSource ParameterReference); moto's diff ignores the parameters, so
-    a change set that only changes parameters lists nothing."""
+    a change set that only changes parameters lists nothing. A modified resource says whether it is
+    replaced (ResourceChange: Replacement): True when a property its schema marks create-only
+    changes in the template, or its type does."""
     from moto.cloudformation import models
+
+    from xacct.core.create_only import CREATE_ONLY
+
+    def replaced(before: dict[str, Any], after: dict[str, Any]) -> str:
+        if before.get("Type") != after.get("Type"):
+            return "True"
+        a, b = before.get("Properties") or {}, after.get("Properties") or {}
+        return "True" if any(a.get(p) != b.get(p) for p in CREATE_ONLY.get(str(after.get("Type")), ())) else "False"
 
     def diff(self: Any) -> list[Any]:
         resource_map = self.stack.resource_map
@@ -239,7 +249,10 @@ def _change_sets_list_parameter_changes() -> None:
         for action in ("Add", "Modify", "Remove"):
             for name in actions[action]:
                 body = new.get(name) or old.get(name) or {}
-                changes.append(models.Change(action, name, body.get("Type", "")))
+                change = models.Change(action, name, body.get("Type", ""))
+                if action == "Modify" and name in new and name in old:
+                    change.replacement = replaced(old[name], new[name])  # type: ignore[attr-defined]
+                changes.append(change)
         return changes
 
     models.ChangeSet.diff = diff  # type: ignore[method-assign]

@@ -97,8 +97,12 @@ def _role_properties() -> None:
     def apply(role: Any, properties: dict[str, Any], account_id: str, region_name: str, *, fresh: bool) -> None:
         backend = iam.iam_backends[account_id][get_partition(region_name)]
         wanted = [str(a) for a in properties.get("ManagedPolicyArns") or []]
-        for arn in [a for a in role.managed_policies if a not in wanted]:
+        # Only what the template declared before and no longer does: a policy attached otherwise
+        # (an AWS::IAM::ManagedPolicy's Roles) is not the role's to detach.
+        declared = getattr(role, "xacct_declared_policies", [])
+        for arn in [a for a in declared if a not in wanted and a in role.managed_policies]:
             backend.detach_role_policy(arn, role.name)
+        role.xacct_declared_policies = wanted
         for arn in [a for a in wanted if a not in role.managed_policies]:
             if arn.split(":")[4] == "aws" and arn not in {p.arn for p in backend.managed_policies.values()}:
                 continue
