@@ -62,3 +62,84 @@ def deploy_central(profile: str = "build", account: str = BUILD, *, runtime: str
     assert found is not None
     assert found["StackStatus"] == "UPDATE_COMPLETE", found
     return stack_outputs("CrossAccountPrimary", profile)
+
+
+def deploy_developer(
+    profile: str, account: str, central: dict[str, str], build_profile: str = "build"
+) -> dict[str, str]:
+    """developer.sh: the developer's own primary (the build account's root admitted to its key) and
+    deploy stacks, the primary made deploy-ready, the developer stack admitting the central
+    replication role to the build bucket, and the central lists extended by hand. Returns the
+    developer primary's outputs."""
+    client = cfn(profile)
+    build_account = central["ReplicationRoleArn"].split(":")[4]
+    client.create_stack(
+        StackName="CrossAccountPrimary",
+        TemplateBody=template("CrossAccountPrimary"),
+        Parameters=_params({"RootAccountArns": f"arn:aws:iam::{account}:root,arn:aws:iam::{build_account}:root"}),
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+    )
+    first = stack_outputs("CrossAccountPrimary", profile)
+    client.create_stack(
+        StackName="CrossAccountDeploy",
+        TemplateBody=template("CrossAccountDeploy"),
+        Parameters=_params({"BuildAccount": account, "CMKARNs": first["CMK"]}),
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+    )
+    roles = (
+        f"arn:aws:iam::{account}:role/CrossAccountCodePipeline,arn:aws:iam::{account}:role/CrossAccountCloudFormation"
+    )
+    client.update_stack(
+        StackName="CrossAccountPrimary",
+        UsePreviousTemplate=True,
+        Parameters=_params(
+            {
+                "RootAccountArns": None,
+                "DeployReady": "true",
+                "PipelineBucketAccessRoleArns": roles,
+                "PipelineBucketStarArns": f"arn:aws:s3:::{first['PipelineBucket']}/*",
+                "PipelineCMKs": first["CMK"],
+            }
+        ),
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+    )
+    client.create_stack(
+        StackName="CrossAccountDeveloper",
+        TemplateBody=template("CrossAccountDeveloper"),
+        Parameters=_params({"ReplicationFunctionRoleArn": central["ReplicationRoleArn"]}),
+    )
+    build = cfn(build_profile)
+    current = {
+        p["ParameterKey"]: p.get("ParameterValue", "")
+        for p in build.describe_stacks(StackName="CrossAccountPrimary")["Stacks"][0]["Parameters"]
+    }
+    joined = {
+        "ReplicationBucketList": first["BuildBucket"],
+        "ReplicationBucketStarArns": f"arn:aws:s3:::{first['BuildBucket']}/*",
+        "ReplicationCMKs": first["CMK"],
+    }
+    build.update_stack(
+        StackName="CrossAccountPrimary",
+        UsePreviousTemplate=True,
+        Parameters=_params(
+            {
+                **dict.fromkeys(
+                    (
+                        "RootAccountArns",
+                        "DeployReady",
+                        "PipelineBucketAccessRoleArns",
+                        "PipelineBucketStarArns",
+                        "PipelineCMKs",
+                    )
+                ),
+                "EnableReplication": "true",
+                **{k: ",".join(x for x in (current.get(k, ""), v) if x) for k, v in joined.items()},
+            }
+        ),
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+    )
+    for profile_, name in ((profile, "CrossAccountDeveloper"), (build_profile, "CrossAccountPrimary")):
+        found = stack(name, profile_)
+        assert found is not None
+        assert found["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE"), found
+    return stack_outputs("CrossAccountPrimary", profile)

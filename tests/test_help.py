@@ -13,7 +13,14 @@ def test_help_is_grouped_with_examples_and_exit_codes_within_80_columns() -> Non
     shown = subprocess.run(
         [sys.executable, str(ROOT / "onboard.py"), "--help"], capture_output=True, text=True, env=env, check=True
     ).stdout
-    groups = ["what to do (MODE, one of the first five; default: onboard):", "the answers", "safety:", "output:", "examples:", "exit codes:"]
+    groups = [
+        "what to do (MODE, one of the first five; default: onboard):",
+        "the answers",
+        "safety:",
+        "output:",
+        "examples:",
+        "exit codes:",
+    ]
     positions = [shown.index(g) for g in groups]
     assert positions == sorted(positions)
     assert "python onboard.py --build-profile build --dev-profile dev --yes" in shown  # the CI recipe

@@ -19,6 +19,7 @@ from tests.conftest import (
     onboard_args,
     run_cli,
     session,
+    stack_outputs,
     stack_parameters,
 )
 from xacct.sandbox import lambda_runtime
@@ -309,3 +310,51 @@ def test_an_adopted_stack_onboards_removes_and_reports_like_any_other(aws: Emula
     r = run_cli(*onboard_args(), "--remove", "--yes")
     assert r.code == 0, r.out + r.err
     assert stack_parameters("CrossAccountPrimary", "build")["ReplicationBucketList"] == f"xacct-build-{DEV2}-{REGION}"
+
+
+def test_onboarding_a_seed_developer_account_adopts_its_stacks_and_keeps_its_objects(aws: Emulator) -> None:
+    central = seed.deploy_central()
+    mine = seed.deploy_developer("dev1", DEV1, central)
+    dev_s3 = session("dev1").client("s3")
+    dev_s3.put_object(Bucket=mine["BuildBucket"], Key="mine/app.zip", Body=b"built in my fork")
+    held = everything_in(mine["BuildBucket"], "dev1")
+    plan = run_cli(*onboard_args(), "--dry-run", "--json")
+    assert plan.code == 0, plan.out + plan.err
+    steps = {s["name"]: s["action"] for s in json.loads(plan.out)["developer"]["stacks"]}
+    assert steps == {"CrossAccountPrimary": "update", "CrossAccountDeploy": "none", "CrossAccountDeveloper": "update"}
+
+    r = run_cli(*onboard_args(), "--yes")
+    assert r.code == 0, r.out + r.err
+    after = stack_outputs("CrossAccountPrimary", "dev1")
+    assert {k: after[k] for k in ("CMK", "BuildBucket", "PipelineBucket")} == {
+        k: mine[k] for k in ("CMK", "BuildBucket", "PipelineBucket")
+    }
+    assert everything_in(mine["BuildBucket"], "dev1") == held
+    params = stack_parameters("CrossAccountPrimary", "build")
+    assert params["ReplicationBucketList"] == mine["BuildBucket"]  # registered once, by developer.sh
+    deploy = cfn("dev1").describe_stack_resources(StackName="CrossAccountDeploy")["StackResources"]
+    assert {r["LogicalResourceId"] for r in deploy} >= {
+        "CrossAccountCodePipelineRole",
+        "CrossAccountCloudFormationRole",
+    }
+    policy = json.loads(dev_s3.get_bucket_policy(Bucket=mine["BuildBucket"])["Policy"])
+    assert central["ReplicationRoleArn"] in json.dumps(policy)
+    r = run_cli(*onboard_args(), "--verify")
+    assert r.code == 0, r.out + r.err
+
+
+def test_removing_a_seed_developer_account_withdraws_its_trust(aws: Emulator) -> None:
+    """A reader who registered with developer.sh and never onboarded with this tool: --remove takes
+    the entry out, the seed's developer stack (the bucket policy admitting the central role) goes,
+    and the key no longer admits the build account. The seed stacks keep their templates."""
+    central = seed.deploy_central()
+    mine = seed.deploy_developer("dev1", DEV1, central)
+    template_before = cfn("dev1").get_template(StackName="CrossAccountPrimary")["TemplateBody"]
+    r = run_cli(*onboard_args(), "--remove", "--yes")
+    assert r.code == 0, r.out + r.err
+    params = stack_parameters("CrossAccountPrimary", "build")
+    assert mine["BuildBucket"] not in params["ReplicationBucketList"]
+    assert stack_parameters("CrossAccountPrimary", "dev1")["RootAccountArns"] == f"arn:aws:iam::{DEV1}:root"
+    assert cfn("dev1").get_template(StackName="CrossAccountPrimary")["TemplateBody"] == template_before
+    names = {s["StackName"] for s in cfn("dev1").describe_stacks()["Stacks"]}
+    assert "CrossAccountDeveloper" not in names

@@ -14,6 +14,7 @@ import botocore.exceptions as bx
 from xacct.aws.gateway import Gateway
 from xacct.aws.requests import Poller
 from xacct.aws.stacks import Stacks
+from xacct.core import seed
 from xacct.core.answers import Central, Kind, Onboarding
 from xacct.core.planning import Reads, developer_bucket, kind_of, pipeline_bucket
 from xacct.core.state import Progress, StackState, declared_exports
@@ -98,14 +99,14 @@ def read(ctx: Context, *, leftovers: bool = True) -> Reads:
         ctx.build.check_account(target.build.account)
         return ctx.build_stacks().describe(target.central.stack)
 
-    def dev_stack(name: str) -> Callable[[], tuple[StackState, bool, Kind | None]]:
-        def go() -> tuple[StackState, bool, Kind | None]:
+    def dev_stack(name: str) -> Callable[[], tuple[StackState, bool, Kind | None, str]]:
+        def go() -> tuple[StackState, bool, Kind | None, str]:
             stacks = ctx.dev_stacks()
             state = stacks.describe(name)
             if not state.exists or state.status == "REVIEW_IN_PROGRESS":
-                return state, False, None
+                return state, False, None, ""
             deployed = stacks.template(name)
-            return state, deployed.strip() == template(target.stacks.kind(name)).strip(), kind_of(deployed)
+            return state, deployed.strip() == template(target.stacks.kind(name)).strip(), kind_of(deployed), deployed
 
         return go
 
@@ -113,13 +114,14 @@ def read(ctx: Context, *, leftovers: bool = True) -> Reads:
     names = target.stacks.names
     primary = target.stacks.primary
     central, *devs = _concurrently(build_side, *(dev_stack(n) for n in names))
-    states = {n: s for n, (s, _, _) in zip(names, devs, strict=True)}
+    states = {n: s for n, (s, _, _, _) in zip(names, devs, strict=True)}
     return Reads(
         central,
         states,
-        {n: c for n, (_, c, _) in zip(names, devs, strict=True)},
-        {n: k for n, (_, _, k) in zip(names, devs, strict=True)},
+        {n: c for n, (_, c, _, _) in zip(names, devs, strict=True)},
+        {n: k for n, (_, _, k, _) in zip(names, devs, strict=True)},
         [*_leftover_buckets(ctx, states[primary]), *_taken_exports(ctx, states[primary])] if leftovers else [],
+        {n: t for n, (_, _, _, t) in zip(names, devs, strict=True) if t and seed.kind(t)},
     )
 
 

@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from xacct.aws import scheduler
 from xacct.aws.central import CentralUpdate
@@ -21,7 +22,7 @@ from xacct.core.plan import Plan
 from xacct.core.preview import Preview
 from xacct.core.request import Request
 from xacct.core.saved import Saved, check_current, inputs, make
-from xacct.core.state import Prepared, StackState, require
+from xacct.core.state import Prepared, StackState, declared_parameters, require
 from xacct.core.templates import template
 from xacct.errors import AGAIN, AwsFailure, ExitCode, Interrupted, InvalidInput, XacctError
 from xacct.terminal import render
@@ -130,8 +131,12 @@ def nothing_to_do(ctx: Context, o: Output, plan: Plan) -> None:
         o.info(f"  released the lease left by {escape(dead.who)}, a process of this machine that is gone")
 
 
-def deployer(ctx: Context, prepared: dict[str, Prepared]) -> Callable[[str, dict[str, str]], StackState]:
-    """Deploy one developer stack: its prepared change set, directly (--yes), or a new change set."""
+def deployer(
+    ctx: Context, prepared: dict[str, Prepared], adopted: Any = None, kept: dict[str, str] | None = None
+) -> Callable[[str, dict[str, str]], StackState]:
+    """Deploy one developer stack: its prepared change set, directly (--yes), or a new change set.
+    An adopted seed stack always goes through a change set, refused if CloudFormation would
+    replace anything in it."""
     target = ctx.target
     dev = ctx.dev_stacks()
     tags = planning.tags(target.central)
@@ -139,6 +144,16 @@ def deployer(ctx: Context, prepared: dict[str, Prepared]) -> Callable[[str, dict
     def deploy(name: str, params: dict[str, str]) -> StackState:
         ready = prepared.pop(name, None)
         body = template(target.stacks.kind(name))
+        if kept and name in kept:  # another template (the seed's) stays: only what it declares changes
+            body = kept[name]
+            params = {k: v for k, v in params.items() if k in declared_parameters(body)}
+        if adopted is not None and name == adopted.stack:
+            body, params = adopted.body, {**adopted.parameters, **params}
+            ready = ready or dev.prepare(name, body, params, tags, ctx.progress)
+            replaced = [c.logical_id for c in ready.changes if c.replacement in ("True", "Conditional")]
+            if replaced:
+                dev.discard(ready)
+                raise AwsFailure(f"CloudFormation's change set for {name} replaces {', '.join(replaced)}; not executed")
         if ready is None and ctx.direct:
             return dev.apply_direct(name, body, params, tags, ctx.progress)
         if ready is None:
@@ -187,7 +202,7 @@ def deploy_developer(
     s = target.stacks
     dev = ctx.dev_stacks()
     prepared = prepared or {}
-    deploy = deployer(ctx, prepared)
+    deploy = deployer(ctx, prepared, plan.adopted)
     state: dict[str, StackState] = {}
     build_root = planning.account_root(ctx.dev.partition, target.build.account)
 
@@ -204,11 +219,16 @@ def deploy_developer(
         state[s.developer] = deploy(s.developer, planning.developer_parameters(plan.replication_role))
 
     first = f"developer {s.primary}"
-    steps = [
-        scheduler.Step(first, primary),
-        scheduler.Step(f"developer {s.deploy}", deploy_roles, (first,)),
-        scheduler.Step(f"developer {s.developer}", developer, (first,)),
-    ]
+    if s.developer in plan.seed_stacks:
+        # The seed's developer stack holds the bucket's one policy: it lets go before the primary takes it.
+        steps = [
+            scheduler.Step(f"developer {s.developer}", developer),
+            scheduler.Step(first, primary, (f"developer {s.developer}",)),
+        ]
+    else:
+        steps = [scheduler.Step(first, primary), scheduler.Step(f"developer {s.developer}", developer, (first,))]
+    if s.deploy not in plan.seed_stacks:  # the seed's deploy roles serve the reader's pipelines: kept
+        steps.append(scheduler.Step(f"developer {s.deploy}", deploy_roles, (first,)))
     if central is not None:
         steps.append(scheduler.Step(f"central {plan.central_stack}", lambda: central(state[s.primary]), (first,)))
     outcome = scheduler.run(steps, ctx.stop)

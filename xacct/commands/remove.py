@@ -183,7 +183,9 @@ def _apply(ctx: Context, plan: Plan, prepared: dict[str, Prepared] | None, *, ce
             ctx.target.dev.account,
             planning.account_root(ctx.dev.partition, ctx.target.central.build.account),
         )
-        deployer(ctx, waiting)(s.primary, params)
+        if s.primary in plan.kept_templates:  # the seed's: its deployment roles stay admitted
+            params = {"RootAccountArns": params["RootAccountArns"]}
+        deployer(ctx, waiting, kept=plan.kept_templates)(s.primary, params)
 
     def purge_primary() -> None:
         # The stack retains its buckets and key (DeletionPolicy), so purge deletes them itself, and

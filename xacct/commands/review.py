@@ -122,6 +122,8 @@ def for_onboard(ctx: Context, plan: Plan, reads: Reads) -> Review:
         build_root = planning.account_root(ctx.dev.partition, target.build.account)
         params = planning.primary_parameters(primary, build_root, plan.replication_role, target.dev.account)
         body = template("CrossAccountPrimary")
+        if plan.adopted is not None:  # the seed's primary stack, moved in place
+            body, params = plan.adopted.body, {**plan.adopted.parameters, **params}
         jobs.append(partial(_change_set, ctx, s.primary, body, params))
     has_key = primary.exists and "CMK" in primary.outputs and primary.status != "REVIEW_IN_PROGRESS"
     if actions[s.deploy] != "none":
@@ -159,6 +161,9 @@ def for_remove(ctx: Context, plan: Plan, reads: Reads) -> Review:
             planning.account_root(ctx.dev.partition, target.central.build.account),
         )
         body = template("CrossAccountPrimary")
+        if s.primary in plan.kept_templates:  # the seed's template stays; its key stops admitting the build account
+            body = plan.kept_templates[s.primary]
+            params = {"RootAccountArns": params["RootAccountArns"]}
         jobs.append(partial(_change_set, ctx, s.primary, body, params))
     if actions.get(s.deploy) == "delete":
         jobs.append(partial(_deleted, ctx, s.deploy))

@@ -205,8 +205,9 @@ def changes(
     before: Mapping[str, str] | None,
     after: Mapping[str, str] | None,
     pseudo: Mapping[str, str],
+    before_template: str | None = None,
 ) -> GrantChanges:
-    old, new = grants(template, before, pseudo), grants(template, after, pseudo)
+    old, new = grants(before_template or template, before, pseudo), grants(template, after, pseudo)
     order = sorted  # a stable order to read
     return GrantChanges(
         stack,
@@ -228,6 +229,7 @@ class StackChange:
     before: dict[str, str] | None
     after: dict[str, str] | None
     partition: str = "aws"
+    before_template: str | None = None  # when the stack holds another template than `template` (adopted)
 
     @property
     def where(self) -> str:
@@ -245,11 +247,20 @@ class StackChange:
 
 
 def _stacks(
-    target: Any, reads: Any, partition: str, wanted: Mapping[str, Mapping[str, str] | None]
+    target: Any,
+    reads: Any,
+    partition: str,
+    wanted: Mapping[str, Mapping[str, str] | None],
+    plan: Any = None,
+    *,
+    moving: bool = False,
 ) -> list[StackChange]:
+    """`moving`: a stack holding the seed's template gets ours (onboarding), else keeps the seed's."""
     from xacct.core.templates import template
 
     s, dev = target.stacks, target.dev
+    seeds = getattr(reads, "seed_templates", {})
+    adopted = getattr(plan, "adopted", None)
     found = []
     for name in s.names:
         if name not in wanted:
@@ -258,16 +269,21 @@ def _stacks(
         before = dict(state.parameters) if state.exists else None
         planned = wanted[name]
         after = None if planned is None else {**(before or {}), **planned}
-        found.append(
-            StackChange(name, "developer", dev.account, dev.region, template(s.kind(name)), before, after, partition)
-        )
+        body = adopted.body if adopted is not None and name == adopted.stack else template(s.kind(name))
+        held = seeds.get(name)
+        if held and not moving:
+            body, held = held, None
+        found.append(StackChange(name, "developer", dev.account, dev.region, body, before, after, partition, held))
     return found
 
 
 def _collect(stacks: list[StackChange]) -> list[GrantChanges]:
     found = []
     for st in stacks:
-        change = changes(st.name, st.where, st.template, before=st.before, after=st.after, pseudo=st.pseudo)
+        change = changes(
+            st.name, st.where, st.template, before=st.before, after=st.after, pseudo=st.pseudo,
+            before_template=st.before_template,
+        )  # fmt: skip
         if change.added or change.removed:
             found.append(change)
     return found
@@ -277,23 +293,31 @@ def resource_changes(stack: StackChange) -> list[tuple[str, str, str]]:
     """(action, logical id, type) of each resource the change adds, modifies or removes, as far as
     the template says: a resource whose properties resolve differently is modified."""
     doc = load(stack.template)
-    old = _Resolver(doc, stack.before, stack.pseudo) if stack.before is not None else None
+    old_doc = load(stack.before_template) if stack.before_template else doc
+    old = _Resolver(old_doc, stack.before, stack.pseudo) if stack.before is not None else None
     new = _Resolver(doc, stack.after, stack.pseudo) if stack.after is not None else None
     found = []
-    for logical, resource in (doc.get("Resources") or {}).items():
-        condition = resource.get("Condition")
+    old_resources, new_resources = old_doc.get("Resources") or {}, doc.get("Resources") or {}
 
-        def present(r: _Resolver | None, condition: Any = condition) -> bool:
-            return r is not None and (not condition or r.condition(str(condition)))
+    def present(r: _Resolver | None, resource: Any) -> bool:
+        condition = (resource or {}).get("Condition")
+        return r is not None and resource is not None and (not condition or r.condition(str(condition)))
 
-        was, will = present(old), present(new)
-        kind = str(resource.get("Type", ""))
-        properties = resource.get("Properties") or {}
+    for logical in {**old_resources, **new_resources}:
+        a, b = old_resources.get(logical), new_resources.get(logical)
+        was, will = present(old, a), present(new, b)
+        kind = str((b or a or {}).get("Type", ""))
         if will and not was:
             found.append(("Add", logical, kind))
         elif was and not will:
             found.append(("Remove", logical, kind))
-        elif was and will and old is not None and new is not None and old.value(properties) != new.value(properties):
+        elif (
+            old is not None
+            and new is not None
+            and was
+            and will
+            and old.value((a or {}).get("Properties") or {}) != new.value((b or {}).get("Properties") or {})
+        ):
             found.append(("Modify", logical, kind))
     return found
 
@@ -312,7 +336,14 @@ def for_onboarding(target: Any, plan: Any, reads: Any, partition: str) -> list[S
         s.deploy: key,
         s.developer: planning.developer_parameters(plan.replication_role),
     }
-    return _stacks(target, reads, partition, {n: p for n, p in wanted.items() if actions.get(n, "none") != "none"})
+    return _stacks(
+        target,
+        reads,
+        partition,
+        {n: p for n, p in wanted.items() if actions.get(n, "none") != "none"},
+        plan,
+        moving=True,
+    )
 
 
 def for_removal(target: Any, plan: Any, reads: Any, partition: str) -> list[StackChange]:
@@ -327,7 +358,10 @@ def for_removal(target: Any, plan: Any, reads: Any, partition: str) -> list[Stac
             wanted[step.stack] = None
         elif step.action == "update" and step.stack == s.primary:
             build_root = planning.account_root(partition, target.build.account)
-            wanted[step.stack] = planning.withdrawal_parameters(reads.dev[s.primary], target.dev.account, build_root)
+            params = planning.withdrawal_parameters(reads.dev[s.primary], target.dev.account, build_root)
+            wanted[step.stack] = (
+                {"RootAccountArns": params["RootAccountArns"]} if s.primary in plan.kept_templates else params
+            )
     return _stacks(target, reads, partition, wanted)
 
 

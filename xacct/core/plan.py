@@ -52,6 +52,9 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     purge: bool = False
     emptied: list[BucketContents] = field(default_factory=list)  # buckets purge empties, as counted
+    adopted: Any = None  # adopt.Adoption: the developer's seed primary stack, moved to this project's template
+    seed_stacks: list[str] = field(default_factory=list)  # developer stacks that hold the seed project's templates
+    kept_templates: dict[str, str] = field(default_factory=dict)  # stack -> its template, kept (removal: the seed's)
 
     @property
     def diff(self) -> reg.Diff:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from xacct.core import registry as reg
+from xacct.core import seed, seed_account
 from xacct.core.answers import Central, Kind, Onboarding
 from xacct.core.plan import TAG_MANAGED, TAG_VALUE, Plan, StackStep, is_pending, pending_key_arn
 from xacct.core.state import Action, StackState, declared_resources, remaining_text
@@ -32,6 +33,7 @@ class Reads:
     dev_current: dict[str, bool] = field(default_factory=dict)  # stack -> deployed template is ours, exactly
     dev_kinds: dict[str, Kind | None] = field(default_factory=dict)  # stack -> which template it holds
     leftovers: list[InvalidInput] = field(default_factory=list)  # what would make creating the primary fail
+    seed_templates: dict[str, str] = field(default_factory=dict)  # stack -> the seed project's template it holds
 
 
 # ---- names and parameters ---------------------------------------------------------------------
@@ -144,6 +146,8 @@ def check_kinds(target: Onboarding, reads: Reads) -> None:
     stack, nor remove the primary in the developer stack's place."""
     for name, state in reads.dev.items():
         held, wanted = reads.dev_kinds.get(name), target.stacks.kind(name)
+        if name in reads.seed_templates and seed.kind(reads.seed_templates[name]) == wanted:
+            continue  # the seed project's template of that stack: seed_account.py says what becomes of it
         if state.exists and state.status != "REVIEW_IN_PROGRESS" and held != wanted:  # an empty shell holds nothing
             what = f"a {held} template" if held else "a template of another kind"
             raise InvalidInput(
@@ -206,6 +210,19 @@ def plan_onboard(target: Onboarding, reads: Reads, partition: str) -> Plan:
     change = reg.merge(before, entry)
     reg.check_limits(change)
     wanted = primary_parameters(primary, build_root, role, target.dev.account)
+    found = seed_account.plan(
+        {s.kind(n): n for n in s.names},
+        reads.seed_templates,
+        {**primary.parameters, **wanted},
+        primary.outputs,
+        {
+            "AWS::AccountId": target.dev.account,
+            "AWS::Region": target.dev.region,
+            "AWS::Partition": partition,
+            "AWS::StackName": s.primary,
+            "AWS::URLSuffix": "amazonaws.com",
+        },
+    )
     steps = [
         StackStep(s.primary, action(primary, reads.dev_current[s.primary], wanted)),
         StackStep(
@@ -226,7 +243,10 @@ def plan_onboard(target: Onboarding, reads: Reads, partition: str) -> Plan:
         bucket=bucket,
         cmk=cmk,
         replication_role=role,
-        stacks=steps,
+        stacks=[found.steps.get(step.stack, step) for step in steps],
+        notes=list(found.notes),
+        adopted=found.adoption,
+        seed_stacks=list(reads.seed_templates),
     )
 
 
@@ -282,6 +302,8 @@ def plan_remove(target: Onboarding, reads: Reads, partition: str, purge: bool) -
         stacks=stacks,
         notes=notes,
         purge=purge,
+        seed_stacks=list(reads.seed_templates),
+        kept_templates=dict(reads.seed_templates),
     )
 
 

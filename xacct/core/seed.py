@@ -15,6 +15,24 @@ SEED_REPOSITORY = "jasonwadsworth/AWS-CrossAccount-CrossRegion-Pipeline"
 SEED_PRIMARY = ("KMSKey", "ReplicationFunction", "ReplicationPolicy", "SyncArtifactsFunction")
 
 
+# And the seed's other two templates, by what only they declare.
+SEED_DEPLOY = ("CrossAccountCodePipelineRole", "CrossAccountCloudFormationRole")
+SEED_DEVELOPER = ("BuildBucketPolicy",)
+
+
+def kind(template: str) -> str | None:
+    """Which of the seed's three templates a deployed template is (None: not the seed's)."""
+    doc = grants.load(template)
+    resources = doc.get("Resources") or {}
+    if all(r in resources for r in SEED_PRIMARY) and "ArtifactKey" not in resources:
+        return "CrossAccountPrimary"
+    if all(r in resources for r in SEED_DEPLOY):
+        return "CrossAccountDeploy"
+    if set(resources) == set(SEED_DEVELOPER) and "ReplicationFunctionRoleArn" in (doc.get("Parameters") or {}):
+        return "CrossAccountDeveloper"
+    return None
+
+
 @dataclass(frozen=True)
 class Found:
     """What a deployed template is, in words for the plan."""
@@ -25,9 +43,9 @@ class Found:
 
 def recognise(template: str) -> Found | None:
     """The seed's primary template (None: another template, this project's included)."""
-    resources = grants.load(template).get("Resources") or {}
-    if not all(r in resources for r in SEED_PRIMARY) or "ArtifactKey" in resources:
+    if kind(template) != "CrossAccountPrimary":
         return None
+    resources = grants.load(template).get("Resources") or {}
     notes = [
         f"the central stack holds the seed project's template ({SEED_REPOSITORY} 1.0): only its replication "
         "parameters change; its template stays as it is",

@@ -76,8 +76,13 @@ def _bucket_policy_resource() -> None:
         def delete_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
         ) -> None:
+            # On a stack update moto hands over the template's unresolved properties (a Bucket that
+            # is an Fn::ImportValue, say); the physical id is the bucket's name either way.
+            bucket = cloudformation_json["Properties"]["Bucket"]
             with contextlib.suppress(Exception):  # the bucket may be gone already
-                s3_backend(account_id, region_name).delete_bucket_policy(cloudformation_json["Properties"]["Bucket"])
+                s3_backend(account_id, region_name).delete_bucket_policy(
+                    bucket if isinstance(bucket, str) else resource_name
+                )
 
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
