@@ -15,7 +15,7 @@ from xacct.aws.lease import clear_dead
 from xacct.aws.reads import Context, read
 from xacct.commands import common, review
 from xacct.config import write_plan
-from xacct.core import grants, planning
+from xacct.core import grants, planning, preview, stack_changes
 from xacct.core import registry as reg
 from xacct.core.answers import Onboarding
 from xacct.core.plan import Plan
@@ -46,10 +46,10 @@ def run(
     if saved is not None and request.apply_plan is not None:
         check_current(saved, computed, str(request.apply_plan))
     plan = planning.plan_onboard(target, reads, ctx.build.partition)
-    changing = [*grants.for_onboarding(target, plan, reads, ctx.dev.partition), central_change(ctx, plan, reads)]
+    changing = [*stack_changes.for_onboarding(target, plan, reads, ctx.dev.partition), central_change(ctx, plan, reads)]
     granted = grants.granted(changing)
     if request.dry_run:
-        previews = grants.previews(changing, plan)
+        previews = preview.previews(changing, plan)
         show_dry_run(o, plan, request, granted, previews)
         if request.out is not None:
             write_plan(request.out, make([target], plan.to_json(), computed, fleet=False))
@@ -93,7 +93,7 @@ def central_change(ctx: Context, plan: Plan, reads: planning.Reads) -> grants.St
     after = {name: new for name, (_, new) in plan.diff.parameters.items()} if plan.change.changes_anything else {}
     deployed, notes = common.check_central_template(ctx, reads.central, after)
     plan.notes.extend(n for n in notes if n not in plan.notes)
-    return grants.central(plan, reads.central, deployed, ctx.build.partition)
+    return stack_changes.central(plan, reads.central, deployed, ctx.build.partition)
 
 
 def show_dry_run(

@@ -15,7 +15,7 @@ from xacct.aws.central import CentralUpdate
 from xacct.aws.reads import BuildContext, Context, read, read_central
 from xacct.commands import common, review
 from xacct.commands.onboard import central_change, deployer, nothing_to_do, raise_first, show_dry_run
-from xacct.core import grants, planning
+from xacct.core import grants, planning, preview, stack_changes
 from xacct.core import registry as reg
 from xacct.core.answers import Central, Onboarding
 from xacct.core.plan import BucketContents, Plan
@@ -34,10 +34,10 @@ def run(target: Onboarding, request: Request, o: Output, interactive: bool, save
         plan = planning.plan_remove(target, reads, ctx.build.partition, request.purge)
         if request.purge:
             plan.emptied = check_purge(ctx, plan, reads)
-    changing = [*grants.for_removal(target, plan, reads, ctx.dev.partition), central_change(ctx, plan, reads)]
+    changing = [*stack_changes.for_removal(target, plan, reads, ctx.dev.partition), central_change(ctx, plan, reads)]
     withdrawn = grants.granted(changing)
     if request.dry_run:
-        show_dry_run(o, plan, request, withdrawn, grants.previews(changing, plan))
+        show_dry_run(o, plan, request, withdrawn, preview.previews(changing, plan))
         return ExitCode.OK
     render.show_plan(o, plan)
     if plan.nothing_to_do:
@@ -182,9 +182,8 @@ def _apply(ctx: Context, plan: Plan, prepared: dict[str, Prepared] | None, *, ce
             dev.describe(s.primary),
             ctx.target.dev.account,
             planning.account_root(ctx.dev.partition, ctx.target.central.build.account),
+            seed_template=s.primary in plan.kept_templates,
         )
-        if s.primary in plan.kept_templates:  # the seed's: its deployment roles stay admitted
-            params = {"RootAccountArns": params["RootAccountArns"]}
         deployer(ctx, waiting, kept=plan.kept_templates)(s.primary, params)
 
     def purge_primary() -> None:

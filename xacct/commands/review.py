@@ -159,11 +159,9 @@ def for_remove(ctx: Context, plan: Plan, reads: Reads) -> Review:
             reads.dev[s.primary],
             target.dev.account,
             planning.account_root(ctx.dev.partition, target.central.build.account),
+            seed_template=s.primary in plan.kept_templates,
         )
-        body = template("CrossAccountPrimary")
-        if s.primary in plan.kept_templates:  # the seed's template stays; its key stops admitting the build account
-            body = plan.kept_templates[s.primary]
-            params = {"RootAccountArns": params["RootAccountArns"]}
+        body = plan.kept_templates.get(s.primary) or template("CrossAccountPrimary")
         jobs.append(partial(_change_set, ctx, s.primary, body, params))
     if actions.get(s.deploy) == "delete":
         jobs.append(partial(_deleted, ctx, s.deploy))

@@ -246,37 +246,6 @@ class StackChange:
         }
 
 
-def _stacks(
-    target: Any,
-    reads: Any,
-    partition: str,
-    wanted: Mapping[str, Mapping[str, str] | None],
-    plan: Any = None,
-    *,
-    moving: bool = False,
-) -> list[StackChange]:
-    """`moving`: a stack holding the seed's template gets ours (onboarding), else keeps the seed's."""
-    from xacct.core.templates import template
-
-    s, dev = target.stacks, target.dev
-    seeds = getattr(reads, "seed_templates", {})
-    adopted = getattr(plan, "adopted", None)
-    found = []
-    for name in s.names:
-        if name not in wanted:
-            continue
-        state = reads.dev[name]
-        before = dict(state.parameters) if state.exists else None
-        planned = wanted[name]
-        after = None if planned is None else {**(before or {}), **planned}
-        body = adopted.body if adopted is not None and name == adopted.stack else template(s.kind(name))
-        held = seeds.get(name)
-        if held and not moving:
-            body, held = held, None
-        found.append(StackChange(name, "developer", dev.account, dev.region, body, before, after, partition, held))
-    return found
-
-
 def _collect(stacks: list[StackChange]) -> list[GrantChanges]:
     found = []
     for st in stacks:
@@ -322,80 +291,6 @@ def resource_changes(stack: StackChange) -> list[tuple[str, str, str]]:
     return found
 
 
-def for_onboarding(target: Any, plan: Any, reads: Any, partition: str) -> list[StackChange]:
-    """Each developer stack the onboarding changes, with its parameters before and after."""
-    from xacct.core import planning
-
-    s, dev = target.stacks, target.dev
-    actions = {step.stack: step.action for step in plan.stacks}
-    primary = reads.dev[s.primary]
-    build_root = planning.account_root(partition, target.build.account)
-    key = planning.deploy_parameters(dev.account, primary) or {"BuildAccount": dev.account, "CMKARNs": "<its key>"}
-    wanted = {
-        s.primary: planning.primary_parameters(primary, build_root, plan.replication_role, dev.account),
-        s.deploy: key,
-        s.developer: planning.developer_parameters(plan.replication_role),
-    }
-    return _stacks(
-        target,
-        reads,
-        partition,
-        {n: p for n, p in wanted.items() if actions.get(n, "none") != "none"},
-        plan,
-        moving=True,
-    )
-
-
-def for_removal(target: Any, plan: Any, reads: Any, partition: str) -> list[StackChange]:
-    """Each developer stack the removal changes: the primary, which stops admitting the build
-    account, and the stacks it deletes."""
-    from xacct.core import planning
-
-    s = target.stacks
-    wanted: dict[str, Mapping[str, str] | None] = {}
-    for step in plan.stacks:
-        if step.action == "delete":
-            wanted[step.stack] = None
-        elif step.action == "update" and step.stack == s.primary:
-            build_root = planning.account_root(partition, target.build.account)
-            params = planning.withdrawal_parameters(reads.dev[s.primary], target.dev.account, build_root)
-            wanted[step.stack] = (
-                {"RootAccountArns": params["RootAccountArns"]} if s.primary in plan.kept_templates else params
-            )
-    return _stacks(target, reads, partition, wanted)
-
-
 def granted(stacks: list[StackChange]) -> list[GrantChanges]:
     """What the stacks will grant and stop granting."""
     return _collect(stacks)
-
-
-def central(plan: Any, state: Any, template: str, partition: str) -> StackChange:
-    """The central stack: the template it holds, its lists before and after."""
-    before = dict(state.parameters)
-    after = {**before, **{name: new for name, (_, new) in plan.diff.parameters.items()}}
-    return StackChange(
-        plan.central_stack, "build", plan.build_account, plan.build_region, template, before, after, partition
-    )
-
-
-def previews(stacks: list[StackChange], plan: Any) -> list[Any]:
-    """What CloudFormation will do to each stack, from the templates (a dry run makes no change set)."""
-    from xacct.core.preview import Preview, touches_policy
-    from xacct.core.state import ResourceChange
-
-    actions = {step.stack: step.action for step in plan.stacks}
-    return [
-        Preview(
-            "build" if st.side == "build" else "developer",
-            st.account,
-            st.region,
-            st.name,
-            ("update" if plan.change.changes_anything else "none")
-            if st.side == "build"
-            else actions.get(st.name, "none"),
-            tuple(ResourceChange(a, logical, t, "", touches_policy(t)) for a, logical, t in resource_changes(st)),
-            "template",
-        )
-        for st in stacks
-    ]

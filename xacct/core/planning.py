@@ -80,12 +80,18 @@ def deploy_parameters(dev_account: str, primary: StackState) -> dict[str, str] |
     return {"BuildAccount": dev_account, "CMKARNs": cmk} if cmk else None
 
 
-def withdrawal_parameters(primary: StackState, dev_account: str, build_root: str) -> dict[str, str]:
+def withdrawal_parameters(
+    primary: StackState, dev_account: str, build_root: str, *, seed_template: bool = False
+) -> dict[str, str]:
     """The developer's primary stack once the build account is no longer trusted: the central
     replication role may not write into the bucket, and the build account may not use the key
-    (trust does not outlive the registration). The key policy names at least the account itself."""
+    (trust does not outlive the registration). The key policy names at least the account itself.
+    A stack that keeps the seed's template changes RootAccountArns only: its bucket policy names
+    the account's own deployment roles, which the reader's pipelines use."""
     roots = [r.strip() for r in primary.parameters.get("RootAccountArns", "").split(",") if r.strip()]
     kept = [r for r in roots if r != build_root] or [build_root.rsplit(":", 2)[0] + f":{dev_account}:root"]
+    if seed_template:
+        return {"RootAccountArns": ",".join(kept)}
     return {
         "RootAccountArns": ",".join(kept),
         "ReplicationWriterRoleArn": "",

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 from xacct.core.state import Action, ResourceChange
+
+if TYPE_CHECKING:
+    from xacct.core.grants import StackChange
 
 Source = Literal["change set", "template", "stack"]
 POLICY_TYPES = ("AWS::S3::BucketPolicy", "AWS::KMS::Key", "AWS::Lambda::Permission")
@@ -63,3 +66,24 @@ def console_url(stack_id: str) -> str | None:
         f"{host.format(region=region)}/cloudformation/home?region={region}"
         f"#/stacks/stackinfo?stackId={quote(stack_id, safe='')}"
     )
+
+
+def previews(stacks: list[StackChange], plan: Any) -> list[Preview]:
+    """What CloudFormation will do to each stack, from the templates (a dry run makes no change set)."""
+    from xacct.core.grants import resource_changes
+
+    actions = {step.stack: step.action for step in plan.stacks}
+    return [
+        Preview(
+            "build" if st.side == "build" else "developer",
+            st.account,
+            st.region,
+            st.name,
+            ("update" if plan.change.changes_anything else "none")
+            if st.side == "build"
+            else actions.get(st.name, "none"),
+            tuple(ResourceChange(a, logical, t, "", touches_policy(t)) for a, logical, t in resource_changes(st)),
+            "template",
+        )
+        for st in stacks
+    ]
