@@ -197,6 +197,24 @@ def test_deprecated_runtimes_refuse_create_and_update_but_not_the_way_off(aws: E
     assert lam.get_function_configuration(FunctionName=name)["Runtime"] == "python3.12"
 
 
+def test_a_bucket_with_acls_disabled_takes_only_the_bucket_owner_full_control_acl(aws: Emulator) -> None:
+    s3 = session("dev1").client("s3")
+    s3.create_bucket(Bucket="acls-default")  # bucket owner enforced: the default for new buckets
+    s3.put_object(Bucket="acls-default", Key="a", Body=b"1")
+    s3.put_object(Bucket="acls-default", Key="b", Body=b"1", ACL="bucket-owner-full-control")
+    for call in (
+        lambda: s3.put_object(Bucket="acls-default", Key="c", Body=b"1", ACL="public-read"),
+        lambda: s3.put_object(
+            Bucket="acls-default", Key="d", Body=b"1", GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"'
+        ),
+        lambda: s3.put_object_acl(Bucket="acls-default", Key="a", ACL="public-read"),
+    ):
+        with pytest.raises(bx.ClientError, match="AccessControlListNotSupported"):
+            call()
+    s3.create_bucket(Bucket="acls-on", ObjectOwnership="ObjectWriter")
+    s3.put_object(Bucket="acls-on", Key="c", Body=b"1", ACL="public-read")  # ACLs enabled: accepted
+
+
 def test_policy_documents_over_their_quota_are_refused(aws: Emulator) -> None:
     iam = session("dev1").client("iam")
     resources = [f"arn:aws:s3:::bucket-{n:04d}/*" for n in range(250)]

@@ -73,7 +73,7 @@ def owner(bucket: str) -> str | None:
     return str(found[1]) if found else None
 
 
-def _bucket(bucket: str, account: str) -> Any | None:
+def bucket_of(bucket: str, account: str) -> Any | None:
     from moto.s3.models import s3_backends
 
     return s3_backends[account]["aws"].buckets.get(bucket)
@@ -189,7 +189,7 @@ def _kms_uses(call: Call, bucket_name: str, bucket_owner: str, query: dict[str, 
     or decrypt."""
     environ, method = call.environ, str(call.environ.get("REQUEST_METHOD", ""))
     via = f"s3.{call.region}.amazonaws.com"
-    bucket = _bucket(bucket_name, bucket_owner)
+    bucket = bucket_of(bucket_name, bucket_owner)
     uses: list[Check] = []
     if method == "GET" and not (set(query) & {"tagging", "acl", "uploadId", "attributes"}):
         _, key = bucket_and_key(environ)
@@ -206,14 +206,14 @@ def _kms_uses(call: Call, bucket_name: str, bucket_owner: str, query: dict[str, 
         if source:
             src_bucket_name, src_key, version = source
             src_owner = owner(src_bucket_name) or call.caller.account
-            read = _read_key(_object_key(_bucket(src_bucket_name, src_owner), src_key, version))
+            read = _read_key(_object_key(bucket_of(src_bucket_name, src_owner), src_key, version))
             if read:
                 uses.append(kms_check("Decrypt", read, call, src_owner, via))
     return uses
 
 
 def _policy(bucket_name: str, account: str) -> Any | None:
-    bucket = _bucket(bucket_name, account)
+    bucket = bucket_of(bucket_name, account)
     if bucket is None or bucket.policy is None:
         return None
     return json.loads(bucket.policy)

@@ -125,6 +125,13 @@ RULES: dict[str, Rule] = {
         'Lambda developer guide, "Runtime deprecation" (deprecated runtimes: block function create, block '
         "function update)",
     ),
+    "acls-disabled": Rule(
+        "on a bucket whose Object Ownership is bucket owner enforced (the default for new buckets since April "
+        "2023): a write with an ACL other than bucket-owner-full-control, or any request that sets an ACL",
+        "400 AccessControlListNotSupported: The bucket does not allow ACLs",
+        'S3 user guide, "Controlling ownership of objects and disabling ACLs for your bucket" and '
+        '"Troubleshooting: AccessControlListNotSupported"',
+    ),
     "expected-bucket-owner": Rule(
         "a request naming ExpectedBucketOwner (or ExpectedSourceBucketOwner) for a bucket another account owns",
         "403 AccessDenied",

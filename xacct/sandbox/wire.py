@@ -98,6 +98,38 @@ def owner_problem(environ: Environ) -> bool:
     return False
 
 
+def acl_problem(environ: Environ) -> bool:
+    """True for an ACL a bucket with ACLs disabled refuses: Object Ownership "bucket owner enforced"
+    (the default for every bucket created since April 2023, and what the templates set) accepts a
+    write that names no ACL or bucket-owner-full-control, and no request that sets an ACL otherwise."""
+    from xacct.sandbox.access_s3 import bucket_and_key, bucket_of, owner
+
+    if environ.get("REQUEST_METHOD") not in ("PUT", "POST"):
+        return False
+    canned = environ.get("HTTP_X_AMZ_ACL")
+    granted = any(str(k).startswith("HTTP_X_AMZ_GRANT_") for k in environ)
+    setting = "acl" in urllib.parse.parse_qs(str(environ.get("QUERY_STRING", "")), keep_blank_values=True)
+    if not (canned or granted or setting):
+        return False
+    name = bucket_and_key(environ)[0]
+    account = owner(name)
+    bucket = bucket_of(name, account) if account else None
+    if bucket is None:
+        return False
+    rule = str(getattr(bucket, "ownership_rule", None) or "")
+    if "ObjectWriter" in rule or "BucketOwnerPreferred" in rule:
+        return False  # ACLs enabled
+    return granted or canned != "bucket-owner-full-control"
+
+
+def _acl_refused(start: StartResponse) -> list[bytes]:
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessControlListNotSupported</Code>'
+        "<Message>The bucket does not allow ACLs</Message><RequestId>xacct-strict</RequestId></Error>"
+    )
+    return _reply(start, "400 Bad Request", "application/xml", body)
+
+
 # ---- authorization ----------------------------------------------------------------------------
 
 _JSON_ERRORS = {"kms", "ssm", "logs", "events", "secretsmanager", "dynamodb"}
@@ -242,6 +274,8 @@ def middleware(app: App) -> App:
         refused = authorization_problem(environ, raw, start)
         if refused is not None:
             return refused
+        if service == "s3" and acl_problem(environ):
+            return _acl_refused(start)
         if service == "cloudformation" and environ.get("REQUEST_METHOD") == "POST":
             form = {k: v[0] for k, v in urllib.parse.parse_qs(raw.decode("utf-8", "replace")).items()}
             problem = cloudformation_problem(form)
