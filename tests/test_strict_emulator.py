@@ -202,15 +202,13 @@ def test_a_bucket_with_acls_disabled_takes_only_the_bucket_owner_full_control_ac
     s3.create_bucket(Bucket="acls-default")  # bucket owner enforced: the default for new buckets
     s3.put_object(Bucket="acls-default", Key="a", Body=b"1")
     s3.put_object(Bucket="acls-default", Key="b", Body=b"1", ACL="bucket-owner-full-control")
-    for call in (
-        lambda: s3.put_object(Bucket="acls-default", Key="c", Body=b"1", ACL="public-read"),
-        lambda: s3.put_object(
-            Bucket="acls-default", Key="d", Body=b"1", GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"'
-        ),
-        lambda: s3.put_object_acl(Bucket="acls-default", Key="a", ACL="public-read"),
-    ):
-        with pytest.raises(bx.ClientError, match="AccessControlListNotSupported"):
-            call()
+    with pytest.raises(bx.ClientError, match="AccessControlListNotSupported"):
+        s3.put_object(Bucket="acls-default", Key="c", Body=b"1", ACL="public-read")
+    with pytest.raises(bx.ClientError, match="AccessControlListNotSupported"):
+        everyone = 'uri="http://acs.amazonaws.com/groups/global/AllUsers"'
+        s3.put_object(Bucket="acls-default", Key="d", Body=b"1", GrantRead=everyone)
+    with pytest.raises(bx.ClientError, match="AccessControlListNotSupported"):
+        s3.put_object_acl(Bucket="acls-default", Key="a", ACL="public-read")
     s3.create_bucket(Bucket="acls-on", ObjectOwnership="ObjectWriter")
     s3.put_object(Bucket="acls-on", Key="c", Body=b"1", ACL="public-read")  # ACLs enabled: accepted
 
