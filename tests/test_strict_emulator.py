@@ -204,8 +204,8 @@ def test_a_bucket_with_acls_disabled_takes_only_the_bucket_owner_full_control_ac
     s3.put_object(Bucket="acls-default", Key="b", Body=b"1", ACL="bucket-owner-full-control")
     with pytest.raises(bx.ClientError, match="AccessControlListNotSupported"):
         s3.put_object(Bucket="acls-default", Key="c", Body=b"1", ACL="public-read")
+    everyone = 'uri="http://acs.amazonaws.com/groups/global/AllUsers"'
     with pytest.raises(bx.ClientError, match="AccessControlListNotSupported"):
-        everyone = 'uri="http://acs.amazonaws.com/groups/global/AllUsers"'
         s3.put_object(Bucket="acls-default", Key="d", Body=b"1", GrantRead=everyone)
     with pytest.raises(bx.ClientError, match="AccessControlListNotSupported"):
         s3.put_object_acl(Bucket="acls-default", Key="a", ACL="public-read")
