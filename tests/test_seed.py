@@ -307,6 +307,8 @@ def test_an_adopted_stack_onboards_removes_and_reports_like_any_other(aws: Emula
     for command in (["--status"], ["--verify", "--all"]):
         r = run_cli(*build_args(), *command)
         assert r.code == 0, r.out + r.err
+    r = run_cli(*onboard_args("dev2", DEV2), "--verify")
+    assert r.code == 0, r.out + r.err
     r = run_cli(*onboard_args(), "--remove", "--yes")
     assert r.code == 0, r.out + r.err
     assert stack_parameters("CrossAccountPrimary", "build")["ReplicationBucketList"] == f"xacct-build-{DEV2}-{REGION}"
@@ -358,3 +360,33 @@ def test_removing_a_seed_developer_account_withdraws_its_trust(aws: Emulator) ->
     assert cfn("dev1").get_template(StackName="CrossAccountPrimary")["TemplateBody"] == template_before
     names = {s["StackName"] for s in cfn("dev1").describe_stacks()["Stacks"]}
     assert "CrossAccountDeveloper" not in names
+
+
+def test_adopt_moves_only_the_seed_template(aws: Emulator) -> None:
+    from tests.conftest import deploy_central as deploy_ours
+
+    deploy_ours()
+    r = run_cli(*build_args(), "--adopt", "--dry-run")
+    assert r.code == 0, r.err
+    assert "already holds this project's template" in r.out
+    other = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Parameters": {
+            p: {"Type": "String", "Default": "false" if p == "EnableReplication" else ""}
+            for p in ("EnableReplication", "ReplicationBucketList", "ReplicationBucketStarArns", "ReplicationCMKs")
+        },
+        "Resources": {
+            "P": {"Type": "AWS::SSM::Parameter", "Properties": {"Name": "/other/p", "Type": "String", "Value": "x"}}
+        },
+        "Outputs": {"ReplicationRoleArn": {"Value": f"arn:aws:iam::{BUILD}:role/someone"}},
+    }
+    cfn("build").create_stack(StackName="Other", TemplateBody=json.dumps(other))
+    r = run_cli(*build_args(), "--central-stack", "Other", "--adopt", "--yes")
+    assert r.code == 2
+    assert "holds neither the seed project's template nor this project's" in r.err
+
+
+def test_adopt_is_a_build_account_command(aws: Emulator) -> None:
+    r = run_cli(*onboard_args(), "--adopt", "--dry-run")
+    assert r.code == 2
+    assert "--dev-profile has no effect here" in r.err
