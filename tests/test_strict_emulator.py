@@ -414,3 +414,49 @@ def test_the_readme_lists_every_rule_with_its_source() -> None:
         row = next((line for line in section.splitlines() if line.startswith(f"| `{name}` |")), None)
         assert row is not None, f"README has no row for the rule {name}"
         assert rule.source.split(";")[0].split(",")[0] in row, name
+
+
+def test_conditional_writes_hold_on_put_copy_and_complete(aws: Emulator) -> None:
+    """S3 API reference, PutObject/CopyObject/CompleteMultipartUpload: If-None-Match: * and If-Match."""
+    s3 = session("dev1").client("s3")
+    s3.create_bucket(Bucket="conditions")
+    s3.put_object(Bucket="conditions", Key="src", Body=b"source")
+    first = s3.put_object(Bucket="conditions", Key="k", Body=b"1", IfNoneMatch="*")
+    with pytest.raises(bx.ClientError, match="PreconditionFailed"):
+        s3.put_object(Bucket="conditions", Key="k", Body=b"2", IfNoneMatch="*")
+    with pytest.raises(bx.ClientError, match="PreconditionFailed"):
+        s3.copy_object(Bucket="conditions", Key="k", CopySource={"Bucket": "conditions", "Key": "src"}, IfNoneMatch="*")
+    with pytest.raises(bx.ClientError, match="PreconditionFailed"):
+        s3.copy_object(Bucket="conditions", Key="k", CopySource={"Bucket": "conditions", "Key": "src"}, IfMatch='"0"')
+    with pytest.raises(bx.ClientError, match="NoSuchKey"):
+        s3.copy_object(
+            Bucket="conditions", Key="absent", CopySource={"Bucket": "conditions", "Key": "src"}, IfMatch=first["ETag"]
+        )
+    s3.copy_object(
+        Bucket="conditions", Key="k", CopySource={"Bucket": "conditions", "Key": "src"}, IfMatch=first["ETag"]
+    )
+    assert s3.get_object(Bucket="conditions", Key="k")["Body"].read() == b"source"
+    upload = s3.create_multipart_upload(Bucket="conditions", Key="k")["UploadId"]
+    part = s3.upload_part(Bucket="conditions", Key="k", UploadId=upload, PartNumber=1, Body=b"x")
+    with pytest.raises(bx.ClientError, match="PreconditionFailed"):
+        s3.complete_multipart_upload(
+            Bucket="conditions", Key="k", UploadId=upload,
+            MultipartUpload={"Parts": [{"ETag": part["ETag"], "PartNumber": 1}]}, IfNoneMatch="*",
+        )  # fmt: skip
+
+
+def test_of_racing_conditional_writes_exactly_one_succeeds(aws: Emulator) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    s3 = session("dev1").client("s3")
+    s3.create_bucket(Bucket="racing")
+
+    def write(n: int) -> bool:
+        try:
+            session("dev1").client("s3").put_object(Bucket="racing", Key="k", Body=str(n).encode(), IfNoneMatch="*")
+        except bx.ClientError:
+            return False
+        return True
+
+    with ThreadPoolExecutor(8) as pool:
+        assert sum(pool.map(write, range(8))) == 1

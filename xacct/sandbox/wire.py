@@ -13,6 +13,8 @@ import urllib.parse
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from xacct.sandbox import conditional
+
 TEMPLATE_BODY_LIMIT = 51_200
 PARAMETER_VALUE_LIMIT = 4_096
 _CFN_WRITES = {"CreateStack", "UpdateStack", "CreateChangeSet", "ValidateTemplate"}
@@ -276,6 +278,12 @@ def middleware(app: App) -> App:
             return refused
         if service == "s3" and acl_problem(environ):
             return _acl_refused(start)
+        if service == "s3":
+            from xacct.sandbox.access_s3 import bucket_and_key
+
+            answered = conditional.guarded(app, environ, start, *bucket_and_key(environ))
+            if answered is not None:
+                return answered
         if service == "cloudformation" and environ.get("REQUEST_METHOD") == "POST":
             form = {k: v[0] for k, v in urllib.parse.parse_qs(raw.decode("utf-8", "replace")).items()}
             problem = cloudformation_problem(form)
