@@ -310,6 +310,9 @@ def test_a_transient_failure_is_retried_for_that_target_only(monkeypatch: pytest
     attempts: dict[str, int] = {}
 
     class Flaky:
+        def current(self) -> bool:
+            return True
+
         def copy_to(self, bucket: str, owner: str) -> str:
             attempts[bucket] = attempts.get(bucket, 0) + 1
             if bucket == "flaky" and attempts[bucket] == 1:

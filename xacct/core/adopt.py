@@ -61,7 +61,9 @@ class Adoption:
 
     @property
     def body(self) -> str:
-        return json.dumps(self.template, indent=1)
+        # Compact: the moved template (this project's plus what is carried over) then stays within
+        # CloudFormation's 51,200 bytes for a TemplateBody.
+        return json.dumps(self.template, separators=(",", ":"))
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -3,7 +3,12 @@
 Runs as the central stack's Lambda function (inlined into cfn/CrossAccountPrimary.yaml by
 tools/inline_replicator.py, kept identical by a test). S3 invokes it asynchronously, and Lambda
 retries a failed invocation twice, so the copy is idempotent: each copy records the source version
-in the object's metadata, and a target that already holds that version is skipped. A target that
+in the object's metadata, and a target that already holds that version is skipped. S3 delivers
+events late, out of order and more than once, so the newest build wins: an artifact that is no
+longer the current version of its key is not copied (its successor's event delivers that), nor is
+one older than what the target holds (the events' sequencers order them, for one key); and every
+write is conditional on what was read (If-None-Match / If-Match), so of duplicates racing on one
+target exactly one writes, and the others read again and find it done. A target that
 can never take the copy (gone, owned by another account, denying us, its key disabled) is logged
 and does not fail the event; a transient failure is retried for that target only, and raises at
 the end so that Lambda retries the event, which then skips every target already served. One JSON
@@ -17,6 +22,7 @@ registered name by another account receives nothing.
 
 import json
 import os
+import threading
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +38,9 @@ PART_SIZE = 512 * 1024**2
 MAX_PARTS = 10_000
 ROUNDS = 3  # attempts per target for transient failures, after botocore's own retries
 SOURCE_VERSION = "xacct-source-version"  # user metadata recording what a copy was made from
+SOURCE_SEQUENCER = "xacct-source-sequencer"  # and the S3 event's sequencer, which orders events for one key
+CONFLICTS = {"PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "412", "409"}
+DECISIONS = 4  # reads and conditional writes per target before the race is called transient
 PROBE_PREFIX = "xacct-probe/"  # xacct-probe/BUCKET/...: a verification, for that bucket only
 KEPT_HEADERS = ("CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage", "ContentType")
 TRANSIENT = {
@@ -87,6 +96,44 @@ def reason(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def newer(a: str, b: str) -> bool:
+    """Whether sequencer a comes after sequencer b, for one key (S3 user guide, "Event message
+    structure": compare the hexadecimal strings after padding the shorter with leading zeros)."""
+    width = max(len(a), len(b))
+    return a.upper().rjust(width, "0") > b.upper().rjust(width, "0")
+
+
+def decide(held: dict[str, str] | None, token: str, sequencer: str) -> str:
+    """What to do with one target, from what it holds (None: nothing): write, or skip because it
+    already holds this version ("held") or a newer one ("stale")."""
+    if held is None:
+        return "write"
+    if held.get("token") == token:
+        return "held"
+    theirs = held.get("sequencer", "")
+    if theirs and sequencer and not newer(sequencer, theirs):
+        return "stale"
+    return "write"
+
+
+class _Conditions:
+    """The write condition of the calling thread's next S3 write, sent as its header whatever the
+    SDK's version knows of IfMatch / IfNoneMatch (S3 API reference: PutObject, CopyObject,
+    CompleteMultipartUpload)."""
+
+    def __init__(self, s3: Any) -> None:
+        self.local = threading.local()
+        for operation in ("CopyObject", "PutObject", "CompleteMultipartUpload"):
+            s3.meta.events.register(f"before-sign.s3.{operation}", self._add)
+
+    def _add(self, request: Any, **_: Any) -> None:
+        for name, value in (getattr(self.local, "headers", None) or {}).items():
+            request.headers[name] = value
+
+    def set(self, headers: dict[str, str] | None) -> None:
+        self.local.headers = headers
+
+
 def log(record: dict[str, Any]) -> None:
     print(json.dumps({"xacct": "replication", **record}, sort_keys=True), flush=True)
 
@@ -94,8 +141,10 @@ def log(record: dict[str, Any]) -> None:
 class Artifact:
     """One new object of the build bucket, read once, copied to each target."""
 
-    def __init__(self, s3: Any, bucket: str, key: str, version: str | None, owner: str) -> None:
+    def __init__(self, s3: Any, bucket: str, key: str, version: str | None, owner: str, *, sequencer: str = "") -> None:
         self.s3, self.bucket, self.key, self.version, self.owner = s3, bucket, key, version, owner
+        self.conditions = getattr(s3, "_xacct_conditions", None) or _Conditions(s3)
+        s3._xacct_conditions = self.conditions
         source = {"Bucket": bucket, "Key": key, **({"VersionId": version} if version else {})}
         head = s3.head_object(**source, ExpectedBucketOwner=owner)
         tags = s3.get_object_tagging(**source, ExpectedBucketOwner=owner).get("TagSet", [])
@@ -103,44 +152,84 @@ class Artifact:
         self.size = int(head["ContentLength"])
         # The version id names exactly this artifact; without versioning, its ETag does.
         self.token = version or head.get("VersionId") or head["ETag"].strip('"')
+        self.sequencer = sequencer
         self.headers = {h: head[h] for h in KEPT_HEADERS if head.get(h)}
         self.metadata = {**head.get("Metadata", {}), SOURCE_VERSION: self.token}
+        if sequencer:
+            self.metadata[SOURCE_SEQUENCER] = sequencer
         self.tagging = urllib.parse.urlencode({t["Key"]: t["Value"] for t in tags})
 
-    def held_by(self, bucket: str, owner: str) -> bool:
-        """The target already holds this version (a repeated or retried event)."""
+    def current(self) -> bool:
+        """Whether this is still the newest build of its key (a later one's own event delivers it)."""
+        if not self.version:
+            return True
+        head = self.s3.head_object(Bucket=self.bucket, Key=self.key, ExpectedBucketOwner=self.owner)
+        return bool(head.get("VersionId") == self.version)
+
+    def held_by(self, bucket: str, owner: str) -> dict[str, str] | None:
+        """What the target holds at this key: the version and sequencer it was copied from, and
+        its ETag for the next write's condition (None: nothing; {} when we may not read it)."""
         try:
             head = self.s3.head_object(Bucket=bucket, Key=self.key, ExpectedBucketOwner=owner)
         except ClientError as exc:
-            if str(exc.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "403", "AccessDenied"):
-                return False  # absent, or not ours to read: the copy itself decides
+            code = str(exc.response.get("Error", {}).get("Code"))
+            if code in ("404", "NoSuchKey"):
+                return None
+            if code in ("403", "AccessDenied"):
+                return {}  # not ours to read: the write decides, unconditionally
             raise
-        return bool(head.get("Metadata", {}).get(SOURCE_VERSION) == self.token)
+        meta = head.get("Metadata", {})
+        return {
+            "token": meta.get(SOURCE_VERSION, ""),
+            "sequencer": meta.get(SOURCE_SEQUENCER, ""),
+            "etag": head["ETag"],
+        }
 
     def copy_to(self, bucket: str, owner: str) -> str:
-        if self.held_by(bucket, owner):
-            return "skipped"
-        owners = {"ExpectedBucketOwner": owner, "ExpectedSourceBucketOwner": self.owner}
-        if self.size <= SINGLE_COPY_LIMIT:
-            self.s3.copy_object(
-                Bucket=bucket,
-                Key=self.key,
-                CopySource=self.source,
-                MetadataDirective="REPLACE",
-                Metadata=self.metadata,
-                TaggingDirective="REPLACE",
-                Tagging=self.tagging,
-                **self.headers,
-                **owners,
-            )
-        else:
-            self._multipart(bucket, owner, owners)
-        return "delivered"
+        for _ in range(DECISIONS):
+            held = self.held_by(bucket, owner)
+            decision = decide(held, self.token, self.sequencer)
+            if decision != "write":
+                return "skipped" if decision == "held" else "stale"
+            condition = {"If-None-Match": "*"} if held is None else ({"If-Match": held["etag"]} if held else None)
+            try:
+                self._write(bucket, owner, condition)
+            except ClientError as exc:
+                if str(exc.response.get("Error", {}).get("Code")) not in CONFLICTS or condition is None:
+                    raise
+                # Another writer got there first: read again, and decide again.
+                if not self.current():
+                    return "stale"
+                continue
+            return "delivered"
+        raise ClientError({"Error": {"Code": "SlowDown", "Message": "writers kept racing on this key"}}, "CopyObject")
 
-    def _multipart(self, bucket: str, owner: str, owners: dict[str, str]) -> None:
+    def _write(self, bucket: str, owner: str, condition: dict[str, str] | None) -> None:
+        owners = {"ExpectedBucketOwner": owner, "ExpectedSourceBucketOwner": self.owner}
+        self.conditions.set(condition)
+        try:
+            if self.size <= SINGLE_COPY_LIMIT:
+                self.s3.copy_object(
+                    Bucket=bucket,
+                    Key=self.key,
+                    CopySource=self.source,
+                    MetadataDirective="REPLACE",
+                    Metadata=self.metadata,
+                    TaggingDirective="REPLACE",
+                    Tagging=self.tagging,
+                    **self.headers,
+                    **owners,
+                )
+            else:
+                self._multipart(bucket, owner, owners, condition)
+        finally:
+            self.conditions.set(None)
+
+    def _multipart(self, bucket: str, owner: str, owners: dict[str, str], condition: dict[str, str] | None) -> None:
         """Above 5 GB: a multipart copy, which carries no metadata or tags of its own, so they are
         set on CreateMultipartUpload explicitly; a failed upload is aborted (and the target's
         lifecycle rule removes what an abort could not)."""
+        self.conditions.set(None)  # the condition is the completion's
         upload = self.s3.create_multipart_upload(
             Bucket=bucket,
             Key=self.key,
@@ -163,6 +252,7 @@ class Artifact:
                     **owners,
                 )
                 parts.append({"ETag": copied["CopyPartResult"]["ETag"], "PartNumber": number})
+            self.conditions.set(condition)
             self.s3.complete_multipart_upload(
                 Bucket=bucket,
                 Key=self.key,
@@ -181,14 +271,19 @@ class Artifact:
 def deliver(artifact: Artifact, chosen: list[tuple[str, str]]) -> dict[str, Any]:
     """Copy to every target at once; retry the transient failures, for those targets only."""
     result: dict[str, Any] = {"delivered": [], "skipped": [], "failed": {}}
+    if not artifact.current():
+        # A newer build of this key exists: its own event delivers it, and this one would go back.
+        return {**result, "skipped": [b for b, _ in chosen], "stale": [b for b, _ in chosen]}
     pending = list(chosen)
     for attempt in range(ROUNDS):
         retry: list[tuple[str, str]] = []
         with ThreadPoolExecutor(max_workers=max(1, min(WORKERS, len(pending)))) as pool:
             outcomes = list(zip(pending, pool.map(lambda t: _attempt(artifact, *t), pending), strict=True))
         for (bucket, owner), (status, exc) in outcomes:
-            if status in ("delivered", "skipped"):
-                result[status].append(bucket)
+            if status in ("delivered", "skipped", "stale"):
+                result["delivered" if status == "delivered" else "skipped"].append(bucket)
+                if status == "stale":
+                    result.setdefault("stale", []).append(bucket)
                 result["failed"].pop(bucket, None)
                 continue
             assert exc is not None
@@ -225,7 +320,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         chosen = registered
         if key.startswith(PROBE_PREFIX):
             chosen = [t for t in registered if t[0] == key[len(PROBE_PREFIX) :].split("/", 1)[0]]
-        artifact = Artifact(s3, source, key, obj.get("versionId"), owner)
+        artifact = Artifact(s3, source, key, obj.get("versionId"), owner, sequencer=str(obj.get("sequencer") or ""))
         result = deliver(artifact, chosen)
         log(
             {
