@@ -153,8 +153,11 @@ def invoke(function: Any, event: dict[str, Any]) -> Invocation:
             text = "".join(
                 p.decode(errors="replace") if isinstance(p, bytes) else p for p in (exc.stdout, exc.stderr) if p
             )
-            return Invocation(False, f"{text}Task timed out after {meta['timeout']} s")
-    return Invocation(done.returncode == 0, done.stdout + done.stderr)
+            outcome = Invocation(False, f"{text}Task timed out after {meta['timeout']} s")
+        else:
+            outcome = Invocation(done.returncode == 0, done.stdout + done.stderr)
+    _write_log(function, outcome.output)  # every invocation's output, synchronous or not, as Lambda does
+    return outcome
 
 
 def _role_policies(function: Any) -> list[Any]:
@@ -200,7 +203,6 @@ def invoke_async(function: Any, event: dict[str, Any]) -> threading.Thread:
         for delay in (0.0, *RETRY_DELAYS):
             time.sleep(delay)
             outcome = invoke(function, event)
-            _write_log(function, outcome.output)
             if outcome.ok:
                 return
 

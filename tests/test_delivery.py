@@ -1,0 +1,108 @@
+"""Real delivery, against the replication function as deployed (its inline code, run by the
+emulator's Lambda runtime with the central role's credentials): S3 events come late, out of order,
+more than once and several at once. A developer bucket never goes back to an older build and never
+gets the same build twice."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.conftest import session
+from tests.test_replicator import BUCKET1, BUCKET2, build_artifact, deployed_function, lines, s3_event, two_developers
+from xacct.function import replicator
+from xacct.sandbox import lambda_runtime
+
+__all__ = ["two_developers"]  # the fixture, used by name
+EIGHT_MB = 8 * 1024 * 1024
+
+
+def deliver(event: dict[str, Any], times: int = 1) -> list[Any]:
+    """The same event, delivered `times` times at the same moment; each invocation's result."""
+    function = deployed_function()
+    with ThreadPoolExecutor(max_workers=times) as pool:
+        runs = list(pool.map(lambda _: lambda_runtime.invoke(function, event), range(times)))
+    assert all(r.ok for r in runs), [r.output for r in runs if not r.ok]
+    return [lambda_runtime.last_result(r.output) for r in runs]
+
+
+def versions(bucket: str, profile: str, key: str) -> list[dict[str, Any]]:
+    found = session(profile).client("s3").list_object_versions(Bucket=bucket, Prefix=key).get("Versions", [])
+    return [v for v in found if v["Key"] == key]
+
+
+def current_body(bucket: str, profile: str, key: str) -> bytes:
+    return bytes(session(profile).client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def settled(key: str, version: str) -> None:
+    """S3's own notification for this version has been served (its log line is there)."""
+    for _ in range(300):
+        if any(
+            line.get("version") == version
+            for line in lines(timeout=0.1, count=99, artifact=f"s3://xacct-build-111111111111-us-east-1/{key}")
+        ):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"no delivery of {key} {version}")
+
+
+def test_a_late_event_for_build_1_leaves_build_2_and_adds_no_version(two_developers: None) -> None:
+    key = "svc/app.zip"
+    first = build_artifact(key, b"build 1")
+    settled(key, first)
+    second = build_artifact(key, b"build 2")
+    settled(key, second)
+    held = {b: len(versions(b, p, key)) for b, p in ((BUCKET1, "dev1"), (BUCKET2, "dev2"))}
+    results = deliver(s3_event(key, first), times=2)  # late, and twice
+    assert all(r == {"delivered": 0, "skipped": 2, "failed": 0} for r in results)
+    for bucket, profile in ((BUCKET1, "dev1"), (BUCKET2, "dev2")):
+        assert current_body(bucket, profile, key) == b"build 2"
+        assert len(versions(bucket, profile, key)) == held[bucket]
+    stale = [
+        line
+        for line in lines(count=99, artifact=f"s3://xacct-build-111111111111-us-east-1/{key}")
+        if line.get("version") == first
+    ]
+    assert any(line.get("stale") for line in stale), "the log says why build 1 was skipped"
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_the_same_event_four_times_at_once_adds_exactly_one_version(two_developers: None, round_: int) -> None:
+    key = f"svc/big-{round_}.zip"
+    body = bytes([round_]) * EIGHT_MB
+    before = {b: len(versions(b, p, key)) for b, p in ((BUCKET1, "dev1"), (BUCKET2, "dev2"))}
+    version = build_artifact(key, body)  # S3's own notification is the fifth delivery, at about the same moment
+    deliver(s3_event(key, version), times=4)
+    settled(key, version)
+    for bucket, profile in ((BUCKET1, "dev1"), (BUCKET2, "dev2")):
+        assert len(versions(bucket, profile, key)) == before[bucket] + 1
+        assert current_body(bucket, profile, key) == body
+
+
+hexes = st.integers(min_value=0, max_value=2**80)
+
+
+@given(hexes, hexes, st.integers(0, 6), st.integers(0, 6))
+def test_sequencers_compare_as_the_numbers_they_write(a: int, b: int, pad_a: int, pad_b: int) -> None:
+    """S3 user guide, "Event message structure": compare after left-padding the shorter with zeros."""
+    left, right = "0" * pad_a + f"{a:X}", "0" * pad_b + f"{b:x}"
+    assert replicator.newer(left, right) is (a > b)
+
+
+@given(st.sampled_from(["v1", "v2"]), st.sampled_from(["", "00A", "00B"]), st.sampled_from(["", "00A", "00B"]))
+def test_a_write_happens_only_for_something_new(held_token: str, held_seq: str, ours_seq: str) -> None:
+    held = {"token": held_token, "sequencer": held_seq, "etag": '"e"'}
+    decision = replicator.decide(held, "v2", ours_seq)
+    if held_token == "v2":
+        assert decision == "held"
+    elif held_seq and ours_seq and ours_seq <= held_seq:
+        assert decision == "stale"
+    else:
+        assert decision == "write"
+    assert replicator.decide(None, "v2", ours_seq) == "write"
