@@ -33,7 +33,7 @@ def deliver(event: dict[str, Any], times: int = 1) -> list[Any]:
 
 def versions(bucket: str, profile: str, key: str) -> list[dict[str, Any]]:
     found = session(profile).client("s3").list_object_versions(Bucket=bucket, Prefix=key).get("Versions", [])
-    return [v for v in found if v["Key"] == key]
+    return [dict(v) for v in found if v["Key"] == key]
 
 
 def current_body(bucket: str, profile: str, key: str) -> bytes:
