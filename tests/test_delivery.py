@@ -106,3 +106,36 @@ def test_a_write_happens_only_for_something_new(held_token: str, held_seq: str, 
     else:
         assert decision == "write"
     assert replicator.decide(None, "v2", ours_seq) == "write"
+
+
+def test_a_developer_accounts_own_replicator_returns_at_once(two_developers: None) -> None:
+    """Nobody is registered in a developer's own primary stack: its function reads its list and
+    stops, without reading the object (here there is none: a read would fail)."""
+    from tests.conftest import DEV1, moto_stack
+
+    function = moto_stack(DEV1, "CrossAccountPrimary").resource_map["Replicator"]
+    event = s3_event("never/written.zip", "0")
+    event["Records"][0]["s3"]["bucket"]["name"] = BUCKET1
+    run = lambda_runtime.invoke(function, event)
+    assert run.ok, run.output
+    assert lambda_runtime.last_result(run.output) == {"delivered": 0, "skipped": 0, "failed": 0}
+
+
+def test_a_refusal_for_a_target_registered_minutes_ago_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    import botocore.exceptions as bx
+
+    monkeypatch.setattr("xacct.function.replicator.time.sleep", lambda _: None)
+    refusal = bx.ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "CopyObject")
+
+    class Refused:
+        def current(self) -> bool:
+            return True
+
+        def copy_to(self, bucket: str, owner: str) -> str:
+            raise refusal
+
+    for recent in (True, False):
+        chosen = replicator.Targets([("new-developer", "1")])
+        chosen.recent = recent
+        failed = replicator.deliver(Refused(), chosen)["failed"]["new-developer"]  # type: ignore[arg-type]
+        assert failed["permanent"] is not recent  # retried while the grants may still be on their way

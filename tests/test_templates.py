@@ -492,3 +492,17 @@ def test_failed_multipart_uploads_are_cleaned_up() -> None:
         rules = _resources("CrossAccountPrimary.yaml")[name]["Properties"]["LifecycleConfiguration"]["Rules"]
         assert any(r.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation") == 1 for r in rules), name
     assert "s3:AbortMultipartUpload" in reg.WRITE_ACTIONS
+
+
+def test_replaced_versions_expire_and_targets_are_written_after_their_grants() -> None:
+    primary = load("CrossAccountPrimary.yaml")
+    resources = primary["Resources"]
+    for bucket in ("BuildBucket", "PipelineBucket"):
+        rules = {r["Id"]: r for r in resources[bucket]["Properties"]["LifecycleConfiguration"]["Rules"]}
+        assert rules["ExpireReplacedVersions"]["NoncurrentVersionExpiration"] == {
+            "NoncurrentDays": {"Ref": "NoncurrentVersionDays"}
+        }
+    assert primary["Parameters"]["NoncurrentVersionDays"]["Default"] == 30
+    description = json.dumps(resources["ReplicationTargets"]["Properties"]["Description"])
+    assert "${ReplicationWriteBuckets}" in description
+    assert "${ReplicationUseKeys}" in description

@@ -37,6 +37,9 @@ SINGLE_COPY_LIMIT = 5 * 1024**3  # CopyObject copies up to 5 GB; above, a multip
 PART_SIZE = 512 * 1024**2
 MAX_PARTS = 10_000
 ROUNDS = 3  # attempts per target for transient failures, after botocore's own retries
+# IAM and KMS changes take effect eventually: a target registered this recently whose write is
+# refused may be waiting for its grants, so the refusal is retried (Lambda retries the event too).
+RECENT_SECONDS = 600
 SOURCE_VERSION = "xacct-source-version"  # user metadata recording what a copy was made from
 SOURCE_SEQUENCER = "xacct-source-sequencer"  # and the S3 event's sequencer, which orders events for one key
 CONFLICTS = {"PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "412", "409"}
@@ -59,7 +62,13 @@ class Transient(Exception):
     """Some targets failed in a way that may pass: Lambda should retry the event."""
 
 
-def targets(ssm: Any, buckets_name: str, keys_name: str) -> list[tuple[str, str]]:
+class Targets(list):  # type: ignore[type-arg]
+    """The registered (bucket, owner) pairs; `recent` when the list changed within RECENT_SECONDS."""
+
+    recent = False
+
+
+def targets(ssm: Any, buckets_name: str, keys_name: str) -> Targets:
     """(bucket, owner account) for each registered developer, or none when replication is off.
 
     "true:bucket-a,bucket-b" (EnableReplication:ReplicationBucketList) and
@@ -67,16 +76,28 @@ def targets(ssm: Any, buckets_name: str, keys_name: str) -> list[tuple[str, str]
     """
     found = ssm.get_parameters(Names=[buckets_name, keys_name])["Parameters"]
     values = {p["Name"]: p["Value"] for p in found}
+    changed = [p["LastModifiedDate"] for p in found if p.get("LastModifiedDate")]
+    recent = bool(changed) and time.time() - max(c.timestamp() for c in changed) < RECENT_SECONDS
     enabled, _, buckets = values.get(buckets_name, "false:").partition(":")
     _, _, keys = values.get(keys_name, "keys:").partition(":")
     if enabled.strip() != "true":
-        return []
+        return Targets()
     names = [b.strip() for b in buckets.split(",") if b.strip()]
     owners = [k.strip().split(":")[4] if k.count(":") >= 5 else "" for k in keys.split(",") if k.strip()]
     if len(names) != len(owners):
         # Never write by name alone: an entry without its owner is not served.
         log({"error": "the bucket and key lists differ in length", "buckets": names, "owners": owners})
-    return [(b, o) for b, o in zip(names, owners, strict=False) if o]
+    chosen = Targets((b, o) for b, o in zip(names, owners, strict=False) if o)
+    chosen.recent = recent
+    return chosen
+
+
+def denied(exc: Exception) -> bool:
+    """Refused for want of a grant (the bucket's policy, the key's, our own)."""
+    if not isinstance(exc, ClientError):
+        return False
+    error = exc.response.get("Error", {})
+    return "AccessDenied" in str(error.get("Code", "")) or "not authorized" in str(error.get("Message", ""))
 
 
 def transient(exc: Exception) -> bool:
@@ -287,7 +308,7 @@ def deliver(artifact: Artifact, chosen: list[tuple[str, str]]) -> dict[str, Any]
                 result["failed"].pop(bucket, None)
                 continue
             assert exc is not None
-            permanent = not transient(exc)
+            permanent = not transient(exc) and not (getattr(chosen, "recent", False) and denied(exc))
             result["failed"][bucket] = {"owner": owner, "reason": reason(exc), "permanent": permanent}
             if not permanent:
                 retry.append((bucket, owner))
@@ -311,6 +332,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     owner = str(context.invoked_function_arn).split(":")[4]
     registered = targets(ssm, os.environ["TARGETS_PARAMETER"], os.environ["KEYS_PARAMETER"])
     totals = {"delivered": 0, "skipped": 0, "failed": 0}
+    if not registered:
+        return totals  # replication off, or nobody registered (a developer account's own function): nothing to read
     unfinished = []
     for record in event.get("Records", []):
         started = time.monotonic()
@@ -319,7 +342,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         source = record["s3"]["bucket"]["name"]
         chosen = registered
         if key.startswith(PROBE_PREFIX):
-            chosen = [t for t in registered if t[0] == key[len(PROBE_PREFIX) :].split("/", 1)[0]]
+            chosen = Targets(t for t in registered if t[0] == key[len(PROBE_PREFIX) :].split("/", 1)[0])
+            chosen.recent = registered.recent
         artifact = Artifact(s3, source, key, obj.get("versionId"), owner, sequencer=str(obj.get("sequencer") or ""))
         result = deliver(artifact, chosen)
         log(
