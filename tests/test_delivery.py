@@ -17,6 +17,7 @@ from tests.conftest import session
 from tests.test_replicator import BUCKET1, BUCKET2, build_artifact, deployed_function, lines, s3_event, two_developers
 from xacct.function import replicator
 from xacct.sandbox import lambda_runtime
+from xacct.sandbox.emulator import Emulator
 
 __all__ = ["two_developers"]  # the fixture, used by name
 EIGHT_MB = 8 * 1024 * 1024
@@ -139,3 +140,31 @@ def test_a_refusal_for_a_target_registered_minutes_ago_is_retried(monkeypatch: p
         chosen.recent = recent
         failed = replicator.deliver(Refused(), chosen)["failed"]["new-developer"]  # type: ignore[arg-type]
         assert failed["permanent"] is not recent  # retried while the grants may still be on their way
+
+
+def test_status_says_what_each_developer_last_received_and_what_failed(aws: Emulator) -> None:
+    import json
+
+    from tests.conftest import BUILD, DEV1, DEV2, REGION, deploy_central, fake_entry, onboard_args, run_cli
+
+    gone = fake_entry(1)  # registered, but no such bucket exists
+    deploy_central([gone])
+    for profile, account in (("dev1", DEV1), ("dev2", DEV2)):
+        assert run_cli(*onboard_args(profile, account), "--yes").code == 0
+    version = build_artifact("svc/status.zip", b"for status")
+    settled("svc/status.zip", version)
+    build = ["--build-account", BUILD, "--build-region", REGION, "--build-profile", "build"]
+    r = run_cli(*build, "--status", "--json")
+    assert r.code == 0, r.err
+    developers = {d["bucket"]: d for d in json.loads(r.out)["developers"]}
+    for bucket in (BUCKET1, BUCKET2):
+        assert developers[bucket]["last_delivery"]["artifact"].endswith("/svc/status.zip")
+        assert developers[bucket]["last_delivery"]["version"] == version
+        assert developers[bucket]["last_failure"] is None
+    assert developers[gone[0]]["last_delivery"] is None
+    assert "NoSuchBucket" in developers[gone[0]]["last_failure"]["reason"]
+    text = run_cli(*build, "--status")
+    assert "last delivery: s3://" in text.out
+    assert "last failure:" in text.out
+    verify = run_cli(*onboard_args(), "--verify", "--json")
+    assert json.loads(verify.out)["last_delivery"]["version"] == version

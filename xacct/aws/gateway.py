@@ -143,6 +143,10 @@ class Gateway:
         return cast("SSMClient", self._client("ssm"))
 
     @property
+    def logs(self) -> Any:  # no stubs for CloudWatch Logs among the development dependencies
+        return self._client("logs")
+
+    @property
     def kms(self) -> KMSClient:
         return cast("KMSClient", self._client("kms"))
 

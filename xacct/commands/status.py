@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from xacct.aws import deliveries
 from xacct.aws.reads import BuildContext, read_central
 from xacct.core import registry as reg
 from xacct.core.answers import Central
@@ -21,6 +22,9 @@ def run(central: Central, request: Request, o: Output, save_to: Path | None) -> 
     ctx = BuildContext(central, LineProgress(o.err))
     registry = check_central(central, read_central(ctx).central)
     data = status_json(central, registry)
+    arrived = deliveries.read(ctx.build.logs, central.stack, [e.bucket for e in registry.entries])
+    for developer in data["developers"]:
+        developer.update(arrived.get(developer["bucket"], {"last_delivery": None, "last_failure": None}))
     if request.json:
         o.out.file.write(json.dumps(data, indent=2) + "\n")
     else:

@@ -11,6 +11,7 @@ from typing import Any
 
 import botocore.exceptions as bx
 
+from xacct.aws import deliveries
 from xacct.aws.reads import Context
 from xacct.commands import common
 from xacct.core import policies
@@ -49,6 +50,7 @@ class Verifier:
         states = {n: dev.describe(n) for n in target.stacks.names}
         primary = states[target.stacks.primary]
         bucket = developer_bucket(primary, target.dev.account, target.dev.region)
+        self.bucket = bucket
         cmk = primary.outputs.get("CMK")
         role = central.outputs[REPLICATION_ROLE_OUTPUT]
         links = [
@@ -217,10 +219,13 @@ def run(target: Onboarding, request: Request, o: Output, interactive: bool, save
     remove = common.resume_command(request.prog, target.central, remove=True)
     onboard = common.resume_command(request.prog, target)
     healthy = all(link.ok for link in links) and not orphans
+    arrived = deliveries.read(ctx.build.logs, target.central.stack, [verifier.bucket])[verifier.bucket]
     if request.json:
-        o.out.file.write(json.dumps(verify_json(target, links, orphans, remove, onboard), indent=2) + "\n")
+        found = {**verify_json(target, links, orphans, remove, onboard), **arrived}
+        o.out.file.write(json.dumps(found, indent=2) + "\n")
     else:
         reports.show_verify(o, links, orphans, remove, onboard)
+        reports.show_arrivals(o, arrived, indent="")
     return ExitCode.OK if healthy else ExitCode.BROKEN
 
 

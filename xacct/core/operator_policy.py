@@ -63,6 +63,11 @@ def build_policy(partition: str = "aws", central_stack: str = "CrossAccountPrima
             f"arn:{p}:ssm:*:*:parameter/xacct/locks/*",
         ),
         _statement("ReadEveryDeveloperPath", ["sts:AssumeRole"], f"arn:{p}:iam::*:role/xacct-verify-*"),
+        _statement(
+            "WhatArrived",
+            ["logs:FilterLogEvents"],
+            f"arn:{p}:logs:*:*:log-group:/aws/lambda/xacct-replicator-{central_stack}:*",
+        ),
         _statement("RegisteredBucketsExist", ["s3:ListBucket"], f"arn:{p}:s3:::xacct-build-*"),
         _statement(
             "ReplicationRoleGrants",

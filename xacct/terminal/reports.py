@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from xacct.core.deliveries import WINDOW_DAYS
 from xacct.core.links import Link
 from xacct.terminal.output import Output
 from xacct.terminal.render import say, value_line
@@ -30,12 +31,30 @@ def show_status(o: Output, data: Mapping[str, Any]) -> None:
         else:
             say(o, head, hang=7)
             value_line(o, d["cmk"], "dim", preferred=7)
+        show_arrivals(o, d)
     cap = data["capacity"]
     say(
         o,
         f"Capacity: {cap['registered']} registered, about {cap['fits']} fit within CloudFormation's "
         f"4,096-byte parameter limit ({max(cap['fits'] - cap['registered'], 0)} more)",
     )
+
+
+def show_arrivals(o: Output, d: Mapping[str, Any], indent: str = "       ") -> None:
+    """The last artifact a developer received and the last delivery that failed, when known."""
+    last, failed = d.get("last_delivery"), d.get("last_failure")
+    if last:
+        say(o, f"{indent}last delivery: {last['artifact']} ({last['at']})", hang=len(indent) + 2)
+    if failed:
+        say(
+            o,
+            f"{indent}",
+            ("last failure:", "bold red"),
+            f" {failed['artifact']} ({failed['at']}): {failed['reason']}",
+            hang=len(indent) + 2,
+        )
+    if "last_delivery" in d and not last and not failed:
+        say(o, (f"{indent}nothing delivered in the last {WINDOW_DAYS} days", "dim"))
 
 
 def show_verify(o: Output, links: list[Link], orphans: list[str], remove: str, onboard: str) -> None:
