@@ -168,3 +168,37 @@ def test_status_says_what_each_developer_last_received_and_what_failed(aws: Emul
     assert "last failure:" in text.out
     verify = run_cli(*onboard_args(), "--verify", "--json")
     assert json.loads(verify.out)["last_delivery"]["version"] == version
+
+
+def test_a_developer_onboarded_after_two_builds_starts_current(aws: Emulator) -> None:
+    from tests.conftest import DEV1, DEV2, deploy_central, onboard_args, run_cli
+
+    deploy_central()
+    assert run_cli(*onboard_args("dev2", DEV2), "--yes").code == 0  # someone already registered
+    first = build_artifact("svc-a/app.zip", b"a, build 1")
+    settled("svc-a/app.zip", first)
+    build_artifact("svc-a/app.zip", b"a, build 2")
+    latest_b = build_artifact("svc-b/app.zip", b"b, build 1")
+    settled("svc-b/app.zip", latest_b)
+    r = run_cli(*onboard_args("dev1", DEV1), "--yes")
+    assert r.code == 0, r.out + r.err
+    assert "Started current: 2 artifacts copied into" in r.out
+    assert current_body(BUCKET1, "dev1", "svc-a/app.zip") == b"a, build 2"
+    assert current_body(BUCKET1, "dev1", "svc-b/app.zip") == b"b, build 1"
+    assert len(versions(BUCKET1, "dev1", "svc-a/app.zip")) == 1  # the latest only, once
+    again = run_cli(*onboard_args("dev1", DEV1), "--sync")
+    assert again.code == 0, again.out + again.err
+    assert "0 artifacts copied" in again.out
+    assert "2 already there" in again.out
+    assert len(versions(BUCKET1, "dev1", "svc-a/app.zip")) == 1
+
+
+def test_no_sync_leaves_the_new_bucket_empty(aws: Emulator) -> None:
+    from tests.conftest import DEV1, deploy_central, onboard_args, run_cli
+
+    deploy_central()
+    build_artifact("svc-a/app.zip", b"a")
+    r = run_cli(*onboard_args("dev1", DEV1), "--yes", "--no-sync")
+    assert r.code == 0, r.out + r.err
+    assert "Started current" not in r.out
+    assert "Contents" not in session("dev1").client("s3").list_objects_v2(Bucket=BUCKET1)

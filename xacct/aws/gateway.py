@@ -25,6 +25,9 @@ _CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10}, connect_timeo
 # Who a profile is (STS, and the AssumeRole or SSO call behind the profile's credentials) is the
 # first thing a run asks: an endpoint that cannot be reached is said in seconds, not after ten
 # adaptive retries. Two attempts in all (`total_max_attempts`; `max_attempts` counts retries only).
+# A synchronous Lambda invocation answers when the function returns (up to its 15-minute limit);
+# the sync the tool asks for spends about 20 s, plus the copies already in flight.
+_INVOKE = Config(retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=10, read_timeout=900)
 _FIRST_CONTACT = Config(retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=3, read_timeout=15)
 
 
@@ -124,7 +127,7 @@ class Gateway:
         with self._lock:
             # Clients are thread-safe once made; making them is not.
             if service not in self._clients:
-                config = _FIRST_CONTACT if service == "sts" else _CONFIG
+                config = {"sts": _FIRST_CONTACT, "lambda": _INVOKE}.get(service, _CONFIG)
                 self._clients[service] = session.client(service, config=config)  # type: ignore[call-overload]
             return self._clients[service]
 
@@ -145,6 +148,10 @@ class Gateway:
     @property
     def logs(self) -> Any:  # no stubs for CloudWatch Logs among the development dependencies
         return self._client("logs")
+
+    @property
+    def lambda_(self) -> Any:
+        return self._client("lambda")
 
     @property
     def kms(self) -> KMSClient:

@@ -29,6 +29,11 @@ ANSWER_FLAGS = (
 REQUIRES: tuple[tuple[str, str, Callable[[argparse.Namespace], bool]], ...] = (
     ("json", "--dry-run, --status or --verify", lambda a: a.dry_run or a.status or a.verify),
     ("purge", "--remove", lambda a: a.remove),
+    (
+        "no_sync",
+        "onboarding",
+        lambda a: not (a.remove or a.status or a.verify or a.adopt or a.sync or a.break_lease or a.dry_run),
+    ),
     ("orphan", "--remove", lambda a: a.remove),
     ("probe", "--verify of one developer", lambda a: a.verify and not a.all),
     ("all", "--verify", lambda a: a.verify),
@@ -97,13 +102,18 @@ def parser(prog: str) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,  # `--dry` is not `--dry-run`, and a new flag never changes what an old line meant
     )
-    what = p.add_argument_group("what to do (MODE, one of the first five; default: onboard)")
+    what = p.add_argument_group("what to do (MODE, one of the first six; default: onboard)")
     mode = what.add_mutually_exclusive_group()
     mode.add_argument("--remove", action="store_true", help="offboard the developer account")
     mode.add_argument(
         "--status", action="store_true", help="who is registered, whether replication is on, how many more fit"
     )
     mode.add_argument("--verify", action="store_true", help="check one developer's replication path link by link")
+    mode.add_argument(
+        "--sync",
+        action="store_true",
+        help="copy every current build artifact into the developer's bucket again (after an outage, say)",
+    )
     mode.add_argument(
         "--adopt",
         action="store_true",
@@ -123,6 +133,11 @@ def parser(prog: str) -> argparse.ArgumentParser:
     )
     what.add_argument(
         "--purge", action="store_true", help="with --remove: also delete the developer's own pipeline stacks"
+    )
+    what.add_argument(
+        "--no-sync",
+        action="store_true",
+        help="onboard without copying the current build artifacts into the new bucket (--sync does it later)",
     )
     what.add_argument(
         "--orphan", metavar="BUCKET", help="with --remove: take this bucket's entry out of the central lists only"
@@ -233,6 +248,7 @@ def request(args: argparse.Namespace, prog: str) -> Request:
         "verify": "verify",
         "break_lease": "break-lease",
         "adopt": "adopt",
+        "sync": "sync",
     }
     mode: Mode = next((m for flag, m in modes.items() if getattr(args, flag)), "onboard")
     return Request(
@@ -252,5 +268,6 @@ def request(args: argparse.Namespace, prog: str) -> Request:
         out=args.out,
         apply_plan=args.apply_plan,
         markdown=args.markdown,
+        no_sync=args.no_sync,
         prog=prog,
     )

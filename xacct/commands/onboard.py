@@ -82,7 +82,12 @@ def run(
         raise type(exc)(exc.message, hint=f"fix the cause, then run again: {command}") from exc
     stacks = common.final_stacks(ctx, reads.dev, reads.central)
     applied = time.monotonic() - started
-    render.summary(o, plan, change, stacks, bucket=stacks[0][3].outputs.get("BuildBucket"), applied=applied)
+    bucket = stacks[0][3].outputs.get("BuildBucket") or plan.bucket
+    render.summary(o, plan, change, stacks, bucket=bucket, applied=applied, syncing=not request.no_sync)
+    if not request.no_sync:
+        from xacct.commands import sync
+
+        sync.start_current(ctx, o, ctx.build_stacks().describe(plan.central_stack), bucket)
     common.save(save_to, target)
     return ExitCode.OK
 

@@ -58,6 +58,10 @@ def run_command(
 
         return remove.run_orphan(answers.central(), request, o, save_to)
     target = answers.onboarding()
+    if request.mode == "sync":
+        from xacct.commands import sync
+
+        return sync.run(target, request, o)
     if request.mode == "verify":
         from xacct.commands import verify
 

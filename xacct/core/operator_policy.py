@@ -64,6 +64,14 @@ def build_policy(partition: str = "aws", central_stack: str = "CrossAccountPrima
         ),
         _statement("ReadEveryDeveloperPath", ["sts:AssumeRole"], f"arn:{p}:iam::*:role/xacct-verify-*"),
         _statement(
+            "StartDevelopersCurrent",
+            ["lambda:InvokeFunction"],
+            [
+                f"arn:{p}:lambda:*:*:function:{central_stack}-Replicator-*",
+                f"arn:{p}:lambda:*:*:function:S3DataReplicator",  # a seed-project stack, adopted
+            ],
+        ),
+        _statement(
             "WhatArrived",
             ["logs:FilterLogEvents"],
             f"arn:{p}:logs:*:*:log-group:/aws/lambda/xacct-replicator-{central_stack}:*",

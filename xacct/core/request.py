@@ -9,7 +9,7 @@ from typing import Literal
 
 from xacct.core.answers import Answers
 
-Mode = Literal["onboard", "remove", "status", "verify", "break-lease", "adopt"]
+Mode = Literal["onboard", "remove", "status", "verify", "break-lease", "adopt", "sync"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class Request:
     out: Path | None = None  # with --dry-run: save the plan (and what it was computed from) for --apply
     apply_plan: Path | None = None  # apply a saved plan, refused if anything it was computed from changed
     markdown: bool = False  # with --dry-run: the plan as Markdown, for a pull request
+    no_sync: bool = False  # onboard without starting the developer current (--sync does it later)
     prog: str = "python onboard.py"  # how the person started us, for the commands we suggest
 
     @property

@@ -1,18 +1,15 @@
 """Copy each new build artifact into every registered developer bucket: once, only to its owner.
 
 Runs as the central stack's Lambda function (inlined into cfn/CrossAccountPrimary.yaml by
-tools/inline_replicator.py, kept identical by a test). S3 invokes it asynchronously, and Lambda
-retries a failed invocation twice, so the copy is idempotent: each copy records the source version
-in the object's metadata, and a target that already holds that version is skipped. S3 delivers
-events late, out of order and more than once, so the newest build wins: an artifact that is no
-longer the current version of its key is not copied (its successor's event delivers that), nor is
-one older than what the target holds (the events' sequencers order them, for one key); and every
-write is conditional on what was read (If-None-Match / If-Match), so of duplicates racing on one
-target exactly one writes, and the others read again and find it done. A target that
-can never take the copy (gone, owned by another account, denying us, its key disabled) is logged
-and does not fail the event; a transient failure is retried for that target only, and raises at
-the end so that Lambda retries the event, which then skips every target already served. One JSON
-line per artifact says what was delivered, skipped and failed.
+tools/inline_replicator.py, kept identical by a test). S3 delivers events late, out of order and
+more than once, and Lambda retries a failed invocation twice. So the newest build wins: an artifact
+no longer its key's current version is not copied, nor one older than what the target holds (the
+events' sequencers order them); each copy records the source version, and a target holding it is
+skipped; every write is conditional on what was read (If-None-Match / If-Match), so of duplicates
+racing on one target exactly one writes. A target that can never take the copy (gone, another
+account's, denying us) is logged and does not fail the event; a transient failure is retried for
+that target, then raised so that Lambda retries the event. One JSON line per artifact says what
+was delivered, skipped and failed. A "sync" event starts a new developer current.
 
 The target lists live in SSM parameters, not in the environment: Lambda's 4 KB environment limit
 would bind before the 4,096-byte CloudFormation parameter limit does. A target's owner is the
@@ -46,16 +43,8 @@ CONFLICTS = {"PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "4
 DECISIONS = 4  # reads and conditional writes per target before the race is called transient
 PROBE_PREFIX = "xacct-probe/"  # xacct-probe/BUCKET/...: a verification, for that bucket only
 KEPT_HEADERS = ("CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage", "ContentType")
-TRANSIENT = {
-    "InternalError",
-    "RequestTimeout",
-    "ServiceUnavailable",
-    "SlowDown",
-    "Throttling",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "KMS.ThrottlingException",
-}
+TRANSIENT = {"InternalError", "RequestTimeout", "ServiceUnavailable", "SlowDown", "Throttling"}
+TRANSIENT |= {"ThrottlingException", "RequestLimitExceeded", "KMS.ThrottlingException"}
 
 
 class Transient(Exception):
@@ -138,9 +127,8 @@ def decide(held: dict[str, str] | None, token: str, sequencer: str) -> str:
 
 
 class _Conditions:
-    """The write condition of the calling thread's next S3 write, sent as its header whatever the
-    SDK's version knows of IfMatch / IfNoneMatch (S3 API reference: PutObject, CopyObject,
-    CompleteMultipartUpload)."""
+    """The condition of the calling thread's next S3 write, sent as its header whatever the SDK
+    knows of IfMatch / IfNoneMatch (S3 API reference: PutObject, CopyObject, CompleteMultipartUpload)."""
 
     def __init__(self, s3: Any) -> None:
         self.local = threading.local()
@@ -168,6 +156,10 @@ class Artifact:
         s3._xacct_conditions = self.conditions
         source = {"Bucket": bucket, "Key": key, **({"VersionId": version} if version else {})}
         head = s3.head_object(**source, ExpectedBucketOwner=owner)
+        if not version and head.get("VersionId") not in (None, "null"):
+            # The current version, as read: the copy is of exactly that one, whatever comes after.
+            self.version = version = str(head["VersionId"])
+            source = {**source, "VersionId": version}
         tags = s3.get_object_tagging(**source, ExpectedBucketOwner=owner).get("TagSet", [])
         self.source = source
         self.size = int(head["ContentLength"])
@@ -326,11 +318,59 @@ def _attempt(artifact: Artifact, bucket: str, owner: str) -> tuple[str, Exceptio
         return "failed", exc
 
 
+def sync(s3: Any, event: dict[str, Any], registered: Targets, owner: str, context: Any) -> dict[str, Any]:
+    """Start a developer current: the current version of every build artifact into the named (and
+    registered) targets, a page at a time, within the budget; `next` is where to resume (None: done)."""
+    wanted = set(event.get("targets") or [])
+    chosen = Targets(t for t in registered if t[0] in wanted)
+    chosen.recent = registered.recent
+    # Within the caller's budget, and never near the invocation's own limit (copies in flight).
+    remaining = context.get_remaining_time_in_millis() / 1000 - 30
+    deadline = time.monotonic() + max(1.0, min(float(event.get("budget_seconds") or 60), remaining))
+    bucket = str(event["bucket"])
+    listing: dict[str, Any] = {"Bucket": bucket, "ExpectedBucketOwner": owner, "MaxKeys": 1000}
+    if event.get("start_after"):
+        listing["StartAfter"] = event["start_after"]
+    totals: dict[str, Any] = {"delivered": 0, "skipped": 0, "failed": 0, "failures": [], "next": None}
+    if not chosen:
+        return totals
+    page = s3.list_objects_v2(**listing)
+    keys = [o["Key"] for o in page.get("Contents", []) if not o["Key"].startswith(PROBE_PREFIX)]
+    done = ""
+
+    def one(key: str) -> dict[str, Any]:
+        try:
+            artifact = Artifact(s3, bucket, key, None, owner)
+            return {"version": artifact.token, **deliver(artifact, chosen)}
+        except ClientError as exc:  # the artifact went away while the page was read
+            return {"delivered": [], "skipped": [], "failed": {"": {"reason": reason(exc), "permanent": True}}}
+
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        for start in range(0, len(keys), WORKERS):
+            batch = keys[start : start + WORKERS]
+            for key, result in zip(batch, pool.map(one, batch), strict=True):
+                totals["delivered"] += len(result["delivered"])
+                totals["skipped"] += len(result["skipped"])
+                totals["failed"] += len(result["failed"])
+                totals["failures"] += [{"artifact": key, **f} for f in result["failed"].values()][:5]
+                if result["delivered"] or result["failed"]:
+                    log({"artifact": f"s3://{bucket}/{key}", "sync": True, **result})
+            done = batch[-1]
+            if time.monotonic() > deadline and done != keys[-1]:
+                totals["next"] = done
+                return totals
+    totals["next"] = keys[-1] if page.get("IsTruncated") and keys else None
+    totals["failures"] = totals["failures"][:20]
+    return totals
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     config = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=WORKERS + 4)
     s3, ssm = boto3.client("s3", config=config), boto3.client("ssm", config=config)
     owner = str(context.invoked_function_arn).split(":")[4]
     registered = targets(ssm, os.environ["TARGETS_PARAMETER"], os.environ["KEYS_PARAMETER"])
+    if event.get("xacct") == "sync":
+        return sync(s3, event, registered, owner, context)
     totals = {"delivered": 0, "skipped": 0, "failed": 0}
     if not registered:
         return totals  # replication off, or nobody registered (a developer account's own function): nothing to read
@@ -346,15 +386,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             chosen.recent = registered.recent
         artifact = Artifact(s3, source, key, obj.get("versionId"), owner, sequencer=str(obj.get("sequencer") or ""))
         result = deliver(artifact, chosen)
-        log(
-            {
-                "artifact": f"s3://{source}/{key}",
-                "version": artifact.token,
-                "targets": len(chosen),
-                "seconds": round(time.monotonic() - started, 3),
-                **result,
-            }
-        )
+        line = {"artifact": f"s3://{source}/{key}", "version": artifact.token, "targets": len(chosen)}
+        log({**line, "seconds": round(time.monotonic() - started, 3), **result})
         totals["delivered"] += len(result["delivered"])
         totals["skipped"] += len(result["skipped"])
         totals["failed"] += len(result["failed"])

@@ -297,6 +297,7 @@ def _functions_run() -> None:
         lambda_runtime.invoke_async(function, event_body)
 
     notifications._invoke_awslambda = _invoke_awslambda
+    lambda_runtime.install_invoke()
 
 
 def _event_versions() -> None:

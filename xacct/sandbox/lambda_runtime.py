@@ -217,3 +217,25 @@ def last_result(output: str) -> Any:
         if line.startswith("REPORT "):
             return json.loads(line[len("REPORT ") :])["result"]
     return None
+
+
+def install_invoke() -> None:
+    """The Invoke API runs the function's deployed code too (moto needs Docker for it, and without it
+    answers a canned "Simple Lambda happy path OK"): RequestResponse returns the handler's result,
+    or its error with X-Amz-Function-Error; Event runs it asynchronously, retried as S3's are."""
+    from moto.awslambda import models as lam
+
+    def api_invoke(self: Any, body: str, request_headers: Any, response_headers: Any) -> bytes:
+        event = json.loads(body) if body else {}
+        kind = next((v for k, v in dict(request_headers).items() if k.lower() == "x-amz-invocation-type"), None)
+        if kind == "Event":
+            invoke_async(self, event)
+            return b""
+        outcome = invoke(self, event)
+        if not outcome.ok:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            lines = [line for line in outcome.output.splitlines() if line.strip()]
+            return json.dumps({"errorMessage": lines[-1] if lines else "failed", "errorType": "Error"}).encode()
+        return json.dumps(last_result(outcome.output)).encode()
+
+    lam.LambdaFunction.invoke = api_invoke  # type: ignore[method-assign]

@@ -172,6 +172,7 @@ def summary(
     *,
     bucket: str | None = None,
     applied: float | None = None,
+    syncing: bool = False,
 ) -> None:
     """How it ended: how long applying took (and the whole run, questions and review included),
     where the developer's pipeline starts, and every stack touched with its ARN and console page."""
@@ -183,7 +184,8 @@ def summary(
         say(o, ("Onboarded" + took + ".", "bold green"))
         say(o, f"  registered in {plan.central_stack} as developer {_position(change)}; replication is on", hang=4)
         say(o, f"  your pipeline triggers from s3://{bucket or plan.bucket}", hang=4)
-        say(o, "  next: run your pipeline once from your fork, or wait for the next central build", hang=4)
+        if not syncing:
+            say(o, "  next: run your pipeline once from your fork, or wait for the next central build", hang=4)
     else:
         headline = "Removed" + took + "." if change.kind == "removed" else change.message + took + "."
         o.out.print()

@@ -1,0 +1,69 @@
+"""Start a developer current: the central replication function copies the current version of every
+artifact of the build bucket into the developer's bucket (its role is the one the bucket admits).
+The tool drives it a chunk at a time (about 20 seconds each, well inside Lambda's 15-minute limit),
+so that a large build bucket shows progress and no invocation runs long."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from xacct.core.state import StackState
+from xacct.errors import AwsFailure
+
+FUNCTION_OUTPUT = "ReplicatorArn"
+BUDGET_SECONDS = 20
+
+
+@dataclass
+class Synced:
+    bucket: str
+    copied: int = 0
+    current: int = 0  # already held (or newer)
+    failed: int = 0
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "copied": self.copied,
+            "already_current": self.current,
+            "failed": self.failed,
+            "failures": self.failures,
+        }
+
+
+def available(central: StackState) -> bool:
+    """Whether the central stack's function can sync (this project's template; the seed's cannot)."""
+    return bool(central.outputs.get(FUNCTION_OUTPUT) and central.outputs.get("BuildBucket"))
+
+
+def sync(lam: Any, central: StackState, bucket: str, progress: Callable[[Synced], None] | None = None) -> Synced:
+    """Copy until the function says it is done; each chunk's totals reported as it returns."""
+    done = Synced(bucket)
+    start_after: str | None = None
+    while True:
+        payload = {
+            "xacct": "sync",
+            "bucket": central.outputs["BuildBucket"],
+            "targets": [bucket],
+            "start_after": start_after,
+            "budget_seconds": BUDGET_SECONDS,
+        }
+        answer = lam.invoke(
+            FunctionName=central.outputs[FUNCTION_OUTPUT], InvocationType="RequestResponse", Payload=json.dumps(payload)
+        )
+        body = json.loads(answer["Payload"].read() or b"null")
+        if answer.get("FunctionError") or not isinstance(body, dict):
+            reason = body.get("errorMessage") if isinstance(body, dict) else body
+            raise AwsFailure(f"the replication function could not sync {bucket}: {reason}")
+        done.copied += int(body.get("delivered", 0))
+        done.current += int(body.get("skipped", 0))
+        done.failed += int(body.get("failed", 0))
+        done.failures = (done.failures + list(body.get("failures") or []))[:20]
+        if progress is not None:
+            progress(done)
+        start_after = body.get("next")
+        if not start_after:
+            return done

@@ -1,0 +1,60 @@
+"""`--sync`, and the end of an onboarding: start a developer current. The central replication
+function copies the current version of every build artifact into the developer's bucket;
+what the bucket already holds (or holds newer) is left as it is."""
+
+from __future__ import annotations
+
+from xacct.aws import backfill
+from xacct.aws.reads import Context
+from xacct.core.answers import Onboarding
+from xacct.core.planning import check_central, developer_bucket
+from xacct.core.request import Request
+from xacct.core.state import StackState
+from xacct.errors import ExitCode, InvalidInput
+from xacct.terminal.output import Output
+from xacct.terminal.progress import LineProgress
+from xacct.terminal.render import say
+
+
+def run(target: Onboarding, request: Request, o: Output) -> int:
+    ctx = Context(target.central, LineProgress(o.err), target=target)
+    ctx.build.check_account(target.build.account)
+    ctx.dev.check_account(target.dev.account)
+    central = ctx.build_stacks().describe(target.central.stack)
+    registry = check_central(target.central, central)
+    primary = ctx.dev_stacks().describe(target.stacks.primary)
+    bucket = developer_bucket(primary, target.dev.account, target.dev.region)
+    if bucket not in [e.bucket for e in registry.entries]:
+        raise InvalidInput(f"{bucket} is not registered in {central.name}: onboard the developer first")
+    synced = start_current(ctx, o, central, bucket)
+    return ExitCode.OK if synced is None or not synced.failed else ExitCode.AWS_FAILED
+
+
+def start_current(ctx: Context, o: Output, central: StackState, bucket: str) -> backfill.Synced | None:
+    """Sync one developer bucket, its progress on stderr and its outcome on stdout (None: the
+    central stack's function cannot sync, as the seed project's cannot)."""
+    if not backfill.available(central):
+        say(o, ("note:", "dim"), f" {central.name}'s function cannot copy the current artifacts into {bucket} "
+            "(a seed-project stack: --adopt gives it this project's); they arrive with the next builds")  # fmt: skip
+        return None
+
+    def progress(done: backfill.Synced) -> None:
+        ctx.progress.note("central", f"sync {bucket}: {done.copied} copied, {done.current} already current")
+
+    synced = backfill.sync(ctx.build.lambda_, central, bucket, progress)
+    show(o, synced)
+    return synced
+
+
+def show(o: Output, synced: backfill.Synced) -> None:
+    say(
+        o,
+        ("Started current: " if not synced.failed else "Started current, with failures: ", "bold"),
+        f"{synced.copied} artifacts copied into {synced.bucket}, {synced.current} already there, "
+        f"{synced.failed} failed",
+        hang=4,
+    )
+    for failure in synced.failures[:5]:
+        say(o, f"  failed: {failure.get('artifact')}: {failure.get('reason')}", hang=4)
+    if synced.failed:
+        say(o, "  next: fix the cause, then run the same command with --sync", hang=4)
