@@ -202,3 +202,18 @@ def test_no_sync_leaves_the_new_bucket_empty(aws: Emulator) -> None:
     assert r.code == 0, r.out + r.err
     assert "Started current" not in r.out
     assert "Contents" not in session("dev1").client("s3").list_objects_v2(Bucket=BUCKET1)
+
+
+def test_with_a_fleet_file_each_developer_starts_current(aws: Emulator, tmp_path: Any) -> None:
+    from tests.conftest import deploy_central, run_cli
+    from tests.test_fleet import team
+
+    deploy_central()
+    version = build_artifact("svc/app.zip", b"the build")
+    path = team(tmp_path, [{"dev_profile": "dev1"}, {"dev_profile": "dev2"}])
+    r = run_cli("--from", str(path), "--yes")
+    assert r.code == 0, r.out + r.err
+    for bucket, profile in ((BUCKET1, "dev1"), (BUCKET2, "dev2")):
+        assert f"Started current: 1 artifact copied into {bucket}" in r.out
+        assert current_body(bucket, profile, "svc/app.zip") == b"the build"
+    assert version

@@ -149,7 +149,15 @@ def run(request: Request, o: Output, interactive: bool, saved: Saved | None = No
         raise common.interrupted(bctx, exc) from exc
     again = f"--apply {request.apply_plan}" if request.apply_plan else f"--from {request.fleet} --yes"
     summary(o, "Onboarded", plans, final, time.monotonic() - started, again=f"{request.prog} {again}", where=_fate)
+    if not request.no_sync:
+        _start_current(o, bctx, central.stack, [m for m in plans if not m.problem])
     return ExitCode.OK if not any(m.problem for m in plans) else ExitCode.AWS_FAILED
+
+
+def _start_current(o: Output, bctx: BuildContext, stack: str, members: list[Member]) -> None:
+    from xacct.commands import sync
+
+    sync.start_many(o, bctx, bctx.build_stacks().describe(stack), [m.plan.bucket for m in members if m.plan])
 
 
 class Primaries:

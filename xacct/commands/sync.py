@@ -5,12 +5,12 @@ what the bucket already holds (or holds newer) is left as it is."""
 from __future__ import annotations
 
 from xacct.aws import backfill
-from xacct.aws.reads import Context
+from xacct.aws.reads import BuildContext, Context
 from xacct.core.answers import Onboarding
 from xacct.core.planning import check_central, developer_bucket
 from xacct.core.request import Request
 from xacct.core.state import StackState
-from xacct.errors import ExitCode, InvalidInput
+from xacct.errors import ExitCode, InvalidInput, XacctError
 from xacct.terminal.output import Output
 from xacct.terminal.progress import LineProgress
 from xacct.terminal.render import say
@@ -50,7 +50,8 @@ def show(o: Output, synced: backfill.Synced) -> None:
     say(
         o,
         ("Started current: " if not synced.failed else "Started current, with failures: ", "bold"),
-        f"{synced.copied} artifacts copied into {synced.bucket}, {synced.current} already there, "
+        f"{synced.copied} artifact{'' if synced.copied == 1 else 's'} copied into {synced.bucket}, "
+        f"{synced.current} already there, "
         f"{synced.failed} failed",
         hang=4,
     )
@@ -58,3 +59,29 @@ def show(o: Output, synced: backfill.Synced) -> None:
         say(o, f"  failed: {failure.get('artifact')}: {failure.get('reason')}", hang=4)
     if synced.failed:
         say(o, "  next: fix the cause, then run the same command with --sync", hang=4)
+
+
+def start_many(o: Output, bctx: BuildContext, central: StackState, buckets: list[str]) -> None:
+    """Every bucket of a batch starts current, a few at a time; said per developer, in order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not backfill.available(central):
+        o.info(
+            f"note: {central.name}'s function cannot copy the current artifacts (a seed-project stack: --adopt first)"
+        )
+        return
+
+    def one(bucket: str) -> backfill.Synced | str:
+        try:
+            return backfill.sync(bctx.build.lambda_, central, bucket)
+        except XacctError as exc:
+            return exc.message
+
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(buckets)))) as pool:
+        outcomes = list(pool.map(one, buckets))
+    o.out.print()
+    for bucket, outcome in zip(buckets, outcomes, strict=True):
+        if isinstance(outcome, str):
+            say(o, f"{bucket}: could not start current: {outcome}", hang=4)
+        else:
+            show(o, outcome)
