@@ -146,17 +146,9 @@ class CloudFormationDouble:
     # ---- proxying ---------------------------------------------------------------------
 
     def _forward(self, h: BaseHTTPRequestHandler, body: bytes) -> tuple[int, dict[str, str], bytes]:
-        req = urllib.request.Request(
-            self.upstream + h.path, data=body if h.command != "GET" else None, method=h.command
-        )
-        for k, v in h.headers.items():
-            if k.lower() not in ("host", "content-length", "connection"):
-                req.add_header(k, v)
-        try:
-            with urllib.request.urlopen(req, timeout=60) as resp:
-                return resp.status, dict(resp.headers.items()), resp.read()
-        except urllib.error.HTTPError as err:
-            return err.code, dict(err.headers.items()), err.read()
+        from tests.forwarding import forward
+
+        return forward(self.upstream, h, body, timeout=60)
 
     def _reply(self, h: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes) -> None:
         h.send_response(status)

@@ -123,16 +123,9 @@ class FaultProxy:
         self._reply(h, status, headers, out)
 
     def _forward(self, h: BaseHTTPRequestHandler, body: bytes) -> tuple[int, dict[str, str], bytes]:
-        req = urllib.request.Request(self.upstream + h.path, data=body if h.command not in ("GET", "HEAD") else None)
-        req.method = h.command
-        for k, v in h.headers.items():
-            if k.lower() not in ("host", "content-length", "connection"):
-                req.add_header(k, v)
-        try:
-            with urllib.request.urlopen(req, timeout=120) as resp:
-                return resp.status, dict(resp.headers.items()), resp.read()
-        except urllib.error.HTTPError as err:
-            return err.code, dict(err.headers.items()), err.read()
+        from tests.forwarding import forward
+
+        return forward(self.upstream, h, body, timeout=120)
 
     def _reply(self, h: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes) -> None:
         h.send_response(status)

@@ -156,6 +156,7 @@ class Artifact:
         s3._xacct_conditions = self.conditions
         source = {"Bucket": bucket, "Key": key, **({"VersionId": version} if version else {})}
         head = s3.head_object(**source, ExpectedBucketOwner=owner)
+        self.read_current = not version  # this very read was of the key's current version
         if not version and head.get("VersionId") not in (None, "null"):
             # The current version, as read: the copy is of exactly that one, whatever comes after.
             self.version = version = str(head["VersionId"])
@@ -172,9 +173,9 @@ class Artifact:
             self.metadata[SOURCE_SEQUENCER] = sequencer
         self.tagging = urllib.parse.urlencode({t["Key"]: t["Value"] for t in tags})
 
-    def current(self) -> bool:
+    def current(self, *, again: bool = False) -> bool:
         """Whether this is still the newest build of its key (a later one's own event delivers it)."""
-        if not self.version:
+        if not self.version or (self.read_current and not again):
             return True
         head = self.s3.head_object(Bucket=self.bucket, Key=self.key, ExpectedBucketOwner=self.owner)
         return bool(head.get("VersionId") == self.version)
@@ -191,17 +192,16 @@ class Artifact:
             if code in ("403", "AccessDenied"):
                 return {}  # not ours to read: the write decides, unconditionally
             raise
-        meta = head.get("Metadata", {})
-        return {
-            "token": meta.get(SOURCE_VERSION, ""),
-            "sequencer": meta.get(SOURCE_SEQUENCER, ""),
-            "etag": head["ETag"],
-        }
+        meta, etag = head.get("Metadata", {}), head["ETag"]
+        return {"token": meta.get(SOURCE_VERSION, ""), "sequencer": meta.get(SOURCE_SEQUENCER, ""), "etag": etag}
 
     def copy_to(self, bucket: str, owner: str) -> str:
         for _ in range(DECISIONS):
             held = self.held_by(bucket, owner)
             decision = decide(held, self.token, self.sequencer)
+            if decision == "write" and held and held.get("sequencer") and not self.sequencer:
+                # An event's copy against one without a sequencer (a sync): only the source can order them.
+                decision = "write" if self.current(again=True) else "stale"
             if decision != "write":
                 return "skipped" if decision == "held" else "stale"
             condition = {"If-None-Match": "*"} if held is None else ({"If-Match": held["etag"]} if held else None)
@@ -211,7 +211,7 @@ class Artifact:
                 if str(exc.response.get("Error", {}).get("Code")) not in CONFLICTS or condition is None:
                     raise
                 # Another writer got there first: read again, and decide again.
-                if not self.current():
+                if not self.current(again=True):
                     return "stale"
                 continue
             return "delivered"

@@ -1,0 +1,27 @@
+"""Forward one HTTP request exactly as it came (the test proxies' one way of doing it): method,
+path and headers untouched. urllib would add a Content-Type of its own to a request that has none
+(application/x-www-form-urlencoded), and the emulator then reads a Lambda Invoke as a form."""
+
+from __future__ import annotations
+
+import http.client
+import urllib.parse
+from http.server import BaseHTTPRequestHandler
+
+SKIPPED = ("host", "content-length", "connection")
+
+
+def forward(
+    upstream: str, h: BaseHTTPRequestHandler, body: bytes, timeout: float = 120
+) -> tuple[int, dict[str, str], bytes]:
+    where = urllib.parse.urlsplit(upstream)
+    connection = http.client.HTTPConnection(where.hostname or "127.0.0.1", where.port, timeout=timeout)
+    try:
+        headers = {k: v for k, v in h.headers.items() if k.lower() not in SKIPPED}
+        if h.command not in ("GET", "HEAD") or body:
+            headers["Content-Length"] = str(len(body))
+        connection.request(h.command, h.path, body=body if body else None, headers=headers)
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
