@@ -217,3 +217,44 @@ def test_with_a_fleet_file_each_developer_starts_current(aws: Emulator, tmp_path
         assert f"Started current: 1 artifact copied into {bucket}" in r.out
         assert current_body(bucket, profile, "svc/app.zip") == b"the build"
     assert version
+
+
+def test_a_large_build_bucket_is_synced_in_chunks_and_nothing_is_missed(
+    aws: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each invocation stops once its budget is spent and says where the next resumes; the tool
+    drives them until the function says it is done."""
+    from moto.s3.models import s3_backends
+
+    from tests.conftest import BUILD, DEV1, deploy_central, onboard_args, run_cli
+    from xacct.aws import backfill
+
+    deploy_central()
+    assert run_cli(*onboard_args("dev1", DEV1), "--yes", "--no-sync").code == 0
+    name = "xacct-build-111111111111-us-east-1"
+    backend = s3_backends[BUILD]["aws"]
+    bucket = backend.get_bucket(name)
+    kept, bucket.notification_configuration = bucket.notification_configuration, None  # the sync alone
+    keys = [f"svc-{n:02d}/app.zip" for n in range(60)]
+    for key in keys:
+        backend.put_object(name, key, key.encode())
+    bucket.notification_configuration = kept
+    chunks: list[int] = []
+    monkeypatch.setattr(backfill, "BUDGET_SECONDS", 1)
+    original = backfill.sync
+
+    def counting(lam: Any, central: Any, target: str, progress: Any = None) -> backfill.Synced:
+        def each(done: backfill.Synced) -> None:
+            chunks.append(done.copied)
+            if progress is not None:
+                progress(done)
+
+        return original(lam, central, target, each)
+
+    monkeypatch.setattr(backfill, "sync", counting)
+    r = run_cli(*onboard_args("dev1", DEV1), "--sync")
+    assert r.code == 0, r.out + r.err
+    assert "Started current: 60 artifacts copied" in r.out
+    assert len(chunks) > 1, chunks  # several invocations, each within its budget
+    held = session("dev1").client("s3").list_objects_v2(Bucket=BUCKET1)["Contents"]
+    assert sorted(o["Key"] for o in held) == keys

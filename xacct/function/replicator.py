@@ -359,7 +359,8 @@ def sync(s3: Any, event: dict[str, Any], registered: Targets, owner: str, contex
             if time.monotonic() > deadline and done != keys[-1]:
                 totals["next"] = done
                 return totals
-    totals["next"] = keys[-1] if page.get("IsTruncated") and keys else None
+    listed = page.get("Contents") or [{}]
+    totals["next"] = listed[-1].get("Key") if page.get("IsTruncated") else None
     totals["failures"] = totals["failures"][:20]
     return totals
 
