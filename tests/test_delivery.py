@@ -249,12 +249,12 @@ def test_a_large_build_bucket_is_synced_in_chunks_and_nothing_is_missed(
             if progress is not None:
                 progress(done)
 
-        return original(lam, central, target, each)
+        return original(lam, central, target, each)  # `each` hears every chunk but the last
 
     monkeypatch.setattr(backfill, "sync", counting)
     r = run_cli(*onboard_args("dev1", DEV1), "--sync")
     assert r.code == 0, r.out + r.err
     assert "Started current: 60 artifacts copied" in r.out
-    assert len(chunks) > 1, chunks  # several invocations, each within its budget
+    assert chunks, chunks  # more than one invocation, each within its budget
     held = session("dev1").client("s3").list_objects_v2(Bucket=BUCKET1)["Contents"]
     assert sorted(o["Key"] for o in held) == keys

@@ -62,8 +62,8 @@ def sync(lam: Any, central: StackState, bucket: str, progress: Callable[[Synced]
         done.current += int(body.get("skipped", 0))
         done.failed += int(body.get("failed", 0))
         done.failures = (done.failures + list(body.get("failures") or []))[:20]
-        if progress is not None:
-            progress(done)
         start_after = body.get("next")
         if not start_after:
             return done
+        if progress is not None:  # more to come: say how far it got
+            progress(done)

@@ -47,6 +47,11 @@ def start_current(ctx: Context, o: Output, central: StackState, bucket: str) -> 
 
 
 def show(o: Output, synced: backfill.Synced) -> None:
+    if not (synced.copied or synced.current or synced.failed):
+        say(
+            o, ("Started current: ", "bold"), "the build bucket holds no artifact yet; each build arrives as it is made"
+        )
+        return
     say(
         o,
         ("Started current: " if not synced.failed else "Started current, with failures: ", "bold"),
