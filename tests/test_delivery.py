@@ -258,3 +258,19 @@ def test_a_large_build_bucket_is_synced_in_chunks_and_nothing_is_missed(
     assert chunks, chunks  # more than one invocation, each within its budget
     held = session("dev1").client("s3").list_objects_v2(Bucket=BUCKET1)["Contents"]
     assert sorted(o["Key"] for o in held) == keys
+
+
+def test_status_without_the_log_permission_says_deliveries_are_unknown(aws: Emulator) -> None:
+    from tests.conftest import BUILD, DEV1, REGION, deploy_central, onboard_args, run_cli
+    from tests.test_authorization import operator
+
+    deploy_central()
+    assert run_cli(*onboard_args("dev1", DEV1), "--yes").code == 0
+    statements = [
+        {"Effect": "Allow", "Action": ["cloudformation:DescribeStacks", "sts:GetCallerIdentity"], "Resource": "*"}
+    ]
+    reader = operator(aws, "StatusOnly", BUILD, statements)
+    r = run_cli("--build-account", BUILD, "--build-region", REGION, "--build-profile", reader, "--status")
+    assert r.code == 0, r.out + r.err
+    assert "deliveries unknown: the function's log could not be read (AccessDenied" in r.out
+    assert BUCKET1 in r.out

@@ -30,6 +30,9 @@ def read(logs: Any, central_stack: str, buckets: list[str]) -> dict[str, dict[st
                 break
             kwargs["nextToken"] = page["nextToken"]
     except bx.ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code != "ResourceNotFoundException" and "AccessDenied" not in code:
             raise
+        if "AccessDenied" in code:  # the rest of --status still holds; say what could not be read
+            return {b: {"last_delivery": None, "last_failure": None, "unreadable": code} for b in buckets}
     return deliveries.summarize(events, buckets)

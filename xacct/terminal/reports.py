@@ -43,6 +43,9 @@ def show_status(o: Output, data: Mapping[str, Any]) -> None:
 def show_arrivals(o: Output, d: Mapping[str, Any], indent: str = "       ") -> None:
     """The last artifact a developer received and the last delivery that failed, when known."""
     last, failed = d.get("last_delivery"), d.get("last_failure")
+    if d.get("unreadable"):
+        say(o, (f"{indent}deliveries unknown: the function's log could not be read ({d['unreadable']})", "dim"))
+        return
     if last:
         say(o, f"{indent}last delivery: {last['artifact']} ({last['at']})", hang=len(indent) + 2)
     if failed:
