@@ -274,3 +274,40 @@ def test_status_without_the_log_permission_says_deliveries_are_unknown(aws: Emul
     assert r.code == 0, r.out + r.err
     assert "deliveries unknown: the function's log could not be read (AccessDenied" in r.out
     assert BUCKET1 in r.out
+
+
+def test_the_replication_role_cannot_write_into_a_look_alike_bucket_of_an_unregistered_account(
+    two_developers: None,
+) -> None:
+    """Trust reaches registered developers only: a bucket named as this project names them, in an
+    account nobody registered, whose own policy admits the central role, is still refused to it
+    (the role's identity policy names the registered buckets; across accounts both sides must allow)."""
+    import json
+
+    import boto3
+    import botocore.exceptions as bx
+
+    from tests.conftest import BUILD, DEV3, REGION, stack_outputs
+
+    role = stack_outputs("CrossAccountPrimary", "build")["ReplicationRoleArn"]
+    look_alike = f"xacct-build-{DEV3}-{REGION}"
+    owner = session("dev3").client("s3")
+    owner.create_bucket(Bucket=look_alike)
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{BUILD}:root"},
+        "Action": ["s3:PutObject", "s3:GetObject"],
+        "Resource": f"arn:aws:s3:::{look_alike}/*",
+        "Condition": {"ArnEquals": {"aws:PrincipalArn": role}},
+    }
+    owner.put_bucket_policy(Bucket=look_alike, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+    creds = lambda_runtime.execution_credentials(deployed_function())
+    as_role = boto3.Session(
+        aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=creds["AWS_SESSION_TOKEN"],
+        region_name=REGION,
+    ).client("s3")
+    with pytest.raises(bx.ClientError, match="AccessDenied"):
+        as_role.put_object(Bucket=look_alike, Key="app.zip", Body=b"not for you")
+    as_role.put_object(Bucket=BUCKET1, Key="app.zip", Body=b"yours")  # a registered developer's: allowed
