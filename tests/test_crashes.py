@@ -144,3 +144,39 @@ def test_ctrl_c_at_once_exits_130_without_a_traceback(tmp_path: Path) -> None:
         assert "Traceback" not in err, (delay, err)
         assert proc.returncode == 130, (delay, proc.returncode, err)
         assert "interrupted" in err
+
+
+def test_an_interrupt_python_could_not_raise_is_raised_at_the_next_checkpoint(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Ctrl-C landing in a callback Python runs itself (the import machinery's weakref callbacks)
+    is "ignored" there, with a traceback on stderr; the run must still end as interrupted."""
+    import gc
+    import weakref
+
+    from xacct import signals
+
+    saved = {sig: signal.getsignal(sig) for sig in signals.CAUGHT}
+    hook = sys.unraisablehook
+    try:
+        signals.install()
+
+        class Thing:
+            pass
+
+        def callback(_: object) -> None:
+            raise KeyboardInterrupt
+
+        thing = Thing()
+        ref = weakref.ref(thing, callback)
+        del thing
+        gc.collect()
+        assert ref() is None
+        assert "Traceback" not in capsys.readouterr().err
+        with pytest.raises(KeyboardInterrupt):
+            signals.check()
+        signals.check()  # raised once
+    finally:
+        sys.unraisablehook = hook
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)

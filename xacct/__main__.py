@@ -13,6 +13,7 @@ def main() -> None:
     try:
         from xacct.cli import main as run
 
+        signals.check()
         code = run(sys.argv[1:], prog=program())
     except KeyboardInterrupt as exc:  # only before the command's own handler is in place
         print("interrupted; nothing was changed", file=sys.stderr)

@@ -8,9 +8,15 @@ Standard library only: the entry points install the handlers before importing an
 from __future__ import annotations
 
 import signal
+import sys
 from types import FrameType
+from typing import Any
 
 CAUGHT = (signal.SIGTERM, signal.SIGHUP)
+# An interrupt Python could not raise where it arrived: inside a callback Python runs on its own
+# (a weakref callback of the import machinery, say), where an exception is "ignored" with a
+# traceback on stderr and the program goes on. Kept here, and raised at the next checkpoint.
+_PENDING: list[KeyboardInterrupt] = []
 
 
 class Terminated(KeyboardInterrupt):
@@ -28,6 +34,21 @@ def _raise(signum: int, frame: FrameType | None) -> None:
 def install() -> None:
     for sig in CAUGHT:
         signal.signal(sig, _raise)
+    default = sys.unraisablehook
+
+    def unraisable(info: Any) -> None:
+        if isinstance(info.exc_value, KeyboardInterrupt):
+            _PENDING.append(info.exc_value)
+            return
+        default(info)
+
+    sys.unraisablehook = unraisable
+
+
+def check() -> None:
+    """Raise the interrupt that arrived where it could not be raised, if one did."""
+    if _PENDING:
+        raise _PENDING.pop()
 
 
 def interrupt_in(exc: BaseException | None) -> KeyboardInterrupt | None:

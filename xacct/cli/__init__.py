@@ -69,6 +69,9 @@ def main(
 
 def _run(args: argparse.Namespace, prog: str, o: Output, interactive: bool) -> int:
     try:
+        from xacct import signals
+
+        signals.check()  # a Ctrl-C that arrived during the imports, where Python could not raise it
         return _dispatch(args.sandbox, request(args, prog), o, interactive)
     except KeyboardInterrupt as exc:
         from xacct import signals
