@@ -68,21 +68,14 @@ class Latency:
             self.inflight += 1
             self.most = max(self.most, self.inflight)
         time.sleep(self.seconds)
-        from tests.forwarding import forward
+        from tests.forwarding import forward, reply
 
         try:
             status, headers, out = forward(self.upstream, h, body, timeout=300)
         finally:
             with self.lock:
                 self.inflight -= 1
-        h.send_response(status)
-        for k, v in headers.items():
-            if k.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server"):
-                h.send_header(k, v)
-        h.send_header("Content-Length", str(len(out)))
-        h.end_headers()
-        if h.command != "HEAD":
-            h.wfile.write(out)
+        reply(h, status, headers, out)
 
     def reset(self) -> None:
         with self.lock:

@@ -151,13 +151,9 @@ class CloudFormationDouble:
         return forward(self.upstream, h, body, timeout=60)
 
     def _reply(self, h: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes) -> None:
-        h.send_response(status)
-        for k, v in headers.items():
-            if k.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server"):
-                h.send_header(k, v)
-        h.send_header("Content-Length", str(len(body)))
-        h.end_headers()
-        h.wfile.write(body)
+        from tests.forwarding import reply
+
+        reply(h, status, headers, body)
 
     def _error(self, h: BaseHTTPRequestHandler, code: str, message: str) -> None:
         body = (

@@ -7,6 +7,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -61,6 +62,19 @@ def aws(emulator: emu_mod.Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: P
 
 def session(profile: str) -> boto3.Session:
     return boto3.Session(profile_name=profile, region_name=REGION)
+
+
+def s3_as_function(function: Any):  # type: ignore[no-untyped-def]
+    """An S3 client with a deployed function's own credentials, as Lambda gives them to it."""
+    from xacct.sandbox import lambda_runtime
+
+    creds = lambda_runtime.execution_credentials(function)
+    return boto3.Session(
+        aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=creds["AWS_SESSION_TOKEN"],
+        region_name=REGION,
+    ).client("s3")
 
 
 def cfn(profile: str):  # type: ignore[no-untyped-def]

@@ -128,14 +128,9 @@ class FaultProxy:
         return forward(self.upstream, h, body, timeout=120)
 
     def _reply(self, h: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes) -> None:
-        h.send_response(status)
-        for k, v in headers.items():
-            if k.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server"):
-                h.send_header(k, v)
-        h.send_header("Content-Length", str(len(body)))
-        h.end_headers()
-        if h.command != "HEAD":
-            h.wfile.write(body)
+        from tests.forwarding import reply
+
+        reply(h, status, headers, body)
 
     def _error(self, h: BaseHTTPRequestHandler, service: str, status: int, code: str, message: str) -> None:
         if service in ("ssm", "logs", "kms", "lambda"):

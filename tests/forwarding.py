@@ -25,3 +25,15 @@ def forward(
         return response.status, dict(response.getheaders()), response.read()
     finally:
         connection.close()
+
+
+def reply(h: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes) -> None:
+    """Answer as the upstream answered (its own framing headers replaced by ours)."""
+    h.send_response(status)
+    for k, v in headers.items():
+        if k.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server"):
+            h.send_header(k, v)
+    h.send_header("Content-Length", str(len(body)))
+    h.end_headers()
+    if h.command != "HEAD":
+        h.wfile.write(body)

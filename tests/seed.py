@@ -23,15 +23,15 @@ def _params(values: dict[str, str | None]) -> list[dict[str, object]]:
     ]
 
 
-def deploy_central(profile: str = "build", account: str = BUILD, *, runtime: str = RAISED_RUNTIME) -> dict[str, str]:
-    """bootstrap.sh for a build account that deploys to itself: the primary stack with only
+def _primary_and_deploy(profile: str, account: str, roots: str, runtime: str) -> dict[str, str]:
+    """What bootstrap.sh and developer.sh both do in one account: the primary stack with only
     RootAccountArns, the deploy stack (its roles must exist before a bucket policy may name them),
     then the primary again with DeployReady=true. Returns the primary's outputs."""
     client = cfn(profile)
     client.create_stack(
         StackName="CrossAccountPrimary",
         TemplateBody=template("CrossAccountPrimary", runtime=runtime),
-        Parameters=_params({"RootAccountArns": f"arn:aws:iam::{account}:root"}),
+        Parameters=_params({"RootAccountArns": roots}),
         Capabilities=["CAPABILITY_NAMED_IAM"],
     )
     first = stack_outputs("CrossAccountPrimary", profile)
@@ -64,6 +64,11 @@ def deploy_central(profile: str = "build", account: str = BUILD, *, runtime: str
     return stack_outputs("CrossAccountPrimary", profile)
 
 
+def deploy_central(profile: str = "build", account: str = BUILD, *, runtime: str = RAISED_RUNTIME) -> dict[str, str]:
+    """bootstrap.sh for a build account that deploys to itself. Returns the primary's outputs."""
+    return _primary_and_deploy(profile, account, f"arn:aws:iam::{account}:root", runtime)
+
+
 def deploy_developer(
     profile: str, account: str, central: dict[str, str], build_profile: str = "build"
 ) -> dict[str, str]:
@@ -71,38 +76,10 @@ def deploy_developer(
     deploy stacks, the primary made deploy-ready, the developer stack admitting the central
     replication role to the build bucket, and the central lists extended by hand. Returns the
     developer primary's outputs."""
-    client = cfn(profile)
     build_account = central["ReplicationRoleArn"].split(":")[4]
-    client.create_stack(
-        StackName="CrossAccountPrimary",
-        TemplateBody=template("CrossAccountPrimary"),
-        Parameters=_params({"RootAccountArns": f"arn:aws:iam::{account}:root,arn:aws:iam::{build_account}:root"}),
-        Capabilities=["CAPABILITY_NAMED_IAM"],
-    )
-    first = stack_outputs("CrossAccountPrimary", profile)
-    client.create_stack(
-        StackName="CrossAccountDeploy",
-        TemplateBody=template("CrossAccountDeploy"),
-        Parameters=_params({"BuildAccount": account, "CMKARNs": first["CMK"]}),
-        Capabilities=["CAPABILITY_NAMED_IAM"],
-    )
-    roles = (
-        f"arn:aws:iam::{account}:role/CrossAccountCodePipeline,arn:aws:iam::{account}:role/CrossAccountCloudFormation"
-    )
-    client.update_stack(
-        StackName="CrossAccountPrimary",
-        UsePreviousTemplate=True,
-        Parameters=_params(
-            {
-                "RootAccountArns": None,
-                "DeployReady": "true",
-                "PipelineBucketAccessRoleArns": roles,
-                "PipelineBucketStarArns": f"arn:aws:s3:::{first['PipelineBucket']}/*",
-                "PipelineCMKs": first["CMK"],
-            }
-        ),
-        Capabilities=["CAPABILITY_NAMED_IAM"],
-    )
+    roots = f"arn:aws:iam::{account}:root,arn:aws:iam::{build_account}:root"
+    first = _primary_and_deploy(profile, account, roots, RAISED_RUNTIME)
+    client = cfn(profile)
     client.create_stack(
         StackName="CrossAccountDeveloper",
         TemplateBody=template("CrossAccountDeveloper"),

@@ -284,10 +284,9 @@ def test_the_replication_role_cannot_write_into_a_look_alike_bucket_of_an_unregi
     (the role's identity policy names the registered buckets; across accounts both sides must allow)."""
     import json
 
-    import boto3
     import botocore.exceptions as bx
 
-    from tests.conftest import BUILD, DEV3, REGION, stack_outputs
+    from tests.conftest import BUILD, DEV3, REGION, s3_as_function, stack_outputs
 
     role = stack_outputs("CrossAccountPrimary", "build")["ReplicationRoleArn"]
     look_alike = f"xacct-build-{DEV3}-{REGION}"
@@ -301,13 +300,7 @@ def test_the_replication_role_cannot_write_into_a_look_alike_bucket_of_an_unregi
         "Condition": {"ArnEquals": {"aws:PrincipalArn": role}},
     }
     owner.put_bucket_policy(Bucket=look_alike, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
-    creds = lambda_runtime.execution_credentials(deployed_function())
-    as_role = boto3.Session(
-        aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=creds["AWS_SESSION_TOKEN"],
-        region_name=REGION,
-    ).client("s3")
+    as_role = s3_as_function(deployed_function())
     with pytest.raises(bx.ClientError, match="AccessDenied"):
         as_role.put_object(Bucket=look_alike, Key="app.zip", Body=b"not for you")
     as_role.put_object(Bucket=BUCKET1, Key="app.zip", Body=b"yours")  # a registered developer's: allowed

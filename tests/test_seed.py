@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
 
 from tests import seed
@@ -18,11 +17,11 @@ from tests.conftest import (
     moto_stack,
     onboard_args,
     run_cli,
+    s3_as_function,
     session,
     stack_outputs,
     stack_parameters,
 )
-from xacct.sandbox import lambda_runtime
 from xacct.sandbox.emulator import Emulator
 
 SEED_EXPORTS = {
@@ -111,13 +110,7 @@ def test_the_developer_bucket_accepts_what_the_seed_function_sends(aws: Emulator
         Bucket=outputs["BuildBucket"], Key="service/app.zip", Body=b"build 1", Metadata={"build": "1"}
     )["VersionId"]
     function = moto_stack(BUILD, "CrossAccountPrimary").resource_map["ReplicationFunction"]
-    creds = lambda_runtime.execution_credentials(function)
-    as_function = boto3.Session(
-        aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=creds["AWS_SESSION_TOKEN"],
-        region_name=REGION,
-    ).client("s3")
+    as_function = s3_as_function(function)
     seed_copy(as_function, outputs["BuildBucket"], "service/app.zip", version, DEV_BUCKET)
     got = session("dev1").client("s3").get_object(Bucket=DEV_BUCKET, Key="service/app.zip")
     assert got["Body"].read() == b"build 1"
@@ -169,13 +162,7 @@ def test_the_seed_function_cannot_read_what_it_copies(aws: Emulator) -> None:
         session("build").client("s3").put_object(Bucket=outputs["BuildBucket"], Key="a.zip", Body=b"1")["VersionId"]
     )
     function = moto_stack(BUILD, "CrossAccountPrimary").resource_map["ReplicationFunction"]
-    creds = lambda_runtime.execution_credentials(function)
-    as_function = boto3.Session(
-        aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=creds["AWS_SESSION_TOKEN"],
-        region_name=REGION,
-    ).client("s3")
+    as_function = s3_as_function(function)
     with pytest.raises(Exception, match=r"not authorized to perform: s3:GetObject"):
         seed_copy(as_function, outputs["BuildBucket"], "a.zip", version, DEV_BUCKET)
 
