@@ -34,8 +34,7 @@ def start_current(ctx: Context, o: Output, central: StackState, bucket: str) -> 
     """Sync one developer bucket, its progress on stderr and its outcome on stdout (None: the
     central stack's function cannot sync, as the seed project's cannot)."""
     if not backfill.available(central):
-        say(o, ("note:", "dim"), f" {central.name}'s function cannot copy the current artifacts into {bucket} "
-            "(a seed-project stack: --adopt gives it this project's); they arrive with the next builds")  # fmt: skip
+        _cannot(o, central)
         return None
 
     def progress(done: backfill.Synced) -> None:
@@ -71,9 +70,7 @@ def start_many(o: Output, bctx: BuildContext, central: StackState, buckets: list
     from concurrent.futures import ThreadPoolExecutor
 
     if not backfill.available(central):
-        o.info(
-            f"note: {central.name}'s function cannot copy the current artifacts (a seed-project stack: --adopt first)"
-        )
+        _cannot(o, central)
         return
 
     def one(bucket: str) -> backfill.Synced | str:
@@ -90,3 +87,8 @@ def start_many(o: Output, bctx: BuildContext, central: StackState, buckets: list
             say(o, f"{bucket}: could not start current: {outcome}", hang=4)
         else:
             show(o, outcome)
+
+
+def _cannot(o: Output, central: StackState) -> None:
+    say(o, ("note:", "dim"), f" {central.name}'s function cannot copy the current artifacts (a seed-project "
+        "stack: --adopt gives it this project's); they arrive with the next builds")  # fmt: skip
