@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from tests.cfn_double import CloudFormationDouble
 from tests.conftest import BUILD, DEV1, DEV2, DEV3, DEV4, REGION, deploy_central, fake_entry, run_cli, session, stack
 from tests.conftest import stack_parameters as parameters
-from xacct.core import fleet
+from xacct.core import capacity, fleet
 from xacct.core import registry as reg
 from xacct.errors import InvalidInput
 
@@ -130,7 +130,7 @@ def test_a_developer_whose_other_stack_fails_is_registered_reported_and_finished
 def test_a_batch_over_the_parameter_limit_is_refused_before_any_write(aws: object, tmp_path: Path) -> None:
     # Registered developers such that two more fit and a third does not.
     count = 1
-    while reg.fits(reg.Registry(True, tuple(reg.Entry(*fake_entry(n)) for n in range(1, count + 4)))):
+    while capacity.fits(reg.Registry(True, tuple(reg.Entry(*fake_entry(n)) for n in range(1, count + 4)))):
         count += 1
     deploy_central([fake_entry(n) for n in range(1, count + 1)])
     before = parameters("CrossAccountPrimary", "build")

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from xacct.core import capacity, limits, plan
 from xacct.core import registry as reg
 from xacct.errors import InvalidInput
 
@@ -204,14 +205,14 @@ def test_same_bucket_new_key_is_replaced_in_place() -> None:
     assert change.after.entries[1] == t.entries[1]
     assert K1 in change.message
     assert new_key in change.message
-    assert [r.status for r in reg.diff(change).entries] == ["key-replaced", "unchanged"]
+    assert [r.status for r in plan.diff(change).entries] == ["key-replaced", "unchanged"]
 
 
 def test_merge_into_paused_replication_turns_it_on() -> None:
     t = reg.parse(params("false", "a-bucket", "arn:aws:s3:::a-bucket/*", K1))
     change = reg.merge(t, reg.Entry.for_bucket("b-bucket", K2))
     assert change.after.enabled
-    assert reg.diff(change).parameters[reg.ENABLE] == ("false", "true")
+    assert plan.diff(change).parameters[reg.ENABLE] == ("false", "true")
 
 
 def test_removing_the_last_developer_turns_replication_off() -> None:
@@ -241,27 +242,87 @@ def _filled(count: int) -> reg.Registry:
     return reg.Registry(True, tuple(reg.Entry.for_bucket(f"dev-bucket-{n:05d}", _key(n)) for n in range(count)))
 
 
-def test_the_4096_byte_refusal_is_exact() -> None:
+def _standard(n: int, region: str = "us-east-1") -> reg.Entry:
+    """A developer as the stock templates make one: xacct-build-ACCOUNT-REGION, its key beside it."""
+    account = f"{200000000000 + n:012d}"
+    key = f"arn:aws:kms:{region}:{account}:key/{n:08d}-1111-2222-3333-444444444444"
+    return reg.Entry.for_bucket(f"xacct-build-{account}-{region}", key)
+
+
+def _merged(entries: list[reg.Entry], start: reg.Registry | None = None) -> reg.Registry:
+    registry = start or reg.Registry(False)
+    for entry in entries:
+        registry = reg.merge(registry, entry).after
+    return registry
+
+
+def test_the_four_lists_take_exactly_what_fits_4096_bytes_and_the_next_developer_goes_on() -> None:
     key_len = len(_key(0))  # 75 bytes, like a real key ARN
-    fitting = (reg.PARAMETER_LIMIT + 1) // (key_len + 1)
-    largest = _filled(fitting)
-    assert len(reg.render(largest)[reg.CMKS].encode()) <= 4096
-    assert reg.fits(largest)
-    reg.check_limits(reg.merge(_filled(fitting - 1), largest.entries[-1]))  # the last that fits: accepted
-    with pytest.raises(InvalidInput) as refused:
-        reg.check_limits(reg.merge(largest, reg.Entry.for_bucket("one-more-bucket", _key(99999))))
-    message = refused.value.message
-    assert "4,096-byte" in message
-    assert f"at most {fitting} fit" in message
-    assert f"{fitting + 1} developers would be registered" in message
+    fitting = (limits.PARAMETER_LIMIT + 1) // (key_len + 1)
     assert fitting == 53
+    full = _filled(fitting)
+    assert len(reg.render(full)[reg.CMKS].encode()) <= 4096
+    assert capacity.fits(full)
+    after = reg.merge(full, _standard(1)).after
+    assert after.held(0) == list(full.entries)  # nobody moved
+    assert reg.render(after)[reg.MORE[0]] == f"{_standard(1).bucket}=00000001-1111-2222-3333-444444444444"
+    assert reg.render(after)[reg.MORE_ACCOUNTS[0]] == "200000000001"
+    capacity.check_limits(reg.merge(full, _standard(1)))
+
+
+def test_a_developer_the_account_bounded_grant_cannot_cover_is_refused_past_the_four_lists() -> None:
+    full = _filled(53)
+    with pytest.raises(InvalidInput) as refused:
+        capacity.check_limits(reg.merge(full, reg.Entry.for_bucket("one-more-bucket", _key(99999))))
+    message = refused.value.message
+    assert "one-more-bucket" in message and "xacct-build-ACCOUNT-REGION" in message
+    assert "54 developers would be registered and at most 53 fit" in message
+
+
+def test_every_limit_is_refused_exactly_with_how_many_fit() -> None:
+    """The last developer that fits every parameter and grant is accepted, the next refused, naming the
+    limit: 53 in the four lists, 56 per overflow parameter (72 bytes each), ten of them."""
+    total = 53 + 56 * len(reg.MORE)
+    registry = _merged([_standard(n) for n in range(1, total + 1)], _filled(53) and reg.Registry(False))
+    assert len(registry.entries) == total
+    assert capacity.fits(registry)
+    assert capacity.capacity(registry).fits == total
+    one_more = reg.merge(registry, _standard(total + 1))
+    with pytest.raises(InvalidInput) as refused:
+        capacity.check_limits(one_more)
+    assert "ReplicationMore01 to ReplicationMore10" in refused.value.message
+    assert f"{total + 1} developers would be registered and at most {total} fit" in refused.value.message
+    values = reg.render(registry)
+    assert all(len(values[name].encode()) <= 4096 for name in reg.OVERFLOW)
+    # Each account once, in the lists of the grants; every list and grant within its limit.
+    granted = [a for name in reg.MORE_ACCOUNTS for a in values[name].split(",") if a]
+    assert granted == [reg.account_of(e) for e in registry.entries[53:]]
+    assert all(not u.over for u in capacity.uses(registry))
 
 
 def test_capacity_counts_used_and_fitting() -> None:
-    cap = reg.capacity(_filled(10))
+    cap = capacity.capacity(_merged([_standard(n) for n in range(1, 11)]))
     assert cap.used == 10
-    assert cap.fits == 53
-    assert reg.capacity(reg.Registry(False)).used == 0
+    assert cap.fits == 53 + 56 * len(reg.MORE)
+    assert cap.fits >= 500
+    assert capacity.capacity(reg.Registry(False)).used == 0
+    # Counted for developers as the stock templates make them, whatever those registered look like.
+    assert capacity.capacity(_filled(10)).fits == 53 + 56 * len(reg.MORE)
+
+
+def test_an_entry_stays_in_its_parameter_when_others_come_and_go() -> None:
+    registry = _merged([_standard(n) for n in range(1, 120)])
+    values = reg.render(registry)
+    removed = reg.remove(registry, bucket=_standard(30).bucket).after  # one of the four lists
+    after = reg.render(removed)
+    assert after[reg.MORE[0]] == values[reg.MORE[0]] and after[reg.MORE[1]] == values[reg.MORE[1]]
+    assert removed.entries == tuple(e for e in registry.entries if e != _standard(30))
+    gone = reg.remove(registry, bucket=_standard(60).bucket).after  # one past them
+    assert reg.render(gone)[reg.BUCKETS] == values[reg.BUCKETS]
+    assert reg.render(gone)[reg.MORE[1]] == values[reg.MORE[1]]
+    assert "200000000060" not in reg.render(gone)[reg.MORE_ACCOUNTS[0]].split(",")
+    # Written and read back, the registry is the same: order, places and grants.
+    assert reg.parse(reg.render(gone)) == gone
 
 
 @settings(max_examples=50)
@@ -271,5 +332,5 @@ def test_the_parameter_limit_binds_before_the_policy_limit(buckets: list[str]) -
     entries_ = [reg.Entry.for_bucket(b, _key(i)) for i, b in enumerate(buckets)]
     values = reg.render(reg.Registry(True, tuple(entries_)))
     if len(values[reg.STAR_ARNS].encode()) <= 4096 and len(values[reg.CMKS].encode()) <= 4096:
-        problems = reg.limit_problems(reg.Registry(True, tuple(entries_)))
+        problems = capacity.limit_problems(reg.Registry(True, tuple(entries_)))
         assert not [p for p in problems if "managed policy" in p]

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from tests.conftest import BUILD, CFN, DEV1, DEV2, REGION, ROOT, cfn, deploy_central, fake_entry, session, stack_outputs
-from xacct.core import regions
+from xacct.core import limits, regions
 from xacct.sandbox.emulator import Emulator
 
 TEMPLATES = sorted(CFN.glob("*.yaml"))
@@ -200,9 +200,15 @@ def test_no_wildcard_service_action_is_granted() -> None:
 
 
 def test_replicator_code_in_template_is_the_module() -> None:
+    import ast
+
+    from tools.inline_replicator import compact, without_docstrings
+
     code = load("CrossAccountPrimary.yaml")["Resources"]["Replicator"]["Properties"]["Code"]["ZipFile"]
     module = (ROOT / "xacct" / "function" / "replicator.py").read_text()
-    assert code.strip() == module.strip(), "run: python tools/inline_replicator.py"
+    assert code.strip() == compact(module).strip(), "run: python tools/inline_replicator.py"
+    # The same program: the inlined code's syntax tree is the module's, docstrings aside.
+    assert ast.dump(ast.parse(code)) == ast.dump(without_docstrings(ast.parse(module)))
     # The inline code's own 4,096-character limit is gone (aws-cdk#20624; the ZipFile's zip may
     # reach 4 MB); what binds is the template body sent inline: 51,200 bytes (CloudFormation quotas).
     assert len((CFN / "CrossAccountPrimary.yaml").read_bytes()) <= 51_200
@@ -221,11 +227,14 @@ def test_primary_with_only_root_account_arns_creates_and_outputs_replication_rol
     assert params["Parameter"]["Value"] == "false:"
 
 
-def _role_resources(profile: str, role_arn: str) -> tuple[set[str], set[str]]:
+def _role_resources(profile: str, role_arn: str) -> tuple[set[str], set[str], set[str]]:
+    """What the role's managed policies let it write into and encrypt with: the buckets and keys
+    granted by name, and the accounts whose buckets and keys an aws:ResourceAccount grant admits."""
     iam = session(profile).client("iam")
     role = role_arn.rsplit("/", 1)[1]
     s3_targets: set[str] = set()
     keys: set[str] = set()
+    accounts: set[str] = set()
     for attached in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]:
         pol = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
         doc = iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=pol["DefaultVersionId"])[
@@ -235,26 +244,37 @@ def _role_resources(profile: str, role_arn: str) -> tuple[set[str], set[str]]:
         for st in doc["Statement"]:
             actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
             resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+            if "Condition" in st:
+                assert set(st["Condition"]) == {"StringEquals"}, st
+                assert set(st["Condition"]["StringEquals"]) == {"aws:ResourceAccount"}, st
+                assert set(resources) == {"arn:aws:s3:::xacct-build-*/*", "arn:aws:kms:*:*:key/*"}, st
+                listed = st["Condition"]["StringEquals"]["aws:ResourceAccount"]
+                accounts.update(a for a in (listed if isinstance(listed, list) else [listed]) if a)
+                continue
             if "s3:PutObject" in actions:
                 s3_targets.update(resources)
             if "kms:GenerateDataKey" in actions:
                 keys.update(resources)
-    return s3_targets, keys
+    return s3_targets, keys, accounts
 
 
 def test_replication_role_may_write_to_exactly_the_registered_buckets_and_keys(aws: Emulator) -> None:
     deploy_central()
-    one, two = fake_entry(1), fake_entry(2)
+    one, two, three = fake_entry(1), fake_entry(2), fake_entry(3)
     client = cfn("build")
     current = {
         p["ParameterKey"]: p["ParameterValue"]
         for p in client.describe_stacks(StackName="CrossAccountPrimary")["Stacks"][0]["Parameters"]
     }
+    role = stack_outputs("CrossAccountPrimary", "build")["ReplicationRoleArn"]
+    assert _role_resources("build", role) == (set(), set(), set())  # nobody registered: no grant at all
     current.update(
         EnableReplication="true",
         ReplicationBucketList=f"{one[0]},{two[0]}",
         ReplicationBucketStarArns=f"{one[1]},{two[1]}",
         ReplicationCMKs=f"{one[2]},{two[2]}",
+        ReplicationMore01=f"{three[0]}={three[2].rsplit('/', 1)[1]}",
+        ReplicationMoreAccounts1=three[2].split(":")[4],
     )
     client.update_stack(
         StackName="CrossAccountPrimary",
@@ -262,16 +282,18 @@ def test_replication_role_may_write_to_exactly_the_registered_buckets_and_keys(a
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in current.items()],
         Capabilities=["CAPABILITY_IAM"],
     )
-    role = stack_outputs("CrossAccountPrimary", "build")["ReplicationRoleArn"]
-    buckets, keys = _role_resources("build", role)
+    buckets, keys, accounts = _role_resources("build", role)
     assert buckets == {one[1], two[1]}
     assert keys == {one[2], two[2]}
-    targets = session("build").client("ssm").get_parameter(Name="/xacct/CrossAccountPrimary/replication-targets")
+    assert accounts == {three[2].split(":")[4]}
+    ssm = session("build").client("ssm")
+    targets = ssm.get_parameter(Name="/xacct/CrossAccountPrimary/replication-targets")
     assert targets["Parameter"]["Value"] == f"true:{one[0]},{two[0]}"
+    more = ssm.get_parameter(Name="/xacct/CrossAccountPrimary/replication-more-01")
+    assert more["Parameter"]["Value"] == f"more:{current['ReplicationMore01']}"
 
 
 def test_developer_account_templates_deploy_in_order_and_admit_the_central_role(aws: Emulator) -> None:
-    from xacct.core import registry as reg
 
     deploy_central()
     central_role = stack_outputs("CrossAccountPrimary", "build")["ReplicationRoleArn"]
@@ -313,7 +335,7 @@ def test_developer_account_templates_deploy_in_order_and_admit_the_central_role(
     assert len(allows) == 1
     assert allows[0]["Principal"] == {"AWS": f"arn:aws:iam::{BUILD}:root"}
     assert allows[0]["Condition"] == {"ArnEquals": {"aws:PrincipalArn": central_role}}
-    assert sorted(allows[0]["Action"]) == sorted([*reg.WRITE_ACTIONS, "s3:PutObjectAcl"])
+    assert sorted(allows[0]["Action"]) == sorted([*limits.WRITE_ACTIONS, "s3:PutObjectAcl"])
     assert allows[0]["Resource"] == f"arn:aws:s3:::{bucket}/*"
     deny = next(s for s in policy["Statement"] if s["Effect"] == "Deny")
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
@@ -373,15 +395,14 @@ def test_resource_policies_name_account_roots_only() -> None:
 def test_the_replication_role_may_decrypt_with_developer_keys() -> None:
     """UploadPartCopy into an SSE-KMS bucket needs kms:Decrypt (S3 API reference); copies above
     8 MB are multipart. The size model counts exactly what the template grants."""
-    from xacct.core import registry as reg
 
     keys = _resources("CrossAccountPrimary.yaml")["ReplicationUseKeys"]["Properties"]["PolicyDocument"]
     writes = _resources("CrossAccountPrimary.yaml")["ReplicationWriteBuckets"]["Properties"]["PolicyDocument"]
     key_actions = keys["Statement"][0]["Action"]
     write_actions = writes["Statement"][0]["Action"]
     assert "kms:Decrypt" in key_actions
-    assert tuple(sorted(key_actions)) == reg.KEY_ACTIONS
-    assert tuple(sorted(write_actions if isinstance(write_actions, list) else [write_actions])) == reg.WRITE_ACTIONS
+    assert tuple(sorted(key_actions)) == limits.KEY_ACTIONS
+    assert tuple(sorted(write_actions if isinstance(write_actions, list) else [write_actions])) == limits.WRITE_ACTIONS
 
 
 def test_the_build_bucket_sends_events_to_eventbridge() -> None:
@@ -486,12 +507,11 @@ def test_every_partition_botocore_knows_is_accepted() -> None:
 def test_failed_multipart_uploads_are_cleaned_up() -> None:
     """A multipart copy that fails is aborted by the function (it may: s3:AbortMultipartUpload),
     and what an abort could not remove expires by the bucket's lifecycle rule."""
-    from xacct.core import registry as reg
 
     for name in ("BuildBucket", "PipelineBucket"):
         rules = _resources("CrossAccountPrimary.yaml")[name]["Properties"]["LifecycleConfiguration"]["Rules"]
         assert any(r.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation") == 1 for r in rules), name
-    assert "s3:AbortMultipartUpload" in reg.WRITE_ACTIONS
+    assert "s3:AbortMultipartUpload" in limits.WRITE_ACTIONS
 
 
 def test_replaced_versions_expire_and_targets_are_written_after_their_grants() -> None:

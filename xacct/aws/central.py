@@ -23,6 +23,7 @@ import botocore.exceptions as bx
 
 from xacct.aws.lease import Lease
 from xacct.aws.stacks import Stacks
+from xacct.core import capacity
 from xacct.core import registry as reg
 from xacct.core.state import Progress, StackState
 from xacct.errors import AwsFailure
@@ -73,14 +74,14 @@ class CentralUpdate:
                         f"our lease was taken over by {lease.lost}; CloudFormation's change-set invalidation "
                         "and the check after the update still guard the lists",
                     )
-                before = reg.parse(state.parameters)
+                before = reg.parse(state.parameters, reg.partition_of(state.stack_id))
                 change = compute(before)
                 if not change.changes_anything:
                     return change
-                reg.check_limits(change)
+                capacity.check_limits(change)
                 self._apply(state, change)
                 final = self.stacks.wait_until_idle(self.stack, self.progress)
-                now = reg.parse(final.parameters)
+                now = reg.parse(final.parameters, reg.partition_of(final.stack_id))
                 problems = verify(before, change, now)
                 if not problems and final.status in ("UPDATE_COMPLETE", "CREATE_COMPLETE"):
                     return change

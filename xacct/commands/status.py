@@ -8,6 +8,7 @@ from typing import Any
 
 from xacct.aws import deliveries
 from xacct.aws.reads import BuildContext, read_central
+from xacct.core import capacity
 from xacct.core import registry as reg
 from xacct.core.answers import Central
 from xacct.core.planning import check_central
@@ -33,7 +34,7 @@ def run(central: Central, request: Request, o: Output, save_to: Path | None) -> 
 
 
 def status_json(central: Central, registry: reg.Registry) -> dict[str, Any]:
-    cap = reg.capacity(registry)
+    cap = capacity.capacity(registry)
     return {
         "central": {"account": central.build.account, "region": central.build.region, "stack": central.stack},
         "replication": registry.enabled,

@@ -14,7 +14,7 @@ import botocore.exceptions as bx
 from xacct.aws import deliveries
 from xacct.aws.reads import Context
 from xacct.commands import common
-from xacct.core import policies
+from xacct.core import limits, policies
 from xacct.core import registry as reg
 from xacct.core.answers import Onboarding
 from xacct.core.links import Link
@@ -98,9 +98,9 @@ class Verifier:
         except bx.ClientError as exc:
             policy, why = None, exc.response["Error"]["Code"]
         artifact = _artifact_arn(bucket, self.ctx.dev.partition)
-        lacking = [a for a in reg.WRITE_ACTIONS if not (policy and policies.admits(policy, role, a, artifact))]
+        lacking = [a for a in limits.WRITE_ACTIONS if not (policy and policies.admits(policy, role, a, artifact))]
         if policy and not lacking:
-            return Link(name, True, f"{role} may {', '.join(reg.WRITE_ACTIONS)} in {bucket}")
+            return Link(name, True, f"{role} may {', '.join(limits.WRITE_ACTIONS)} in {bucket}")
         if policy:
             why = f"no statement allows it {', '.join(lacking)}"
         p = self.target.stacks.primary
@@ -123,9 +123,9 @@ class Verifier:
             policy = self.ctx.dev.kms.get_key_policy(KeyId=cmk, PolicyName="default")["Policy"]
         except bx.ClientError as exc:
             return Link(name, False, f"cannot read the key policy: {exc.response['Error']['Code']}")
-        lacking = [a for a in reg.KEY_ACTIONS if not policies.admits_account(policy, root, a)]
+        lacking = [a for a in limits.KEY_ACTIONS if not policies.admits_account(policy, root, a)]
         if not lacking:
-            return Link(name, True, f"{root} may {', '.join(reg.KEY_ACTIONS)} with {cmk}")
+            return Link(name, True, f"{root} may {', '.join(limits.KEY_ACTIONS)} with {cmk}")
         return Link(
             name, False, f"the key policy of {cmk} does not give {root} {', '.join(lacking)}", self.onboard_command
         )
@@ -140,11 +140,11 @@ class Verifier:
             version = iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=pol["DefaultVersionId"])
             documents.append(version["PolicyVersion"]["Document"])
         star = reg.star_arn_for(bucket, self.ctx.build.partition)
-        needed = [(a, f"{star[:-1]}x") for a in reg.WRITE_ACTIONS] + [(a, cmk) for a in reg.KEY_ACTIONS if cmk]
+        needed = [(a, f"{star[:-1]}x") for a in limits.WRITE_ACTIONS] + [(a, cmk) for a in limits.KEY_ACTIONS if cmk]
         missing = [
             f"{a} on {r.removesuffix('x') + '*' if r.endswith('/x') else r}"
             for a, r in needed
-            if not policies.identity_allows(documents, a, r)
+            if not policies.identity_allows(documents, a, r, {"aws:ResourceAccount": reg.key_account(cmk or "") or ""})
         ]
         if missing:
             return Link(name, False, f"the replication role's policies lack {'; '.join(missing)}", self.onboard_command)

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from xacct.core import capacity
 from xacct.core import registry as reg
 from xacct.core.answers import Answers, from_mapping
 from xacct.errors import InvalidInput
@@ -61,11 +62,11 @@ def check_batch(before: reg.Registry, entries: Sequence[reg.Entry]) -> reg.Chang
     """The batch's change, or a refusal naming the limit and how many of the batch fit (the first
     ones in the file)."""
     change = merge_all(before, entries)
-    problems = reg.limit_problems(change.after)
+    problems = capacity.limit_problems(change.after)
     if not problems:
         return change
     fitting = len(entries)
-    while fitting > 0 and reg.limit_problems(merge_all(before, entries[:fitting]).after):
+    while fitting > 0 and capacity.limit_problems(merge_all(before, entries[:fitting]).after):
         fitting -= 1
     raise InvalidInput(
         f"{problems[0]}: the batch of {len(entries)} would register {len(change.after.entries)} developers; "

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from xacct.core import registry as reg
@@ -20,6 +21,44 @@ def pending_key_arn(partition: str, region: str, account: str) -> str:
 
 def is_pending(cmk: str | None) -> bool:
     return cmk is None or cmk.endswith(PENDING_KEY_ID)
+
+
+# ---- the central lists, before and after ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntryDiff:
+    status: reg.EntryStatus
+    entry: reg.Entry
+    previous_cmk: str | None = None
+
+
+@dataclass(frozen=True)
+class Diff:
+    parameters: dict[str, tuple[str, str]]
+    entries: tuple[EntryDiff, ...] = field(default_factory=tuple)
+
+    @property
+    def changed_parameters(self) -> list[str]:
+        return [p for p, (a, b) in self.parameters.items() if a != b]
+
+
+def diff(change: reg.Change, raw_before: Mapping[str, str] | None = None) -> Diff:
+    """Per parameter (as deployed -> as it will be written) and per entry."""
+    before = dict(raw_before) if raw_before is not None else reg.render(change.before)
+    after = reg.render(change.after)
+    params = {p: (before.get(p, ""), after[p]) for p in after}
+    rows: list[EntryDiff] = []
+    for e in change.before.entries:
+        if change.kind == "removed" and e == change.entry:
+            rows.append(EntryDiff("removed", e))
+        elif change.kind == "key-replaced" and change.entry and e.bucket == change.entry.bucket:
+            rows.append(EntryDiff("key-replaced", replace(e, cmk=change.entry.cmk), e.cmk))
+        else:
+            rows.append(EntryDiff("unchanged", e))
+    if change.kind == "added" and change.entry:
+        rows.append(EntryDiff("added", change.entry))
+    return Diff(params, tuple(rows))
 
 
 @dataclass(frozen=True)
@@ -57,8 +96,8 @@ class Plan:
     kept_templates: dict[str, str] = field(default_factory=dict)  # stack -> its template, kept (removal: the seed's)
 
     @property
-    def diff(self) -> reg.Diff:
-        return reg.diff(self.change, self.central_before)
+    def diff(self) -> Diff:
+        return diff(self.change, self.central_before)
 
     @property
     def nothing_to_do(self) -> bool:

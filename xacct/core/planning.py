@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from xacct.core import capacity, seed, seed_account
 from xacct.core import registry as reg
-from xacct.core import seed, seed_account
 from xacct.core.answers import Central, Kind, Onboarding
 from xacct.core.plan import TAG_MANAGED, TAG_VALUE, Plan, StackStep, is_pending, pending_key_arn
 from xacct.core.state import Action, StackState, declared_resources, remaining_text
@@ -143,7 +143,7 @@ def check_central(central: Central, state: StackState) -> reg.Registry:
         )
     if REPLICATION_ROLE_OUTPUT not in state.outputs:
         raise InvalidInput(f"the central stack {name} has no output {REPLICATION_ROLE_OUTPUT}")
-    return reg.parse(state.parameters)
+    return reg.parse(state.parameters, reg.partition_of(state.stack_id))
 
 
 def check_kinds(target: Onboarding, reads: Reads) -> None:
@@ -189,7 +189,7 @@ def _plan(target: Central | Onboarding, reads: Reads, change: reg.Change, **rest
         build_region=central.build.region,
         dev_region=target.dev.region if isinstance(target, Onboarding) else "",
         central_stack=reads.central.name,
-        central_before={k: reads.central.parameters[k] for k in reg.PARAMETERS},
+        central_before={k: v for k, v in reads.central.parameters.items() if k in reg.PARAMETERS + reg.OVERFLOW},
         change=change,
         **rest,
     )
@@ -214,7 +214,7 @@ def plan_onboard(target: Onboarding, reads: Reads, partition: str) -> Plan:
         else reg.Entry(bucket, reg.star_arn_for(bucket, partition), cmk)
     )
     change = reg.merge(before, entry)
-    reg.check_limits(change)
+    capacity.check_limits(change)
     wanted = primary_parameters(primary, build_root, role, target.dev.account)
     found = seed_account.plan(
         {s.kind(n): n for n in s.names},

@@ -79,6 +79,24 @@ def admits_account(policy: str | dict[str, Any], account_root: str, action: str)
     return False
 
 
-def identity_allows(documents: list[str | dict[str, Any]], action: str, resource: str) -> bool:
-    """One of a role's identity policies allows `action` on `resource`."""
-    return any(allows(s, action, resource) for doc in documents for s in statements(doc))
+def _holds(statement: dict[str, Any], context: dict[str, str]) -> bool:
+    """The statement's conditions hold for the request context: StringEquals / StringLike on keys
+    the context has; any other condition is not claimed to hold."""
+    known = {k.lower(): v for k, v in context.items()}
+    for operator, tests in statement.get("Condition", {}).items():
+        if operator not in ("StringEquals", "StringLike"):
+            return False
+        for key, values in tests.items():
+            value = known.get(key.lower())
+            wanted = as_list(values)
+            if value is None or not (_matches(wanted, value) if operator == "StringLike" else value in wanted):
+                return False
+    return True
+
+
+def identity_allows(
+    documents: list[str | dict[str, Any]], action: str, resource: str, context: dict[str, str] | None = None
+) -> bool:
+    """One of a role's identity policies allows `action` on `resource`, for a request with
+    `context` (condition keys, such as aws:ResourceAccount)."""
+    return any(allows(s, action, resource) and _holds(s, context or {}) for doc in documents for s in statements(doc))

@@ -7,12 +7,12 @@ the values, before anything is written.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from xacct.core import limits
 from xacct.errors import InvalidInput
 
 ENABLE = "EnableReplication"
@@ -20,13 +20,11 @@ BUCKETS = "ReplicationBucketList"
 STAR_ARNS = "ReplicationBucketStarArns"
 CMKS = "ReplicationCMKs"
 PARAMETERS = (ENABLE, BUCKETS, STAR_ARNS, CMKS)
-
-PARAMETER_LIMIT = 4096  # bytes, CloudFormation parameter value
-MANAGED_POLICY_LIMIT = 6144  # characters, whitespace not counted
-# What the central template's two managed policies grant on each list (a test keeps them equal),
-# so the size model counts exactly what IAM will count.
-WRITE_ACTIONS = ("s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject", "s3:PutObjectTagging")
-KEY_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
+# Developers past what the four lists hold, in order, as BUCKET=KEY-ID (the key in the bucket's
+# account and region), and the accounts they are in, which the account-bounded grants admit.
+MORE = tuple(f"ReplicationMore{n:02d}" for n in range(1, 11))
+MORE_ACCOUNTS = ("ReplicationMoreAccounts1", "ReplicationMoreAccounts2")
+OVERFLOW = MORE + MORE_ACCOUNTS
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _IP = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
@@ -36,6 +34,9 @@ _PARTITION = r"aws(?:-[a-z]+)*"
 _STAR_ARN = re.compile(rf"^arn:({_PARTITION}):s3:::(?P<bucket>[^/]+)/\*$")
 _HEX = "[0-9a-fA-F]"
 _KEY_ID = rf"(?:mrk-{_HEX}{{32}}|{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}})"
+_STANDARD = re.compile(r"^xacct-build-(?P<account>\d{12})-(?P<region>[a-z]{2,4}(?:-[a-z]+)+-\d+)$")
+_MORE_ITEM = re.compile(rf"^(?P<bucket>[^=]+)=(?P<key>{_KEY_ID})$")
+_ACCOUNT = re.compile(r"^\d{12}$")
 _KEY_ARN = re.compile(
     rf"^arn:(?P<partition>{_PARTITION}):kms:(?P<region>[a-z]{{2,4}}(?:-[a-z]+)+-\d+)"
     rf":(?P<account>\d{{12}}):key/(?P<key>{_KEY_ID})$"
@@ -75,6 +76,12 @@ def key_region(arn: str) -> str | None:
     return m.group("region") if m else None
 
 
+def partition_of(arn: str | None) -> str:
+    """The partition of an ARN (a stack's id), "aws" when there is none yet."""
+    parts = (arn or "").split(":")
+    return parts[1] if len(parts) > 2 and parts[0] == "arn" and parts[1] else "aws"
+
+
 def star_arn_for(bucket: str, partition: str = "aws") -> str:
     return f"arn:{partition}:s3:::{bucket}/*"
 
@@ -98,8 +105,22 @@ class Entry:
 
 @dataclass(frozen=True)
 class Registry:
+    """Every registered developer in order. `places` says where each is written: 0 in the four
+    lists, n in ReplicationMore{n:02d} (empty when all are in the four lists); `granted` the
+    account lists of the overflow grants. An entry stays where it was written: only its own
+    addition, key change or removal touches the parameter that holds it."""
+
     enabled: bool
     entries: tuple[Entry, ...] = ()
+    places: tuple[int, ...] = ()
+    granted: tuple[tuple[str, ...], ...] = ()
+    spill: bool = field(default=False, compare=False)  # the template declares the overflow parameters
+
+    def __post_init__(self) -> None:
+        if self.places and not any(self.places):
+            object.__setattr__(self, "places", ())
+        if not any(self.granted):
+            object.__setattr__(self, "granted", ())
 
     @property
     def buckets(self) -> list[str]:
@@ -107,6 +128,17 @@ class Registry:
 
     def positions(self, bucket: str) -> list[int]:
         return [i for i, e in enumerate(self.entries) if e.bucket == bucket]
+
+    def place(self, index: int) -> int:
+        return self.places[index] if self.places else 0
+
+    def held(self, place: int) -> list[Entry]:
+        return [e for i, e in enumerate(self.entries) if self.place(i) == place]
+
+    @property
+    def overflowing(self) -> bool:
+        """Some developers are past the four lists: the template must declare the overflow parameters."""
+        return bool(self.places) or bool(self.granted)
 
 
 def _items(value: str) -> list[str]:
@@ -131,8 +163,39 @@ def _entry_problems(entry: Entry, position: int | None = None) -> list[str]:
     return problems
 
 
-def parse(parameters: Mapping[str, str]) -> Registry:
-    """Read the four replication parameters as deployed; refuse what cannot be interpreted."""
+def overflow_problem(entry: Entry) -> str | None:
+    """Why `entry` cannot be written past the four lists, or None. There the grant is bounded by
+    account over the xacct-build-* buckets and the keys of those accounts, so the bucket must be
+    named by that rule and its key be in the bucket's account and region."""
+    m = _STANDARD.match(entry.bucket)
+    if not m:
+        return f"its bucket {entry.bucket} is not named xacct-build-ACCOUNT-REGION"
+    parts = entry.cmk.split(":")  # a key not created yet has its account and region already
+    if len(parts) < 6 or parts[4] != m.group("account") or parts[3] != m.group("region"):
+        return f"its key {entry.cmk} is not in the bucket's account and region"
+    return None
+
+
+def more_item(entry: Entry) -> str:
+    return f"{entry.bucket}={entry.cmk.rsplit('/', 1)[-1]}"
+
+
+def account_of(entry: Entry) -> str:
+    return key_account(entry.cmk) or ""
+
+
+def _more_entry(item: str, name: str, position: int, partition: str) -> tuple[Entry | None, str | None]:
+    m = _MORE_ITEM.match(item)
+    standard = _STANDARD.match(m.group("bucket")) if m else None
+    if not m or not standard:
+        return None, f"{name} at position {position}: {item!r} is not xacct-build-ACCOUNT-REGION=KEY-ID"
+    bucket, account, region = m.group("bucket"), standard.group("account"), standard.group("region")
+    cmk = f"arn:{partition}:kms:{region}:{account}:key/{m.group('key')}"
+    return Entry(bucket, star_arn_for(bucket, partition), cmk), None
+
+
+def parse(parameters: Mapping[str, str], partition: str = "aws") -> Registry:
+    """Read the replication parameters as deployed; refuse what cannot be interpreted."""
     missing = [p for p in PARAMETERS if p not in parameters]
     if missing:
         raise InvalidInput(f"the central stack has no parameter {', '.join(missing)}")
@@ -148,21 +211,93 @@ def parse(parameters: Mapping[str, str]) -> Registry:
             f"{BUCKETS}={parameters[BUCKETS]!r} {STAR_ARNS}={parameters[STAR_ARNS]!r} "
             f"{CMKS}={parameters[CMKS]!r}"
         )
-    entries = tuple(Entry(b, s, k) for b, s, k in zip(buckets, stars, cmks, strict=True))
+    entries = [Entry(b, s, k) for b, s, k in zip(buckets, stars, cmks, strict=True)]
     problems = [p for i, e in enumerate(entries, 1) for p in _entry_problems(e, i)]
+    places = [0] * len(entries)
+    for n, name in enumerate(MORE, 1):
+        for i, item in enumerate(_items(parameters.get(name, "")), 1):
+            entry, problem = _more_entry(item, name, i, partition)
+            if entry is None:
+                problems.append(str(problem))
+                continue
+            entries.append(entry)
+            places.append(n)
+    granted = tuple(tuple(_items(parameters.get(name, ""))) for name in MORE_ACCOUNTS)
+    problems += [
+        f"{name}: {account!r} is not a 12-digit account ID"
+        for name, listed in zip(MORE_ACCOUNTS, granted, strict=True)
+        for account in listed
+        if not _ACCOUNT.match(account)
+    ]
     if problems:
         raise InvalidInput("; ".join(problems))
-    return Registry(enabled=enable == "true", entries=entries)
+    spill = all(name in parameters for name in OVERFLOW)
+    return Registry(enable == "true", tuple(entries), tuple(places), granted, spill)
 
 
 def render(registry: Registry) -> dict[str, str]:
-    """The four parameter values, canonically: comma separated, no spaces."""
-    return {
+    """The parameter values, canonically: comma separated, no spaces; the overflow parameters
+    whenever the template declares them or the registry needs them."""
+    first = registry.held(0)
+    values = {
         ENABLE: "true" if registry.enabled else "false",
-        BUCKETS: ",".join(e.bucket for e in registry.entries),
-        STAR_ARNS: ",".join(e.star_arn for e in registry.entries),
-        CMKS: ",".join(e.cmk for e in registry.entries),
+        BUCKETS: ",".join(e.bucket for e in first),
+        STAR_ARNS: ",".join(e.star_arn for e in first),
+        CMKS: ",".join(e.cmk for e in first),
     }
+    if registry.spill or registry.overflowing:
+        for n, name in enumerate(MORE, 1):
+            values[name] = ",".join(more_item(e) for e in registry.held(n))
+        for n, name in enumerate(MORE_ACCOUNTS):
+            values[name] = ",".join(registry.granted[n]) if n < len(registry.granted) else ""
+    return values
+
+
+def _fits_first(registry: Registry, entry: Entry) -> bool:
+    """Whether the four lists, and the two policies that name their developers, take one more."""
+    first = [*registry.held(0), entry]
+    uses = [
+        limits.parameter(BUCKETS, ",".join(e.bucket for e in first)),
+        limits.parameter(STAR_ARNS, ",".join(e.star_arn for e in first)),
+        limits.parameter(CMKS, ",".join(e.cmk for e in first)),
+        *limits.named_grants([e.star_arn for e in first], [e.cmk for e in first]),
+    ]
+    return not any(u.over for u in uses)
+
+
+def _place_for(registry: Registry, entry: Entry) -> int:
+    """Where a new developer goes: after the last one, in the parameter that holds the last one
+    if it has room, else in the next. Never before anyone already registered."""
+    last = max(registry.places, default=0)
+    if last == 0:
+        return 0 if _fits_first(registry, entry) else 1
+    value = ",".join(more_item(e) for e in [*registry.held(last), entry])
+    return last if not limits.parameter(MORE[min(last, len(MORE)) - 1], value).over else last + 1
+
+
+def _granted(registry: Registry, entries: tuple[Entry, ...], places: tuple[int, ...]) -> tuple[tuple[str, ...], ...]:
+    """The overflow grants' account lists: each account of an entry past the four lists once; an
+    account stays in the list that holds it, one no longer needed leaves, a new one is appended
+    to the last list with room."""
+    needed = list(dict.fromkeys(account_of(e) for e, p in zip(entries, places, strict=True) if p))
+    lists = [[a for a in listed if a in needed] for listed in registry.granted]
+    listed = {a for accounts in lists for a in accounts}
+    for account in needed:
+        if account in listed:
+            continue
+        if not lists:
+            lists.append([])
+        candidate = [*lists[-1], account]
+        if limits.parameter("", ",".join(candidate)).over or limits.account_grant(0, candidate).over:
+            lists.append([account])
+        else:
+            lists[-1] = candidate
+    return tuple(tuple(accounts) for accounts in lists)
+
+
+def _with(registry: Registry, entries: list[Entry], places: list[int], enabled: bool) -> Registry:
+    e, p = tuple(entries), tuple(places)
+    return Registry(enabled, e, p, _granted(registry, e, p), registry.spill)
 
 
 ChangeKind = Literal["added", "key-replaced", "unchanged", "removed", "not-registered"]
@@ -200,8 +335,10 @@ def merge(registry: Registry, entry: Entry) -> Change:
     """Register `entry` at the end, or update its key in place; replication ends enabled."""
     position = _single_position(registry, entry.bucket)
     entries = list(registry.entries)
+    places = [registry.place(i) for i in range(len(entries))]
     kind: ChangeKind
     if position is None:
+        places.append(_place_for(registry, entry))
         entries.append(entry)
         kind, message, previous = "added", f"{entry.bucket} is added at position {len(entries)}", None
     elif entries[position].cmk == entry.cmk:
@@ -211,7 +348,7 @@ def merge(registry: Registry, entry: Entry) -> Change:
         entries[position] = replace(entries[position], cmk=entry.cmk)
         kind = "key-replaced"
         message = f"{entry.bucket} is registered with key {previous}; its key becomes {entry.cmk}"
-    after = Registry(enabled=True, entries=tuple(entries))
+    after = _with(registry, entries, places, True)
     if kind == "unchanged" and not registry.enabled:
         message += "; replication is paused and will be turned on"
     return Change(registry, after, kind, message, entry, previous)
@@ -233,126 +370,10 @@ def remove(registry: Registry, *, bucket: str | None = None, cmk: str | None = N
     if position is None:
         return Change(registry, registry, "not-registered", f"{label} is not registered; nothing to remove")
     gone = registry.entries[position]
-    entries = registry.entries[:position] + registry.entries[position + 1 :]
-    after = Registry(enabled=registry.enabled and bool(entries), entries=entries)
+    entries = [e for i, e in enumerate(registry.entries) if i != position]
+    places = [registry.place(i) for i in range(len(registry.entries)) if i != position]
+    after = _with(registry, entries, places, registry.enabled and bool(entries))
     message = f"{gone.bucket} is removed from position {position + 1}"
     if not entries:
         message += "; no developer remains, so replication is turned off"
     return Change(registry, after, "removed", message, gone)
-
-
-# ---- diff -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EntryDiff:
-    status: EntryStatus
-    entry: Entry
-    previous_cmk: str | None = None
-
-
-@dataclass(frozen=True)
-class Diff:
-    parameters: dict[str, tuple[str, str]]
-    entries: tuple[EntryDiff, ...] = field(default_factory=tuple)
-
-    @property
-    def changed_parameters(self) -> list[str]:
-        return [p for p, (a, b) in self.parameters.items() if a != b]
-
-
-def diff(change: Change, raw_before: Mapping[str, str] | None = None) -> Diff:
-    """Per parameter (as deployed -> as it will be written) and per entry."""
-    before = dict(raw_before) if raw_before is not None else render(change.before)
-    after = render(change.after)
-    params = {p: (before.get(p, ""), after[p]) for p in PARAMETERS}
-    rows: list[EntryDiff] = []
-    for e in change.before.entries:
-        if change.kind == "removed" and e == change.entry:
-            rows.append(EntryDiff("removed", e))
-        elif change.kind == "key-replaced" and change.entry and e.bucket == change.entry.bucket:
-            rows.append(EntryDiff("key-replaced", replace(e, cmk=change.entry.cmk), e.cmk))
-        else:
-            rows.append(EntryDiff("unchanged", e))
-    if change.kind == "added" and change.entry:
-        rows.append(EntryDiff("added", change.entry))
-    return Diff(params, tuple(rows))
-
-
-# ---- limits ---------------------------------------------------------------------------
-
-
-def _policy_size(actions: Sequence[str], resources: Sequence[str]) -> int:
-    """Characters IAM counts for the managed policy the template derives from one list."""
-    doc = {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": list(actions), "Resource": list(resources)}],
-    }
-    return len(re.sub(r"\s", "", json.dumps(doc)))
-
-
-def limit_problems(registry: Registry) -> list[str]:
-    """Every limit the rendered registry would pass, in words; empty when it fits."""
-    values = render(registry)
-    problems = []
-    for name in (BUCKETS, STAR_ARNS, CMKS):
-        size = len(values[name].encode())
-        if size > PARAMETER_LIMIT:
-            problems.append(
-                f"{name} would be {size:,} bytes, over CloudFormation's {PARAMETER_LIMIT:,}-byte "
-                "limit for a parameter value"
-            )
-    stars = [e.star_arn for e in registry.entries]
-    cmks = [e.cmk for e in registry.entries]
-    for label, size in (
-        ("ReplicationWriteBuckets", _policy_size(WRITE_ACTIONS, stars)),
-        ("ReplicationUseKeys", _policy_size(KEY_ACTIONS, cmks)),
-    ):
-        if size > MANAGED_POLICY_LIMIT:
-            problems.append(
-                f"the managed policy {label} would be {size:,} characters, over IAM's "
-                f"{MANAGED_POLICY_LIMIT:,}-character limit"
-            )
-    return problems
-
-
-def fits(registry: Registry) -> bool:
-    return not limit_problems(registry)
-
-
-def check_limits(change: Change) -> None:
-    """Refuse a change whose lists would pass a limit, naming it and how many developers fit."""
-    problems = limit_problems(change.after)
-    if not problems:
-        return
-    n = len(change.after.entries)
-    fitting = n
-    while fitting > 0 and not fits(Registry(True, change.after.entries[:fitting])):
-        fitting -= 1
-    raise InvalidInput(f"{problems[0]}: {n} developers would be registered and at most {fitting} fit with these values")
-
-
-@dataclass(frozen=True)
-class Capacity:
-    used: int
-    fits: int  # developers that fit in all, counting those registered
-
-
-_TYPICAL = Entry(
-    "xacct-build-123456789012-us-east-1",
-    "arn:aws:s3:::xacct-build-123456789012-us-east-1/*",
-    "arn:aws:kms:us-east-1:123456789012:key/12345678-1234-1234-1234-123456789012",
-)
-
-
-def capacity(registry: Registry) -> Capacity:
-    """How many developers are registered and how many would fit, assuming entries like the
-    largest one registered (or a typical one when none is)."""
-    pad = max(
-        registry.entries or (_TYPICAL,),
-        key=lambda e: max(len(e.bucket), len(e.star_arn), len(e.cmk)),
-    )
-    entries = list(registry.entries)
-    while fits(Registry(True, (*entries, pad))):
-        entries.append(pad)
-    return Capacity(used=len(registry.entries), fits=len(entries))

@@ -1,20 +1,11 @@
 """Copy each new build artifact into every registered developer bucket: once, only to its owner.
 
-Runs as the central stack's Lambda function (inlined into cfn/CrossAccountPrimary.yaml by
-tools/inline_replicator.py, kept identical by a test). S3 delivers events late, out of order and
-more than once, and Lambda retries a failed invocation twice. So the newest build wins: an artifact
-no longer its key's current version is not copied, nor one older than what the target holds (the
-events' sequencers order them); each copy records the source version, and a target holding it is
-skipped; every write is conditional on what was read (If-None-Match / If-Match), so of duplicates
-racing on one target exactly one writes. A target that can never take the copy (gone, another
-account's, denying us) is logged and does not fail the event; a transient failure is retried for
-that target, then raised so that Lambda retries the event. One JSON line per artifact says what
-was delivered, skipped and failed. A "sync" event starts a new developer current.
-
-The target lists live in SSM parameters, not in the environment: Lambda's 4 KB environment limit
-would bind before the 4,096-byte CloudFormation parameter limit does. A target's owner is the
-account of its key ARN; every write names it (ExpectedBucketOwner), so a bucket re-created under a
-registered name by another account receives nothing.
+Inlined into cfn/CrossAccountPrimary.yaml by tools/inline_replicator.py (a test keeps them equal).
+S3 events come late, out of order and more than once: the newest build wins (current versions only,
+ordered by the events' sequencers), each copy records its source version, and every write is
+conditional on what was read, so of racing duplicates exactly one writes. Targets live in SSM
+parameters (Lambda's 4 KB environment would bind first); each write names the owner
+(ExpectedBucketOwner). One JSON line per artifact says what was delivered, skipped and failed.
 """
 
 import json
@@ -47,23 +38,29 @@ TRANSIENT = {"InternalError", "RequestTimeout", "ServiceUnavailable", "SlowDown"
 TRANSIENT |= {"ThrottlingException", "RequestLimitExceeded", "KMS.ThrottlingException"}
 
 
-class Transient(Exception):
-    """Some targets failed in a way that may pass: Lambda should retry the event."""
+class Transient(Exception):  # some targets failed in a way that may pass: Lambda retries the event
+    pass
 
 
 class Targets(list):  # type: ignore[type-arg]
     """The registered (bucket, owner) pairs; `recent` when the list changed within RECENT_SECONDS."""
 
-    recent = False
+    def __init__(self, pairs: Any = (), recent: bool = False) -> None:
+        super().__init__(pairs)
+        self.recent = recent
 
 
-def targets(ssm: Any, buckets_name: str, keys_name: str) -> Targets:
-    """(bucket, owner account) for each registered developer, or none when replication is off.
+MORE = 10  # ReplicationMore01..10: developers past the four lists, as BUCKET=KEY-ID
 
-    "true:bucket-a,bucket-b" (EnableReplication:ReplicationBucketList) and
-    "keys:arn-a,arn-b" (ReplicationCMKs): the account in each key ARN owns the bucket beside it.
-    """
-    found = ssm.get_parameters(Names=[buckets_name, keys_name])["Parameters"]
+
+def targets(ssm: Any, buckets_name: str, keys_name: str, more_prefix: str = "") -> Targets:
+    """(bucket, owner) of each registered developer, once, or none when replication is off: "true:b1,b2"
+    (EnableReplication:ReplicationBucketList) with "keys:arn1,arn2" (ReplicationCMKs, whose accounts own
+    the buckets), then "more:xacct-build-ACCOUNT-REGION=KEY-ID,..." (ReplicationMoreNN, owned by ACCOUNT)."""
+    names_read = [buckets_name, keys_name] + [f"{more_prefix}{n:02d}" for n in range(1, MORE + 1) if more_prefix]
+    found = []
+    for start in range(0, len(names_read), 10):  # GetParameters takes up to 10 names
+        found += ssm.get_parameters(Names=names_read[start : start + 10])["Parameters"]
     values = {p["Name"]: p["Value"] for p in found}
     changed = [p["LastModifiedDate"] for p in found if p.get("LastModifiedDate")]
     recent = bool(changed) and time.time() - max(c.timestamp() for c in changed) < RECENT_SECONDS
@@ -76,9 +73,15 @@ def targets(ssm: Any, buckets_name: str, keys_name: str) -> Targets:
     if len(names) != len(owners):
         # Never write by name alone: an entry without its owner is not served.
         log({"error": "the bucket and key lists differ in length", "buckets": names, "owners": owners})
-    chosen = Targets((b, o) for b, o in zip(names, owners, strict=False) if o)
-    chosen.recent = recent
-    return chosen
+    pairs = [(b, o) for b, o in zip(names, owners, strict=False) if o]
+    for name in names_read[2:]:
+        for item in values.get(name, "more:").partition(":")[2].split(","):
+            bucket = item.strip().partition("=")[0]
+            parts = bucket.split("-")
+            if bucket.startswith("xacct-build-") and len(parts) > 3 and len(parts[2]) == 12 and parts[2].isdigit():
+                pairs.append((bucket, parts[2]))
+    # Once each: while CloudFormation rewrites the parameters one by one, an entry may be read twice.
+    return Targets(dict.fromkeys(pairs), recent)
 
 
 def denied(exc: Exception) -> bool:
@@ -114,8 +117,7 @@ def newer(a: str, b: str) -> bool:
 
 
 def decide(held: dict[str, str] | None, token: str, sequencer: str) -> str:
-    """What to do with one target, from what it holds (None: nothing): write, or skip because it
-    already holds this version ("held") or a newer one ("stale")."""
+    """Write, or skip: the target holds this version ("held") or a newer one ("stale"); None: nothing."""
     if held is None:
         return "write"
     if held.get("token") == token:
@@ -127,8 +129,8 @@ def decide(held: dict[str, str] | None, token: str, sequencer: str) -> str:
 
 
 class _Conditions:
-    """The condition of the calling thread's next S3 write, sent as its header whatever the SDK
-    knows of IfMatch / IfNoneMatch (S3 API reference: PutObject, CopyObject, CompleteMultipartUpload)."""
+    """The calling thread's next S3 write's condition, sent as a header whatever the SDK knows of
+    IfMatch / IfNoneMatch (S3 API reference: PutObject, CopyObject, CompleteMultipartUpload)."""
 
     def __init__(self, s3: Any) -> None:
         self.local = threading.local()
@@ -222,60 +224,35 @@ class Artifact:
         self.conditions.set(condition)
         try:
             if self.size <= SINGLE_COPY_LIMIT:
-                self.s3.copy_object(
-                    Bucket=bucket,
-                    Key=self.key,
-                    CopySource=self.source,
-                    MetadataDirective="REPLACE",
-                    Metadata=self.metadata,
-                    TaggingDirective="REPLACE",
-                    Tagging=self.tagging,
-                    **self.headers,
-                    **owners,
-                )
+                replaced = {"MetadataDirective": "REPLACE", "TaggingDirective": "REPLACE", "Tagging": self.tagging}
+                copy = {"CopySource": self.source, "Metadata": self.metadata, **replaced, **self.headers, **owners}
+                self.s3.copy_object(Bucket=bucket, Key=self.key, **copy)
             else:
                 self._multipart(bucket, owner, owners, condition)
         finally:
             self.conditions.set(None)
 
     def _multipart(self, bucket: str, owner: str, owners: dict[str, str], condition: dict[str, str] | None) -> None:
-        """Above 5 GB: a multipart copy, which carries no metadata or tags of its own, so they are
-        set on CreateMultipartUpload explicitly; a failed upload is aborted (and the target's
-        lifecycle rule removes what an abort could not)."""
+        """Above 5 GB: metadata and tags set on CreateMultipartUpload; a failed upload aborted."""
         self.conditions.set(None)  # the condition is the completion's
-        upload = self.s3.create_multipart_upload(
-            Bucket=bucket,
-            Key=self.key,
-            Metadata=self.metadata,
-            Tagging=self.tagging,
-            ExpectedBucketOwner=owner,
-            **self.headers,
-        )["UploadId"]
+        target = {"Bucket": bucket, "Key": self.key}
+        described = {"Metadata": self.metadata, "Tagging": self.tagging, **self.headers}
+        upload = self.s3.create_multipart_upload(**target, **described, ExpectedBucketOwner=owner)["UploadId"]
         part = max(PART_SIZE, -(-self.size // MAX_PARTS))
         try:
             parts = []
             for number, start in enumerate(range(0, self.size, part), 1):
+                span = f"bytes={start}-{min(start + part, self.size) - 1}"
                 copied = self.s3.upload_part_copy(
-                    Bucket=bucket,
-                    Key=self.key,
-                    UploadId=upload,
-                    PartNumber=number,
-                    CopySource=self.source,
-                    CopySourceRange=f"bytes={start}-{min(start + part, self.size) - 1}",
-                    **owners,
+                    **target, UploadId=upload, PartNumber=number, CopySource=self.source, CopySourceRange=span, **owners
                 )
                 parts.append({"ETag": copied["CopyPartResult"]["ETag"], "PartNumber": number})
             self.conditions.set(condition)
-            self.s3.complete_multipart_upload(
-                Bucket=bucket,
-                Key=self.key,
-                UploadId=upload,
-                MultipartUpload={"Parts": parts},
-                ExpectedBucketOwner=owner,
-            )
+            done = {"UploadId": upload, "MultipartUpload": {"Parts": parts}}
+            self.s3.complete_multipart_upload(**target, **done, ExpectedBucketOwner=owner)
         except Exception:
             try:
-                self.s3.abort_multipart_upload(Bucket=bucket, Key=self.key, UploadId=upload, ExpectedBucketOwner=owner)
+                self.s3.abort_multipart_upload(**target, UploadId=upload, ExpectedBucketOwner=owner)
             except Exception as exc:  # the lifecycle rule removes it later
                 log({"warning": "abort failed", "bucket": bucket, "upload": upload, "reason": reason(exc)})
             raise
@@ -322,15 +299,13 @@ def sync(s3: Any, event: dict[str, Any], registered: Targets, owner: str, contex
     """Start a developer current: the current version of every build artifact into the named (and
     registered) targets, a page at a time, within the budget; `next` is where to resume (None: done)."""
     wanted = set(event.get("targets") or [])
-    chosen = Targets(t for t in registered if t[0] in wanted)
-    chosen.recent = registered.recent
+    chosen = Targets((t for t in registered if t[0] in wanted), registered.recent)
     # Within the caller's budget, and never near the invocation's own limit (copies in flight).
     remaining = context.get_remaining_time_in_millis() / 1000 - 30
     deadline = time.monotonic() + max(1.0, min(float(event.get("budget_seconds") or 60), remaining))
     bucket = str(event["bucket"])
     listing: dict[str, Any] = {"Bucket": bucket, "ExpectedBucketOwner": owner, "MaxKeys": 1000}
-    if event.get("start_after"):
-        listing["StartAfter"] = event["start_after"]
+    listing.update({"StartAfter": event["start_after"]} if event.get("start_after") else {})
     totals: dict[str, Any] = {"delivered": 0, "skipped": 0, "failed": 0, "failures": [], "next": None}
     if not chosen:
         return totals
@@ -365,11 +340,33 @@ def sync(s3: Any, event: dict[str, Any], registered: Targets, owner: str, contex
     return totals
 
 
+def per_invocation(size: int) -> int:
+    """Targets for one invocation: what WORKERS copies at a time finish in 10 of Lambda's 15 minutes (a
+    server-side copy estimated at 5 s plus 50 MB/s), at most FAN_OUT_AT."""
+    seconds = 5 + size / (50 * 1024**2)
+    return max(WORKERS, min(int(os.environ.get("FAN_OUT_AT") or 100), int(WORKERS * 600 / seconds)))
+
+
+def fan_out(client: Any, function: str, record: dict[str, Any], rest: list[Targets]) -> list[str]:
+    """Each further slice to an asynchronous invocation of this function (Lambda queues those when
+    concurrency is short, and retries them twice); returns the targets whose hand-off failed."""
+    failed: list[str] = []
+    for part in rest:
+        payload = {"xacct": "fan", "Records": [record], "targets": [b for b, _ in part]}
+        try:
+            client.invoke(FunctionName=function, InvocationType="Event", Payload=json.dumps(payload).encode())
+        except Exception as exc:
+            log({"error": "fan-out failed", "targets": len(part), "reason": reason(exc)})
+            failed += [b for b, _ in part]
+    return failed
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     config = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=WORKERS + 4)
     s3, ssm = boto3.client("s3", config=config), boto3.client("ssm", config=config)
     owner = str(context.invoked_function_arn).split(":")[4]
-    registered = targets(ssm, os.environ["TARGETS_PARAMETER"], os.environ["KEYS_PARAMETER"])
+    names = (os.environ["TARGETS_PARAMETER"], os.environ["KEYS_PARAMETER"], os.environ.get("MORE_PARAMETERS", ""))
+    registered = targets(ssm, *names)
     if event.get("xacct") == "sync":
         return sync(s3, event, registered, owner, context)
     totals = {"delivered": 0, "skipped": 0, "failed": 0}
@@ -381,19 +378,23 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         obj = record["s3"]["object"]
         key = urllib.parse.unquote_plus(obj["key"])  # S3 event keys are URL-encoded, '+' for spaces
         source = record["s3"]["bucket"]["name"]
-        chosen = registered
-        if key.startswith(PROBE_PREFIX):
-            chosen = Targets(t for t in registered if t[0] == key[len(PROBE_PREFIX) :].split("/", 1)[0])
-            chosen.recent = registered.recent
+        wanted = [key[len(PROBE_PREFIX) :].split("/", 1)[0]] if key.startswith(PROBE_PREFIX) else event.get("targets")
+        # A probe, or a slice handed over: still only what is registered.
+        chosen = registered if wanted is None else Targets((t for t in registered if t[0] in wanted), registered.recent)
         artifact = Artifact(s3, source, key, obj.get("versionId"), owner, sequencer=str(obj.get("sequencer") or ""))
-        result = deliver(artifact, chosen)
-        line = {"artifact": f"s3://{source}/{key}", "version": artifact.token, "targets": len(chosen)}
+        step = max(1, len(chosen) if event.get("xacct") == "fan" else per_invocation(artifact.size))
+        mine = Targets(chosen[:step], chosen.recent)
+        rest = [Targets(chosen[i : i + step]) for i in range(step, len(chosen), step)]
+        if rest:
+            unfinished += fan_out(boto3.client("lambda", config=config), context.invoked_function_arn, record, rest)
+        result = deliver(artifact, mine)
+        line = {"artifact": f"s3://{source}/{key}", "version": artifact.token, "targets": len(mine)}
+        line.update({"handed": [len(p) for p in rest]} if rest else {})
         log({**line, "seconds": round(time.monotonic() - started, 3), **result})
-        totals["delivered"] += len(result["delivered"])
-        totals["skipped"] += len(result["skipped"])
-        totals["failed"] += len(result["failed"])
+        for name in ("delivered", "skipped", "failed"):
+            totals[name] += len(result[name])
         unfinished += [b for b, f in result["failed"].items() if not f["permanent"]]
     if unfinished:
         # Lambda retries the event; every target already served is skipped then.
-        raise Transient(f"transient failures for {', '.join(unfinished)}")
+        raise Transient(f"transient failures for {', '.join(unfinished[:20])}")
     return totals
