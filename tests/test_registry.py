@@ -334,3 +334,22 @@ def test_the_parameter_limit_binds_before_the_policy_limit(buckets: list[str]) -
     if len(values[reg.STAR_ARNS].encode()) <= 4096 and len(values[reg.CMKS].encode()) <= 4096:
         problems = capacity.limit_problems(reg.Registry(True, tuple(entries_)))
         assert not [p for p in problems if "managed policy" in p]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(min_value=1, max_value=160)), max_size=80))
+def test_additions_and_removals_never_move_reorder_or_lose_anyone_else(steps: list[tuple[bool, int]]) -> None:
+    """Whatever order developers come and go in (past the four lists too), everyone else keeps their
+    position relative to the others and the parameter that holds them, and what is written reads back
+    as the same registry."""
+    registry = _merged([_standard(n) for n in range(1, 61)])
+    for add, n in steps:
+        entry = _standard(n)
+        change = reg.merge(registry, entry) if add else reg.remove(registry, bucket=entry.bucket)
+        after = change.after
+        others = [e for e in registry.entries if e.bucket != entry.bucket]
+        assert [e for e in after.entries if e.bucket != entry.bucket] == others
+        where = {e.bucket: registry.place(i) for i, e in enumerate(registry.entries)}
+        assert all(where[e.bucket] == after.place(i) for i, e in enumerate(after.entries) if e.bucket in where)
+        assert reg.parse(reg.render(after)) == after
+        registry = after

@@ -119,8 +119,10 @@ class Registry:
     def __post_init__(self) -> None:
         if self.places and not any(self.places):
             object.__setattr__(self, "places", ())
-        if not any(self.granted):
-            object.__setattr__(self, "granted", ())
+        granted = list(self.granted)
+        while granted and not granted[-1]:
+            granted.pop()
+        object.__setattr__(self, "granted", tuple(granted))
 
     @property
     def buckets(self) -> list[str]:
