@@ -93,15 +93,22 @@ class CentralUpdate:
             )
 
     def _apply(self, state: StackState, change: reg.Change) -> None:
-        template = self.stacks.template(self.stack)
-        prepared = self.stacks.prepare(
-            self.stack,
-            template,
-            reg.render(change.after),
-            state.tags,
-            self.progress,
-            keep=state.parameters,
+        from xacct.core.templates import template as stock
+        from xacct.core.upgrade import central_template
+
+        values = reg.render(change.after)
+        held = self.stacks.template(self.stack)
+        body, upgrade = central_template(held, values, stock("CrossAccountPrimary"), len(change.before.held(0)))
+        prepared = self.stacks.prepare(self.stack, body, values, state.tags, self.progress, keep=state.parameters)
+        replaced = (
+            [c.logical_id for c in prepared.changes if c.replacement in ("True", "Conditional")] if upgrade else []
         )
+        if replaced:
+            self.stacks.discard(prepared)
+            raise AwsFailure(
+                f"upgrading the central stack {self.stack}'s template would replace {', '.join(replaced)} "
+                "(CloudFormation's change set); nothing was changed"
+            )
         try:
             self.stacks.execute(prepared, self.progress)
         except bx.ClientError as exc:

@@ -142,14 +142,20 @@ def save(path: Path | None, target: Central | Onboarding) -> None:
 
 
 def check_central_template(ctx: BuildContext, state: StackState, after: Mapping[str, str]) -> tuple[str, list[str]]:
-    """The template the central stack holds (one read) and what the plan should say about it;
-    refused before any write when the parameter change would update a function Lambda no longer
+    """The template the central stack's update deploys (the one it holds, read once, or this
+    version's when the registry needs its overflow parameters) and what the plan should say about
+    it; refused before any write when the parameter change would update a function Lambda no longer
     lets anyone update (CloudFormation's update would fail and roll back)."""
     from xacct.core import grants, seed
+    from xacct.core import registry as reg
+    from xacct.core.templates import template
+    from xacct.core.upgrade import central_template
     from xacct.errors import InvalidInput
 
     central = ctx.central
-    deployed = ctx.build_stacks().template(state.name)
+    held = ctx.build_stacks().template(state.name)
+    first = len(reg.parse(state.parameters).held(0))
+    deployed, upgrade = central_template(held, after, template("CrossAccountPrimary"), first)
     change = grants.StackChange(
         state.name, "build", central.build.account, central.build.region, deployed,
         dict(state.parameters), {**state.parameters, **after}, ctx.build.partition,
@@ -166,4 +172,4 @@ def check_central_template(ctx: BuildContext, state: StackState, after: Mapping[
             f"registrations kept): python onboard.py --adopt {build} --central-stack {state.name}",
         )
     found = seed.recognise(deployed)
-    return deployed, list(found.notes) if found else []
+    return deployed, (list(found.notes) if found else []) + ([upgrade] if upgrade else [])

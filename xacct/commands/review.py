@@ -25,6 +25,7 @@ from xacct.core.planning import Reads
 from xacct.core.preview import Preview, resource_changes
 from xacct.core.state import Prepared, Silent, declared_types
 from xacct.core.templates import template
+from xacct.core.upgrade import central_template
 from xacct.errors import Interrupted, XacctError
 from xacct.terminal.output import Output
 
@@ -96,10 +97,12 @@ def _central(ctx: Context, plan: Plan) -> Callable[[], tuple[None, Preview]]:
         state = stacks.describe(plan.central_stack)
         note = "previewed now and deleted; the update is made under the lease from the lists as they are then"
         try:
-            body = stacks.template(plan.central_stack)
-            prepared = stacks.prepare(
-                plan.central_stack, body, reg.render(plan.change.after), state.tags, Silent(), keep=state.parameters
+            values = reg.render(plan.change.after)
+            first = len(plan.change.before.held(0))
+            body, _ = central_template(
+                stacks.template(plan.central_stack), values, template("CrossAccountPrimary"), first
             )
+            prepared = stacks.prepare(plan.central_stack, body, values, state.tags, Silent(), keep=state.parameters)
         except (XacctError, bx.ClientError) as exc:
             reason = exc.message if isinstance(exc, XacctError) else str(exc)
             note = f"CloudFormation could not preview it now ({reason}); the update is made under the lease"

@@ -2,16 +2,44 @@
 properties whose change replaces the resource (createOnlyProperties). Do not edit by hand."""
 
 CREATE_ONLY: dict[str, tuple[str, ...]] = {
-    "AWS::IAM::ManagedPolicy": ("Description", "ManagedPolicyName", "Path",),
+    "AWS::IAM::ManagedPolicy": (
+        "Description",
+        "ManagedPolicyName",
+        "Path",
+    ),
     "AWS::IAM::Policy": (),
-    "AWS::IAM::Role": ("Path", "RoleName",),
+    "AWS::IAM::Role": (
+        "Path",
+        "RoleName",
+    ),
     "AWS::KMS::Alias": ("AliasName",),
     "AWS::KMS::Key": (),
-    "AWS::Lambda::Function": ("FunctionName", "PackageType", "TenancyConfig",),
-    "AWS::Lambda::Permission": ("Action", "EventSourceToken", "FunctionName", "FunctionUrlAuthType", "InvokedViaFunctionUrl", "Principal", "PrincipalOrgID", "SourceAccount", "SourceArn",),
+    "AWS::Lambda::Function": (
+        "FunctionName",
+        "PackageType",
+        "TenancyConfig",
+    ),
+    "AWS::Lambda::Permission": (
+        "Action",
+        "EventSourceToken",
+        "FunctionName",
+        "FunctionUrlAuthType",
+        "InvokedViaFunctionUrl",
+        "Principal",
+        "PrincipalOrgID",
+        "SourceAccount",
+        "SourceArn",
+    ),
     "AWS::Logs::LogGroup": ("LogGroupName",),
-    "AWS::S3::Bucket": ("BucketName", "BucketNamePrefix", "BucketNamespace",),
+    "AWS::S3::Bucket": (
+        "BucketName",
+        "BucketNamePrefix",
+        "BucketNamespace",
+    ),
     "AWS::S3::BucketPolicy": ("Bucket",),
-    "AWS::SNS::Topic": ("FifoTopic", "TopicName",),
+    "AWS::SNS::Topic": (
+        "FifoTopic",
+        "TopicName",
+    ),
     "AWS::SSM::Parameter": ("Name",),
 }
