@@ -1,0 +1,127 @@
+"""Past what the four lists hold: sixty developers in one `--from` run onto a central stack that
+holds two, on the enforcing emulator, with the deployed replication function delivering to them
+(fanning out), trust bounded by account, and one of them leaving."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import botocore.exceptions as bx
+import pytest
+
+from tests.conftest import BUILD, DEV4, REGION, deploy_central, fake_entry, run_cli, s3_as_function, session
+from tests.conftest import stack_parameters as parameters
+from tests.test_fleet import team
+from tests.test_replicator import deployed_function, lines
+from xacct.core import registry as reg
+from xacct.sandbox import emulator as emu_mod
+from xacct.sandbox import identities
+
+SIXTY = {f"s{n:02d}": f"3000000000{n:02d}" for n in range(1, 61)}
+
+
+@pytest.fixture
+def sixty(aws: emu_mod.Emulator) -> Iterator[emu_mod.Emulator]:
+    """Sixty more developer accounts, each with its profile, for this test only."""
+    for name, account in SIXTY.items():
+        aws.add_profile(name, account)
+    identities.seed(SIXTY.values())
+    try:
+        yield aws
+    finally:
+        for name in SIXTY:
+            aws.profiles.pop(name, None)
+            aws.roles.pop(name, None)
+        emu_mod.write_profiles(aws.directory, aws.profiles, roles=aws.roles)
+
+
+def bucket(account: str) -> str:
+    return f"xacct-build-{account}-{REGION}"
+
+
+def delivered(account: str, key: str) -> bool:
+    try:
+        session(f"s{account[-2:]}").client("s3").head_object(Bucket=bucket(account), Key=key)
+    except bx.ClientError:
+        return False
+    return True
+
+
+def wait_for(accounts: list[str], key: str, seconds: float = 120) -> list[str]:
+    """The accounts still without `key` after waiting (S3 invokes the function asynchronously)."""
+    deadline = time.monotonic() + seconds
+    missing = list(accounts)
+    while missing and time.monotonic() < deadline:
+        missing = [a for a in missing if not delivered(a, key)]
+        time.sleep(0.5)
+    return missing
+
+
+def test_sixty_developers_past_the_four_lists_registered_served_bounded_and_one_removed(
+    sixty: emu_mod.Emulator, tmp_path: Path
+) -> None:
+    two = [fake_entry(1), fake_entry(2)]
+    deploy_central(two)
+    accounts = list(SIXTY.values())
+
+    r = run_cli("--from", str(team(tmp_path, [{"dev_profile": p} for p in SIXTY])), "--yes", "--no-sync")
+    assert r.code == 0, r.err[-3000:]
+    assert "upgraded" not in r.err  # the stack already holds this version's template
+
+    registry = reg.parse(parameters("CrossAccountPrimary", "build"))
+    assert registry.buckets == [two[0][0], two[1][0], *[bucket(a) for a in accounts]]
+    assert parameters("CrossAccountPrimary", "build")[reg.BUCKETS].split(",")[:2] == [two[0][0], two[1][0]]
+    assert len(registry.held(0)) == 53 and registry.held(1)  # the four lists full, the rest past them
+
+    status = run_cli("--status", "--build-profile", "build", "--json")
+    assert status.code == 0, status.err
+    cap = json.loads(status.out)["capacity"]
+    assert cap["registered"] == 62
+    assert cap["fits"] >= 500
+
+    # The deployed function delivers to the 1st, the 54th and the 60th of them, handing slices of
+    # targets to further invocations of itself when told to serve 20 at most per invocation.
+    build = session("build")
+    function = deployed_function()
+    build.client("lambda").update_function_configuration(
+        FunctionName=function.function_name,
+        Environment={"Variables": {**function.environment_vars, "FAN_OUT_AT": "20"}},
+    )
+    build_bucket = f"xacct-build-{BUILD}-{REGION}"
+    build.client("s3").put_object(Bucket=build_bucket, Key="app/build-1.zip", Body=b"build 1")
+    chosen = [accounts[0], accounts[53], accounts[59]]
+    assert wait_for(chosen, "app/build-1.zip") == []
+    assert wait_for(accounts, "app/build-1.zip", 60) == []  # and every one of the sixty
+    served = lines(count=4, artifact=f"s3://{build_bucket}/app/build-1.zip")
+    first = next(line for line in served if "handed" in line)
+    assert first["targets"] == 20 and first["handed"] == [20, 20, 2]  # four invocations for 62 targets
+    assert sorted(len(line["delivered"]) + len(line["failed"]) for line in served) == [2, 20, 20, 20]
+
+    # Trust bounded by account: a look-alike bucket of an account nobody registered, whose own policy
+    # admits the role, is refused to the role's own credentials; a registered account's is not.
+    role = function.role
+    look_alike = bucket(DEV4)
+    owner = session("dev4").client("s3")
+    owner.create_bucket(Bucket=look_alike)
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{BUILD}:root"},
+        "Action": ["s3:PutObject", "s3:GetObject"],
+        "Resource": f"arn:aws:s3:::{look_alike}/*",
+        "Condition": {"ArnEquals": {"aws:PrincipalArn": role}},
+    }
+    owner.put_bucket_policy(Bucket=look_alike, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+    as_role = s3_as_function(function)
+    with pytest.raises(bx.ClientError, match="AccessDenied"):
+        as_role.put_object(Bucket=look_alike, Key="app.zip", Body=b"not for you")
+    as_role.put_object(Bucket=bucket(accounts[59]), Key="probe.txt", Body=b"yours")  # registered past the lists
+
+    # The 30th leaves: the other 61 stay, in order.
+    gone = run_cli("--remove", "--build-profile", "build", "--dev-profile", "s30", "--yes")
+    assert gone.code == 0, gone.err[-3000:]
+    after = reg.parse(parameters("CrossAccountPrimary", "build"))
+    assert after.buckets == [b for b in registry.buckets if b != bucket(accounts[29])]
+    assert len(after.entries) == 61
