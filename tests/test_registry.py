@@ -275,7 +275,8 @@ def test_a_developer_the_account_bounded_grant_cannot_cover_is_refused_past_the_
     with pytest.raises(InvalidInput) as refused:
         capacity.check_limits(reg.merge(full, reg.Entry.for_bucket("one-more-bucket", _key(99999))))
     message = refused.value.message
-    assert "one-more-bucket" in message and "xacct-build-ACCOUNT-REGION" in message
+    assert "one-more-bucket" in message
+    assert "xacct-build-ACCOUNT-REGION" in message
     assert "54 developers would be registered and at most 53 fit" in message
 
 
@@ -315,7 +316,8 @@ def test_an_entry_stays_in_its_parameter_when_others_come_and_go() -> None:
     values = reg.render(registry)
     removed = reg.remove(registry, bucket=_standard(30).bucket).after  # one of the four lists
     after = reg.render(removed)
-    assert after[reg.MORE[0]] == values[reg.MORE[0]] and after[reg.MORE[1]] == values[reg.MORE[1]]
+    assert after[reg.MORE[0]] == values[reg.MORE[0]]
+    assert after[reg.MORE[1]] == values[reg.MORE[1]]
     assert removed.entries == tuple(e for e in registry.entries if e != _standard(30))
     gone = reg.remove(registry, bucket=_standard(60).bucket).after  # one past them
     assert reg.render(gone)[reg.BUCKETS] == values[reg.BUCKETS]
