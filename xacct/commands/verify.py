@@ -33,6 +33,16 @@ def _artifact_arn(bucket: str, partition: str) -> str:
     return f"arn:{partition}:s3:::{bucket}/artifact.zip"
 
 
+def role_documents(iam: Any, role: str) -> list[Any]:
+    """The replication role's managed policy documents, as IAM holds them."""
+    documents: list[Any] = []
+    for attached in iam.list_attached_role_policies(RoleName=role.rsplit("/", 1)[1])["AttachedPolicies"]:
+        pol = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
+        version = iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=pol["DefaultVersionId"])
+        documents.append(version["PolicyVersion"]["Document"])
+    return documents
+
+
 class Verifier:
     """Reads both accounts and checks each link of one developer's replication path."""
 
@@ -41,10 +51,13 @@ class Verifier:
         self.target = ctx.target
         self.onboard_command = "onboard again (the command is below)"
         self.remove_command = remove_command
+        # Read once for many developers (--verify --all): the central stack and its role's policies.
+        self.central: StackState | None = None
+        self.role_documents: list[Any] | None = None
 
     def run(self, *, probe: bool, orphans: bool = True) -> tuple[list[Link], list[str]]:
         target, ctx = self.target, self.ctx
-        central = ctx.build_stacks().describe(target.central.stack)
+        central = self.central or ctx.build_stacks().describe(target.central.stack)
         registry = check_central(target.central, central)
         dev = ctx.dev_stacks()
         states = {n: dev.describe(n) for n in target.stacks.names}
@@ -132,13 +145,8 @@ class Verifier:
 
     def _central_role(self, role: str, bucket: str, cmk: str | None) -> Link:
         name = "central role may write and encrypt"
-        iam = self.ctx.build.iam
         role_name = role.rsplit("/", 1)[1]
-        documents: list[Any] = []
-        for attached in iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]:
-            pol = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
-            version = iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=pol["DefaultVersionId"])
-            documents.append(version["PolicyVersion"]["Document"])
+        documents = self.role_documents if self.role_documents is not None else role_documents(self.ctx.build.iam, role)
         star = reg.star_arn_for(bucket, self.ctx.build.partition)
         needed = [(a, f"{star[:-1]}x") for a in limits.WRITE_ACTIONS] + [(a, cmk) for a in limits.KEY_ACTIONS if cmk]
         missing = [
