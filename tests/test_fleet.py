@@ -127,16 +127,17 @@ def test_a_developer_whose_other_stack_fails_is_registered_reported_and_finished
     assert stack("CrossAccountDeploy", "dev1" if failed.group(1) == DEV1 else "dev2") is not None
 
 
-def test_a_batch_over_the_parameter_limit_is_refused_before_any_write(aws: object, tmp_path: Path) -> None:
-    # Registered developers such that two more fit and a third does not.
-    count = 1
-    while capacity.fits(reg.Registry(True, tuple(reg.Entry(*fake_entry(n)) for n in range(1, count + 4)))):
-        count += 1
-    deploy_central([fake_entry(n) for n in range(1, count + 1)])
+def test_a_batch_over_the_central_stacks_capacity_is_refused_before_any_write(aws: object, tmp_path: Path) -> None:
+    # Registered developers such that two more fit (in the last overflow parameter) and a third does not.
+    registry = reg.Registry(False)
+    for n in range(1, capacity.capacity(registry).fits - 1):
+        registry = reg.merge(registry, reg.Entry(*fake_entry(n))).after
+    assert capacity.capacity(registry).fits == len(registry.entries) + 2
+    deploy_central(raw=reg.render(registry))
     before = parameters("CrossAccountPrimary", "build")
     r = run_cli("--from", str(team(tmp_path, [{"dev_profile": p} for p, _ in DEVS])), "--yes")
     assert r.code == 2
-    assert "over CloudFormation's 4,096-byte limit" in r.err or "IAM's" in r.err
+    assert "every overflow parameter (ReplicationMore01 to ReplicationMore10) would be full" in r.err
     assert "the batch of 4 would register" in r.err
     assert "only the first 2 of the batch fit" in r.err
     assert stack("CrossAccountPrimary", "dev1") is None

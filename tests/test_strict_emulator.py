@@ -381,6 +381,35 @@ def test_retain_except_on_create_keeps_on_delete_and_cleans_up_a_failed_create(a
         s3.head_bucket(Bucket="strict-rolled-back")  # deleted by the rollback of the create
 
 
+def test_deleting_a_stack_detaches_and_deletes_its_managed_policy_and_then_the_role(aws: Emulator) -> None:
+    """CloudFormation's AWS::IAM::ManagedPolicy handler detaches the policy before deleting it, so the
+    stack's role can go too; IAM itself refuses both while the policy is attached."""
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+    resources = {
+        "R": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": trust}},
+        "P": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"Roles": [{"Ref": "R"}], "PolicyDocument": document}},
+    }  # fmt: skip
+    assert create("Attached", resources) == "CREATE_COMPLETE"
+    iam = session("dev1").client("iam")
+    role = next(r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("Attached"))
+    [policy] = iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+    with pytest.raises(bx.ClientError, match="DeleteConflict"):
+        iam.delete_role(RoleName=role)  # IAM's own refusal stays
+    cfn("dev1").delete_stack(StackName="Attached")
+    assert not [s for s in cfn("dev1").list_stacks()["StackSummaries"]
+                if s["StackName"] == "Attached" and s["StackStatus"] != "DELETE_COMPLETE"]  # fmt: skip
+    with pytest.raises(bx.ClientError, match="NoSuchEntity"):
+        iam.get_policy(PolicyArn=policy["PolicyArn"])
+    with pytest.raises(bx.ClientError, match="NoSuchEntity"):
+        iam.get_role(RoleName=role)
+
+
 def test_stack_resources_are_named_by_logical_id_and_type(aws: Emulator) -> None:
     """What the removal preview lists: every resource of the stack, by name and type."""
     from tests.conftest import deploy_central

@@ -13,6 +13,7 @@ def install() -> None:
     _imports_see_current_exports()
     _updates_register_exports()
     _role_properties()
+    _managed_policy_deletion()
 
 
 def _conditional_exports() -> None:
@@ -142,3 +143,31 @@ def _role_properties() -> None:
 
     iam.Role.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[assignment,method-assign,arg-type]
     iam.Role.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)  # type: ignore[assignment,method-assign]
+
+
+def _managed_policy_deletion() -> None:
+    """Deleting an AWS::IAM::ManagedPolicy (its stack deleted, or the resource removed) detaches it
+    from its roles, users and groups and deletes it, as CloudFormation's handler does (IAM refuses
+    to delete an attached policy, and a role with one attached). moto deleted nothing, so the role
+    it was attached to could never be deleted: every stack holding both ended DELETE_FAILED."""
+    from moto.iam import models
+
+    def delete_from_cloudformation_json(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> None:
+        backend = models.iam_backends[account_id]["aws"]
+        policy = backend.managed_policies.get(resource_name)
+        if policy is None:
+            return  # already gone: success, as the handler contract says
+        for role in list(backend.roles.values()):
+            if resource_name in role.managed_policies:
+                backend.detach_role_policy(resource_name, role.name)
+        for user in list(backend.users.values()):
+            if resource_name in user.managed_policies:
+                backend.detach_user_policy(resource_name, user.name)
+        for group in list(backend.groups.values()):
+            if resource_name in group.managed_policies:
+                backend.detach_group_policy(resource_name, group.name)
+        backend.delete_policy(resource_name)
+
+    models.ManagedPolicy.delete_from_cloudformation_json = classmethod(delete_from_cloudformation_json)  # type: ignore[assignment,method-assign]
