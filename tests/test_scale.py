@@ -12,7 +12,19 @@ from pathlib import Path
 import botocore.exceptions as bx
 import pytest
 
-from tests.conftest import BUILD, DEV4, REGION, deploy_central, fake_entry, run_cli, s3_as_function, session
+from tests.conftest import (
+    BUILD,
+    DEV4,
+    REGION,
+    deploy_central,
+    fake_entry,
+    run_cli,
+    s3_as_function,
+    session,
+)
+from tests.conftest import (
+    DEV1 as DEV1_ACCOUNT,
+)
 from tests.conftest import stack_parameters as parameters
 from tests.test_fleet import team
 from tests.test_replicator import deployed_function, lines
@@ -127,3 +139,50 @@ def test_sixty_developers_past_the_four_lists_registered_served_bounded_and_one_
     after = reg.parse(parameters("CrossAccountPrimary", "build"))
     assert after.buckets == [b for b in registry.buckets if b != bucket(accounts[29])]
     assert len(after.entries) == 61
+
+
+def test_a_central_stack_of_the_earlier_template_is_upgraded_in_place_when_its_lists_are_full(
+    aws: emu_mod.Emulator,
+) -> None:
+    """A central stack made from the template before the overflow parameters (main at e1e375a,
+    tests/data/central-before-overflow.yaml), its four lists full: the 54th developer's plan says the
+    template is upgraded, a dry run changes nothing, and the onboarding keeps every registration, the
+    key and the bucket, with the 54th past the lists."""
+    from tests.conftest import CFN, cfn, stack_outputs
+
+    earlier = (CFN.parent / "tests" / "data" / "central-before-overflow.yaml").read_text()
+    first = [fake_entry(n) for n in range(1, 54)]
+    params = {
+        "RootAccountArns": f"arn:aws:iam::{BUILD}:root",
+        "EnableReplication": "true",
+        reg.BUCKETS: ",".join(e[0] for e in first),
+        reg.STAR_ARNS: ",".join(e[1] for e in first),
+        reg.CMKS: ",".join(e[2] for e in first),
+    }
+    cfn("build").create_stack(
+        StackName="CrossAccountPrimary",
+        TemplateBody=earlier,
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()],
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    before = stack_outputs("CrossAccountPrimary", "build")
+    flags = ["--build-profile", "build", "--dev-profile", "dev1"]
+
+    dry = run_cli(*flags, "--dry-run")
+    assert dry.code == 0, dry.err
+    assert "template is upgraded to this version's, in place" in dry.out + dry.err
+    assert cfn("build").get_template(StackName="CrossAccountPrimary")["TemplateBody"] == earlier
+
+    r = run_cli(*flags, "--yes", "--no-sync")
+    assert r.code == 0, r.err[-3000:]
+    after = parameters("CrossAccountPrimary", "build")
+    assert reg.MORE[0] in after  # the template now declares them
+    registry = reg.parse(after)
+    assert registry.buckets == [*(e[0] for e in first), f"xacct-build-{DEV1_ACCOUNT}-{REGION}"]
+    assert registry.place(53) == 1
+    for name in (reg.BUCKETS, reg.STAR_ARNS, reg.CMKS):
+        assert after[name] == params[name]  # the four lists, byte for byte
+    now = stack_outputs("CrossAccountPrimary", "build")
+    assert now["CMK"] == before["CMK"]
+    assert now["BuildBucket"] == before["BuildBucket"]
+    assert now["ReplicationRoleArn"] == before["ReplicationRoleArn"]

@@ -1,0 +1,268 @@
+"""Scale benchmarks: one central stack with hundreds of developers, on the embedded emulator.
+
+    python -m bench.scale            # 6 s per stack operation, 2 s per change set, 50 ms per API call
+    python -m bench.scale --quick    # 3 s, 1 s, 20 ms; 200 instead of 500 developers
+
+- Onboarding the 2nd and the 501st developer, through the CloudFormation latency double.
+- --from with 100 developers against one onboarding, likewise.
+- --status with 500 registered: as it is, and with every API call delayed.
+- --verify --all over 500 developers, every API call delayed.
+- One artifact's event to 500 developer buckets through the deployed function: wall time and invocations.
+
+The developers past the first few are stand-ins: in their own accounts, a build bucket admitting the
+central role, a key admitting the build account and the reader role (what `--verify --all` and the
+function use), made directly in the emulator, then registered through the central stack's
+parameters. Prints a table and writes it to bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+from rich.console import Console
+
+from bench.replication import Latency
+from tests.cfn_double import CloudFormationDouble
+from xacct.cli import main as xacct
+from xacct.core import capacity
+from xacct.core import registry as reg
+from xacct.sandbox import emulator, identities, lambda_runtime
+from xacct.sandbox.run import environment
+from xacct.terminal.output import Output
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = emulator.BUILD_ACCOUNT
+REGION = emulator.REGION
+FLEET = 100
+PROFILES = {"build": BUILD, "first": "200000000001", "next": "200000000002"}
+PROFILES |= {f"f{n:03d}": f"3000000{n:05d}" for n in range(1, FLEET + 1)}
+
+
+def quiet() -> Output:
+    return Output(Console(file=io.StringIO(), width=120), Console(file=io.StringIO(), width=120))
+
+
+def timed(*argv: str) -> tuple[float, str]:
+    out = io.StringIO()
+    o = Output(Console(file=out, width=200), Console(file=io.StringIO(), width=200))
+    start = time.perf_counter()
+    code = xacct(list(argv), output=o, interactive=False)
+    wall = time.perf_counter() - start
+    if code not in (0, 3):  # 3: --verify --all found someone not healthy
+        raise SystemExit(f"xacct {' '.join(argv)} failed with exit {code}")
+    return wall, out.getvalue()
+
+
+def client(service: str, account: str, endpoint: str) -> Any:
+    """A client with the account's Admin role, straight to the emulator (setup, not measured)."""
+    base = boto3.Session(
+        aws_access_key_id=identities.BASE_KEY, aws_secret_access_key=identities.BASE_SECRET, region_name=REGION
+    )
+    creds = base.client("sts", endpoint_url=endpoint).assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/{identities.ADMIN_ROLE}", RoleSessionName="bench"
+    )["Credentials"]
+    return boto3.client(  # type: ignore[call-overload]
+        service,
+        region_name=REGION,
+        endpoint_url=endpoint,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+
+
+def stand_in(account: str, role: str, endpoint: str) -> reg.Entry:
+    """A developer account as onboarding leaves it, as far as replication and --verify read it."""
+    identities.seed([account])
+    kms, s3, iam = (client(s, account, endpoint) for s in ("kms", "s3", "iam"))
+    root = f"arn:aws:iam::{BUILD}:root"
+    key_policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"AWS": root}, "Resource": "*",
+         "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]}]}  # fmt: skip
+    key = kms.create_key(Policy=json.dumps(key_policy))["KeyMetadata"]["Arn"]
+    bucket = f"xacct-build-{account}-{REGION}"
+    s3.create_bucket(Bucket=bucket)
+    writes = {"Effect": "Allow", "Principal": {"AWS": root}, "Resource": f"arn:aws:s3:::{bucket}/*",
+              "Action": ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"],
+              "Condition": {"ArnEquals": {"aws:PrincipalArn": role}}}  # fmt: skip
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [writes]}))
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": root}, "Action": "sts:AssumeRole"}]}  # fmt: skip
+    name = f"xacct-verify-{BUILD}-{REGION}"
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+    reads = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:GetBucketPolicy"], "Resource": f"arn:aws:s3:::{bucket}"},
+        {"Effect": "Allow", "Action": ["kms:DescribeKey", "kms:GetKeyPolicy"], "Resource": key},
+        {"Effect": "Allow", "Action": ["cloudformation:DescribeStacks"], "Resource": "*"}]}  # fmt: skip
+    iam.put_role_policy(RoleName=name, PolicyName="read", PolicyDocument=json.dumps(reads))
+    return reg.Entry.for_bucket(bucket, key)
+
+
+def register(entries: list[reg.Entry], endpoint: str) -> None:
+    """Append entries to the central lists through a stack update (setup, not measured)."""
+    cfn = client("cloudformation", BUILD, endpoint)
+    stack = cfn.describe_stacks(StackName="CrossAccountPrimary")["Stacks"][0]
+    current = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+    registry = reg.parse(current)
+    for entry in entries:
+        registry = reg.merge(registry, entry).after
+    values = reg.render(registry)
+    params = [{"ParameterKey": k, "ParameterValue": v} for k, v in {**current, **values}.items()]
+    cfn.update_stack(
+        StackName="CrossAccountPrimary", UsePreviousTemplate=True, Parameters=params, Capabilities=["CAPABILITY_IAM"]
+    )
+
+
+def seed_central(endpoint: str) -> str:
+    from xacct.core.templates import template
+
+    cfn = client("cloudformation", BUILD, endpoint)
+    cfn.create_stack(
+        StackName="CrossAccountPrimary",
+        TemplateBody=template("CrossAccountPrimary"),
+        Parameters=[{"ParameterKey": "RootAccountArns", "ParameterValue": f"arn:aws:iam::{BUILD}:root"}],
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    outputs = cfn.describe_stacks(StackName="CrossAccountPrimary")["Stacks"][0]["Outputs"]
+    return str(next(o["OutputValue"] for o in outputs if o["OutputKey"] == "ReplicationRoleArn"))
+
+
+def run(stack_s: float, change_set_s: float, latency: float, many: int, work: Path) -> list[tuple[str, str, str]]:
+    rows: list[tuple[str, str, str]] = []
+    build = ["--build-profile", "build", "--build-region", REGION]
+    with emulator.running(PROFILES) as emu:
+        role = seed_central(emu.endpoint)
+        first = stand_in("500000000001", role, emu.endpoint)
+        register([first], emu.endpoint)
+        double = CloudFormationDouble(emu.endpoint, stack_s, change_set_s)
+        with environment({**emu.environ, "AWS_ENDPOINT_URL": double.start()}):
+            second, _ = timed(*build, "--dev-profile", "first", "--yes")
+            rows.append(("onboarding the 2nd developer", f"{second:.1f} s", f"{stack_s:.0f} s per stack operation"))
+            standing = [stand_in(f"5000000{n:05d}", role, emu.endpoint) for n in range(2, many)]
+            register(standing, emu.endpoint)
+            assert len(reg.parse(_central(emu.endpoint)).entries) == many
+            last, _ = timed(*build, "--dev-profile", "next", "--yes")
+            rows.append((f"onboarding the {many + 1}st developer", f"{last:.1f} s", ""))
+            rows.append((f"{many + 1}st ÷ 2nd", f"{last / second:.2f}", "≤ 1.1"))
+            team = work / "team.yaml"
+            team.write_text(f"build_profile: build\nbuild_region: {REGION}\ndevelopers:\n"
+                            + "".join(f"  - dev_profile: f{n:03d}\n" for n in range(1, FLEET + 1)))  # fmt: skip
+            double.calls.clear()
+            fleet, _ = timed("--from", str(team), "--yes")
+            sets = sum(1 for c in double.calls if c.who == BUILD and c.action == "CreateChangeSet")
+            rows.append((f"--from with {FLEET} developers", f"{fleet:.1f} s", f"{sets} central change set"))
+            rows.append((f"--from {FLEET} ÷ one onboarding", f"{fleet / second:.2f}", "≤ 1.5"))
+        double.stop()
+        registered = len(reg.parse(_central(emu.endpoint)).entries)
+        cap = capacity.capacity(reg.parse(_central(emu.endpoint)))
+        rows.append(("developers registered, and how many fit", f"{registered} of {cap.fits}", ""))
+        with environment(emu.environ):
+            status, _ = timed(*build, "--status", "--json")
+        rows.append((f"--status with {registered} registered", f"{status:.2f} s", "< 2 s"))
+        proxy = Latency(emu.endpoint, latency)
+        with environment({**emu.environ, "AWS_ENDPOINT_URL": proxy.url}):
+            proxy.reset()
+            slow_status, _ = timed(*build, "--status", "--json")
+            rows.append((f"--status, {latency * 1000:.0f} ms per API call", f"{slow_status:.2f} s", "< 2 s"))
+            verify, report = timed(*build, "--verify", "--all", "--json")
+        checked = json.loads(report)
+        rows.append((f"--verify --all over {registered}, {latency * 1000:.0f} ms per API call", f"{verify:.1f} s",
+                     "< 60 s"))  # fmt: skip
+        states: dict[str, int] = {}
+        for row in checked.get("developers", []):
+            states[row.get("state")] = states.get(row.get("state"), 0) + 1
+        rows.append(("  developers by state", ", ".join(f"{v} {k}" for k, v in sorted(states.items())),
+                     "stand-ins have no stacks: broken, with every read made"))  # fmt: skip
+        rows += _delivery(emu, latency, registered)
+        proxy.server.shutdown()
+    return rows
+
+
+def _central(endpoint: str) -> dict[str, str]:
+    cfn = client("cloudformation", BUILD, endpoint)
+    stack = cfn.describe_stacks(StackName="CrossAccountPrimary")["Stacks"][0]
+    return {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+
+
+def _delivery(emu: emulator.Emulator, latency: float, registered: int) -> list[tuple[str, str, str]]:
+    """One artifact's event through S3 and the deployed function, to every registered bucket."""
+    proxy = Latency(emu.endpoint, latency)
+    lambda_runtime.ENDPOINT[:] = [proxy.url]  # the function's requests, and only those, are delayed
+    s3 = client("s3", BUILD, emu.endpoint)
+    logs = client("logs", BUILD, emu.endpoint)
+    group = "/aws/lambda/xacct-replicator-CrossAccountPrimary"
+    size = 1024 * 1024
+    start = time.perf_counter()
+    s3.put_object(Bucket=f"xacct-build-{BUILD}-{REGION}", Key="scale/app.zip", Body=os.urandom(size))
+    served: list[dict[str, Any]] = []
+    deadline = start + 1800
+    while time.perf_counter() < deadline:
+        events = logs.filter_log_events(logGroupName=group).get("events", [])
+        served = [line for line in map(_json, (e["message"] for e in events)) if line is not None]
+        served = [s for s in served if str(s.get("artifact", "")).endswith("scale/app.zip")]
+        if sum(len(s["delivered"]) + len(s["skipped"]) + len(s["failed"]) for s in served) >= registered:
+            break
+        time.sleep(1)
+    wall = time.perf_counter() - start
+    delivered = sum(len(s["delivered"]) for s in served)
+    lambda_runtime.ENDPOINT[:] = [emu.endpoint]
+    proxy.server.shutdown()
+    from xacct.function.replicator import per_invocation
+
+    hundred = per_invocation(100 * 1024**2)
+    return [
+        (f"one 1 MB artifact to {registered} buckets, {latency * 1000:.0f} ms per request", f"{wall:.1f} s",
+         f"{delivered} delivered"),
+        ("  invocations of the function", str(len(served)), f"{per_invocation(size)} targets each at most"),
+        ("  a 100 MB artifact: targets per invocation, invocations", f"{hundred}, {-(-registered // hundred)}",
+         "the function's own rule (per_invocation); not copied here: the emulator holds every copy in memory"),
+    ]  # fmt: skip
+
+
+def _json(text: str) -> dict[str, Any] | None:
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) and found.get("xacct") == "replication" else None
+
+
+def table(rows: list[tuple[str, str, str]], stack_s: float, change_set_s: float, latency: float) -> str:
+    lines = [
+        f"Scale benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {stack_s:.0f} s per stack operation, "
+        f"{change_set_s:.0f} s per change set, {latency * 1000:.0f} ms per API call where stated",
+        "",
+        "| measure | value | note |",
+        "| --- | --- | --- |",
+        *(f"| {a} | {b} | {c} |" for a, b, c in rows),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="3 s, 1 s, 20 ms; 200 developers")
+    args = p.parse_args()
+    stack_s, cs_s, latency, many = (3.0, 1.0, 0.020, 200) if args.quick else (6.0, 2.0, 0.050, 500)
+    with tempfile.TemporaryDirectory(prefix="xacct-bench-") as work:
+        os.environ["XDG_CONFIG_HOME"] = work  # never over the user's own saved answers
+        text = table(run(stack_s, cs_s, latency, many, Path(work)), stack_s, cs_s, latency)
+    print(text)
+    out = ROOT / "bench" / "results" / f"scale-{datetime.now(UTC):%Y%m%d-%H%M%S}.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print(f"written to {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
