@@ -526,3 +526,28 @@ def test_replaced_versions_expire_and_targets_are_written_after_their_grants() -
     description = json.dumps(resources["ReplicationTargets"]["Properties"]["Description"])
     assert "${ReplicationWriteBuckets}" in description
     assert "${ReplicationUseKeys}" in description
+
+
+def test_the_central_templates_fixed_limits_leave_room() -> None:
+    """What does not grow with developers, checked once: parameters per stack, managed policies per
+    role, the role's inline policies together (whitespace not counted), the template body inline."""
+    doc = load("CrossAccountPrimary.yaml")
+    assert len(doc["Parameters"]) <= limits.PARAMETERS_PER_STACK
+    resources = doc["Resources"]
+    attached = [
+        name
+        for name, r in resources.items()
+        if r["Type"] == "AWS::IAM::ManagedPolicy" and {"Ref": "ReplicationRole"} in r["Properties"].get("Roles", [])
+    ]
+    assert sorted(attached) == [
+        "ReplicationMoreGrant1", "ReplicationMoreGrant2", "ReplicationUseKeys", "ReplicationWriteBuckets"
+    ]  # fmt: skip
+    assert len(attached) <= limits.MANAGED_PER_ROLE
+    inline = [p["PolicyDocument"] for p in resources["ReplicationRole"]["Properties"]["Policies"]]
+    inline += [r["Properties"]["PolicyDocument"] for r in resources.values() if r["Type"] == "AWS::IAM::Policy"]
+    # Unresolved intrinsics are longer than what they resolve to, except the stack name: allow 128 for each.
+    assert limits.compact(inline) + 128 * json.dumps(inline).count("StackName") <= limits.ROLE_INLINE_LIMIT
+    assert len((CFN / "CrossAccountPrimary.yaml").read_bytes()) <= limits.INLINE_TEMPLATE_LIMIT
+    # The account grants the size model counts are the template's, action for action.
+    grant = resources["ReplicationMoreGrant1"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert tuple(grant["Action"]) == limits.WRITE_ACTIONS + limits.KEY_ACTIONS
