@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -121,6 +122,21 @@ class Gateway:
                 except Exception as exc:
                     raise describe_error(exc, self.profile) or exc from exc
             return self._session
+
+    @classmethod
+    def assumed(cls, credentials: Mapping[str, Any], region: str, label: str) -> Gateway:
+        """A gateway with a role's temporary credentials (an AssumeRole answer's Credentials), its
+        service models shared with every other session of the run (--verify --all makes one for
+        each developer)."""
+        import botocore.session
+
+        core = botocore.session.Session()
+        core.register_component("data_loader", _loader())
+        core.set_credentials(credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"])
+        core.set_default_client_config(_FIRST_CONTACT)
+        session = boto3.Session(botocore_session=core, region_name=region)
+        _once_each(_loader().search_paths)
+        return cls(None, region, label, _session=session)
 
     def _client(self, service: str) -> Any:
         session = self.session

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from xml.etree import ElementTree as ET
 
-import boto3
 import botocore.exceptions as bx
 
 from xacct.aws.gateway import Gateway
@@ -113,16 +112,9 @@ def _check_one(bctx: BuildContext, row: Checked, orphans: set[str], remove: str,
         row.links = [Link("reader role", False, f"cannot assume {role}: {exc.response['Error'].get('Code')}")]
         row.fix = "onboard this developer again: its CrossAccountDeveloper stack gives the build account that role"
         return
-    c = creds["Credentials"]
-    session = boto3.Session(
-        aws_access_key_id=c["AccessKeyId"],
-        aws_secret_access_key=c["SecretAccessKey"],
-        aws_session_token=c["SessionToken"],
-        region_name=row.region,
-    )
     target = _target(central, row.account, row.region)
     ctx = Context(central, bctx.progress, bctx.stop, target=target)
-    ctx.dev = Gateway(None, row.region, "developer", _session=session)
+    ctx.dev = Gateway.assumed(creds["Credentials"], row.region, "developer")
     # The developer's own commands need its account's profile, which only its owner has.
     verifier = Verifier(ctx, f"offboard {row.account} ({row.region}) with that account's profile (--remove)")
     verifier.onboard_command = f"onboard {row.account} ({row.region}) again with that account's profile"
