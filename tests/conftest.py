@@ -87,6 +87,20 @@ def fake_entry(n: int) -> tuple[str, str, str]:
     return bucket, f"arn:aws:s3:::{bucket}/*", key
 
 
+def full_lists() -> dict[str, str]:
+    """The replication parameters of a central stack with no room left: every developer a fake one
+    whose bucket and key follow the stock templates, the four lists and every overflow parameter full."""
+    from xacct.core import capacity
+    from xacct.core import registry as reg
+
+    registry = reg.Registry(False)
+    n = 0
+    while capacity.capacity(registry).fits > len(registry.entries):
+        n += 1
+        registry = reg.merge(registry, reg.Entry(*fake_entry(n))).after
+    return reg.render(registry)
+
+
 def deploy_central(
     entries: list[tuple[str, str, str]] | None = None,
     *,

@@ -57,10 +57,18 @@ def test_status_with_several_developers(aws: Emulator) -> None:
     assert [d["bucket"] for d in data["developers"]] == [e[0] for e in entries]
     assert [d["account"] for d in data["developers"]] == [e[2].split(":")[4] for e in entries]
     assert data["developers"][0]["region"] == REGION
-    assert data["capacity"] == {"registered": 3, "fits": 53}
+    cap = data["capacity"]
+    assert (cap["registered"], cap["fits"]) == (3, 613)  # 53 in the four lists, 56 in each of ten more
+    assert cap["in_the_four_lists"] == 3
+    assert {
+        "what": "ReplicationCMKs",
+        "used": len(",".join(e[2] for e in entries)),
+        "limit": 4096,
+        "unit": "bytes",
+    } in (cap["limits"])
     people = run_cli(*BUILD_ONLY, "--status")
     assert "replication on" in people.out
-    assert "3 registered, about 53 fit" in people.out
+    assert "3 registered, about 613 fit (610 more): 3 in the four lists" in people.out
 
 
 def test_status_with_nobody_registered(aws: Emulator) -> None:

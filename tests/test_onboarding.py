@@ -18,6 +18,7 @@ from tests.conftest import (
     cfn,
     deploy_central,
     fake_entry,
+    full_lists,
     onboard_args,
     run_cli,
     stack,
@@ -175,7 +176,7 @@ def test_dry_run_without_json_prints_the_plan_for_people(aws: Emulator) -> None:
         ),
         ("none", onboard_args(), "no stack CrossAccountPrimary in the build account"),
         ("unequal", onboard_args(), "unequal lengths"),
-        ("full", onboard_args(), "4,096-byte"),
+        ("full", onboard_args(), "ReplicationMore01 to ReplicationMore10) would be full"),
         ("two", [*onboard_args(), "--build-account", "12345"], "12 digits"),
     ],
 )
@@ -194,7 +195,7 @@ def test_refusals_exit_2_and_change_nothing(
             }
         )
     elif setup == "full":
-        deploy_central([fake_entry(n) for n in range(1, 54)])
+        deploy_central(raw=full_lists())
     before = everything()
     calls.clear()
     r = run_cli(*args, "--yes")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import fake_entry
+from tests.conftest import fake_entry, full_lists
 from xacct.core import registry as reg
 from xacct.core.answers import Central, DevStacks, Kind, Onboarding, Side
 from xacct.core.plan import TAG_MANAGED, TAG_VALUE
@@ -36,6 +36,15 @@ def central(entries: list[tuple[str, str, str]], **extra: str) -> StackState:
         "CrossAccountPrimary",
         "UPDATE_COMPLETE",
         parameters={"RootAccountArns": f"arn:aws:iam::{BUILD}:root", **values, **extra},
+        outputs={"ReplicationRoleArn": ROLE},
+    )
+
+
+def full_central() -> StackState:
+    return StackState(
+        "CrossAccountPrimary",
+        "UPDATE_COMPLETE",
+        parameters={"RootAccountArns": f"arn:aws:iam::{BUILD}:root", **full_lists()},
         outputs={"ReplicationRoleArn": ROLE},
     )
 
@@ -116,7 +125,7 @@ def test_a_developer_registered_with_another_key_gets_its_key_replaced_in_place(
     [
         (StackState("CrossAccountPrimary"), None, "no stack CrossAccountPrimary in the build account"),
         (central([], ReplicationCMKs=TWO[0][2]), None, "unequal lengths"),
-        (central([fake_entry(n) for n in range(1, 54)]), None, "4,096-byte"),
+        (full_central(), None, "ReplicationMore01 to ReplicationMore10\\) would be full"),
         (central(TWO), primary("UPDATE_ROLLBACK_FAILED"), "continue-update-rollback"),
         (
             central(TWO),

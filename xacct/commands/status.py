@@ -48,5 +48,12 @@ def status_json(central: Central, registry: reg.Registry) -> dict[str, Any]:
             }
             for i, e in enumerate(registry.entries, 1)
         ],
-        "capacity": {"registered": cap.used, "fits": cap.fits},
+        "capacity": {
+            "registered": cap.used,
+            "fits": cap.fits,
+            "in_the_four_lists": len(registry.held(0)),
+            "limits": [
+                {"what": u.what, "used": u.used, "limit": u.limit, "unit": u.unit} for u in capacity.uses(registry)
+            ],
+        },
     }

@@ -7,9 +7,12 @@ CREATE_ONLY: dict[str, tuple[str, ...]] = {
         "ManagedPolicyName",
         "Path",
     ),
-    "AWS::IAM::Policy": (),
     "AWS::IAM::Role": (
         "Path",
+        "RoleName",
+    ),
+    "AWS::IAM::RolePolicy": (
+        "PolicyName",
         "RoleName",
     ),
     "AWS::KMS::Alias": ("AliasName",),

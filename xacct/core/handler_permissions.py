@@ -66,6 +66,20 @@ HANDLER_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
             "iam:UntagRole",
         ),
     },
+    "AWS::IAM::RolePolicy": {
+        "create": (
+            "iam:GetRolePolicy",
+            "iam:PutRolePolicy",
+        ),
+        "update": (
+            "iam:GetRolePolicy",
+            "iam:PutRolePolicy",
+        ),
+        "delete": (
+            "iam:DeleteRolePolicy",
+            "iam:GetRolePolicy",
+        ),
+    },
     "AWS::KMS::Alias": {
         "create": ("kms:CreateAlias",),
         "update": ("kms:UpdateAlias",),

@@ -47,7 +47,8 @@ def diff(change: reg.Change, raw_before: Mapping[str, str] | None = None) -> Dif
     """Per parameter (as deployed -> as it will be written) and per entry."""
     before = dict(raw_before) if raw_before is not None else reg.render(change.before)
     after = reg.render(change.after)
-    params = {p: (before.get(p, ""), after[p]) for p in after}
+    # The four lists always; the overflow parameters when they change.
+    params = {p: (before.get(p, ""), v) for p, v in after.items() if p in reg.PARAMETERS or before.get(p, "") != v}
     rows: list[EntryDiff] = []
     for e in change.before.entries:
         if change.kind == "removed" and e == change.entry:

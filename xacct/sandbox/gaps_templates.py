@@ -14,6 +14,7 @@ def install() -> None:
     _updates_register_exports()
     _role_properties()
     _managed_policy_deletion()
+    _role_policy()
 
 
 def _conditional_exports() -> None:
@@ -171,3 +172,47 @@ def _managed_policy_deletion() -> None:
         backend.delete_policy(resource_name)
 
     models.ManagedPolicy.delete_from_cloudformation_json = classmethod(delete_from_cloudformation_json)  # type: ignore[assignment,method-assign]
+
+
+def _role_policy() -> None:
+    """AWS::IAM::RolePolicy (one inline policy of one role: PolicyName, PolicyDocument, RoleName;
+    PolicyName and RoleName create-only), which moto does not know: carried out as moto's
+    AWS::IAM::Policy with that one role, so the role holds exactly that inline policy."""
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+    from moto.iam import models
+
+    def as_policy(cloudformation_json: Any) -> Any:
+        properties = dict(cloudformation_json.get("Properties", {}))
+        properties["Roles"] = [properties.pop("RoleName")]
+        return {**cloudformation_json, "Properties": properties}
+
+    class RolePolicy(models.InlinePolicy, CloudFormationModel):
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::IAM::RolePolicy"
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> Any:
+            return models.InlinePolicy.create_from_cloudformation_json(
+                resource_name, as_policy(cloudformation_json), account_id, region_name, **kwargs
+            )
+
+        @classmethod
+        def update_from_cloudformation_json(
+            cls,
+            original_resource: Any,
+            new_resource_name: str,
+            cloudformation_json: Any,
+            account_id: str,
+            region_name: str,
+        ) -> Any:
+            return models.InlinePolicy.update_from_cloudformation_json(
+                original_resource, new_resource_name, as_policy(cloudformation_json), account_id, region_name
+            )
+
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cached.cache_clear()
+    assert parsing.get_model_map()["AWS::IAM::RolePolicy"] is RolePolicy

@@ -33,10 +33,17 @@ def show_status(o: Output, data: Mapping[str, Any]) -> None:
             value_line(o, d["cmk"], "dim", preferred=7)
         show_arrivals(o, d)
     cap = data["capacity"]
+    fullest = max(cap.get("limits") or [{}], key=lambda u: u.get("used", 0) / max(u.get("limit", 1), 1))
     say(
         o,
-        f"Capacity: {cap['registered']} registered, about {cap['fits']} fit within CloudFormation's "
-        f"4,096-byte parameter limit ({max(cap['fits'] - cap['registered'], 0)} more)",
+        f"Capacity: {cap['registered']} registered, about {cap['fits']} fit "
+        f"({max(cap['fits'] - cap['registered'], 0)} more): {cap.get('in_the_four_lists', 0)} in the four lists, "
+        "the rest in ReplicationMore01-10 with account-bounded grants"
+        + (
+            f"; fullest: {fullest['what']}, {fullest['used']:,} of {fullest['limit']:,} {fullest['unit']}"
+            if fullest
+            else ""
+        ),
     )
 
 
