@@ -40,8 +40,9 @@ from xacct.terminal.render import say, stacks_line
 # Developers whose stacks are deployed at once. CloudFormation's API request quotas are per account
 # and region, and every developer is an account of its own: the batch shares none but the build
 # account's, which it calls once. What throttling remains (Throttling, "Rate exceeded") the
-# clients' adaptive retries absorb. The bound is this machine's: threads and open connections.
-AT_ONCE = 16
+# clients' adaptive retries absorb. The bound is this machine's: threads and open connections;
+# a hundred developers at once wait on CloudFormation together instead of in waves.
+AT_ONCE = 128
 
 
 @dataclass
