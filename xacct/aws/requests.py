@@ -31,19 +31,34 @@ def tags_and_capabilities(state: StackState, tags: Mapping[str, str]) -> dict[st
     }
 
 
+# Status reads per second for the whole run. Each costs this machine a few milliseconds of CPU
+# (a signed request, an XML answer); a hundred developers' stacks polled once a second each would
+# keep one core busy with nothing but that, and slow every other step of the run.
+POLLS_PER_SECOND = 60
+_WAITING = [0]
+_COUNT = threading.Lock()
+
+
 class Poller:
     """Gentle backoff between polls (about one read a second per stack: CloudFormation throttles
-    accounts that poll harder), interruptible from another thread."""
+    accounts that poll harder; less often when many stacks are waited on at once, so that the run
+    polls at most POLLS_PER_SECOND times a second in all), interruptible from another thread."""
 
     def __init__(self, stop: threading.Event | None = None, first: float = 1.0, cap: float = 1.5):
         self.stop = stop or threading.Event()
         self.first, self.cap = first, cap
 
     def delays(self) -> Iterator[float]:
-        delay = self.first
-        while True:
-            yield delay
-            delay = min(self.cap, delay * 1.25)
+        with _COUNT:
+            _WAITING[0] += 1
+        try:
+            delay = self.first
+            while True:
+                yield max(delay, _WAITING[0] / POLLS_PER_SECOND)
+                delay = min(self.cap, delay * 1.25)
+        finally:
+            with _COUNT:
+                _WAITING[0] -= 1
 
     def sleep(self, seconds: float) -> None:
         if self.stop.wait(seconds):
