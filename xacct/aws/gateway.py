@@ -79,7 +79,11 @@ def _loader() -> Any:
 
     from botocore.loaders import create_loader
 
-    return create_loader(os.environ.get("AWS_DATA_PATH"))  # as a botocore session makes its own
+    loader = create_loader(os.environ.get("AWS_DATA_PATH"))  # as a botocore session makes its own
+    # Cached per loader, but a batch's threads all ask at once before the first answer is in: each
+    # would list every data directory again (a tenth of a second each).
+    loader.list_available_services("service-2")
+    return loader
 
 
 _PATHS = threading.Lock()
