@@ -18,12 +18,13 @@ import json
 import threading
 import time
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
+from tests.forwarding import Server
 from xacct.cli import main as onboard
 from xacct.sandbox import emulator, lambda_runtime
 from xacct.sandbox.run import environment
@@ -54,7 +55,7 @@ class Latency:
             def log_message(self, *args: Any) -> None:
                 return
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = Server(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 

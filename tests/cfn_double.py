@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.forwarding import Server
+
 NS = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
 ET.register_namespace("", NS)
 CFN_VERSION = "Version=2010-05-15"
@@ -90,7 +92,7 @@ class CloudFormationDouble:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return f"http://127.0.0.1:{self._server.server_address[1]}"

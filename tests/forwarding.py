@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import http.client
 import urllib.parse
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 SKIPPED = ("host", "content-length", "connection")
 
@@ -37,3 +37,11 @@ def reply(h: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body:
     h.end_headers()
     if h.command != "HEAD":
         h.wfile.write(body)
+
+
+class Server(ThreadingHTTPServer):
+    """A local proxy's server that takes as many connections at once as a batch opens (`--from`
+    runs up to 128 developers at once): the standard library's backlog of 5 drops the rest."""
+
+    request_queue_size = 256
+    daemon_threads = True
