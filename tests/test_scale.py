@@ -133,6 +133,15 @@ def test_sixty_developers_past_the_four_lists_registered_served_bounded_and_one_
         as_role.put_object(Bucket=look_alike, Key="app.zip", Body=b"not for you")
     as_role.put_object(Bucket=bucket(accounts[59]), Key="probe.txt", Body=b"yours")  # registered past the lists
 
+    # --verify for a developer past the four lists: every link healthy, the account grant included.
+    verified = run_cli("--verify", "--build-profile", "build", "--dev-profile", "s60", "--json")
+    report = json.loads(verified.out)
+    links = {link["name"]: link["ok"] for link in report["links"]}
+    assert links["central role may write and encrypt"] is True
+    assert all(links.values()), links
+    # What is not healthy is the two fictitious developers registered first, whose buckets never existed.
+    assert {o["bucket"] for o in report["orphans"]} == {two[0][0], two[1][0]}
+
     # The 30th leaves: the other 61 stay, in order.
     gone = run_cli("--remove", "--build-profile", "build", "--dev-profile", "s30", "--yes")
     assert gone.code == 0, gone.err[-3000:]

@@ -86,6 +86,15 @@ def _loader() -> Any:
     return loader
 
 
+@functools.cache
+def _partition(region: str) -> str:
+    """The partition of a region, from botocore's endpoint data: read once per run, not once per
+    session (each new session would load and parse that data again, about 40 ms)."""
+    import botocore.session
+
+    return str(botocore.session.Session().get_partition_for_region(region))
+
+
 _PATHS = threading.Lock()
 
 
@@ -223,7 +232,7 @@ class Gateway:
 
     @property
     def partition(self) -> str:
-        return self.session.get_partition_for_region(self.region)
+        return _partition(self.region)
 
     def stage_template(self, stack: str, template: str) -> str:
         """A template too large to send inline, put where CloudFormation reads it (TemplateURL, a

@@ -53,12 +53,13 @@ class Verifier:
         self.remove_command = remove_command
         # Read once for many developers (--verify --all): the central stack and its role's policies.
         self.central: StackState | None = None
+        self.registry: reg.Registry | None = None
         self.role_documents: list[Any] | None = None
 
     def run(self, *, probe: bool, orphans: bool = True) -> tuple[list[Link], list[str]]:
         target, ctx = self.target, self.ctx
         central = self.central or ctx.build_stacks().describe(target.central.stack)
-        registry = check_central(target.central, central)
+        registry = self.registry or check_central(target.central, central)
         dev = ctx.dev_stacks()
         states = {n: dev.describe(n) for n in target.stacks.names}
         primary = states[target.stacks.primary]

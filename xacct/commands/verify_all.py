@@ -64,9 +64,9 @@ def run(central: Central, request: Request, o: Output) -> int:
         orphans = set(missing_buckets(bctx.build.s3, [e.bucket for e in registry.entries]))
         role = state.outputs.get(REPLICATION_ROLE_OUTPUT, "")
         try:
-            shared = (state, role_documents(bctx.build.iam, role) if role else None)
+            shared = (state, role_documents(bctx.build.iam, role) if role else None, registry)
         except bx.ClientError:  # each row then reads it itself, and says why it could not
-            shared = (state, None)
+            shared = (state, None, registry)
         with ThreadPoolExecutor(max_workers=max(1, min(AT_ONCE, len(rows)))) as pool:
             list(pool.map(lambda r: _check(bctx, r, orphans, remove, shared), rows))
     if request.junit:
@@ -86,7 +86,7 @@ def _target(central: Central, account: str, region: str) -> Onboarding:
     return Onboarding(central, Side(account, region, None), DevStacks())
 
 
-def _check(bctx: BuildContext, row: Checked, orphans: set[str], remove: str, shared: tuple[Any, Any]) -> None:
+def _check(bctx: BuildContext, row: Checked, orphans: set[str], remove: str, shared: tuple[Any, Any, Any]) -> None:
     """One developer's row; whatever goes wrong reading its account stays in its row."""
     try:
         _check_one(bctx, row, orphans, remove, shared)
@@ -98,7 +98,7 @@ def _check(bctx: BuildContext, row: Checked, orphans: set[str], remove: str, sha
         row.fix = row.fix or "run --verify with that developer's profile to see the whole path"
 
 
-def _check_one(bctx: BuildContext, row: Checked, orphans: set[str], remove: str, shared: tuple[Any, Any]) -> None:
+def _check_one(bctx: BuildContext, row: Checked, orphans: set[str], remove: str, shared: tuple[Any, Any, Any]) -> None:
     central = bctx.central
     if row.entry.bucket in orphans:
         row.state, row.fix = "orphan", f"{remove} --orphan {row.entry.bucket}"
@@ -114,11 +114,12 @@ def _check_one(bctx: BuildContext, row: Checked, orphans: set[str], remove: str,
         return
     target = _target(central, row.account, row.region)
     ctx = Context(central, bctx.progress, bctx.stop, target=target)
+    ctx.build = bctx.build  # one build session for every row: a new one would load botocore's endpoints again
     ctx.dev = Gateway.assumed(creds["Credentials"], row.region, "developer")
     # The developer's own commands need its account's profile, which only its owner has.
     verifier = Verifier(ctx, f"offboard {row.account} ({row.region}) with that account's profile (--remove)")
     verifier.onboard_command = f"onboard {row.account} ({row.region}) again with that account's profile"
-    verifier.central, verifier.role_documents = shared
+    verifier.central, verifier.role_documents, verifier.registry = shared
     links, _ = verifier.run(probe=False, orphans=False)
     row.links = links
     if any(not link.ok for link in links):
