@@ -208,15 +208,19 @@ class Verifier:
 
 
 def missing_buckets(s3: Any, buckets: list[str]) -> list[str]:
-    """The registered buckets that no longer exist: orphan entries."""
-    found = []
-    for name in buckets:
+    """The registered buckets that no longer exist: orphan entries, in registry order. Asked 16 at
+    a time: one after another, 600 developers are 600 round trips (30 s at 50 ms)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def gone(name: str) -> bool:
         try:
             s3.head_bucket(Bucket=name)
         except bx.ClientError as exc:
-            if exc.response["Error"]["Code"] in ("404", "NoSuchBucket", "NotFound"):
-                found.append(name)
-    return found
+            return exc.response["Error"]["Code"] in ("404", "NoSuchBucket", "NotFound")
+        return False
+
+    with ThreadPoolExecutor(max_workers=max(1, min(16, len(buckets)))) as pool:
+        return [name for name, missing in zip(buckets, pool.map(gone, buckets), strict=True) if missing]
 
 
 def run(target: Onboarding, request: Request, o: Output, interactive: bool, save_to: Path | None) -> int:
