@@ -77,6 +77,26 @@ def s3_as_function(function: Any):  # type: ignore[no-untyped-def]
     ).client("s3")
 
 
+def look_alike_bucket(profile: str, role: str) -> str:
+    """A bucket named as this project names a developer's, in `profile`'s account, whose own policy
+    admits the central replication role (through the build account's root), as a stranger could."""
+    import json
+
+    account = PROFILES.get(profile) or session(profile).client("sts").get_caller_identity()["Account"]
+    name = f"xacct-build-{account}-{REGION}"
+    owner = session(profile).client("s3")
+    owner.create_bucket(Bucket=name)
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{BUILD}:root"},
+        "Action": ["s3:PutObject", "s3:GetObject"],
+        "Resource": f"arn:aws:s3:::{name}/*",
+        "Condition": {"ArnEquals": {"aws:PrincipalArn": role}},
+    }
+    owner.put_bucket_policy(Bucket=name, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+    return name
+
+
 def cfn(profile: str):  # type: ignore[no-untyped-def]
     return session(profile).client("cloudformation")
 

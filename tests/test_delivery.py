@@ -282,24 +282,13 @@ def test_the_replication_role_cannot_write_into_a_look_alike_bucket_of_an_unregi
     """Trust reaches registered developers only: a bucket named as this project names them, in an
     account nobody registered, whose own policy admits the central role, is still refused to it
     (the role's identity policy names the registered buckets; across accounts both sides must allow)."""
-    import json
 
     import botocore.exceptions as bx
 
-    from tests.conftest import BUILD, DEV3, REGION, s3_as_function, stack_outputs
+    from tests.conftest import look_alike_bucket, s3_as_function, stack_outputs
 
     role = stack_outputs("CrossAccountPrimary", "build")["ReplicationRoleArn"]
-    look_alike = f"xacct-build-{DEV3}-{REGION}"
-    owner = session("dev3").client("s3")
-    owner.create_bucket(Bucket=look_alike)
-    statement = {
-        "Effect": "Allow",
-        "Principal": {"AWS": f"arn:aws:iam::{BUILD}:root"},
-        "Action": ["s3:PutObject", "s3:GetObject"],
-        "Resource": f"arn:aws:s3:::{look_alike}/*",
-        "Condition": {"ArnEquals": {"aws:PrincipalArn": role}},
-    }
-    owner.put_bucket_policy(Bucket=look_alike, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+    look_alike = look_alike_bucket("dev3", role)
     as_role = s3_as_function(deployed_function())
     with pytest.raises(bx.ClientError, match="AccessDenied"):
         as_role.put_object(Bucket=look_alike, Key="app.zip", Body=b"not for you")

@@ -14,10 +14,10 @@ import pytest
 
 from tests.conftest import (
     BUILD,
-    DEV4,
     REGION,
     deploy_central,
     fake_entry,
+    look_alike_bucket,
     run_cli,
     s3_as_function,
     session,
@@ -117,17 +117,7 @@ def test_sixty_developers_past_the_four_lists_registered_served_bounded_and_one_
     # Trust bounded by account: a look-alike bucket of an account nobody registered, whose own policy
     # admits the role, is refused to the role's own credentials; a registered account's is not.
     role = function.role
-    look_alike = bucket(DEV4)
-    owner = session("dev4").client("s3")
-    owner.create_bucket(Bucket=look_alike)
-    statement = {
-        "Effect": "Allow",
-        "Principal": {"AWS": f"arn:aws:iam::{BUILD}:root"},
-        "Action": ["s3:PutObject", "s3:GetObject"],
-        "Resource": f"arn:aws:s3:::{look_alike}/*",
-        "Condition": {"ArnEquals": {"aws:PrincipalArn": role}},
-    }
-    owner.put_bucket_policy(Bucket=look_alike, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+    look_alike = look_alike_bucket("dev4", role)
     as_role = s3_as_function(function)
     with pytest.raises(bx.ClientError, match="AccessDenied"):
         as_role.put_object(Bucket=look_alike, Key="app.zip", Body=b"not for you")
