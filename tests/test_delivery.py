@@ -204,19 +204,78 @@ def test_no_sync_leaves_the_new_bucket_empty(aws: Emulator) -> None:
     assert "Contents" not in session("dev1").client("s3").list_objects_v2(Bucket=BUCKET1)
 
 
-def test_with_a_fleet_file_each_developer_starts_current(aws: Emulator, tmp_path: Any) -> None:
-    from tests.conftest import deploy_central, run_cli
+def test_with_a_fleet_file_each_developer_starts_current_with_its_own_counts(
+    aws: Emulator, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch shares invocations of the function (the first bucket alone, then several per
+    invocation); what each bucket received is still said for that bucket alone."""
+    from tests.conftest import DEV3, REGION, deploy_central, onboard_args, run_cli
     from tests.test_fleet import team
+    from xacct.aws import backfill
 
     deploy_central()
+    bucket3 = f"xacct-build-{DEV3}-{REGION}"
+    assert run_cli(*onboard_args("dev3", DEV3), "--yes").code == 0
     version = build_artifact("svc/app.zip", b"the build")
-    path = team(tmp_path, [{"dev_profile": "dev1"}, {"dev_profile": "dev2"}])
+    settled("svc/app.zip", version)  # delivered to dev3, the one registered
+    invocations: list[list[str]] = []
+    original = backfill.sync_group
+
+    def spied(lam: Any, central: Any, buckets: list[str], progress: Any = None) -> list[backfill.Synced]:
+        invocations.append(list(buckets))
+        return original(lam, central, buckets, progress)
+
+    monkeypatch.setattr(backfill, "sync_group", spied)
+    path = team(tmp_path, [{"dev_profile": "dev1"}, {"dev_profile": "dev2"}, {"dev_profile": "dev3"}])
     r = run_cli("--from", str(path), "--yes")
     assert r.code == 0, r.out + r.err
     for bucket, profile in ((BUCKET1, "dev1"), (BUCKET2, "dev2")):
-        assert f"Started current: 1 artifact copied into {bucket}" in r.out
+        assert f"Started current: 1 artifact copied into {bucket}, 0 already there" in r.out
         assert current_body(bucket, profile, "svc/app.zip") == b"the build"
-    assert version
+    assert f"Started current: 0 artifacts copied into {bucket3}, 1 already there" in r.out
+    assert invocations == [[BUCKET1], [BUCKET2, bucket3]]
+    assert len(versions(bucket3, "dev3", "svc/app.zip")) == 1
+
+
+def test_a_central_function_of_an_earlier_template_starts_a_batch_one_bucket_at_a_time(
+    aws: Emulator, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The function of the template before per-bucket answers (main at e1e375a) reports totals only:
+    after the first bucket the tool goes on one bucket per invocation, so each count is still exact."""
+    from moto.s3.models import s3_backends
+
+    from tests.conftest import BUILD, CFN, DEV3, REGION, cfn, run_cli
+    from tests.test_fleet import team
+    from xacct.aws import backfill
+
+    earlier = (CFN.parent / "tests" / "data" / "central-before-overflow.yaml").read_text()
+    cfn("build").create_stack(
+        StackName="CrossAccountPrimary",
+        TemplateBody=earlier,
+        Parameters=[{"ParameterKey": "RootAccountArns", "ParameterValue": f"arn:aws:iam::{BUILD}:root"}],
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+    )
+    backend = s3_backends[BUILD]["aws"]
+    name = f"xacct-build-{BUILD}-{REGION}"
+    bucket = backend.get_bucket(name)
+    kept, bucket.notification_configuration = bucket.notification_configuration, None  # the sync alone
+    backend.put_object(name, "svc/app.zip", b"the build")
+    bucket.notification_configuration = kept
+    invocations: list[list[str]] = []
+    original = backfill.sync_group
+
+    def spied(lam: Any, central: Any, buckets: list[str], progress: Any = None) -> list[backfill.Synced]:
+        invocations.append(list(buckets))
+        return original(lam, central, buckets, progress)
+
+    monkeypatch.setattr(backfill, "sync_group", spied)
+    path = team(tmp_path, [{"dev_profile": "dev1"}, {"dev_profile": "dev2"}, {"dev_profile": "dev3"}])
+    r = run_cli("--from", str(path), "--yes")
+    assert r.code == 0, r.out + r.err
+    bucket3 = f"xacct-build-{DEV3}-{REGION}"
+    for b in (BUCKET1, BUCKET2, bucket3):
+        assert f"Started current: 1 artifact copied into {b}, 0 already there" in r.out
+    assert sorted(invocations) == [[BUCKET1], [BUCKET2], [bucket3]]
 
 
 def test_a_large_build_bucket_is_synced_in_chunks_and_nothing_is_missed(

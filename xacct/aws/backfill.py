@@ -24,6 +24,7 @@ class Synced:
     current: int = 0  # already held (or newer)
     failed: int = 0
     failures: list[dict[str, Any]] = field(default_factory=list)
+    grouped: bool = False  # the function answered per bucket: several may share an invocation
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -41,13 +42,22 @@ def available(central: StackState) -> bool:
 
 def sync(lam: Any, central: StackState, bucket: str, progress: Callable[[Synced], None] | None = None) -> Synced:
     """Copy until the function says it is done; each chunk's totals reported as it returns."""
-    done = Synced(bucket)
+    return sync_group(lam, central, [bucket], lambda done: progress(done[0]) if progress else None)[0]
+
+
+def sync_group(
+    lam: Any, central: StackState, buckets: list[str], progress: Callable[[list[Synced]], None] | None = None
+) -> list[Synced]:
+    """Several buckets through one invocation at a time (each bucket's totals from the function's
+    `by_target`). A function of an earlier template answers totals only: for one bucket that is
+    the bucket's own, and `grouped` stays False: the caller goes on one bucket at a time."""
+    done = [Synced(b) for b in buckets]
     start_after: str | None = None
     while True:
         payload = {
             "xacct": "sync",
             "bucket": central.outputs["BuildBucket"],
-            "targets": [bucket],
+            "targets": buckets,
             "start_after": start_after,
             "budget_seconds": BUDGET_SECONDS,
         }
@@ -57,13 +67,26 @@ def sync(lam: Any, central: StackState, bucket: str, progress: Callable[[Synced]
         body = json.loads(answer["Payload"].read() or b"null")
         if answer.get("FunctionError") or not isinstance(body, dict):
             reason = body.get("errorMessage") if isinstance(body, dict) else body
-            raise AwsFailure(f"the replication function could not sync {bucket}: {reason}")
-        done.copied += int(body.get("delivered", 0))
-        done.current += int(body.get("skipped", 0))
-        done.failed += int(body.get("failed", 0))
-        done.failures = (done.failures + list(body.get("failures") or []))[:20]
+            raise AwsFailure(f"the replication function could not sync {', '.join(buckets)}: {reason}")
+        by = body.get("by_target")
+        if not isinstance(by, dict) and len(buckets) > 1:
+            raise AwsFailure(f"the replication function of {central.name} syncs one bucket at a time")
+        for synced in done:
+            synced.grouped = isinstance(by, dict)
+            copied, current, failed = by.get(synced.bucket, (0, 0, 0)) if isinstance(by, dict) else _totals(body)
+            synced.copied, synced.current, synced.failed = (
+                synced.copied + copied,
+                synced.current + current,
+                synced.failed + failed,
+            )
+            mine = [f for f in body.get("failures") or [] if f.get("target", synced.bucket) in (synced.bucket, "")]
+            synced.failures = (synced.failures + mine)[:20]
         start_after = body.get("next")
         if not start_after:
             return done
         if progress is not None:  # more to come: say how far it got
             progress(done)
+
+
+def _totals(body: dict[str, Any]) -> tuple[int, int, int]:
+    return int(body.get("delivered", 0)), int(body.get("skipped", 0)), int(body.get("failed", 0))

@@ -15,6 +15,8 @@ from xacct.terminal.output import Output
 from xacct.terminal.progress import LineProgress
 from xacct.terminal.render import say
 
+GROUP = 16  # buckets per invocation: the function's copies in flight stay at its WORKERS either way
+
 
 def run(target: Onboarding, request: Request, o: Output) -> int:
     ctx = Context(target.central, LineProgress(o.err), target=target)
@@ -66,21 +68,29 @@ def show(o: Output, synced: backfill.Synced) -> None:
 
 
 def start_many(o: Output, bctx: BuildContext, central: StackState, buckets: list[str]) -> None:
-    """Every bucket of a batch starts current, a few at a time; said per developer, in order."""
+    """Every bucket of a batch starts current: GROUP buckets per invocation, a few invocations at a
+    time (the first bucket alone, to learn whether the function answers per bucket); said per
+    developer, in order."""
     from concurrent.futures import ThreadPoolExecutor
 
-    if not backfill.available(central):
-        _cannot(o, central)
+    if not backfill.available(central) or not buckets:
+        if buckets:
+            _cannot(o, central)
         return
 
-    def one(bucket: str) -> backfill.Synced | str:
+    def group(part: list[str]) -> list[backfill.Synced | str]:
         try:
-            return backfill.sync(bctx.build.lambda_, central, bucket)
+            return list(backfill.sync_group(bctx.build.lambda_, central, part))
         except XacctError as exc:
-            return exc.message
+            return [exc.message] * len(part)
 
-    with ThreadPoolExecutor(max_workers=max(1, min(8, len(buckets)))) as pool:
-        outcomes = list(pool.map(one, buckets))
+    outcomes = group(buckets[:1])
+    first = outcomes[0]
+    size = GROUP if isinstance(first, backfill.Synced) and first.grouped else 1
+    parts = [buckets[i : i + size] for i in range(1, len(buckets), size)]
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(parts)))) as pool:
+        for done in pool.map(group, parts):
+            outcomes += done
     o.out.print()
     for bucket, outcome in zip(buckets, outcomes, strict=True):
         if isinstance(outcome, str):

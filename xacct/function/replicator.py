@@ -306,12 +306,12 @@ def sync(s3: Any, event: dict[str, Any], registered: Targets, owner: str, contex
     bucket = str(event["bucket"])
     listing: dict[str, Any] = {"Bucket": bucket, "ExpectedBucketOwner": owner, "MaxKeys": 1000}
     listing.update({"StartAfter": event["start_after"]} if event.get("start_after") else {})
-    totals: dict[str, Any] = {"delivered": 0, "skipped": 0, "failed": 0, "failures": [], "next": None}
+    by: dict[str, list[int]] = {b: [0, 0, 0] for b, _ in chosen}  # each target's delivered, skipped, failed
+    totals: dict[str, Any] = {"delivered": 0, "skipped": 0, "failed": 0, "failures": [], "next": None, "by_target": by}
     if not chosen:
         return totals
     page = s3.list_objects_v2(**listing)
     keys = [o["Key"] for o in page.get("Contents", []) if not o["Key"].startswith(PROBE_PREFIX)]
-    done = ""
 
     def one(key: str) -> dict[str, Any]:
         try:
@@ -320,22 +320,22 @@ def sync(s3: Any, event: dict[str, Any], registered: Targets, owner: str, contex
         except ClientError as exc:  # the artifact went away while the page was read
             return {"delivered": [], "skipped": [], "failed": {"": {"reason": reason(exc), "permanent": True}}}
 
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        for start in range(0, len(keys), WORKERS):
-            batch = keys[start : start + WORKERS]
+    step = max(1, WORKERS // len(chosen))  # artifacts at a time: copies in flight stay near WORKERS
+    with ThreadPoolExecutor(max_workers=step) as pool:
+        for start in range(0, len(keys), step):
+            batch = keys[start : start + step]
             for key, result in zip(batch, pool.map(one, batch), strict=True):
-                totals["delivered"] += len(result["delivered"])
-                totals["skipped"] += len(result["skipped"])
-                totals["failed"] += len(result["failed"])
-                totals["failures"] += [{"artifact": key, **f} for f in result["failed"].values()][:5]
+                for i, name in enumerate(("delivered", "skipped", "failed")):
+                    totals[name] += len(result[name])
+                    for b in by if "" in result[name] else result[name]:  # "": the artifact itself failed
+                        by[b][i] += 1
+                totals["failures"] += [{"artifact": key, "target": b, **f} for b, f in result["failed"].items()][:5]
                 if result["delivered"] or result["failed"]:
                     log({"artifact": f"s3://{bucket}/{key}", "sync": True, **result})
-            done = batch[-1]
-            if time.monotonic() > deadline and done != keys[-1]:
-                totals["next"] = done
+            if time.monotonic() > deadline and batch[-1] != keys[-1]:
+                totals["next"] = batch[-1]
                 return totals
-    listed = page.get("Contents") or [{}]
-    totals["next"] = listed[-1].get("Key") if page.get("IsTruncated") else None
+    totals["next"] = (page.get("Contents") or [{}])[-1].get("Key") if page.get("IsTruncated") else None
     totals["failures"] = totals["failures"][:20]
     return totals
 
