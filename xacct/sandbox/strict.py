@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from xacct.sandbox import failures, gaps, gaps_services, strict_lambda, strict_policies
+from xacct.sandbox import failures, gaps, gaps_services, speed, strict_lambda, strict_policies
 from xacct.sandbox.failures import ResourceFailed
 
 # A new account's Lambda concurrency quota (Lambda developer guide, "Lambda quotas": new accounts
@@ -30,6 +30,7 @@ _PATCHED = "_xacct_strict"
 def install() -> None:
     from moto.cloudformation import models
 
+    speed.install()
     gaps.install()
     if getattr(models.CloudFormationBackend, _PATCHED, False):
         return

@@ -1,0 +1,60 @@
+"""The emulator's shortcuts (xacct/sandbox/speed.py) change no answer: templates parse to what moto's
+own loader makes of them, KMS keys still sign and verify, and a new account still gets its backends."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import CFN, REGION, session
+from xacct.sandbox.emulator import Emulator
+
+TEMPLATES = sorted(CFN.glob("*.yaml")) + sorted((CFN.parent / "tests" / "data").rglob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
+def test_every_template_parses_as_moto_parses_it(path: Path) -> None:
+    from moto.cloudformation import models
+    from moto.cloudformation.utils import yaml_tag_constructor
+
+    from xacct.sandbox import speed
+
+    speed.install()
+    text = path.read_text()
+    yaml.add_multi_constructor("", yaml_tag_constructor)  # what moto's parse_template does, in Python
+    assert models.Stack.parse_template(text) == yaml.load(text, Loader=yaml.Loader)
+
+
+def test_a_json_template_still_parses() -> None:
+    from moto.cloudformation import models
+
+    from xacct.sandbox import speed
+
+    speed.install()
+    body = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "a\tb"}}}}
+    assert models.Stack.parse_template(json.dumps(body, indent="\t")) == body
+
+
+def test_keys_made_without_their_private_half_still_sign_and_verify(aws: Emulator) -> None:
+    kms = session("build").client("kms", region_name=REGION)
+    symmetric = kms.create_key()["KeyMetadata"]["KeyId"]
+    blob = kms.encrypt(KeyId=symmetric, Plaintext=b"artifact")["CiphertextBlob"]
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"artifact"
+    signing = kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    signature = kms.sign(KeyId=signing, Message=b"m", SigningAlgorithm="RSASSA_PSS_SHA_256")["Signature"]
+    verdict = kms.verify(KeyId=signing, Message=b"m", Signature=signature, SigningAlgorithm="RSASSA_PSS_SHA_256")
+    assert verdict["SignatureValid"]
+    assert kms.get_public_key(KeyId=signing)["PublicKey"]
+
+
+def test_an_account_never_seen_gets_its_own_state(aws: Emulator) -> None:
+    from moto.s3.models import s3_backends
+
+    fresh = "987654321098"
+    assert fresh not in s3_backends
+    s3_backends[fresh]["aws"].create_bucket("only-in-the-fresh-account", REGION)
+    assert "only-in-the-fresh-account" in s3_backends[fresh]["aws"].buckets
+    assert "only-in-the-fresh-account" not in s3_backends["111111111111"]["aws"].buckets

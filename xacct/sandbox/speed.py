@@ -1,0 +1,96 @@
+"""The emulator's own costs, which AWS does not have, made cheaper without changing any answer.
+
+With a hundred developer accounts at once moto spent most of its time on bookkeeping: every request
+re-listed moto's package directory under the dispatcher's global lock, every backend lookup copied
+the list of accounts under another, every KMS key (symmetric ones too) generated a 2,048-bit RSA key
+that only Sign/Verify/GetPublicKey use, and every template was parsed by the pure-Python YAML loader.
+Each is replaced by the same result, computed once or when first needed."""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+from typing import Any
+
+_PATCHED = "_xacct_speed"
+
+
+def install() -> None:
+    from moto import backends
+
+    if getattr(backends, _PATCHED, False):
+        return
+    _module_list(backends)
+    _backend_lookup()
+    _lazy_private_keys()
+    _template_loader()
+    setattr(backends, _PATCHED, True)
+
+
+def _module_list(backends: Any) -> None:
+    listed = tuple(backends.list_of_moto_modules())  # moto's installed package: fixed for the process
+
+    def list_of_moto_modules() -> tuple[str, ...]:
+        return listed
+
+    backends.list_of_moto_modules = list_of_moto_modules
+
+
+def _backend_lookup() -> None:
+    from moto.core.base_backend import BackendDict
+
+    create = BackendDict.__getitem__
+
+    def __getitem__(self: Any, account_id: str) -> Any:
+        try:
+            return dict.__getitem__(self, account_id)  # made already: no lock, no copy of the keys
+        except KeyError:
+            return create(self, account_id)
+
+    BackendDict.__getitem__ = __getitem__  # type: ignore[method-assign]
+
+
+class _LazyKey:
+    """A private key made on first use, once, behind a lock."""
+
+    def __init__(self, make: Any, key_spec: str) -> None:
+        self._make, self._spec, self._lock, self._key = make, key_spec, threading.Lock(), None
+
+    def __getattr__(self, name: str) -> Any:
+        with self._lock:
+            if self._key is None:
+                self._key = self._make(self._spec)
+        return getattr(self._key, name)
+
+
+def _lazy_private_keys() -> None:
+    from moto.kms import models
+
+    make = models.generate_private_key  # type: ignore[attr-defined]
+    models.generate_private_key = functools.partial(_LazyKey, make)  # type: ignore[attr-defined,assignment]
+
+
+def _template_loader() -> None:
+    import yaml
+    from moto.cloudformation import models
+    from moto.cloudformation.utils import yaml_tag_constructor
+    from yaml.parser import ParserError
+    from yaml.scanner import ScannerError
+
+    base = getattr(yaml, "CLoader", yaml.Loader)  # libyaml, with the resolvers and constructors of moto's Loader
+    loader = type("TemplateLoader", (base,), {})
+    yaml.add_multi_constructor("", yaml_tag_constructor, Loader=loader)
+
+    def parse_template(template: str) -> dict[str, Any]:
+        try:
+            parsed: dict[str, Any] = yaml.load(template, Loader=loader)  # moto's own loader, in C
+            return parsed
+        except (ParserError, ScannerError):
+            return json.loads(template)  # type: ignore[no-any-return]
+
+    def change_set_parse(self: Any) -> None:
+        self.template_dict = parse_template(self.template)
+
+    models.Stack.parse_template = staticmethod(parse_template)  # type: ignore[method-assign]
+    models.ChangeSet._parse_template = change_set_parse  # type: ignore[method-assign]
