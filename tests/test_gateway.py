@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from pathlib import Path
 
 import botocore.exceptions as bx
 import pytest
@@ -68,3 +69,43 @@ def test_the_sandbox_without_moto_says_how_to_install_it(monkeypatch: pytest.Mon
     r = run_cli("--sandbox", "--yes")
     assert r.code == 2
     assert "pip install -e '.[sandbox]'" in r.err
+
+
+@pytest.mark.parametrize("env_region", [None, "eu-west-1"])
+@pytest.mark.parametrize("env_profile", [None, "with-region", "missing"])
+@pytest.mark.parametrize("profile", [None, "with-region", "without-region", "only-credentials", "missing"])
+def test_a_profiles_region_is_what_botocore_resolves(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    env_region: str | None,
+    env_profile: str | None,
+    profile: str | None,
+) -> None:
+    """The region is read from files parsed once for a whole batch; it must be botocore's answer."""
+    import botocore.session
+
+    from xacct.aws.identity import profile_region
+
+    config, credentials = tmp_path / "config", tmp_path / "credentials"
+    config.write_text(
+        "[default]\nregion = ap-south-1\n[profile with-region]\nregion = us-west-2\n[profile without-region]\noutput = json\n"
+    )
+    credentials.write_text("[only-credentials]\naws_access_key_id = A\naws_secret_access_key = B\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    for name, value in (("AWS_DEFAULT_REGION", env_region), ("AWS_PROFILE", env_profile)):
+        monkeypatch.delenv(name, raising=False)
+        if value:
+            monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_DEFAULT_PROFILE", raising=False)
+    try:
+        expected = botocore.session.Session(profile=profile).get_config_variable("region")
+    except bx.ProfileNotFound:
+        expected = None
+    assert profile_region(profile) == expected
+    config.write_text("[default]\nregion = sa-east-1\n[profile with-region]\nregion = ca-central-1\n")
+    try:
+        changed = botocore.session.Session(profile=profile).get_config_variable("region")
+    except bx.ProfileNotFound:
+        changed = None
+    assert profile_region(profile) == changed  # the files changed: read again

@@ -5,6 +5,7 @@ when AWS cannot be reached)."""
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 
 from xacct.aws.gateway import Gateway
@@ -26,15 +27,37 @@ def _account_in(config: dict[str, str]) -> str | None:
     return parts[4] if len(parts) > 5 and parts[4].isdigit() else None
 
 
-def profiles() -> list[Profile]:
-    """Every profile of the AWS config and credentials files, sorted by name."""
+_PARSED: dict[tuple[object, ...], dict[str, dict[str, str]]] = {}
+_PARSING = threading.Lock()
+
+
+def _configured() -> dict[str, dict[str, str]]:
+    """The profiles of the AWS config and credentials files, as botocore merges them, parsed once
+    while the files stay as they are (a batch asks a hundred profiles for their region)."""
     import botocore.session
 
-    configured = botocore.session.Session().full_config.get("profiles", {})
+    files = [os.environ.get("AWS_CONFIG_FILE", "~/.aws/config")]
+    files.append(os.environ.get("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"))
+    stamp: list[object] = []
+    for path in (os.path.expanduser(f) for f in files):
+        try:
+            held = os.stat(path)
+            stamp.append((path, held.st_mtime_ns, held.st_size))
+        except OSError:
+            stamp.append((path, None))
+    with _PARSING:
+        if tuple(stamp) not in _PARSED:
+            configured = botocore.session.Session().full_config.get("profiles", {})
+            _PARSED.clear()
+            _PARSED[tuple(stamp)] = {k: v for k, v in configured.items() if isinstance(v, dict)}
+        return _PARSED[tuple(stamp)]
+
+
+def profiles() -> list[Profile]:
+    """Every profile of the AWS config and credentials files, sorted by name."""
     return [
         Profile(name, _account_in(config), config.get("region") or None)
-        for name, config in sorted(configured.items())
-        if isinstance(config, dict)
+        for name, config in sorted(_configured().items())
     ]
 
 
@@ -70,16 +93,15 @@ def environment_profile() -> str | None:
 
 
 def profile_region(profile: str | None) -> str | None:
-    """The region a profile (or, with None, the default chain) defaults to: its config, or
-    AWS_REGION / AWS_DEFAULT_REGION."""
-    import botocore.exceptions as bx
-    import botocore.session
-
-    try:
-        region = botocore.session.Session(profile=profile).get_config_variable("region")
-    except bx.ProfileNotFound:
+    """The region a profile (or, with None, the default chain) defaults to, as botocore resolves it:
+    AWS_DEFAULT_REGION, then the profile's config; None for a profile that is not configured."""
+    if os.environ.get("AWS_DEFAULT_REGION"):
+        return os.environ["AWS_DEFAULT_REGION"]
+    name = profile or environment_profile()
+    configured = _configured()
+    if name is not None and name not in configured:
         return None
-    return str(region) if region else None
+    return configured.get(name or "default", {}).get("region") or None
 
 
 def identify(profile: str | None, region: str | None, label: str) -> str:
