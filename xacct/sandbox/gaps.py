@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-from xacct.sandbox import failures, gaps_services, gaps_templates
+from xacct.sandbox import failures, gaps_services, gaps_stacksets_api, gaps_templates
 
 _PATCHED = "_xacct_gaps"
 
@@ -35,6 +35,7 @@ def install() -> None:
     _no_value_in_lists()
     gaps_services.install()
     gaps_templates.install()
+    gaps_stacksets_api.install()
     setattr(models.CloudFormationBackend, _PATCHED, True)
 
 

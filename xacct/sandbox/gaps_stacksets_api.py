@@ -1,0 +1,389 @@
+"""The StackSets API for service-managed stack sets (the model is in gaps_stacksets.py), and the
+organization changes that move instances with AutoDeployment. A self-managed stack set is still
+moto's own. Also the account Organizations creates: its OrganizationAccountAccessRole has full
+administrative permissions in the new account (Organizations user guide, "Accessing member accounts"),
+which moto's role lacks, and StackSets may have a delegated administrator."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from xacct.sandbox import gaps_stacksets as gs
+
+SET_ACTIONS = (
+    "create_stack_set",
+    "describe_stack_set",
+    "delete_stack_set",
+    "update_stack_set",
+    "create_stack_instances",
+    "delete_stack_instances",
+    "list_stack_instances",
+    "describe_stack_instance",
+    "describe_stack_set_operation",
+    "list_stack_set_operations",
+    "list_stack_set_operation_results",
+)
+PAGE = 100  # MaxResults of the List* calls: 1-100
+
+
+def install() -> None:
+    from moto.cloudformation import responses
+
+    if getattr(responses.CloudFormationResponse, "_xacct_stacksets", False):
+        return
+    for action in SET_ACTIONS:
+        _route(responses.CloudFormationResponse, action)
+    _list_stack_sets(responses.CloudFormationResponse)
+    _organization_changes()
+    _delegated_administrator()
+    _access_role()
+    responses.CloudFormationResponse._xacct_stacksets = True  # type: ignore[attr-defined]
+
+
+def _route(cls: Any, action: str) -> None:
+    """Service-managed stack sets here, the rest to moto."""
+    original = getattr(cls, action)
+    ours = globals()[f"_{action}"]
+
+    def handler(self: Any) -> Any:
+        backend = self.cloudformation_backend
+        name = self._get_param("StackSetName") or ""
+        managed = self._get_param("PermissionModel") == "SERVICE_MANAGED" if action == "create_stack_set" else None
+        if managed is None:
+            managed = _find(backend, name) is not None
+        if not managed:
+            return original(self)
+        with gs.LOCK:
+            return ours(self, backend, name)
+
+    setattr(cls, action, handler)
+
+
+def _find(backend: Any, name: str) -> gs.ManagedSet | None:
+    held = gs.sets_of(backend)
+    found = held.get(name) or next((s for s in held.values() if s.id == name), None)
+    return found if found is not None and found.status == "ACTIVE" else None
+
+
+def _the(self: Any, backend: Any, name: str) -> tuple[gs.ManagedSet, Any]:
+    from moto.cloudformation.exceptions import StackSetNotFoundException
+
+    org = gs.authority(backend.account_id, self._get_param("CallAs"))
+    found = _find(backend, name)
+    if found is None:
+        raise StackSetNotFoundException(name)
+    return found, org
+
+
+def _result(body: dict[str, Any]) -> Any:
+    from moto.core.responses import ActionResult
+
+    return ActionResult(body)
+
+
+def _page(self: Any, items: list[Any], key: str) -> Any:
+    start = int(self._get_param("NextToken") or 0)
+    size = min(int(self._get_param("MaxResults") or PAGE), PAGE)
+    body: dict[str, Any] = {key: items[start : start + size]}
+    if start + size < len(items):
+        body["NextToken"] = str(start + size)
+    return _result(body)
+
+
+# ---- the API ---------------------------------------------------------------------------------------
+
+
+def _create_stack_set(self: Any, backend: Any, name: str) -> Any:
+    from moto.cloudformation.exceptions import ValidationError
+
+    gs.authority(backend.account_id, self._get_param("CallAs"))
+    if not re.match(r"^[a-zA-Z][-a-zA-Z0-9]*$", name):  # the API's pattern for StackSetName
+        raise ValidationError(
+            message=f"1 validation error detected: Value '{name}' at 'stackSetName' failed to satisfy constraint: "
+            "Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*"
+        )
+    if _find(backend, name) is not None:
+        raise _named("NameAlreadyExistsException", f"StackSet {name} already exists")
+    auto = self._get_params().get("AutoDeployment") or {}
+    body = self._get_param("TemplateBody") or self._get_stack_from_s3_url(self._get_param("TemplateURL"))
+    stack_set = gs.ManagedSet(
+        name=name,
+        owner=backend.account_id,
+        region=backend.region_name,
+        template=body,
+        parameters={p["ParameterKey"]: p["ParameterValue"] for p in self._get_param("Parameters", [])},
+        capabilities=list(self._get_param("Capabilities", [])),
+        description=self._get_param("Description") or "",
+        tags={t["Key"]: t["Value"] for t in self._get_param("Tags", [])},
+        auto=_auto(auto),
+    )
+    gs.sets_of(backend)[name] = stack_set
+    return _result({"StackSetId": stack_set.id})
+
+
+def _auto(given: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Enabled": given.get("Enabled") in (True, "true"),
+        "RetainStacksOnAccountRemoval": given.get("RetainStacksOnAccountRemoval") in (True, "true"),
+    }
+
+
+def _describe_stack_set(self: Any, backend: Any, name: str) -> Any:
+    stack_set, _ = _the(self, backend, name)
+    return _result({"StackSet": stack_set.describe()})
+
+
+def _delete_stack_set(self: Any, backend: Any, name: str) -> Any:
+    from moto.cloudformation.exceptions import StackSetNotEmpty
+
+    stack_set, _ = _the(self, backend, name)
+    if stack_set.instances:
+        raise StackSetNotEmpty()
+    stack_set.status = "DELETED"
+    del gs.sets_of(backend)[stack_set.name]
+    return _result({})
+
+
+def _update_stack_set(self: Any, backend: Any, name: str) -> Any:
+    """A new template or parameters, rolled out to every instance as one operation."""
+    stack_set, _ = _the(self, backend, name)
+    body = self._get_param("TemplateBody") or (
+        self._get_stack_from_s3_url(self._get_param("TemplateURL")) if self._get_param("TemplateURL") else None
+    )
+    if body is None and not self._get_param("UsePreviousTemplate"):
+        body = stack_set.template
+    stack_set.template = body or stack_set.template
+    for p in self._get_param("Parameters", []):
+        if not p.get("UsePreviousValue"):
+            stack_set.parameters[p["ParameterKey"]] = p["ParameterValue"]
+    stack_set.capabilities = list(self._get_param("Capabilities", stack_set.capabilities))
+    if self._get_params().get("AutoDeployment"):
+        stack_set.auto = _auto(self._get_params()["AutoDeployment"])
+    from moto.cloudformation.models import cloudformation_backends
+
+    def step(instance: gs.Instance) -> tuple[bool, str]:
+        stack = cloudformation_backends[instance.account][instance.region].stacks.get(instance.stack_id)
+        if stack is None:
+            return gs.create_in_account(stack_set, instance, {})
+        try:
+            stack.update(stack_set.template, parameters=dict(stack_set.parameters))
+        except Exception as exc:
+            instance.detailed, instance.reason = "FAILED", str(getattr(exc, "message", None) or exc)
+            return False, instance.reason
+        ok = stack.status == "UPDATE_COMPLETE"
+        instance.detailed, instance.reason = ("SUCCEEDED", "") if ok else ("FAILED", gs.failure_reason(stack))
+        return ok, instance.reason
+
+    work = list(stack_set.instances.values())
+    preferences = self._get_params().get("OperationPreferences") or {}
+    op = gs.run(stack_set, "UPDATE", work, step, preferences, {"OrganizationalUnitIds": sorted(stack_set.targets)})
+    return _result({"OperationId": op.id})
+
+
+def _create_stack_instances(self: Any, backend: Any, name: str) -> Any:
+    from moto.cloudformation.exceptions import ValidationError
+
+    stack_set, org = _the(self, backend, name)
+    targets = self._get_params().get("DeploymentTargets") or {}
+    if self._get_param("Accounts") or (targets.get("Accounts") and not targets.get("AccountFilterType")):
+        raise ValidationError(
+            message="StackSets with SERVICE_MANAGED permission model can only have OrganizationalUnit as target"
+        )
+    ous = list(targets.get("OrganizationalUnitIds") or [])
+    if not ous:
+        raise ValidationError(message="OrganizationalUnitIds are required")
+    regions = list(self._get_param("Regions", []))
+    overrides = {p["ParameterKey"]: p["ParameterValue"] for p in self._get_param("ParameterOverrides", [])}
+    work: list[gs.Instance] = []
+    for ou in ous:
+        stack_set.targets.setdefault(ou, set()).update(regions)
+        for region in regions:
+            for account in gs.members_under(org, ou) if gs.known_target(org, ou) else []:
+                if (account, region) not in stack_set.instances and all(
+                    (i.account, i.region) != (account, region) for i in work
+                ):
+                    work.append(gs.Instance(account, region, ou))
+    for instance in work:
+        stack_set.instances[(instance.account, instance.region)] = instance
+    preferences = self._get_params().get("OperationPreferences") or {}
+    op = gs.run(
+        stack_set, "CREATE", work, lambda i: gs.create_in_account(stack_set, i, overrides), preferences, targets
+    )
+    return _result({"OperationId": op.id})
+
+
+def _delete_stack_instances(self: Any, backend: Any, name: str) -> Any:
+    from moto.cloudformation.exceptions import ValidationError
+
+    stack_set, org = _the(self, backend, name)
+    targets = self._get_params().get("DeploymentTargets") or {}
+    ous = list(targets.get("OrganizationalUnitIds") or [])
+    if self._get_param("Accounts") or not ous:
+        raise ValidationError(message="OrganizationalUnitIds are required")
+    regions = set(self._get_param("Regions", []))
+    retain = self._get_param("RetainStacks") in (True, "true")
+    leaving = {a for ou in ous for a in gs.members_under(org, ou)}
+    work = [i for i in stack_set.instances.values() if i.region in regions and (i.ou in ous or i.account in leaving)]
+    for ou in ous:
+        left = stack_set.targets.get(ou, set()) - regions
+        if left:
+            stack_set.targets[ou] = left
+        else:
+            stack_set.targets.pop(ou, None)
+    op = _remove(stack_set, work, retain, self._get_params().get("OperationPreferences") or {}, targets)
+    return _result({"OperationId": op.id})
+
+
+def _remove(
+    stack_set: gs.ManagedSet, work: list[gs.Instance], retain: bool, preferences: dict[str, Any], targets: Any
+) -> gs.Operation:
+    def step(instance: gs.Instance) -> tuple[bool, str]:
+        ok, reason = gs.delete_in_account(instance, retain)
+        if ok:
+            stack_set.instances.pop((instance.account, instance.region), None)
+        return ok, reason
+
+    return gs.run(stack_set, "DELETE", work, step, preferences, targets, retain=retain)
+
+
+def _list_stack_instances(self: Any, backend: Any, name: str) -> Any:
+    stack_set, _ = _the(self, backend, name)
+    account, region = self._get_param("StackInstanceAccount"), self._get_param("StackInstanceRegion")
+    filters = {f["Name"]: f["Values"] for f in self._get_param("Filters", [])}
+    rows = [
+        i.summary(stack_set)
+        for i in stack_set.instances.values()
+        if (not account or i.account == account)
+        and (not region or i.region == region)
+        and ("DETAILED_STATUS" not in filters or i.detailed == filters["DETAILED_STATUS"])
+        and ("LAST_OPERATION_ID" not in filters or i.operation == filters["LAST_OPERATION_ID"])
+    ]
+    return _page(self, rows, "Summaries")
+
+
+def _describe_stack_instance(self: Any, backend: Any, name: str) -> Any:
+    from moto.cloudformation.exceptions import StackInstanceNotFound
+
+    stack_set, _ = _the(self, backend, name)
+    key = (self._get_param("StackInstanceAccount"), self._get_param("StackInstanceRegion"))
+    if key not in stack_set.instances:
+        raise StackInstanceNotFound()
+    return _result({"StackInstance": stack_set.instances[key].summary(stack_set)})
+
+
+def _operation(self: Any, backend: Any, name: str) -> tuple[gs.ManagedSet, gs.Operation]:
+    stack_set, _ = _the(self, backend, name)
+    op = stack_set.operations.get(self._get_param("OperationId"))
+    if op is None:
+        raise _named("OperationNotFoundException", f"Operation {self._get_param('OperationId')} not found")
+    return stack_set, op
+
+
+def _describe_stack_set_operation(self: Any, backend: Any, name: str) -> Any:
+    stack_set, op = _operation(self, backend, name)
+    return _result({"StackSetOperation": op.describe(stack_set)})
+
+
+def _list_stack_set_operations(self: Any, backend: Any, name: str) -> Any:
+    stack_set, _ = _the(self, backend, name)
+    rows = [op.describe(stack_set) for op in reversed(list(stack_set.operations.values()))]
+    return _page(self, rows, "Summaries")
+
+
+def _list_stack_set_operation_results(self: Any, backend: Any, name: str) -> Any:
+    _, op = _operation(self, backend, name)
+    return _page(self, op.results, "Summaries")
+
+
+def _list_stack_sets(cls: Any) -> None:
+    original = cls.list_stack_sets
+
+    def list_stack_sets(self: Any) -> Any:
+        mine = [
+            {k: v for k, v in s.describe().items() if k in ("StackSetName", "StackSetId", "Description", "Status",
+                                                          "AutoDeployment", "PermissionModel")}
+            for s in gs.sets_of(self.cloudformation_backend).values()
+        ]  # fmt: skip
+        if not mine:
+            return original(self)
+        theirs = [
+            {"StackSetName": s.name, "StackSetId": s.id, "Status": s.status, "PermissionModel": s.permission_model}
+            for s in self.cloudformation_backend.list_stack_sets()
+        ]
+        return _result({"Summaries": theirs + mine})
+
+    cls.list_stack_sets = list_stack_sets
+
+
+def _named(code: str, message: str) -> Exception:
+    from moto.cloudformation.exceptions import CloudFormationError
+
+    error = type(code, (CloudFormationError,), {"code": code})
+    return error(message)  # type: ignore[no-any-return]
+
+
+# ---- the organization ------------------------------------------------------------------------------
+
+
+def reconcile(org: Any) -> None:
+    """AutoDeployment: instances for accounts now under a target OU, none for those that left."""
+    with gs.LOCK:
+        for stack_set in gs.every_set():
+            if not stack_set.auto.get("Enabled") or gs.organization_of(stack_set.owner) is not org:
+                continue
+            wanted: dict[tuple[str, str], str] = {}
+            for ou, regions in stack_set.targets.items():
+                for account in gs.members_under(org, ou) if gs.known_target(org, ou) else []:
+                    for region in regions:
+                        wanted.setdefault((account, region), ou)
+            joining = [gs.Instance(a, r, ou) for (a, r), ou in wanted.items() if (a, r) not in stack_set.instances]
+            leaving = [i for key, i in stack_set.instances.items() if key not in wanted]
+            targets = {"OrganizationalUnitIds": sorted(stack_set.targets)}
+            if joining:
+                for instance in joining:
+                    stack_set.instances[(instance.account, instance.region)] = instance
+                gs.run(stack_set, "CREATE", joining, lambda i, s=stack_set: gs.create_in_account(s, i, {}), {}, targets)
+            if leaving:
+                _remove(stack_set, leaving, bool(stack_set.auto.get("RetainStacksOnAccountRemoval")), {}, targets)
+
+
+def _organization_changes() -> None:
+    from moto.organizations.models import OrganizationsBackend
+
+    for name in ("move_account", "create_account", "remove_account_from_organization", "close_account"):
+        original = getattr(OrganizationsBackend, name)
+
+        def changed(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            result = _original(self, *args, **kwargs)
+            reconcile(self)
+            return result
+
+        setattr(OrganizationsBackend, name, changed)
+
+
+def _delegated_administrator() -> None:
+    """StackSets takes a delegated administrator (StackSets user guide, "Register a delegated
+    administrator"): moto's list of services that do lacks it."""
+    from moto.organizations.models import FakeDelegatedAdministrator
+
+    if gs.STACKSETS not in FakeDelegatedAdministrator.SUPPORTED_SERVICES:
+        FakeDelegatedAdministrator.SUPPORTED_SERVICES.append(gs.STACKSETS)
+
+
+def _access_role() -> None:
+    from moto.organizations.models import FakeAccount
+
+    original = FakeAccount.__init__
+
+    def __init__(self: Any, organization: Any, **kwargs: Any) -> None:
+        original(self, organization, **kwargs)
+        import json
+
+        from moto.iam.models import iam_backends
+
+        admin = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+        role = kwargs.get("RoleName", "OrganizationAccountAccessRole")
+        iam_backends[self.id]["global"].put_role_policy(role, "AdministratorAccess", json.dumps(admin))
+
+    FakeAccount.__init__ = __init__  # type: ignore[method-assign]
