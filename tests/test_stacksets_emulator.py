@@ -232,3 +232,16 @@ def test_a_new_accounts_access_role_trusts_the_management_account_only(aws: Emul
         session("dev1").client("sts").assume_role(
             RoleArn=f"arn:aws:iam::{made}:role/OrganizationAccountAccessRole", RoleSessionName="test"
         )
+
+
+def test_a_member_reads_its_organization_only_as_a_delegated_administrator(aws: Emulator) -> None:
+    root = organization()
+    member = account("a")
+    members_view = inside(member, "organizations")
+    assert members_view.describe_organization()["Organization"]["MasterAccountId"] == BUILD
+    with pytest.raises(bx.ClientError, match="AccessDenied"):
+        members_view.list_accounts()
+    org().register_delegated_administrator(AccountId=member, ServicePrincipal=gs.STACKSETS)
+    assert member in {a["Id"] for a in members_view.list_accounts()["Accounts"]}
+    with pytest.raises(bx.ClientError, match="AccessDenied"):
+        members_view.create_organizational_unit(ParentId=root, Name="not-theirs")

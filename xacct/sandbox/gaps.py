@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-from xacct.sandbox import failures, gaps_services, gaps_stacksets_api, gaps_templates
+from xacct.sandbox import failures, gaps_organizations, gaps_services, gaps_stacksets_api, gaps_templates
 
 _PATCHED = "_xacct_gaps"
 
@@ -36,6 +36,7 @@ def install() -> None:
     gaps_services.install()
     gaps_templates.install()
     gaps_stacksets_api.install()
+    gaps_organizations.install()
     setattr(models.CloudFormationBackend, _PATCHED, True)
 
 

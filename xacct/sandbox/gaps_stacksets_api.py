@@ -1,8 +1,6 @@
 """The StackSets API for service-managed stack sets (the model is in gaps_stacksets.py), and the
 organization changes that move instances with AutoDeployment. A self-managed stack set is still
-moto's own. Also the account Organizations creates: its OrganizationAccountAccessRole has full
-administrative permissions in the new account (Organizations user guide, "Accessing member accounts"),
-which moto's role lacks, and StackSets may have a delegated administrator."""
+moto's own."""
 
 from __future__ import annotations
 
@@ -36,8 +34,6 @@ def install() -> None:
         _route(responses.CloudFormationResponse, action)
     _list_stack_sets(responses.CloudFormationResponse)
     _organization_changes()
-    _delegated_administrator()
-    _access_role()
     responses.CloudFormationResponse._xacct_stacksets = True  # type: ignore[attr-defined]
 
 
@@ -360,30 +356,3 @@ def _organization_changes() -> None:
             return result
 
         setattr(OrganizationsBackend, name, changed)
-
-
-def _delegated_administrator() -> None:
-    """StackSets takes a delegated administrator (StackSets user guide, "Register a delegated
-    administrator"): moto's list of services that do lacks it."""
-    from moto.organizations.models import FakeDelegatedAdministrator
-
-    if gs.STACKSETS not in FakeDelegatedAdministrator.SUPPORTED_SERVICES:
-        FakeDelegatedAdministrator.SUPPORTED_SERVICES.append(gs.STACKSETS)
-
-
-def _access_role() -> None:
-    from moto.organizations.models import FakeAccount
-
-    original = FakeAccount.__init__
-
-    def __init__(self: Any, organization: Any, **kwargs: Any) -> None:
-        original(self, organization, **kwargs)
-        import json
-
-        from moto.iam.models import iam_backends
-
-        admin = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-        role = kwargs.get("RoleName", "OrganizationAccountAccessRole")
-        iam_backends[self.id]["global"].put_role_policy(role, "AdministratorAccess", json.dumps(admin))
-
-    FakeAccount.__init__ = __init__  # type: ignore[method-assign]
