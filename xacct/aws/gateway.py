@@ -183,6 +183,10 @@ class Gateway:
         return self._client("lambda")
 
     @property
+    def organizations(self) -> Any:  # no stubs for Organizations among the development dependencies
+        return self._client("organizations")
+
+    @property
     def kms(self) -> KMSClient:
         return cast("KMSClient", self._client("kms"))
 

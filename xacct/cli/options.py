@@ -46,6 +46,14 @@ REQUIRES: tuple[tuple[str, str, Callable[[argparse.Namespace], bool]], ...] = (
     ),
     ("junit", "--verify --all", lambda a: a.verify and a.all),
     ("fleet", "onboarding or --remove", lambda a: not (a.status or a.verify or a.orphan or a.adopt)),
+    (
+        "ou",
+        "onboarding or --remove, without --from",
+        lambda a: not (a.status or a.verify or a.orphan or a.adopt or a.sync or a.break_lease or a.fleet),
+    ),
+    ("org_profile", "--ou", lambda a: a.ou),
+    ("max_concurrent", "--ou", lambda a: a.ou),
+    ("failure_tolerance", "--ou", lambda a: a.ou),
 )
 EPILOG = """\
 examples:
@@ -88,6 +96,18 @@ def _path(value: str) -> Path:
     if not value.strip():
         raise argparse.ArgumentTypeError("is empty: give a file or leave the flag out")
     return Path(value)
+
+
+def _count(value: str) -> int:
+    if not value.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number")
+    return int(value)
+
+
+def _positive(value: str) -> int:
+    if _count(value) < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return int(value)
 
 
 def parser(prog: str) -> argparse.ArgumentParser:
@@ -154,6 +174,12 @@ def parser(prog: str) -> argparse.ArgumentParser:
         help="onboard (or --remove) every developer of a YAML file, with one central change",
     )
     what.add_argument(
+        "--ou",
+        metavar="OU_ID",
+        help="every active account beneath this organizational unit, through service-managed stack sets "
+        "(this version plans it: --dry-run)",
+    )
+    what.add_argument(
         "--apply",
         dest="apply_plan",
         metavar="PLAN",
@@ -168,6 +194,21 @@ def parser(prog: str) -> argparse.ArgumentParser:
     answers = p.add_argument_group("the answers (asked on a terminal when not given; saved after a success)")
     for name, metavar, text in ANSWER_FLAGS:
         answers.add_argument("--" + name.replace("_", "-"), metavar=metavar, help=text)
+    answers.add_argument(
+        "--org-profile",
+        metavar="P",
+        help="with --ou: profile of the organization's management account or a StackSets delegated administrator "
+        "(default: the build profile)",
+    )
+    answers.add_argument(
+        "--max-concurrent", metavar="N", type=_positive, help="with --ou: accounts StackSets works on at once (25)"
+    )
+    answers.add_argument(
+        "--failure-tolerance",
+        metavar="N",
+        type=_count,
+        help="with --ou: failed accounts per region before StackSets stops the others (10)",
+    )
     answers.add_argument(
         "--config", metavar="FILE", type=_path, help="answers from a YAML file (keys as the flags, with underscores)"
     )
@@ -218,7 +259,7 @@ class Parser(argparse.ArgumentParser):
 
 
 # Flags that take a value: an empty or blank one is a mistake (an unset variable in CI), never a default.
-VALUED = (*(name for name, _, _ in ANSWER_FLAGS), "orphan")
+VALUED = (*(name for name, _, _ in ANSWER_FLAGS), "orphan", "ou", "org_profile")
 # Answers about the developer account mean nothing where no developer account is touched.
 DEVELOPER_ANSWERS = ("dev_profile", "dev_region", "dev_stacks", "dev_account")
 
@@ -235,6 +276,10 @@ def combination_problem(args: argparse.Namespace) -> str | None:
     for name in DEVELOPER_ANSWERS:
         if build_only and getattr(args, name):
             return f"--{name.replace('_', '-')} has no effect here: this mode reads the build account only"
+        if args.ou and name != "dev_region" and getattr(args, name):
+            return f"--{name.replace('_', '-')} has no effect with --ou: the OU's accounts need no developer profile"
+    if args.ou and args.out:
+        return "--out goes with onboarding one developer or --from: an OU's plan cannot be applied later yet"
     return None
 
 
@@ -269,5 +314,9 @@ def request(args: argparse.Namespace, prog: str) -> Request:
         apply_plan=args.apply_plan,
         markdown=args.markdown,
         no_sync=args.no_sync,
+        ou=args.ou,
+        org_profile=args.org_profile,
+        max_concurrent=args.max_concurrent or 25,
+        failure_tolerance=10 if args.failure_tolerance is None else args.failure_tolerance,
         prog=prog,
     )

@@ -37,6 +37,10 @@ def run_command(
 
         return fleet.run(request.but(given=given), o, interactive, saved)
     answers = resolve(request, given, defaults or Answers(), o, interactive)
+    if request.ou is not None:
+        from xacct.commands import ou
+
+        return ou.run(answers.central(), request, o)
     if request.mode == "status":
         from xacct.commands import status
 

@@ -31,12 +31,16 @@ class Request:
     apply_plan: Path | None = None  # apply a saved plan, refused if anything it was computed from changed
     markdown: bool = False  # with --dry-run: the plan as Markdown, for a pull request
     no_sync: bool = False  # onboard without starting the developer current (--sync does it later)
+    ou: str | None = None  # --ou: an organizational unit's accounts, through service-managed stack sets
+    org_profile: str | None = None  # with --ou: the management account or a StackSets delegated administrator
+    max_concurrent: int = 25  # with --ou: accounts StackSets works on at once
+    failure_tolerance: int = 10  # with --ou: failed accounts per region before StackSets stops the rest
     prog: str = "python onboard.py"  # how the person started us, for the commands we suggest
 
     @property
     def developer(self) -> bool:
         """Whether the developer account's answers are needed."""
-        return self.mode not in ("status", "break-lease", "adopt") and not self.orphan and not self.all
+        return self.mode not in ("status", "break-lease", "adopt") and not self.orphan and not self.all and not self.ou
 
     @property
     def writes(self) -> bool:

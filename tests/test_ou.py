@@ -1,0 +1,164 @@
+"""`--ou`: an organizational unit's developers (issue #26), as far as this version goes: the
+organization read and checked, every bad input refused before anything is written with its fix,
+and the plan. The build account is the organization's management account."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import botocore.exceptions as bx
+import pytest
+
+from tests.conftest import BUILD, DEV2, REGION, deploy_central, onboard_args, run_cli, session
+from tests.test_stacksets_emulator import account, organization, ou
+from xacct.sandbox import identities
+from xacct.sandbox.emulator import Emulator
+
+BUILD_ARGS = ["--build-profile", "build", "--build-region", REGION]
+
+
+def central_parameters() -> dict[str, str]:
+    stack = session("build").client("cloudformation").describe_stacks(StackName="CrossAccountPrimary")["Stacks"][0]
+    return {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+
+
+def no_stack_sets() -> bool:
+    cfn = session("build").client("cloudformation")
+    return not cfn.list_stack_sets()["Summaries"]
+
+
+def test_the_plan_names_every_account_beneath_the_ou_and_changes_nothing(aws: Emulator) -> None:
+    deploy_central()
+    assert run_cli(*onboard_args("dev2", DEV2), "--yes").code == 0  # registered one by one, outside the OU
+    root = organization()
+    top = ou(root, "developers")
+    nested = ou(ou(top, "team"), "squad")
+    members = [account("a", top), account("b", nested), account("c", top)]
+    account("elsewhere")  # in the root
+    before = central_parameters()
+    r = run_cli(*BUILD_ARGS, "--ou", top, "--dry-run", "--json")
+    assert r.code == 0, r.out + r.err
+    plan = json.loads(r.out)
+    assert sorted(plan["accounts_joining"]) == sorted(members)
+    assert sorted(plan["stack_instances_to_create"]) == sorted(members)
+    assert plan["accounts_leaving"] == []
+    dev2_bucket = f"xacct-build-{DEV2}-{REGION}"
+    assert plan["central_buckets_before"] == [dev2_bucket]
+    assert plan["central_buckets_after"][0] == dev2_bucket  # the developer already there keeps its place
+    assert sorted(plan["central_buckets_after"][1:]) == sorted(f"xacct-build-{a}-{REGION}" for a in members)
+    assert plan["call_as"] == "SELF"
+    assert central_parameters() == before
+    assert no_stack_sets()
+    text = run_cli(*BUILD_ARGS, "--ou", top, "--dry-run")
+    assert text.code == 0
+    assert "joining (registered after their stacks succeed): 3" in text.out
+    assert "dry run: nothing was changed" in text.out
+    assert "| accounts joining | 3: " in run_cli(*BUILD_ARGS, "--ou", top, "--dry-run", "--markdown").out
+
+
+def test_applying_is_refused_in_this_version_and_nothing_changes(aws: Emulator) -> None:
+    deploy_central()
+    root = organization()
+    team = ou(root, "developers")
+    account("a", team)
+    before = central_parameters()
+    r = run_cli(*BUILD_ARGS, "--ou", team, "--yes")
+    assert r.code == 2
+    assert "does not apply yet" in r.err
+    assert central_parameters() == before
+    assert no_stack_sets()
+
+
+def _member_profile(aws: Emulator) -> str:
+    member = account("member")
+    identities.seed([member])
+    aws.add_profile("member", member)
+    return member
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("malformed", "is not an OU id"),
+        ("unknown", "does not exist in organization"),
+        ("empty", "has no active accounts, its child OUs included"),
+        (
+            "untrusted",
+            "aws organizations enable-aws-service-access --service-principal "
+            "member.org.stacksets.cloudformation.amazonaws.com",
+        ),
+        ("member", "neither the management account"),
+        ("no-organization", "which is in no AWS Organization"),
+    ],
+)
+def test_bad_input_is_refused_before_any_write_with_its_fix(aws: Emulator, case: str, expected: str) -> None:
+    deploy_central()
+    root = organization(trusted=case != "untrusted")
+    team = ou(root, "developers")
+    if case != "empty":
+        account("a", team)
+    extra: list[str] = []
+    target = {"malformed": "developers", "unknown": "ou-zz99-zzzzzz99"}.get(case, team)
+    if case == "member":
+        _member_profile(aws)
+        extra = ["--org-profile", "member"]
+    if case == "no-organization":
+        extra = ["--org-profile", "dev1"]
+    before = central_parameters()
+    r = run_cli(*BUILD_ARGS, "--ou", target, "--dry-run", *extra)
+    assert r.code == 2, r.out + r.err
+    assert expected in r.err
+    assert "Traceback" not in r.err
+    assert central_parameters() == before
+    assert no_stack_sets()
+
+
+def test_a_delegated_administrator_plans_calling_as_one(aws: Emulator) -> None:
+    deploy_central()
+    root = organization()
+    team = ou(root, "developers")
+    account("a", team)
+    member = _member_profile(aws)
+    session("build").client("organizations").register_delegated_administrator(
+        AccountId=member, ServicePrincipal="member.org.stacksets.cloudformation.amazonaws.com"
+    )
+    r = run_cli(*BUILD_ARGS, "--ou", team, "--dry-run", "--json", "--org-profile", "member")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["call_as"] == "DELEGATED_ADMIN"
+
+
+def test_an_account_stacksets_took_out_of_the_ou_is_planned_to_leave(aws: Emulator) -> None:
+    """Its entry goes only on StackSets' own evidence (a DELETE result for it), never because an
+    account sits outside the OU: a developer onboarded one by one stays."""
+    from tests.test_stacksets_emulator import BUCKET_TEMPLATE
+
+    root = organization()
+    team = ou(root, "developers")
+    staying, leaving = account("a", team), account("b", team)
+    cfn: Any = session("build").client("cloudformation")
+    cfn.create_stack_set(
+        StackSetName=f"xacct-{team}-primary", TemplateBody=BUCKET_TEMPLATE, PermissionModel="SERVICE_MANAGED",
+        AutoDeployment={"Enabled": True, "RetainStacksOnAccountRemoval": False},
+    )  # fmt: skip
+    cfn.create_stack_instances(
+        StackSetName=f"xacct-{team}-primary", DeploymentTargets={"OrganizationalUnitIds": [team]}, Regions=[REGION]
+    )
+    entries = [
+        (f"xacct-build-{a}-{REGION}", f"arn:aws:kms:{REGION}:{a}:key/{uuid.uuid4()}") for a in (DEV2, staying, leaving)
+    ]
+    deploy_central([(b, f"arn:aws:s3:::{b}/*", k) for b, k in entries])
+    session("build").client("organizations").move_account(
+        AccountId=leaving, SourceParentId=team, DestinationParentId=root
+    )
+    plan = json.loads(run_cli(*BUILD_ARGS, "--ou", team, "--dry-run", "--json").out)
+    assert plan["accounts_leaving"] == [leaving]
+    assert plan["accounts_staying"] == [staying]
+    assert plan["central_buckets_after"] == [entries[0][0], entries[1][0]]
+    removal = json.loads(run_cli(*BUILD_ARGS, "--ou", team, "--remove", "--dry-run", "--json").out)
+    assert sorted(removal["accounts_leaving"]) == sorted([staying, leaving])
+    assert removal["central_buckets_after"] == [entries[0][0]]
+    with pytest.raises(bx.ClientError):
+        cfn.describe_stack_set(StackSetName=f"xacct-{team}-deploy")
+    assert BUILD  # the management account is the build account throughout

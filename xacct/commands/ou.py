@@ -1,0 +1,143 @@
+"""`--ou OU_ID`: an organizational unit's developers, through service-managed stack sets.
+
+This version reads and plans: who the organization profile is (management account or delegated
+administrator for StackSets), trusted access, the OU's active accounts at any depth, what the OU's
+stack sets already reach, and the central lists; then the plan (accounts joining, staying and
+leaving, stack instances to create and remove, the central buckets before and after). Each bad
+input is refused before anything is read further, with its fix. Applying it is not built yet."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import botocore.exceptions as bx
+
+from xacct.aws import organization
+from xacct.aws.gateway import Gateway
+from xacct.aws.reads import BuildContext
+from xacct.commands import common
+from xacct.core import ou_plan
+from xacct.core.answers import Central
+from xacct.core.planning import check_central
+from xacct.core.request import Request
+from xacct.errors import ExitCode, InvalidInput
+from xacct.terminal.output import Output
+from xacct.terminal.progress import LineProgress
+from xacct.terminal.render import say
+
+
+def run(central: Central, request: Request, o: Output) -> int:
+    assert request.ou is not None
+    region = request.given.dev_region or central.build.region
+    org_gw = Gateway(request.org_profile or central.build.profile, central.build.region, "organization")
+    with common.waiting(o, f"reading the organization and OU {request.ou}"):
+        view = organization.read(org_gw, request.ou)
+    bctx = BuildContext(central, LineProgress(o.err))
+    with common.waiting(o, "reading the central stack and the OU's stack sets"):
+        bctx.build.check_account(central.build.account)
+        registry = check_central(central, bctx.build_stacks().describe(central.stack))
+        instances, removed = reached(org_gw.cfn, ou_plan.stack_set_name(view.ou, "primary"), region, view.call_as)
+    plan = ou_plan.plan(
+        view.ou, view.ou_name, region, view.call_as,
+        members=[m.account for m in view.members], registry=registry, instances=instances, removed=removed,
+        removing=request.mode == "remove",
+    )  # fmt: skip
+    document = {**plan.to_json(), "organization": view.organization, "management_account": view.management}
+    document["operation_preferences"] = preferences(request)
+    if request.markdown:
+        o.out.file.write(markdown(document))
+    elif request.json:
+        o.out.file.write(json.dumps(document, indent=2) + "\n")
+    else:
+        show(o, plan, view)
+    if request.dry_run:
+        if not (request.json or request.markdown):
+            o.out.print("\n[dim]dry run: nothing was changed[/]")
+        return ExitCode.OK
+    raise InvalidInput(
+        "--ou plans but does not apply yet in this version: nothing was changed",
+        hint=f"{request.prog} --ou {view.ou} --dry-run shows the plan; onboard the accounts with --from meanwhile",
+    )
+
+
+def preferences(request: Request) -> dict[str, Any]:
+    """StackSets' operation preferences from the flags: many accounts at once, and a failure in one
+    account does not stop the others (SOFT_FAILURE_TOLERANCE lets concurrency pass the tolerance)."""
+    return {
+        "MaxConcurrentCount": request.max_concurrent,
+        "FailureToleranceCount": request.failure_tolerance,
+        "ConcurrencyMode": "SOFT_FAILURE_TOLERANCE",
+        "RegionConcurrencyType": "PARALLEL",
+    }
+
+
+def reached(cfn: Any, name: str, region: str, call_as: str) -> tuple[dict[str, str], list[str]]:
+    """The primary stack set's instances in `region` (account -> detailed status), and the accounts
+    StackSets itself took out (a DELETE operation's SUCCEEDED result, newest first, not created
+    since). Nothing when the stack set does not exist yet."""
+    try:
+        pages = cfn.get_paginator("list_stack_instances").paginate(
+            StackSetName=name, StackInstanceRegion=region, CallAs=call_as
+        )
+        instances = {
+            str(i["Account"]): str(i.get("StackInstanceStatus", {}).get("DetailedStatus", ""))
+            for page in pages
+            for i in page["Summaries"]
+        }
+        operations = [
+            op for page in cfn.get_paginator("list_stack_set_operations").paginate(StackSetName=name, CallAs=call_as)
+            for op in page["Summaries"]
+        ]  # fmt: skip
+    except bx.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "StackSetNotFoundException":
+            return {}, []
+        raise
+    decided: dict[str, bool] = {}
+    for op in sorted(operations, key=lambda o: o["CreationTimestamp"], reverse=True):
+        pages = cfn.get_paginator("list_stack_set_operation_results").paginate(
+            StackSetName=name, OperationId=op["OperationId"], CallAs=call_as
+        )
+        for page in pages:
+            for result in page["Summaries"]:
+                if result.get("Region") == region and result.get("Status") == "SUCCEEDED":
+                    decided.setdefault(str(result["Account"]), op["Action"] == "DELETE")
+    return instances, [a for a, gone in decided.items() if gone and a not in instances]
+
+
+def show(o: Output, plan: ou_plan.OuPlan, view: organization.OrgView) -> None:
+    caller = "the management account" if view.call_as == "SELF" else "a delegated administrator for StackSets"
+    say(o, ("OU ", "bold"), f"{plan.ou} ({plan.ou_name}) of organization {view.organization}: "
+        f"{len(plan.members)} active accounts beneath it; read as {caller} ({view.caller})")  # fmt: skip
+    say(o, f"  stack sets in {plan.region}: " + ", ".join(ou_plan.stack_set_name(plan.ou, k) for k in ou_plan.KINDS))
+    for label, accounts in (
+        ("joining (registered after their stacks succeed)", plan.joining),
+        ("staying", plan.staying),
+        ("leaving (entry removed)", plan.leaving),
+        ("stack instances to create", plan.create),
+        ("stack instances to remove", plan.remove),
+    ):
+        shown = ", ".join(accounts[:12]) + (f", and {len(accounts) - 12} more" if len(accounts) > 12 else "")
+        say(o, f"  {label}: {len(accounts)}" + (f": {shown}" if accounts else ""), hang=4)
+    say(o, f"  central buckets: {len(plan.before)} before, {len(plan.after)} after", hang=4)
+    if plan.nothing_to_do:
+        o.out.print("\n[bold green]Nothing to do:[/] the OU's accounts are registered and deployed.")
+
+
+def markdown(document: dict[str, Any]) -> str:
+    lines = [
+        f"## xacct: OU {document['ou']} ({document['ou_name']})",
+        "",
+        f"Organization {document['organization']}; stack sets in {document['region']}: "
+        + ", ".join(f"`{n}`" for n in document["stack_sets"]),
+        "",
+        "| | accounts |",
+        "| --- | --- |",
+    ]
+    for key in ("accounts_joining", "accounts_staying", "accounts_leaving", "stack_instances_to_create",
+                "stack_instances_to_remove"):  # fmt: skip
+        values = document[key]
+        lines.append(f"| {key.replace('_', ' ')} | {len(values)}: {', '.join(values) if values else '-'} |")
+    before, after = document["central_buckets_before"], document["central_buckets_after"]
+    lines += ["", f"Central buckets: {len(before)} before, {len(after)} after.", ""]
+    return "\n".join(lines)
