@@ -245,3 +245,30 @@ def test_a_member_reads_its_organization_only_as_a_delegated_administrator(aws: 
     assert member in {a["Id"] for a in members_view.list_accounts()["Accounts"]}
     with pytest.raises(bx.ClientError, match="AccessDenied"):
         members_view.create_organizational_unit(ParentId=root, Name="not-theirs")
+
+
+def test_one_account_is_deleted_alone_and_a_failed_instance_deployed_again(aws: Emulator) -> None:
+    """AccountFilterType INTERSECTION narrows an OU target to the accounts listed; UpdateStackInstances
+    deploys a failed instance again once its cause is gone."""
+    root = organization()
+    team = ou(root, "developers")
+    first, second = account("a", team), account("b", team)
+    stack_set(auto=False, Parameters=[{"ParameterKey": "Suffix", "ParameterValue": "taken"}])
+    cfn().create_stack_instances(
+        StackSetName="buckets", DeploymentTargets={"OrganizationalUnitIds": [team]}, Regions=[REGION],
+        OperationPreferences={"MaxConcurrentCount": 2, "FailureToleranceCount": 1},
+    )  # fmt: skip
+    assert list(stack_sets_stacks(second).values()) == ["ROLLBACK_COMPLETE"]  # the name was the first's
+    only_first = {"OrganizationalUnitIds": [team], "Accounts": [first], "AccountFilterType": "INTERSECTION"}
+    op = cfn().delete_stack_instances(
+        StackSetName="buckets", DeploymentTargets=only_first, Regions=[REGION], RetainStacks=False
+    )["OperationId"]
+    assert results(op) == {first: ("SUCCEEDED", "")}
+    assert stack_sets_stacks(first) == {}
+    assert {i["Account"] for i in cfn().list_stack_instances(StackSetName="buckets")["Summaries"]} == {second}
+    only_second = {"OrganizationalUnitIds": [team], "Accounts": [second], "AccountFilterType": "INTERSECTION"}
+    op = cfn().update_stack_instances(StackSetName="buckets", DeploymentTargets=only_second, Regions=[REGION])[
+        "OperationId"
+    ]
+    assert results(op) == {second: ("SUCCEEDED", "")}
+    assert list(stack_sets_stacks(second).values()) == ["CREATE_COMPLETE"]

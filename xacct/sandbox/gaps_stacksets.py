@@ -293,6 +293,20 @@ def create_in_account(stack_set: ManagedSet, instance: Instance, overrides: dict
     return True, ""
 
 
+def update_in_account(
+    stack_set: ManagedSet, instance: Instance, stack: Any, overrides: dict[str, str]
+) -> tuple[bool, str]:
+    """The instance's stack updated to the stack set's template and parameters."""
+    try:
+        stack.update(stack_set.template, parameters={**stack_set.parameters, **overrides})
+    except Exception as exc:
+        instance.detailed, instance.reason = "FAILED", str(getattr(exc, "message", None) or exc)
+        return False, instance.reason
+    ok = stack.status in ("UPDATE_COMPLETE", "CREATE_COMPLETE")
+    instance.detailed, instance.reason = ("SUCCEEDED", "") if ok else ("FAILED", failure_reason(stack))
+    return ok, instance.reason
+
+
 def delete_in_account(instance: Instance, retain: bool) -> tuple[bool, str]:
     from moto.cloudformation.models import cloudformation_backends
 

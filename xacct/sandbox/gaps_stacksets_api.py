@@ -16,6 +16,7 @@ SET_ACTIONS = (
     "update_stack_set",
     "create_stack_instances",
     "delete_stack_instances",
+    "update_stack_instances",
     "list_stack_instances",
     "describe_stack_instance",
     "describe_stack_set_operation",
@@ -162,14 +163,7 @@ def _update_stack_set(self: Any, backend: Any, name: str) -> Any:
         stack = cloudformation_backends[instance.account][instance.region].stacks.get(instance.stack_id)
         if stack is None:
             return gs.create_in_account(stack_set, instance, {})
-        try:
-            stack.update(stack_set.template, parameters=dict(stack_set.parameters))
-        except Exception as exc:
-            instance.detailed, instance.reason = "FAILED", str(getattr(exc, "message", None) or exc)
-            return False, instance.reason
-        ok = stack.status == "UPDATE_COMPLETE"
-        instance.detailed, instance.reason = ("SUCCEEDED", "") if ok else ("FAILED", gs.failure_reason(stack))
-        return ok, instance.reason
+        return gs.update_in_account(stack_set, instance, stack, {})
 
     work = list(stack_set.instances.values())
     preferences = self._get_params().get("OperationPreferences") or {}
@@ -177,29 +171,48 @@ def _update_stack_set(self: Any, backend: Any, name: str) -> Any:
     return _result({"OperationId": op.id})
 
 
-def _create_stack_instances(self: Any, backend: Any, name: str) -> Any:
+def _targets(self: Any, org: Any) -> tuple[dict[str, Any], list[str], dict[str, str]]:
+    """DeploymentTargets: the OUs, and the accounts they reach (account -> its OU) after
+    AccountFilterType: NONE all of the OUs' accounts, INTERSECTION those also listed in Accounts,
+    DIFFERENCE those not listed, UNION the listed ones too (API reference, DeploymentTargets)."""
     from moto.cloudformation.exceptions import ValidationError
 
-    stack_set, org = _the(self, backend, name)
     targets = self._get_params().get("DeploymentTargets") or {}
-    if self._get_param("Accounts") or (targets.get("Accounts") and not targets.get("AccountFilterType")):
+    ous = list(targets.get("OrganizationalUnitIds") or [])
+    if self._get_param("Accounts") or not ous:
         raise ValidationError(
             message="StackSets with SERVICE_MANAGED permission model can only have OrganizationalUnit as target"
         )
-    ous = list(targets.get("OrganizationalUnitIds") or [])
-    if not ous:
-        raise ValidationError(message="OrganizationalUnitIds are required")
+    beneath: dict[str, str] = {}
+    for ou in ous:
+        for account in gs.members_under(org, ou) if gs.known_target(org, ou) else []:
+            beneath.setdefault(account, ou)
+    listed = list(targets.get("Accounts") or [])
+    kind = targets.get("AccountFilterType") or "NONE"
+    if kind == "INTERSECTION":
+        chosen = {a: o for a, o in beneath.items() if a in listed}
+    elif kind == "DIFFERENCE":
+        chosen = {a: o for a, o in beneath.items() if a not in listed}
+    elif kind == "UNION":
+        chosen = {**beneath, **{a: ous[0] for a in listed if a not in beneath}}
+    else:
+        chosen = beneath
+    return targets, ous, chosen
+
+
+def _create_stack_instances(self: Any, backend: Any, name: str) -> Any:
+    stack_set, org = _the(self, backend, name)
+    targets, ous, chosen = _targets(self, org)
     regions = list(self._get_param("Regions", []))
     overrides = {p["ParameterKey"]: p["ParameterValue"] for p in self._get_param("ParameterOverrides", [])}
-    work: list[gs.Instance] = []
     for ou in ous:
         stack_set.targets.setdefault(ou, set()).update(regions)
-        for region in regions:
-            for account in gs.members_under(org, ou) if gs.known_target(org, ou) else []:
-                if (account, region) not in stack_set.instances and all(
-                    (i.account, i.region) != (account, region) for i in work
-                ):
-                    work.append(gs.Instance(account, region, ou))
+    work = [
+        gs.Instance(account, region, ou)
+        for region in regions
+        for account, ou in chosen.items()
+        if (account, region) not in stack_set.instances
+    ]
     for instance in work:
         stack_set.instances[(instance.account, instance.region)] = instance
     preferences = self._get_params().get("OperationPreferences") or {}
@@ -209,24 +222,49 @@ def _create_stack_instances(self: Any, backend: Any, name: str) -> Any:
     return _result({"OperationId": op.id})
 
 
-def _delete_stack_instances(self: Any, backend: Any, name: str) -> Any:
-    from moto.cloudformation.exceptions import ValidationError
+def _update_stack_instances(self: Any, backend: Any, name: str) -> Any:
+    """The targeted instances deployed again: a stack that failed to be created (ROLLBACK_COMPLETE,
+    which CloudFormation can only delete) is deleted and created anew, any other is updated."""
+    from moto.cloudformation.models import cloudformation_backends
 
     stack_set, org = _the(self, backend, name)
-    targets = self._get_params().get("DeploymentTargets") or {}
-    ous = list(targets.get("OrganizationalUnitIds") or [])
-    if self._get_param("Accounts") or not ous:
-        raise ValidationError(message="OrganizationalUnitIds are required")
+    targets, _, chosen = _targets(self, org)
+    regions = set(self._get_param("Regions", []))
+    overrides = {p["ParameterKey"]: p["ParameterValue"] for p in self._get_param("ParameterOverrides", [])}
+    work = [i for i in stack_set.instances.values() if i.region in regions and i.account in chosen]
+
+    def step(instance: gs.Instance) -> tuple[bool, str]:
+        stacks = cloudformation_backends[instance.account][instance.region]
+        stack = stacks.stacks.get(instance.stack_id)
+        if stack is None or stack.status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_COMPLETE"):
+            if stack is not None and stack.status != "DELETE_COMPLETE":
+                stacks.delete_stack(instance.stack_id)
+            return gs.create_in_account(stack_set, instance, overrides)
+        return gs.update_in_account(stack_set, instance, stack, overrides)
+
+    preferences = self._get_params().get("OperationPreferences") or {}
+    op = gs.run(stack_set, "UPDATE", work, step, preferences, targets)
+    return _result({"OperationId": op.id})
+
+
+def _delete_stack_instances(self: Any, backend: Any, name: str) -> Any:
+    stack_set, org = _the(self, backend, name)
+    targets, ous, chosen = _targets(self, org)
     regions = set(self._get_param("Regions", []))
     retain = self._get_param("RetainStacks") in (True, "true")
-    leaving = {a for ou in ous for a in gs.members_under(org, ou)}
-    work = [i for i in stack_set.instances.values() if i.region in regions and (i.ou in ous or i.account in leaving)]
-    for ou in ous:
-        left = stack_set.targets.get(ou, set()) - regions
-        if left:
-            stack_set.targets[ou] = left
-        else:
-            stack_set.targets.pop(ou, None)
+    whole = (targets.get("AccountFilterType") or "NONE") == "NONE"
+    work = [
+        i
+        for i in stack_set.instances.values()
+        if i.region in regions and (i.account in chosen or (whole and i.ou in ous))
+    ]
+    if whole:  # the OUs themselves are no longer targets in these regions
+        for ou in ous:
+            left = stack_set.targets.get(ou, set()) - regions
+            if left:
+                stack_set.targets[ou] = left
+            else:
+                stack_set.targets.pop(ou, None)
     op = _remove(stack_set, work, retain, self._get_params().get("OperationPreferences") or {}, targets)
     return _result({"OperationId": op.id})
 
