@@ -30,7 +30,14 @@ def test_nothing_is_imported_and_the_keys_and_account_are_the_stacks_own() -> No
     merged = mt.merged(*STOCK)
     text = json.dumps(merged)
     assert "Fn::ImportValue" not in text
-    assert "${BuildAccount}" not in text
+    reader = merged["Resources"]["ReplicationPathReader"]["Properties"]
+    # The developer stack's own ${BuildAccount} (the central role's account) is not the deploy roles'.
+    assert reader["RoleName"]["Fn::Sub"][0] == "xacct-verify-${BuildAccount}-${AWS::Region}"
+    assert reader["RoleName"]["Fn::Sub"][1]["BuildAccount"]["Fn::Select"][1]["Fn::Split"][1] == {
+        "Ref": "ReplicationWriterRoleArn"
+    }
+    deploy_text = json.dumps({k: merged["Resources"][k] for k in ("PipelineDeployRole", "CloudFormationExecutionRole")})
+    assert "${BuildAccount}" not in deploy_text
     reader = merged["Resources"]["ReplicationPathReader"]["Properties"]["Policies"][0]["PolicyDocument"]
     kms = next(s for s in reader["Statement"] if "kms:DescribeKey" in s["Action"])
     assert kms["Resource"] == {"Fn::GetAtt": ["ArtifactKey", "Arn"]}

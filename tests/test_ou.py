@@ -58,16 +58,55 @@ def test_the_plan_names_every_account_beneath_the_ou_and_changes_nothing(aws: Em
     assert "| accounts joining | 3: " in run_cli(*BUILD_ARGS, "--ou", top, "--dry-run", "--markdown").out
 
 
-def test_applying_is_refused_in_this_version_and_nothing_changes(aws: Emulator) -> None:
+def registered() -> list[str]:
+    from xacct.core import registry as reg
+
+    return [e.bucket for e in reg.parse(central_parameters()).entries]
+
+
+def instance_accounts(team: str) -> set[str]:
+    cfn = session("build").client("cloudformation")
+    return {i["Account"] for i in cfn.list_stack_instances(StackSetName=f"xacct-{team}")["Summaries"]}
+
+
+def test_an_ou_is_onboarded_kept_current_as_accounts_come_and_go_and_taken_out(aws: Emulator) -> None:
+    """Issue #26's acceptance: three accounts; a fourth joins and one leaves; the OU taken out."""
+    from tests.test_stacksets_emulator import inside
+
     deploy_central()
+    assert run_cli(*onboard_args("dev2", DEV2), "--yes").code == 0  # one by one, outside the OU
     root = organization()
     team = ou(root, "developers")
-    account("a", team)
-    before = central_parameters()
+    first, second, third = account("a", team), account("b", ou(team, "squad")), account("c", team)
+    dev2 = f"xacct-build-{DEV2}-{REGION}"
+
+    dry = run_cli(*BUILD_ARGS, "--ou", team, "--dry-run")
+    assert dry.code == 0, dry.err
+    assert no_stack_sets()
+    assert registered() == [dev2]
+
     r = run_cli(*BUILD_ARGS, "--ou", team, "--yes")
-    assert r.code == 2
-    assert "does not apply yet" in r.err
-    assert central_parameters() == before
+    assert r.code == 0, r.out + r.err
+    assert "Onboarded: OU" in r.out
+    for member in (first, second, third):
+        inside(member, "s3").head_bucket(Bucket=f"xacct-build-{member}-{REGION}")  # its developer bucket
+    assert registered()[0] == dev2
+    assert sorted(registered()[1:]) == sorted(f"xacct-build-{a}-{REGION}" for a in (first, second, third))
+
+    fourth = account("d", team)  # joins: automatic deployment gives it its stack
+    session("build").client("organizations").move_account(
+        AccountId=second, SourceParentId=team, DestinationParentId=root
+    )
+    again = run_cli(*BUILD_ARGS, "--ou", team, "--yes")
+    assert again.code == 0, again.out + again.err
+    members = {first, third, fourth}
+    assert sorted(registered()) == sorted([dev2, *(f"xacct-build-{a}-{REGION}" for a in members)])
+    assert registered()[0] == dev2
+    assert instance_accounts(team) == members  # the account that left has no stack instance
+
+    gone = run_cli(*BUILD_ARGS, "--ou", team, "--remove", "--yes")
+    assert gone.code == 0, gone.out + gone.err
+    assert registered() == [dev2]
     assert no_stack_sets()
 
 
@@ -139,11 +178,11 @@ def test_an_account_stacksets_took_out_of_the_ou_is_planned_to_leave(aws: Emulat
     staying, leaving = account("a", team), account("b", team)
     cfn: Any = session("build").client("cloudformation")
     cfn.create_stack_set(
-        StackSetName=f"xacct-{team}-primary", TemplateBody=BUCKET_TEMPLATE, PermissionModel="SERVICE_MANAGED",
+        StackSetName=f"xacct-{team}", TemplateBody=BUCKET_TEMPLATE, PermissionModel="SERVICE_MANAGED",
         AutoDeployment={"Enabled": True, "RetainStacksOnAccountRemoval": False},
     )  # fmt: skip
     cfn.create_stack_instances(
-        StackSetName=f"xacct-{team}-primary", DeploymentTargets={"OrganizationalUnitIds": [team]}, Regions=[REGION]
+        StackSetName=f"xacct-{team}", DeploymentTargets={"OrganizationalUnitIds": [team]}, Regions=[REGION]
     )
     entries = [
         (f"xacct-build-{a}-{REGION}", f"arn:aws:kms:{REGION}:{a}:key/{uuid.uuid4()}") for a in (DEV2, staying, leaving)
@@ -160,5 +199,5 @@ def test_an_account_stacksets_took_out_of_the_ou_is_planned_to_leave(aws: Emulat
     assert sorted(removal["accounts_leaving"]) == sorted([staying, leaving])
     assert removal["central_buckets_after"] == [entries[0][0]]
     with pytest.raises(bx.ClientError):
-        cfn.describe_stack_set(StackSetName=f"xacct-{team}-deploy")
+        cfn.describe_stack_set(StackSetName=f"xacct-{team}-deploy")  # there is one stack set
     assert BUILD  # the management account is the build account throughout

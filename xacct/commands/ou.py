@@ -1,10 +1,10 @@
-"""`--ou OU_ID`: an organizational unit's developers, through service-managed stack sets.
+"""`--ou OU_ID`: an organizational unit's developers, through a service-managed stack set.
 
-This version reads and plans: who the organization profile is (management account or delegated
-administrator for StackSets), trusted access, the OU's active accounts at any depth, what the OU's
-stack sets already reach, and the central lists; then the plan (accounts joining, staying and
-leaving, stack instances to create and remove, the central buckets before and after). Each bad
-input is refused before anything is read further, with its fix. Applying it is not built yet."""
+First it reads: who the organization profile is (management account or delegated administrator
+for StackSets), trusted access, the OU's active accounts at any depth, what the OU's stack set
+already reaches, and the central lists; then the plan (accounts joining, staying and leaving, stack
+instances to create and remove, the central buckets before and after). Each bad input is refused
+before anything is written, with its fix. Applying it is ou_apply.py."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from xacct.core import ou_plan
 from xacct.core.answers import Central
 from xacct.core.planning import check_central
 from xacct.core.request import Request
-from xacct.errors import ExitCode, InvalidInput
+from xacct.core.state import StackState
+from xacct.errors import ExitCode
 from xacct.terminal.output import Output
 from xacct.terminal.progress import LineProgress
 from xacct.terminal.render import say
@@ -36,8 +37,9 @@ def run(central: Central, request: Request, o: Output) -> int:
     bctx = BuildContext(central, LineProgress(o.err))
     with common.waiting(o, "reading the central stack and the OU's stack sets"):
         bctx.build.check_account(central.build.account)
-        registry = check_central(central, bctx.build_stacks().describe(central.stack))
-        instances, removed = reached(org_gw.cfn, ou_plan.stack_set_name(view.ou, "primary"), region, view.call_as)
+        central_state = bctx.build_stacks().describe(central.stack)
+        registry = check_central(central, central_state)
+        instances, removed = reached(org_gw.cfn, ou_plan.stack_set_name(view.ou), region, view.call_as)
     plan = ou_plan.plan(
         view.ou, view.ou_name, region, view.call_as,
         members=[m.account for m in view.members], registry=registry, instances=instances, removed=removed,
@@ -55,10 +57,44 @@ def run(central: Central, request: Request, o: Output) -> int:
         if not (request.json or request.markdown):
             o.out.print("\n[dim]dry run: nothing was changed[/]")
         return ExitCode.OK
-    raise InvalidInput(
-        "--ou plans but does not apply yet in this version: nothing was changed",
-        hint=f"{request.prog} --ou {view.ou} --dry-run shows the plan; onboard the accounts with --from meanwhile",
-    )
+    if plan.nothing_to_do and request.mode != "remove":
+        return ExitCode.OK
+    verb = "Take out" if request.mode == "remove" else "Onboard"
+    if not request.yes and not common.confirm(f"{verb} OU {view.ou} as planned?"):
+        o.out.print("Declined: nothing was changed.")
+        return ExitCode.OK
+    from xacct.commands import ou_apply
+
+    job = ou_apply.Job(plan, view, bctx, org_gw, o.info, preferences(request))
+    return applied(o, request, job, central_state)
+
+
+def applied(o: Output, request: Request, job: Any, central_state: StackState) -> int:
+    from xacct.commands import ou_apply
+
+    plan, bctx = job.plan, job.bctx
+    done = ou_apply.remove(job) if request.mode == "remove" else ou_apply.apply(job, central_state)
+    change = done.change
+    o.out.print()
+    if request.mode == "remove":
+        gone = len(change.before.entries) - len(change.after.entries) if change else 0
+        say(o, ("Taken out: ", "bold"), f"OU {plan.ou}: {gone} entries removed from {bctx.central.stack}")
+    else:
+        say(o, ("Onboarded: ", "bold"), f"OU {plan.ou} ({plan.ou_name}): {len(done.registered)} joined, "
+            f"{len(plan.leaving)} left; {change.message if change else 'central lists unchanged'}")  # fmt: skip
+    for account, reason in sorted(done.failed.items()):
+        say(o, f"  not registered: {account}: {reason}", hang=4)
+    for account in done.lingering:
+        say(o, f"  {account} left the OU but its stack instance remains in {ou_plan.stack_set_name(plan.ou)}; "
+            "delete it in the StackSets console (its stack no longer holds a registered bucket)", hang=4)  # fmt: skip
+    if done.failed:
+        say(o, f"  next: fix the cause, then run the same command again: {request.prog} --ou {plan.ou} --yes", hang=4)
+    if request.mode != "remove" and done.registered and not request.no_sync:
+        from xacct.commands import sync
+
+        buckets = [ou_plan.bucket_of(a, plan.region) for a in done.registered]
+        sync.start_many(o, bctx, bctx.build_stacks().describe(bctx.central.stack), buckets)
+    return ExitCode.AWS_FAILED if done.failed or done.lingering else ExitCode.OK
 
 
 def preferences(request: Request) -> dict[str, Any]:
@@ -73,7 +109,7 @@ def preferences(request: Request) -> dict[str, Any]:
 
 
 def reached(cfn: Any, name: str, region: str, call_as: str) -> tuple[dict[str, str], list[str]]:
-    """The primary stack set's instances in `region` (account -> detailed status), and the accounts
+    """The stack set's instances in `region` (account -> detailed status), and the accounts
     StackSets itself took out (a DELETE operation's SUCCEEDED result, newest first, not created
     since). Nothing when the stack set does not exist yet."""
     try:
@@ -109,7 +145,7 @@ def show(o: Output, plan: ou_plan.OuPlan, view: organization.OrgView) -> None:
     caller = "the management account" if view.call_as == "SELF" else "a delegated administrator for StackSets"
     say(o, ("OU ", "bold"), f"{plan.ou} ({plan.ou_name}) of organization {view.organization}: "
         f"{len(plan.members)} active accounts beneath it; read as {caller} ({view.caller})")  # fmt: skip
-    say(o, f"  stack sets in {plan.region}: " + ", ".join(ou_plan.stack_set_name(plan.ou, k) for k in ou_plan.KINDS))
+    say(o, f"  stack set {ou_plan.stack_set_name(plan.ou)}, instances in {plan.region}")
     for label, accounts in (
         ("joining (registered after their stacks succeed)", plan.joining),
         ("staying", plan.staying),
@@ -128,8 +164,8 @@ def markdown(document: dict[str, Any]) -> str:
     lines = [
         f"## xacct: OU {document['ou']} ({document['ou_name']})",
         "",
-        f"Organization {document['organization']}; stack sets in {document['region']}: "
-        + ", ".join(f"`{n}`" for n in document["stack_sets"]),
+        f"Organization {document['organization']}; stack set `{document['stack_set']}`, instances in "
+        f"{document['region']}",
         "",
         "| | accounts |",
         "| --- | --- |",

@@ -60,7 +60,9 @@ def load(text: str) -> dict[str, Any]:
     return loaded
 
 
-def _rewrite(node: Any) -> Any:
+def _rewrite(node: Any, shadowed: frozenset[str] = frozenset()) -> Any:
+    """`shadowed`: names an enclosing Fn::Sub defines itself (its own ${BuildAccount} is not the
+    parameter's, as in the developer stack's role name)."""
     if isinstance(node, dict):
         if set(node) == {"Fn::ImportValue"} and node["Fn::ImportValue"] in IMPORTS:
             return IMPORTS[node["Fn::ImportValue"]]
@@ -69,12 +71,17 @@ def _rewrite(node: Any) -> Any:
         split = node.get("Fn::Split")
         if set(node) == {"Fn::Split"} and isinstance(split, list) and split[1] == {"Ref": "CMKARNs"}:
             return [REPLACED["CMKARNs"]]  # one key: the list the stock template splits out of a parameter
-        return {k: _rewrite(v) for k, v in node.items()}
+        sub = node.get("Fn::Sub")
+        if set(node) == {"Fn::Sub"} and isinstance(sub, list) and len(sub) == 2 and isinstance(sub[1], dict):
+            inner = shadowed | frozenset(sub[1])
+            return {"Fn::Sub": [_rewrite(sub[0], inner), _rewrite(sub[1], shadowed)]}
+        return {k: _rewrite(v, shadowed) for k, v in node.items()}
     if isinstance(node, list):
-        return [_rewrite(v) for v in node]
+        return [_rewrite(v, shadowed) for v in node]
     if isinstance(node, str):
         for old, new in SUBSTITUTED.items():
-            node = node.replace(old, new)
+            if old[2:-1] not in shadowed:
+                node = node.replace(old, new)
         return node
     return node
 
@@ -99,8 +106,8 @@ def merged(primary: str, deploy: str, developer: str) -> dict[str, Any]:
             out[section] = combined
     left = _names(out, "Ref") & set(REPLACED)
     imported = {str(v) for v in _values(out, "Fn::ImportValue")}
-    if left or imported or "${BuildAccount}" in json.dumps(out):
-        raise ValueError(f"the merged template still refers to {sorted(left | imported) or ['BuildAccount']}")
+    if left or imported:
+        raise ValueError(f"the merged template still refers to {sorted(left | imported)}")
     return out
 
 

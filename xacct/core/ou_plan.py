@@ -1,11 +1,11 @@
 """What `--ou` does to an organizational unit, computed from what was read. Pure.
 
 The OU's developers are its active accounts beneath it at any depth. Each gets the developer stacks
-through service-managed stack sets named for the OU (`xacct-OU-primary`, `-deploy`, `-developer`),
-and its bucket is registered in the central stack with one change set, as `--from` does. An account
-the OU's stack sets reached that is no longer beneath it leaves: its entry goes and its instances are
-removed. Entries of developers onboarded one by one (never reached by this OU's stack sets) are not
-touched, wherever their account sits."""
+(as one stack: member_template.py) through the OU's service-managed stack set `xacct-OU`, and its
+bucket is registered in the central stack with one change set, as `--from` does. An account the
+stack set reached that is no longer beneath it leaves: its entry goes and its instance is removed.
+Entries of developers onboarded one by one (never reached by this OU's stack set) are not touched,
+wherever their account sits."""
 
 from __future__ import annotations
 
@@ -14,12 +14,10 @@ from dataclasses import dataclass
 
 from xacct.core import registry as reg
 
-KINDS = ("primary", "deploy", "developer")
 
-
-def stack_set_name(ou: str, kind: str) -> str:
+def stack_set_name(ou: str) -> str:
     """StackSetName takes [a-zA-Z][-a-zA-Z0-9]*, up to 128 characters; an OU id fits as it is."""
-    return f"xacct-{ou}-{kind}"
+    return f"xacct-{ou}"
 
 
 def bucket_of(account: str, region: str) -> str:
@@ -37,7 +35,7 @@ class OuPlan:
     joining: tuple[str, ...]  # members not yet registered
     staying: tuple[str, ...]  # members already registered
     leaving: tuple[str, ...]  # registered through the OU, no longer beneath it
-    create: tuple[str, ...]  # members without a stack instance of the primary stack set
+    create: tuple[str, ...]  # members without a stack instance that succeeded
     remove: tuple[str, ...]  # instances of accounts no longer beneath the OU
     before: tuple[str, ...]  # the registered buckets, in order
     after: tuple[str, ...]  # and after the run: the leavers' gone, the joiners' at the end
@@ -52,7 +50,7 @@ class OuPlan:
             "ou_name": self.ou_name,
             "region": self.region,
             "call_as": self.call_as,
-            "stack_sets": [stack_set_name(self.ou, k) for k in KINDS],
+            "stack_set": stack_set_name(self.ou),
             "members": list(self.members),
             "accounts_joining": list(self.joining),
             "accounts_staying": list(self.staying),
@@ -82,7 +80,7 @@ def plan(
     removed: Iterable[str] = (),
     removing: bool = False,
 ) -> OuPlan:
-    """`instances`: account -> detailed status of the primary stack set's instances in `region`;
+    """`instances`: account -> detailed status of the stack set's instances in `region`;
     `removed`: accounts whose instances StackSets itself deleted (automatic deployment, as they
     left the OU), from the stack set's operation results. An entry is the OU's only on that
     evidence; a developer onboarded one by one is never taken for a leaver. With `removing`, every
@@ -109,3 +107,20 @@ def plan(
     before = tuple(e.bucket for e in registry.entries)
     after = tuple(b for b in before if b not in gone) + tuple(bucket_of(a, region) for a in joining)
     return OuPlan(ou, ou_name, region, call_as, beneath, joining, staying, leaving, create, remove, before, after)
+
+
+def change(before: reg.Registry, leaving: Iterable[str], joining: Iterable[reg.Entry], region: str) -> reg.Change:
+    """The one central change of a run: the leavers' entries out, the joiners' in, in order; every
+    other entry keeps its place."""
+    registry, gone = before, 0
+    for account in leaving:
+        step = reg.remove(registry, bucket=bucket_of(account, region))
+        gone += step.kind == "removed"
+        registry = step.after
+    added = 0
+    for entry in joining:
+        step = reg.merge(registry, entry)
+        added += step.kind == "added"
+        registry = step.after
+    kind: reg.ChangeKind = "added" if added else "removed" if gone else "unchanged"
+    return reg.Change(before, registry, kind, f"{added} added, {gone} taken out")
