@@ -201,3 +201,24 @@ def test_an_account_stacksets_took_out_of_the_ou_is_planned_to_leave(aws: Emulat
     with pytest.raises(bx.ClientError):
         cfn.describe_stack_set(StackSetName=f"xacct-{team}-deploy")  # there is one stack set
     assert BUILD  # the management account is the build account throughout
+
+
+def test_a_failed_account_is_named_with_stacksets_reason_and_a_rerun_finishes_it(aws: Emulator) -> None:
+    from tests.test_stacksets_emulator import inside
+
+    deploy_central()
+    root = organization()
+    team = ou(root, "developers")
+    good, blocked = account("a", team), account("b", team)
+    squatter = f"xacct-build-{blocked}-{REGION}"
+    inside(blocked, "s3").create_bucket(Bucket=squatter)  # the name its stack's bucket needs
+    r = run_cli(*BUILD_ARGS, "--ou", team, "--yes", "--max-concurrent", "2", "--failure-tolerance", "1")
+    assert r.code == 1, r.out + r.err
+    assert f"not registered: {blocked}: ResourceLogicalId:BuildBucket" in r.out
+    assert "next: fix the cause, then run the same command again" in r.out
+    assert registered() == [f"xacct-build-{good}-{REGION}"]  # the other account is not held back
+    inside(blocked, "s3").delete_bucket(Bucket=squatter)
+    again = run_cli(*BUILD_ARGS, "--ou", team, "--yes")
+    assert again.code == 0, again.out + again.err
+    assert "deploying 1 failed instances again" in again.err
+    assert registered() == [f"xacct-build-{good}-{REGION}", squatter]

@@ -176,8 +176,8 @@ def parser(prog: str) -> argparse.ArgumentParser:
     what.add_argument(
         "--ou",
         metavar="OU_ID",
-        help="every active account beneath this organizational unit, through service-managed stack sets "
-        "(this version plans it: --dry-run)",
+        help="every active account beneath this organizational unit, through a service-managed stack set; "
+        "run again as accounts come and go (with --remove: the whole OU out)",
     )
     what.add_argument(
         "--apply",
