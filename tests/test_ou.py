@@ -222,3 +222,19 @@ def test_a_failed_account_is_named_with_stacksets_reason_and_a_rerun_finishes_it
     assert again.code == 0, again.out + again.err
     assert "deploying 1 failed instances again" in again.err
     assert registered() == [f"xacct-build-{good}-{REGION}", squatter]
+
+
+def test_an_ou_accounts_bucket_receives_the_build_through_the_deployed_function(aws: Emulator) -> None:
+    from tests.test_delivery import settled
+    from tests.test_replicator import build_artifact
+    from tests.test_stacksets_emulator import inside
+
+    deploy_central()
+    root = organization()
+    team = ou(root, "developers")
+    member = account("a", team)
+    assert run_cli(*BUILD_ARGS, "--ou", team, "--yes").code == 0
+    version = build_artifact("svc/app.zip", b"built once")
+    settled("svc/app.zip", version)
+    body = inside(member, "s3").get_object(Bucket=f"xacct-build-{member}-{REGION}", Key="svc/app.zip")["Body"]
+    assert body.read() == b"built once"
