@@ -39,7 +39,10 @@ def run(central: Central, request: Request, o: Output) -> int:
         bctx.build.check_account(central.build.account)
         central_state = bctx.build_stacks().describe(central.stack)
         registry = check_central(central, central_state)
-        instances, removed = reached(org_gw.cfn, ou_plan.stack_set_name(view.ou), region, view.call_as)
+        members = {m.account for m in view.members}
+        candidates = {ou_plan.account_of(e) for e in registry.entries} - members
+        candidates = {a for a in candidates if ou_plan.bucket_of(a, region) in {e.bucket for e in registry.entries}}
+        instances, removed = reached(org_gw.cfn, ou_plan.stack_set_name(view.ou), region, view.call_as, candidates)
     plan = ou_plan.plan(
         view.ou, view.ou_name, region, view.call_as,
         members=[m.account for m in view.members], registry=registry, instances=instances, removed=removed,
@@ -108,10 +111,12 @@ def preferences(request: Request) -> dict[str, Any]:
     }
 
 
-def reached(cfn: Any, name: str, region: str, call_as: str) -> tuple[dict[str, str], list[str]]:
-    """The stack set's instances in `region` (account -> detailed status), and the accounts
-    StackSets itself took out (a DELETE operation's SUCCEEDED result, newest first, not created
-    since). Nothing when the stack set does not exist yet."""
+def reached(cfn: Any, name: str, region: str, call_as: str, candidates: set[str]) -> tuple[dict[str, str], list[str]]:
+    """The stack set's instances in `region` (account -> detailed status), and which of the
+    `candidates` (registered, not beneath the OU, without an instance) StackSets itself took out: a
+    DELETE operation's SUCCEEDED result for it, not created again since. Operations are read newest
+    first, and only until every candidate is decided (none: none are read). Nothing when the stack
+    set does not exist yet."""
     try:
         pages = cfn.get_paginator("list_stack_instances").paginate(
             StackSetName=name, StackInstanceRegion=region, CallAs=call_as
@@ -121,6 +126,9 @@ def reached(cfn: Any, name: str, region: str, call_as: str) -> tuple[dict[str, s
             for page in pages
             for i in page["Summaries"]
         }
+        open_ = candidates - set(instances)
+        if not open_:
+            return instances, []
         operations = [
             op for page in cfn.get_paginator("list_stack_set_operations").paginate(StackSetName=name, CallAs=call_as)
             for op in page["Summaries"]
@@ -131,6 +139,8 @@ def reached(cfn: Any, name: str, region: str, call_as: str) -> tuple[dict[str, s
         raise
     decided: dict[str, bool] = {}
     for op in sorted(operations, key=lambda o: o["CreationTimestamp"], reverse=True):
+        if open_ <= set(decided):
+            break
         pages = cfn.get_paginator("list_stack_set_operation_results").paginate(
             StackSetName=name, OperationId=op["OperationId"], CallAs=call_as
         )
@@ -138,7 +148,7 @@ def reached(cfn: Any, name: str, region: str, call_as: str) -> tuple[dict[str, s
             for result in page["Summaries"]:
                 if result.get("Region") == region and result.get("Status") == "SUCCEEDED":
                     decided.setdefault(str(result["Account"]), op["Action"] == "DELETE")
-    return instances, [a for a, gone in decided.items() if gone and a not in instances]
+    return instances, [a for a in sorted(open_) if decided.get(a)]
 
 
 def show(o: Output, plan: ou_plan.OuPlan, view: organization.OrgView) -> None:
