@@ -238,3 +238,26 @@ def test_an_ou_accounts_bucket_receives_the_build_through_the_deployed_function(
     settled("svc/app.zip", version)
     body = inside(member, "s3").get_object(Bucket=f"xacct-build-{member}-{REGION}", Key="svc/app.zip")["Body"]
     assert body.read() == b"built once"
+
+
+def test_a_saved_ou_plan_is_applied_as_reviewed_and_refused_once_the_ou_changed(aws: Emulator, tmp_path: Any) -> None:
+    deploy_central()
+    root = organization()
+    team = ou(root, "developers")
+    first = account("a", team)
+    plan = tmp_path / "ou-plan.json"
+    made = run_cli(*BUILD_ARGS, "--ou", team, "--dry-run", "--out", str(plan), "--max-concurrent", "3")
+    assert made.code == 0, made.err
+    assert json.loads(plan.read_text())["ou"]["max_concurrent"] == 3
+    account("b", team)  # the OU changed since the plan was made
+    stale = run_cli("--apply", str(plan))
+    assert stale.code == 2
+    assert "out of date" in stale.err
+    assert "organization.members" in stale.err
+    assert no_stack_sets()
+    fresh = tmp_path / "fresh.json"
+    assert run_cli(*BUILD_ARGS, "--ou", team, "--dry-run", "--out", str(fresh)).code == 0
+    applied = run_cli("--apply", str(fresh))
+    assert applied.code == 0, applied.out + applied.err
+    assert f"xacct-build-{first}-{REGION}" in registered()
+    assert len(registered()) == 2

@@ -278,8 +278,6 @@ def combination_problem(args: argparse.Namespace) -> str | None:
             return f"--{name.replace('_', '-')} has no effect here: this mode reads the build account only"
         if args.ou and name != "dev_region" and getattr(args, name):
             return f"--{name.replace('_', '-')} has no effect with --ou: the OU's accounts need no developer profile"
-    if args.ou and args.out:
-        return "--out goes with onboarding one developer or --from: an OU's plan cannot be applied later yet"
     return None
 
 

@@ -17,10 +17,12 @@ from xacct.aws import organization
 from xacct.aws.gateway import Gateway
 from xacct.aws.reads import BuildContext
 from xacct.commands import common
+from xacct.config import write_plan
 from xacct.core import ou_plan
-from xacct.core.answers import Central
+from xacct.core.answers import Answers, Central
 from xacct.core.planning import check_central
 from xacct.core.request import Request
+from xacct.core.saved import Saved, central_inputs, check_current, templates
 from xacct.core.state import StackState
 from xacct.errors import ExitCode
 from xacct.terminal.output import Output
@@ -28,7 +30,7 @@ from xacct.terminal.progress import LineProgress
 from xacct.terminal.render import say
 
 
-def run(central: Central, request: Request, o: Output) -> int:
+def run(central: Central, request: Request, o: Output, saved: Saved | None = None) -> int:
     assert request.ou is not None
     region = request.given.dev_region or central.build.region
     org_gw = Gateway(request.org_profile or central.build.profile, central.build.region, "organization")
@@ -50,6 +52,14 @@ def run(central: Central, request: Request, o: Output) -> int:
     )  # fmt: skip
     document = {**plan.to_json(), "organization": view.organization, "management_account": view.management}
     document["operation_preferences"] = preferences(request)
+    computed = {
+        "central": central_inputs(central_state),
+        "organization": {"members": sorted(m.account for m in view.members), "call_as": view.call_as},
+        "stack_set": {"instances": dict(sorted(instances.items())), "removed": removed},
+        "templates": templates(),
+    }
+    if saved is not None:
+        check_current(saved, computed, str(request.apply_plan))
     if request.markdown:
         o.out.file.write(markdown(document))
     elif request.json:
@@ -59,6 +69,13 @@ def run(central: Central, request: Request, o: Output) -> int:
     if request.dry_run:
         if not (request.json or request.markdown):
             o.out.print("\n[dim]dry run: nothing was changed[/]")
+        if request.out is not None:
+            flags = {"ou": view.ou, "org_profile": request.org_profile, "max_concurrent": request.max_concurrent,
+                     "failure_tolerance": request.failure_tolerance}  # fmt: skip
+            build = Answers(central.build.account, central.build.region, central.build.profile,
+                            dev_region=region, central_stack=central.stack)  # fmt: skip
+            write_plan(request.out, Saved((build,), computed, document, ou=flags))
+            o.info(f"plan saved to {request.out}: apply it with --apply {request.out}")
         return ExitCode.OK
     if plan.nothing_to_do and request.mode != "remove":
         return ExitCode.OK

@@ -28,6 +28,14 @@ def run_command(
         request = request.but(yes=True)  # the plan was reviewed when it was made
         if not saved.fleet:
             given = given.layered(saved.answers[0])  # flags may name other profiles; accounts are checked
+        if saved.ou:
+            flags = saved.ou
+            request = request.but(
+                ou=flags["ou"],
+                org_profile=request.org_profile or flags.get("org_profile"),
+                max_concurrent=int(flags.get("max_concurrent") or request.max_concurrent),
+                failure_tolerance=int(flags.get("failure_tolerance", request.failure_tolerance)),
+            )
     if request.fleet is not None and request.mode == "remove":
         from xacct.commands import fleet_remove
 
@@ -40,7 +48,7 @@ def run_command(
     if request.ou is not None:
         from xacct.commands import ou
 
-        return ou.run(answers.central(), request, o)
+        return ou.run(answers.central(), request, o, saved)
     if request.mode == "status":
         from xacct.commands import status
 

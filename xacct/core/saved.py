@@ -26,6 +26,7 @@ class Saved:
     inputs: dict[str, Any]
     plan: dict[str, Any]
     fleet: bool = False
+    ou: dict[str, Any] | None = None  # --ou: the OU and its flags (the organization profile, preferences)
 
 
 def _stack(state: StackState) -> dict[str, Any]:
@@ -62,6 +63,7 @@ def to_json(saved: Saved) -> dict[str, Any]:
         "answers": [a.to_dict() for a in saved.answers],
         "plan": saved.plan,
         "computed_from": saved.inputs,
+        **({"ou": saved.ou} if saved.ou else {}),
     }
 
 
@@ -78,7 +80,11 @@ def parse(data: Any, source: str) -> Saved:
     computed, plan = data.get("computed_from"), data.get("plan")
     if not isinstance(computed, dict) or not isinstance(plan, dict):
         raise InvalidInput(f"{source}: the plan lacks what it was computed from")
-    return Saved(tuple(from_mapping(a, source) for a in answers), computed, plan, bool(data.get("fleet")))
+    ou = data.get("ou")
+    if ou is not None and not (isinstance(ou, Mapping) and isinstance(ou.get("ou"), str)):
+        raise InvalidInput(f"{source}: its OU is not readable")
+    answered = tuple(from_mapping(a, source) for a in answers)
+    return Saved(answered, computed, plan, bool(data.get("fleet")), dict(ou) if ou else None)
 
 
 def changed(saved: Any, now: Any, path: str = "") -> list[str]:
