@@ -261,3 +261,17 @@ def test_a_saved_ou_plan_is_applied_as_reviewed_and_refused_once_the_ou_changed(
     assert applied.code == 0, applied.out + applied.err
     assert f"xacct-build-{first}-{REGION}" in registered()
     assert len(registered()) == 2
+
+
+def test_verify_all_finds_an_ou_accounts_one_stack_and_calls_it_healthy(aws: Emulator) -> None:
+    deploy_central()
+    root = organization()
+    team = ou(root, "developers")
+    member = account("a", team)
+    assert run_cli(*BUILD_ARGS, "--ou", team, "--yes").code == 0
+    r = run_cli(*BUILD_ARGS, "--verify", "--all", "--json")
+    assert r.code == 0, r.out + r.err
+    rows = {row["account"]: row for row in json.loads(r.out)["developers"]}
+    assert rows[member]["state"] == "healthy", rows[member]
+    stacks = next(link for link in rows[member]["links"] if link["name"] == "developer stacks")
+    assert stacks["detail"].startswith(f"StackSet-xacct-{team}-")

@@ -63,6 +63,9 @@ class Verifier:
         dev = ctx.dev_stacks()
         states = {n: dev.describe(n) for n in target.stacks.names}
         primary = states[target.stacks.primary]
+        member = None if primary.exists else self._member_stack()
+        if member is not None:  # an OU's account: the three as one stack, deployed by StackSets
+            states, primary = {member.name: member}, member
         bucket = developer_bucket(primary, target.dev.account, target.dev.region)
         self.bucket = bucket
         cmk = primary.outputs.get("CMK")
@@ -83,6 +86,18 @@ class Verifier:
         if probe:
             links.append(self._probe(central, bucket))
         return links, self._orphans(registry, bucket, primary) if orphans else []
+
+    def _member_stack(self) -> StackState | None:
+        """The one stack an OU's stack set made in this account (`StackSet-xacct-OU-...`), found by
+        the BuildBucket export it makes; None when there is none."""
+        try:
+            pages = self.ctx.dev.cfn.get_paginator("list_exports").paginate()
+            exports = [e for page in pages for e in page.get("Exports", [])]
+        except bx.ClientError:
+            return None
+        stack_id = next((str(e["ExportingStackId"]) for e in exports if e["Name"] == "BuildBucket"), "")
+        name = (stack_id.split("/")[1:2] or [""])[0]
+        return self.ctx.dev_stacks().describe(name) if name.startswith("StackSet-xacct-ou-") else None
 
     def _registered(self, registry: reg.Registry, bucket: str, cmk: str | None) -> Link:
         entry = next((e for e in registry.entries if e.bucket == bucket), None)
