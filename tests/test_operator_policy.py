@@ -33,7 +33,7 @@ def printed(side: str) -> dict:  # type: ignore[type-arg]
 
 
 def test_each_policy_fits_one_managed_policy_and_grants_no_wildcard_service() -> None:
-    for side in ("build", "developer"):
+    for side in ("build", "developer", "organization"):
         document = printed(side)
         assert len(re.sub(r"\s", "", json.dumps(document))) <= MANAGED_POLICY_CHARACTERS, side
         for statement in document["Statement"]:
@@ -65,3 +65,46 @@ def test_operators_holding_exactly_the_printed_policies_onboard_verify_and_remov
     r = run_cli(*build, *dev, "--remove", "--purge", "--yes")
     assert r.code == 0, r.out + r.err
     assert stack_parameters("CrossAccountPrimary", "build")["ReplicationBucketList"] == ""
+
+
+def test_an_operator_holding_the_build_and_organization_policies_onboards_and_removes_an_ou(aws: Emulator) -> None:
+    from tests.test_ou import registered
+    from tests.test_stacksets_emulator import account, organization, ou
+
+    deploy_central()
+    root = organization()
+    team = ou(root, "developers")
+    member = account("a", team)
+    from moto.iam.models import iam_backends
+
+    identities.role(BUILD, "ou-operator", printed("build"))  # and the organization's, a second managed policy
+    iam = iam_backends[BUILD]["global"]
+    second = iam.create_policy(
+        description="", path="/", policy_document=json.dumps(printed("organization")), policy_name="ou", tags=[]
+    )
+    iam.attach_role_policy(second.arn, "ou-operator")
+    aws.add_profile("ou-operator", BUILD, role="ou-operator")
+    build = ["--build-region", REGION, "--build-profile", "ou-operator"]
+    r = run_cli(*build, "--ou", team, "--yes")
+    assert r.code == 0, r.out + r.err
+    assert registered() == [f"xacct-build-{member}-{REGION}"]
+    assert run_cli(*build, "--verify", "--all").code == 0
+    gone = run_cli(*build, "--ou", team, "--remove", "--yes")
+    assert gone.code == 0, gone.out + gone.err
+    assert registered() == []
+
+
+def test_without_the_organization_policy_the_ou_is_refused_before_any_write(aws: Emulator) -> None:
+    from tests.test_stacksets_emulator import account, organization, ou
+
+    deploy_central()
+    team = ou(organization(), "developers")
+    account("a", team)
+    identities.role(BUILD, "build-only", printed("build"))
+    aws.add_profile("build-only", BUILD, role="build-only")
+    before = stack_parameters("CrossAccountPrimary", "build")
+    r = run_cli("--build-region", REGION, "--build-profile", "build-only", "--ou", team, "--yes")
+    assert r.code != 0
+    assert "organizations:DescribeOrganization" in r.err
+    assert "Traceback" not in r.err
+    assert stack_parameters("CrossAccountPrimary", "build") == before

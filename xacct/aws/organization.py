@@ -56,6 +56,12 @@ def read(gw: Gateway, ou: str) -> OrgView:
     try:
         described = org.describe_organization()["Organization"]
     except bx.ClientError as exc:
+        if _code(exc) in ("AccessDenied", "AccessDeniedException"):
+            raise InvalidInput(
+                f"{_who(gw)} may not read the organization: {exc.response.get('Error', {}).get('Message', '')}",
+                hint="give it what --ou needs beside the build operator's policy: python onboard.py --print-policy "
+                "organization",
+            ) from exc
         if _code(exc) == "AWSOrganizationsNotInUseException":
             raise InvalidInput(
                 f"{_who(gw)} reaches account {caller}, which is in no AWS Organization",

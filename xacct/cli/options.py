@@ -147,9 +147,10 @@ def parser(prog: str) -> argparse.ArgumentParser:
     )
     what.add_argument(
         "--print-policy",
-        choices=("build", "developer"),
+        choices=("build", "developer", "organization"),
         metavar="SIDE",
-        help="print the least-privilege IAM policy (JSON) the build or developer operator needs, and exit",
+        help="print the least-privilege IAM policy (JSON) the build or developer operator needs (organization: "
+        "what --ou needs beside the build one), and exit",
     )
     what.add_argument(
         "--purge", action="store_true", help="with --remove: also delete the developer's own pipeline stacks"

@@ -1,5 +1,6 @@
-"""`--print-policy build|developer`: the least-privilege IAM policy each operator needs to onboard,
-remove (with --purge), and run --status and --verify (--all included).
+"""`--print-policy build|developer|organization`: the least-privilege IAM policy each operator needs
+to onboard, remove (with --purge), and run --status and --verify (--all included); and, for `--ou`,
+what the organization profile needs beside the build operator's (the same identity by default).
 
 Two halves. What the tool itself calls, action by action, on the resources it names. And what
 CloudFormation calls with the operator's own credentials while it creates, updates and deletes the
@@ -18,8 +19,8 @@ from xacct.core.handler_permissions import HANDLER_PERMISSIONS
 from xacct.core.state import declared_types
 from xacct.core.templates import KINDS, template
 
-Side = Literal["build", "developer"]
-SIDES: tuple[Side, ...] = ("build", "developer")
+Side = Literal["build", "developer", "organization"]
+SIDES: tuple[Side, ...] = ("build", "developer", "organization")
 
 STACK_READS = [
     "cloudformation:DescribeStacks",
@@ -125,5 +126,52 @@ def developer_policy(partition: str = "aws", stacks: DevStacks | None = None) ->
     return {"Version": "2012-10-17", "Statement": statements}
 
 
+STACK_SET_ACTIONS = [
+    "cloudformation:CreateStackSet",
+    "cloudformation:DescribeStackSet",
+    "cloudformation:UpdateStackSet",
+    "cloudformation:DeleteStackSet",
+    "cloudformation:CreateStackInstances",
+    "cloudformation:UpdateStackInstances",
+    "cloudformation:DeleteStackInstances",
+    "cloudformation:ListStackInstances",
+    "cloudformation:DescribeStackSetOperation",
+    "cloudformation:ListStackSetOperations",
+    "cloudformation:ListStackSetOperationResults",
+]
+ORGANIZATION_READS = [
+    "organizations:DescribeOrganization",
+    "organizations:DescribeOrganizationalUnit",
+    "organizations:ListAccounts",
+    "organizations:ListAccountsForParent",
+    "organizations:ListOrganizationalUnitsForParent",
+    "organizations:ListAWSServiceAccessForOrganization",
+    "organizations:ListDelegatedAdministrators",
+]
+
+
+def organization_policy(partition: str = "aws") -> dict[str, Any]:
+    """`--ou`: the organization read (Organizations' List and Describe calls are authorized on the
+    organization as a whole), and the OU's stack sets, `xacct-ou-*`, with their instances in the
+    OU's accounts (`stackset-target`) and the resource types they deploy (`type/resource`); StackSets
+    makes the stacks in the member accounts with its own service-linked roles."""
+    p = partition
+    statements = [
+        _statement("ReadTheOrganization", ORGANIZATION_READS, "*"),
+        _statement(
+            "TheOusStackSets",
+            STACK_SET_ACTIONS,
+            [
+                f"arn:{p}:cloudformation:*:*:stackset/xacct-ou-*:*",
+                f"arn:{p}:cloudformation:*:*:stackset-target/xacct-ou-*:*/*",
+                f"arn:{p}:cloudformation:*::type/resource/*",
+            ],
+        ),
+    ]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
 def policy(side: Side, partition: str = "aws") -> dict[str, Any]:
+    if side == "organization":
+        return organization_policy(partition)
     return build_policy(partition) if side == "build" else developer_policy(partition)

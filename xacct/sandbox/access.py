@@ -200,10 +200,26 @@ def stack_arn(name: str, account: str, region: str) -> str:
     return _arn("cloudformation", region, account, f"stack/{name}/*")
 
 
+def stack_set_arn(name: str, account: str, region: str) -> str:
+    """The stack set a call names, as the Service Authorization Reference's `stackset` resource
+    (arn:...:stackset/NAME:ID); one not made yet by its name and any id."""
+    from xacct.sandbox import gaps_stacksets as gs
+
+    if name.count(":") == 1:  # given by its id, NAME:UUID
+        return _arn("cloudformation", region, account, f"stackset/{name}")
+    from moto.cloudformation.models import cloudformation_backends
+
+    held = gs.sets_of(cloudformation_backends[account][region]).get(name)
+    return _arn("cloudformation", region, account, f"stackset/{held.id if held else name + ':*'}")
+
+
 def _cloudformation(call: Call) -> list[Check]:
     from moto.cloudformation.models import cloudformation_backends
 
     action = f"cloudformation:{call.operation}"
+    stack_set = call.params.get("StackSetName")
+    if stack_set:
+        return [Check(action, stack_set_arn(str(stack_set), call.caller.account, call.region))]
     name = call.params.get("StackName")
     change_set = str(call.params.get("ChangeSetName") or "")
     if not name and change_set.startswith("arn:"):
