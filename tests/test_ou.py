@@ -49,6 +49,7 @@ def test_the_plan_names_every_account_beneath_the_ou_and_changes_nothing(aws: Em
     assert plan["central_buckets_after"][0] == dev2_bucket  # the developer already there keeps its place
     assert sorted(plan["central_buckets_after"][1:]) == sorted(f"xacct-build-{a}-{REGION}" for a in members)
     assert plan["call_as"] == "SELF"
+    assert plan["stack_set_action"] == "create"
     assert central_parameters() == before
     assert no_stack_sets()
     text = run_cli(*BUILD_ARGS, "--ou", top, "--dry-run")
@@ -93,6 +94,9 @@ def test_an_ou_is_onboarded_kept_current_as_accounts_come_and_go_and_taken_out(a
     assert registered()[0] == dev2
     assert sorted(registered()[1:]) == sorted(f"xacct-build-{a}-{REGION}" for a in (first, second, third))
 
+    settled = run_cli(*BUILD_ARGS, "--ou", team, "--dry-run")
+    assert "(as it is)" in settled.out
+    assert "Nothing to do" in settled.out
     fourth = account("d", team)  # joins: automatic deployment gives it its stack
     session("build").client("organizations").move_account(
         AccountId=second, SourceParentId=team, DestinationParentId=root

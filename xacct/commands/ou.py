@@ -51,6 +51,7 @@ def run(central: Central, request: Request, o: Output, saved: Saved | None = Non
         removing=request.mode == "remove",
     )  # fmt: skip
     document = {**plan.to_json(), "organization": view.organization, "management_account": view.management}
+    document["stack_set_action"] = stack_set_action(org_gw, view, bctx, central_state, request)
     document["operation_preferences"] = preferences(request)
     computed = {
         "central": central_inputs(central_state),
@@ -65,7 +66,7 @@ def run(central: Central, request: Request, o: Output, saved: Saved | None = Non
     elif request.json:
         o.out.file.write(json.dumps(document, indent=2) + "\n")
     else:
-        show(o, plan, view)
+        show(o, plan, view, str(document["stack_set_action"]))
     if request.dry_run:
         if not (request.json or request.markdown):
             o.out.print("\n[dim]dry run: nothing was changed[/]")
@@ -77,7 +78,7 @@ def run(central: Central, request: Request, o: Output, saved: Saved | None = Non
             write_plan(request.out, Saved((build,), computed, document, ou=flags))
             o.info(f"plan saved to {request.out}: apply it with --apply {request.out}")
         return ExitCode.OK
-    if plan.nothing_to_do and request.mode != "remove":
+    if plan.nothing_to_do and request.mode != "remove" and document["stack_set_action"] == "none":
         return ExitCode.OK
     verb = "Take out" if request.mode == "remove" else "Onboard"
     if not request.yes and not common.confirm(f"{verb} OU {view.ou} as planned?"):
@@ -168,11 +169,34 @@ def reached(cfn: Any, name: str, region: str, call_as: str, candidates: set[str]
     return instances, [a for a in sorted(open_) if decided.get(a)]
 
 
-def show(o: Output, plan: ou_plan.OuPlan, view: organization.OrgView) -> None:
+def stack_set_action(
+    org_gw: Gateway, view: organization.OrgView, bctx: BuildContext, central: StackState, request: Request
+) -> str:
+    """What the run does to the stack set itself: create it, update every instance to this
+    version's template or parameters, delete it (--remove), or nothing."""
+    from xacct.aws import stacksets
+    from xacct.commands import ou_apply
+
+    ss = stacksets.StackSet(
+        org_gw.cfn, ou_plan.stack_set_name(view.ou), view.call_as, "", preferences={}, said=lambda _: None
+    )
+    current = ss.describe()
+    if request.mode == "remove":
+        return "delete" if current is not None else "none"
+    if current is None:
+        return "create"
+    wanted = ou_apply.parameters(bctx, central)
+    held = {p["ParameterKey"]: p.get("ParameterValue", "") for p in current.get("Parameters", [])}
+    same = current.get("TemplateBody") == ou_apply.member_stack() and all(held.get(k) == v for k, v in wanted.items())
+    return "none" if same else "update every instance"
+
+
+def show(o: Output, plan: ou_plan.OuPlan, view: organization.OrgView, action: str = "none") -> None:
     caller = "the management account" if view.call_as == "SELF" else "a delegated administrator for StackSets"
     say(o, ("OU ", "bold"), f"{plan.ou} ({plan.ou_name}) of organization {view.organization}: "
         f"{len(plan.members)} active accounts beneath it; read as {caller} ({view.caller})")  # fmt: skip
-    say(o, f"  stack set {ou_plan.stack_set_name(plan.ou)}, instances in {plan.region}")
+    doing = {"none": "as it is", "create": "to create", "delete": "to delete"}.get(action, f"to {action}")
+    say(o, f"  stack set {ou_plan.stack_set_name(plan.ou)} ({doing}), instances in {plan.region}")
     for label, accounts in (
         ("joining (registered after their stacks succeed)", plan.joining),
         ("staying", plan.staying),
@@ -183,7 +207,7 @@ def show(o: Output, plan: ou_plan.OuPlan, view: organization.OrgView) -> None:
         shown = ", ".join(accounts[:12]) + (f", and {len(accounts) - 12} more" if len(accounts) > 12 else "")
         say(o, f"  {label}: {len(accounts)}" + (f": {shown}" if accounts else ""), hang=4)
     say(o, f"  central buckets: {len(plan.before)} before, {len(plan.after)} after", hang=4)
-    if plan.nothing_to_do:
+    if plan.nothing_to_do and action == "none":
         o.out.print("\n[bold green]Nothing to do:[/] the OU's accounts are registered and deployed.")
 
 
