@@ -158,7 +158,7 @@ def test_bad_input_is_refused_before_any_write_with_its_fix(aws: Emulator, case:
     assert no_stack_sets()
 
 
-def test_a_delegated_administrator_plans_calling_as_one(aws: Emulator) -> None:
+def test_a_delegated_administrator_plans_and_applies_calling_as_one(aws: Emulator) -> None:
     deploy_central()
     root = organization()
     team = ou(root, "developers")
@@ -170,6 +170,13 @@ def test_a_delegated_administrator_plans_calling_as_one(aws: Emulator) -> None:
     r = run_cli(*BUILD_ARGS, "--ou", team, "--dry-run", "--json", "--org-profile", "member")
     assert r.code == 0, r.err
     assert json.loads(r.out)["call_as"] == "DELEGATED_ADMIN"
+    applied = run_cli(*BUILD_ARGS, "--ou", team, "--yes", "--org-profile", "member")
+    assert applied.code == 0, applied.out + applied.err
+    assert len(registered()) == 1
+    member_cfn = session("member").client("cloudformation")
+    with pytest.raises(bx.ClientError, match="master or delegated admin"):  # as itself, it may not
+        member_cfn.describe_stack_set(StackSetName=f"xacct-{team}")
+    assert member_cfn.describe_stack_set(StackSetName=f"xacct-{team}", CallAs="DELEGATED_ADMIN")["StackSet"]
 
 
 def test_an_account_stacksets_took_out_of_the_ou_is_planned_to_leave(aws: Emulator) -> None:
