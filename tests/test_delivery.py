@@ -207,8 +207,8 @@ def test_no_sync_leaves_the_new_bucket_empty(aws: Emulator) -> None:
 def test_with_a_fleet_file_each_developer_starts_current_with_its_own_counts(
     aws: Emulator, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A batch shares invocations of the function (the first bucket alone, then several per
-    invocation); what each bucket received is still said for that bucket alone."""
+    """A batch shares invocations of the function (several buckets per invocation); what each
+    bucket received is still said for that bucket alone."""
     from tests.conftest import DEV3, REGION, deploy_central, onboard_args, run_cli
     from tests.test_fleet import team
     from xacct.aws import backfill
@@ -233,7 +233,7 @@ def test_with_a_fleet_file_each_developer_starts_current_with_its_own_counts(
         assert f"Started current: 1 artifact copied into {bucket}, 0 already there" in r.out
         assert current_body(bucket, profile, "svc/app.zip") == b"the build"
     assert f"Started current: 0 artifacts copied into {bucket3}, 1 already there" in r.out
-    assert invocations == [[BUCKET1], [BUCKET2, bucket3]]
+    assert invocations == [[BUCKET1, BUCKET2, bucket3]]  # this version's function: one invocation for the three
     assert len(versions(bucket3, "dev3", "svc/app.zip")) == 1
 
 

@@ -37,12 +37,13 @@ class BuildContext:
         self.finished: dict[str, str] = {}
         self.build = Gateway(self.central.build.profile, self.central.build.region, "build")
         self.poller = Poller(self.stop)
+        self.central_poller = Poller(self.stop, priority=True)
 
     def build_stacks(self) -> Stacks:
         return Stacks(
             self.build.cfn,
             self.central.build.where(),
-            self.poller,
+            self.central_poller,
             label="build",
             inflight=self.inflight,
             finished=self.finished,

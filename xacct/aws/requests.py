@@ -44,21 +44,28 @@ class Poller:
     accounts that poll harder; less often when many stacks are waited on at once, so that the run
     polls at most POLLS_PER_SECOND times a second in all), interruptible from another thread."""
 
-    def __init__(self, stop: threading.Event | None = None, first: float = 1.0, cap: float = 1.5):
+    def __init__(
+        self, stop: threading.Event | None = None, first: float = 1.0, cap: float = 1.5, *, priority: bool = False
+    ):
         self.stop = stop or threading.Event()
         self.first, self.cap = first, cap
+        # The central stack: one stack every developer of a batch waits on. Its polls are outside the
+        # budget (one more read a second at most), so that a hundred developer stacks polled at
+        # once never hold back the step everything else waits for.
+        self.priority = priority
 
     def delays(self) -> Iterator[float]:
+        counted = 0 if self.priority else 1
         with _COUNT:
-            _WAITING[0] += 1
+            _WAITING[0] += counted
         try:
             delay = self.first
             while True:
-                yield max(delay, _WAITING[0] / POLLS_PER_SECOND)
+                yield delay if self.priority else max(delay, _WAITING[0] / POLLS_PER_SECOND)
                 delay = min(self.cap, delay * 1.25)
         finally:
             with _COUNT:
-                _WAITING[0] -= 1
+                _WAITING[0] -= counted
 
     def sleep(self, seconds: float) -> None:
         if self.stop.wait(seconds):

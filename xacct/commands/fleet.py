@@ -158,7 +158,7 @@ def run(request: Request, o: Output, interactive: bool, saved: Saved | None = No
 def _start_current(o: Output, bctx: BuildContext, stack: str, members: list[Member]) -> None:
     from xacct.commands import sync
 
-    sync.start_many(o, bctx, bctx.build_stacks().describe(stack), [m.plan.bucket for m in members if m.plan])
+    sync.start_batch(o, bctx, stack, [m.plan.bucket for m in members if m.plan])
 
 
 class Primaries:

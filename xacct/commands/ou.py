@@ -113,8 +113,7 @@ def applied(o: Output, request: Request, job: Any, central_state: StackState) ->
     if request.mode != "remove" and done.registered and not request.no_sync:
         from xacct.commands import sync
 
-        buckets = [ou_plan.bucket_of(a, plan.region) for a in done.registered]
-        sync.start_many(o, bctx, bctx.build_stacks().describe(bctx.central.stack), buckets)
+        sync.start_batch(o, bctx, bctx.central.stack, [ou_plan.bucket_of(a, plan.region) for a in done.registered])
     return ExitCode.AWS_FAILED if done.failed or done.lingering else ExitCode.OK
 
 

@@ -67,9 +67,22 @@ def show(o: Output, synced: backfill.Synced) -> None:
         say(o, "  next: fix the cause, then run the same command with --sync", hang=4)
 
 
-def start_many(o: Output, bctx: BuildContext, central: StackState, buckets: list[str]) -> None:
+def start_batch(o: Output, bctx: BuildContext, stack: str, buckets: list[str]) -> None:
+    """start_many for a batch just registered in `stack`: when the stack holds this version's
+    template, its function answers per bucket, and no lone first invocation is needed to learn it."""
+    from xacct.core.templates import template
+
+    stacks = bctx.build_stacks()
+    ours = stacks.template(stack).strip() == template("CrossAccountPrimary").strip()
+    start_many(o, bctx, stacks.describe(stack), buckets, grouped=ours)
+
+
+def start_many(
+    o: Output, bctx: BuildContext, central: StackState, buckets: list[str], *, grouped: bool = False
+) -> None:
     """Every bucket of a batch starts current: GROUP buckets per invocation, a few invocations at a
-    time (the first bucket alone, to learn whether the function answers per bucket); said per
+    time (the first bucket alone, to learn whether the function answers per bucket, unless
+    `grouped`: the central stack holds this version's template, whose function does); said per
     developer, in order."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -84,10 +97,10 @@ def start_many(o: Output, bctx: BuildContext, central: StackState, buckets: list
         except XacctError as exc:
             return [exc.message] * len(part)
 
-    outcomes = group(buckets[:1])
-    first = outcomes[0]
-    size = GROUP if isinstance(first, backfill.Synced) and first.grouped else 1
-    parts = [buckets[i : i + size] for i in range(1, len(buckets), size)]
+    outcomes: list[backfill.Synced | str] = [] if grouped else group(buckets[:1])
+    first = outcomes[0] if outcomes else None
+    size = GROUP if grouped or (isinstance(first, backfill.Synced) and first.grouped) else 1
+    parts = [buckets[i : i + size] for i in range(len(outcomes), len(buckets), size)]
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(parts)))) as pool:
         for done in pool.map(group, parts):
             outcomes += done
