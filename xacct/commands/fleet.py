@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from xacct.aws.central import CentralUpdate
-from xacct.aws.gateway import Gateway
 from xacct.aws.reads import BuildContext, Context, read
 from xacct.commands import common, onboard
-from xacct.commands.resolve import derive
+from xacct.commands.resolve import Reached, derive
 from xacct.core import fleet as fl
 from xacct.core import planning
 from xacct.core import registry as reg
@@ -102,9 +101,11 @@ def gather(request: Request, o: Output, saved: Saved | None, planner: Planner, *
         _duplicates(members)
         bctx = BuildContext(central, LineProgress(o.err), threading.Event())
         bctx.build = identify.gateway(central.build.profile, central.build.region, "build")
-        _each([m for m in members if not m.problem], lambda m: _read(m, bctx, identify, planner, leftovers))
-        _refuse(o, members)
+        bctx.build.check_account(central.build.account)
         state = bctx.build_stacks().describe(central.stack)
+        ready = [m for m in members if not m.problem]
+        _each(ready, lambda m: _read(m, bctx, identify, planner, leftovers=leftovers, central=state))
+        _refuse(o, members)
     return Batch(central, bctx, members, state)
 
 
@@ -255,28 +256,6 @@ def _each(members: list[Member], work: Callable[[Member], None], *, at_once: int
         list(pool.map(guarded, members))
 
 
-class Reached:
-    """Who each profile is, read once per profile and region; its gateway (sessions, clients,
-    credentials) kept for the rest of the run rather than made again for every read."""
-
-    def __init__(self) -> None:
-        self.gateways: dict[tuple[str | None, str | None], Gateway] = {}
-        self.lock = threading.Lock()
-
-    def gateway(self, profile: str | None, region: str | None, label: str) -> Gateway:
-        from xacct.aws.identity import FALLBACK_REGION, profile_region
-
-        with self.lock:
-            key = (profile, region)
-            if key not in self.gateways:
-                where = region or profile_region(profile) or FALLBACK_REGION
-                self.gateways[key] = Gateway(profile, where, label)
-            return self.gateways[key]
-
-    def __call__(self, profile: str | None, region: str | None, label: str) -> str:
-        return self.gateway(profile, region, label).account()
-
-
 def _resolve(m: Member, identify: Callable[[str | None, str | None, str], str]) -> None:
     answers = derive(m.given, Answers().with_defaults(), identify, developer=True)
     answers.validate()
@@ -294,15 +273,17 @@ def _duplicates(members: list[Member]) -> None:
         seen.setdefault(key, m.n)
 
 
-def _read(m: Member, bctx: BuildContext, reached: Reached, planner: Planner, leftovers: bool) -> None:
+def _read(
+    m: Member, bctx: BuildContext, reached: Reached, plan: Planner, *, leftovers: bool, central: StackState
+) -> None:
     assert m.target is not None
     dev = m.target.dev
     ctx = Context(bctx.central, bctx.progress, bctx.stop, target=m.target, direct=True, dev_label=dev.account)
     ctx.inflight = bctx.inflight
     ctx.build, ctx.dev = bctx.build, reached.gateway(dev.profile, dev.region, "developer")
     m.ctx = ctx
-    m.reads = read(ctx, leftovers=leftovers)
-    m.plan = planner(m, ctx, m.reads)
+    m.reads = read(ctx, leftovers=leftovers, central=central)
+    m.plan = plan(m, ctx, m.reads)
 
 
 def _refuse(o: Output, members: list[Member]) -> None:

@@ -5,13 +5,18 @@ a check, and a region not given is the profile's (the developer's falls back to 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from xacct.core.answers import Answers
 from xacct.core.request import Request
 from xacct.errors import InvalidInput
 from xacct.terminal.output import Output
 from xacct.terminal.wizard import Identify
+
+if TYPE_CHECKING:
+    from xacct.aws.gateway import Gateway
 
 
 def given_answers(request: Request) -> Answers:
@@ -93,3 +98,26 @@ def derive(given: Answers, defaults: Answers, identify: Identify, *, developer: 
             hint="check --dev-profile: it must reach the developer's own account",
         )
     return answers
+
+
+class Reached:
+    """Who each profile is, read once per profile and region; its gateway (sessions, clients,
+    credentials) kept for the rest of the run rather than made again for every read."""
+
+    def __init__(self) -> None:
+        self.gateways: dict[tuple[str | None, str | None], Gateway] = {}
+        self.lock = threading.Lock()
+
+    def gateway(self, profile: str | None, region: str | None, label: str) -> Gateway:
+        from xacct.aws.gateway import Gateway
+        from xacct.aws.identity import FALLBACK_REGION, profile_region
+
+        with self.lock:
+            key = (profile, region)
+            if key not in self.gateways:
+                where = region or profile_region(profile) or FALLBACK_REGION
+                self.gateways[key] = Gateway(profile, where, label)
+            return self.gateways[key]
+
+    def __call__(self, profile: str | None, region: str | None, label: str) -> str:
+        return self.gateway(profile, region, label).account()
