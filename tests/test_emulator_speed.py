@@ -58,3 +58,15 @@ def test_an_account_never_seen_gets_its_own_state(aws: Emulator) -> None:
     s3_backends[fresh]["aws"].create_bucket("only-in-the-fresh-account", REGION)
     assert "only-in-the-fresh-account" in s3_backends[fresh]["aws"].buckets
     assert "only-in-the-fresh-account" not in s3_backends["111111111111"]["aws"].buckets
+
+
+def test_a_template_parsed_once_gives_every_stack_its_own_copy() -> None:
+    from moto.cloudformation import models
+
+    from xacct.sandbox import speed
+
+    speed.install()
+    text = (CFN / "CrossAccountDeveloper.yaml").read_text()
+    first = models.Stack.parse_template(text)
+    first["Resources"].clear()  # what one stack does to its template stays its own
+    assert models.Stack.parse_template(text)["Resources"]

@@ -169,15 +169,27 @@ class Stacks:
         seen.update(ev["EventId"] for ev in fresh)
         return list(reversed(fresh))
 
-    def wait(self, name: str, progress: Progress, marker: str | None = None, label: str | None = None) -> StackState:
+    def wait(
+        self,
+        name: str,
+        progress: Progress,
+        marker: str | None = None,
+        label: str | None = None,
+        *,
+        started: bool = False,
+    ) -> StackState:
         """Follow a stack until CloudFormation stops working on it; report each event.
 
         Only the events are polled (one call a poll); the stack itself is read when its own
-        terminal event shows up, and every fifth poll in case an event is missed.
+        terminal event shows up, and every fifth poll in case an event is missed. `started`: an
+        operation this run has just started, which nothing can have finished yet: the first read
+        waits a poll's delay (a hundred stacks started at once would otherwise all be read at once).
         """
         seen: set[str] = set()
         failures: list[dict[str, Any]] = []
         for poll, delay in enumerate(self.poller.delays()):
+            if started and poll == 0:
+                self.poller.sleep(delay)
             ended = False
             for ev in self._new_events(name, marker, seen):
                 progress.event(self._tag(label or name), ev)
@@ -205,8 +217,9 @@ class Stacks:
             )
         return text
 
-    def wait_until_idle(self, name: str, progress: Progress) -> StackState:
-        state = self.describe(name)
+    def wait_until_idle(self, name: str, progress: Progress, known: StackState | None = None) -> StackState:
+        """`known`: the stack as the caller has just read it (not read again)."""
+        state = known if known is not None else self.describe(name)
         if is_in_progress(state.status):
             progress.note(self._tag(name), f"{name} is {state.status}; waiting for CloudFormation to finish it first")
             try:
@@ -271,10 +284,10 @@ class Stacks:
             )
         return {"TemplateURL": self.stage(name, template)}
 
-    def _ready(self, name: str, progress: Progress) -> StackState:
+    def _ready(self, name: str, progress: Progress, known: StackState | None = None) -> StackState:
         """The stack once it can take an operation: waited for, or cleared away if it is a dead
         shell; refused when a person must act first."""
-        state = self.wait_until_idle(name, progress)
+        state = self.wait_until_idle(name, progress, known)
         decision = decide(state.status, name, self.where)
         if decision.next is Next.BLOCKED:
             raise AwsFailure(decision.reason + remaining_text(state))
@@ -285,12 +298,19 @@ class Stacks:
         return state
 
     def apply_direct(
-        self, name: str, template: str, parameters: Mapping[str, str], tags: Mapping[str, str], progress: Progress
+        self,
+        name: str,
+        template: str,
+        parameters: Mapping[str, str],
+        tags: Mapping[str, str],
+        progress: Progress,
+        *,
+        known: StackState | None = None,
     ) -> StackState:
         """Create or update without a change set, when nobody is to review one (--yes), as
         `cdk deploy --method=direct` does: a change set costs CloudFormation seconds per step.
-        Nothing at all happens when the stack already matches."""
-        state = self._ready(name, progress)
+        Nothing at all happens when the stack already matches. `known`: the stack as just read."""
+        state = self._ready(name, progress, known)
         if state.exists and self.matches(state, template, parameters):
             progress.note(self._tag(name), "up to date")
             return state
@@ -320,7 +340,7 @@ class Stacks:
         self.inflight[tag] = action
         progress.note(tag, f"{action} in progress")
         try:
-            state = self.wait(target or name, progress, marker, label=name)
+            state = self.wait(target or name, progress, marker, label=name, started=True)
         except AwsFailure:
             self.inflight.pop(tag, None)
             raise

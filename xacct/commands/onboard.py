@@ -138,7 +138,7 @@ def nothing_to_do(ctx: Context, o: Output, plan: Plan) -> None:
 
 def deployer(
     ctx: Context, prepared: dict[str, Prepared], adopted: Any = None, kept: dict[str, str] | None = None
-) -> Callable[[str, dict[str, str]], StackState]:
+) -> Callable[..., StackState]:
     """Deploy one developer stack: its prepared change set, directly (--yes), or a new change set.
     An adopted seed stack always goes through a change set, refused if CloudFormation would
     replace anything in it."""
@@ -146,7 +146,7 @@ def deployer(
     dev = ctx.dev_stacks()
     tags = planning.tags(target.central)
 
-    def deploy(name: str, params: dict[str, str]) -> StackState:
+    def deploy(name: str, params: dict[str, str], known: StackState | None = None) -> StackState:
         ready = prepared.pop(name, None)
         body = template(target.stacks.kind(name))
         if kept and name in kept:  # another template (the seed's) stays: only what it declares changes
@@ -160,7 +160,7 @@ def deployer(
                 dev.discard(ready)
                 raise AwsFailure(f"CloudFormation's change set for {name} replaces {', '.join(replaced)}; not executed")
         if ready is None and ctx.direct:
-            return dev.apply_direct(name, body, params, tags, ctx.progress)
+            return dev.apply_direct(name, body, params, tags, ctx.progress, known=known)
         if ready is None:
             ready = dev.prepare(name, body, params, tags, ctx.progress)
         if ready.action == "none":
@@ -214,7 +214,7 @@ def deploy_developer(
     def primary() -> None:
         current = dev.describe(s.primary)
         params = planning.primary_parameters(current, build_root, plan.replication_role, target.dev.account)
-        state[s.primary] = deploy(s.primary, params)
+        state[s.primary] = deploy(s.primary, params, current)
 
     def deploy_roles() -> None:
         require(state[s.primary], "CMK", f"check the stack {s.primary}")

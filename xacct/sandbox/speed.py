@@ -3,11 +3,13 @@
 With a hundred developer accounts at once moto spent most of its time on bookkeeping: every request
 re-listed moto's package directory under the dispatcher's global lock, every backend lookup copied
 the list of accounts under another, every KMS key (symmetric ones too) generated a 2,048-bit RSA key
-that only Sign/Verify/GetPublicKey use, and every template was parsed by the pure-Python YAML loader.
+that only Sign/Verify/GetPublicKey use, and every template was parsed by the pure-Python YAML loader
+(now libyaml, and a template made into many stacks is parsed once, each stack given its own copy).
 Each is replaced by the same result, computed once or when first needed."""
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import threading
@@ -82,12 +84,26 @@ def _template_loader() -> None:
     loader = type("TemplateLoader", (base,), {})
     yaml.add_multi_constructor("", yaml_tag_constructor, Loader=loader)
 
-    def parse_template(template: str) -> dict[str, Any]:
+    parsed_once: dict[str, Any] = {}  # a few templates, each made into stacks many times
+    held = threading.Lock()
+
+    def parse(template: str) -> Any:
         try:
-            parsed: dict[str, Any] = yaml.load(template, Loader=loader)  # moto's own loader, in C
-            return parsed
+            return yaml.load(template, Loader=loader)  # moto's own loader, in C
         except (ParserError, ScannerError):
-            return json.loads(template)  # type: ignore[no-any-return]
+            return json.loads(template)
+
+    def parse_template(template: str) -> dict[str, Any]:
+        with held:
+            found = parsed_once.get(template)
+        if found is None:
+            found = parse(template)
+            with held:
+                if len(parsed_once) >= 32:
+                    parsed_once.clear()
+                parsed_once[template] = found
+        copied: dict[str, Any] = copy.deepcopy(found)  # moto may change what it is given
+        return copied
 
     def change_set_parse(self: Any) -> None:
         self.template_dict = parse_template(self.template)
