@@ -55,6 +55,7 @@ class Verifier:
         self.central: StackState | None = None
         self.registry: reg.Registry | None = None
         self.role_documents: list[Any] | None = None
+        self.member_stacks: dict[str, str] | None = None  # an OU's accounts: account -> its one stack's id
 
     def run(self, *, probe: bool, orphans: bool = True) -> tuple[list[Link], list[str]]:
         target, ctx = self.target, self.ctx
@@ -63,7 +64,7 @@ class Verifier:
         dev = ctx.dev_stacks()
         states = {n: dev.describe(n) for n in target.stacks.names}
         primary = states[target.stacks.primary]
-        member = None if primary.exists else self._member_stack()
+        member = self._member_stack() if not primary.exists and self.member_stacks is not None else None
         if member is not None:  # an OU's account: the three as one stack, deployed by StackSets
             states, primary = {member.name: member}, member
         bucket = developer_bucket(primary, target.dev.account, target.dev.region)
@@ -88,16 +89,11 @@ class Verifier:
         return links, self._orphans(registry, bucket, primary) if orphans else []
 
     def _member_stack(self) -> StackState | None:
-        """The one stack an OU's stack set made in this account (`StackSet-xacct-OU-...`), found by
-        the BuildBucket export it makes; None when there is none."""
-        try:
-            pages = self.ctx.dev.cfn.get_paginator("list_exports").paginate()
-            exports = [e for page in pages for e in page.get("Exports", [])]
-        except bx.ClientError:
-            return None
-        stack_id = next((str(e["ExportingStackId"]) for e in exports if e["Name"] == "BuildBucket"), "")
+        """The one stack an OU's stack set made in this account (`StackSet-xacct-OU-...`), as the
+        OU's stack sets list it (`member_stacks`: account -> stack id); None when there is none."""
+        stack_id = (self.member_stacks or {}).get(self.target.dev.account, "")
         name = (stack_id.split("/")[1:2] or [""])[0]
-        return self.ctx.dev_stacks().describe(name) if name.startswith("StackSet-xacct-ou-") else None
+        return self.ctx.dev_stacks().describe(name) if name else None
 
     def _registered(self, registry: reg.Registry, bucket: str, cmk: str | None) -> Link:
         entry = next((e for e in registry.entries if e.bucket == bucket), None)

@@ -67,8 +67,9 @@ def run(central: Central, request: Request, o: Output) -> int:
             shared = (state, role_documents(bctx.build.iam, role) if role else None, registry)
         except bx.ClientError:  # each row then reads it itself, and says why it could not
             shared = (state, None, registry)
+        members = member_stacks(bctx)
         with ThreadPoolExecutor(max_workers=max(1, min(AT_ONCE, len(rows)))) as pool:
-            list(pool.map(lambda r: _check(bctx, r, orphans, remove, shared), rows))
+            list(pool.map(lambda r: _check(bctx, r, orphans, remove, (*shared, members)), rows))
     if request.junit:
         request.junit.write_text(junit(central, rows))
     if request.json:
@@ -76,6 +77,24 @@ def run(central: Central, request: Request, o: Output) -> int:
     else:
         show(o, central, registry, rows)
     return ExitCode.OK if all(r.state == "healthy" for r in rows) else ExitCode.BROKEN
+
+
+def member_stacks(bctx: BuildContext) -> dict[str, str]:
+    """Every OU account's one stack, from the OU stack sets (`xacct-ou-*`) the build profile can
+    list (the organization's management account's, usually); none when it can list none."""
+    cfn = bctx.build.cfn
+    found: dict[str, str] = {}
+    try:
+        for page in cfn.get_paginator("list_stack_sets").paginate(Status="ACTIVE"):
+            for summary in page["Summaries"]:
+                name = str(summary["StackSetName"])
+                if not name.startswith("xacct-ou-"):
+                    continue
+                for inner in cfn.get_paginator("list_stack_instances").paginate(StackSetName=name):
+                    found.update({str(i["Account"]): str(i.get("StackId", "")) for i in inner["Summaries"]})
+    except bx.ClientError:
+        return {}
+    return found
 
 
 def _row(n: int, e: reg.Entry) -> Checked:
@@ -86,7 +105,7 @@ def _target(central: Central, account: str, region: str) -> Onboarding:
     return Onboarding(central, Side(account, region, None), DevStacks())
 
 
-def _check(bctx: BuildContext, row: Checked, orphans: set[str], remove: str, shared: tuple[Any, Any, Any]) -> None:
+def _check(bctx: BuildContext, row: Checked, orphans: set[str], remove: str, shared: tuple[Any, ...]) -> None:
     """One developer's row; whatever goes wrong reading its account stays in its row."""
     try:
         _check_one(bctx, row, orphans, remove, shared)
@@ -98,7 +117,7 @@ def _check(bctx: BuildContext, row: Checked, orphans: set[str], remove: str, sha
         row.fix = row.fix or "run --verify with that developer's profile to see the whole path"
 
 
-def _check_one(bctx: BuildContext, row: Checked, orphans: set[str], remove: str, shared: tuple[Any, Any, Any]) -> None:
+def _check_one(bctx: BuildContext, row: Checked, orphans: set[str], remove: str, shared: tuple[Any, ...]) -> None:
     central = bctx.central
     if row.entry.bucket in orphans:
         row.state, row.fix = "orphan", f"{remove} --orphan {row.entry.bucket}"
@@ -119,7 +138,7 @@ def _check_one(bctx: BuildContext, row: Checked, orphans: set[str], remove: str,
     # The developer's own commands need its account's profile, which only its owner has.
     verifier = Verifier(ctx, f"offboard {row.account} ({row.region}) with that account's profile (--remove)")
     verifier.onboard_command = f"onboard {row.account} ({row.region}) again with that account's profile"
-    verifier.central, verifier.role_documents, verifier.registry = shared
+    verifier.central, verifier.role_documents, verifier.registry, verifier.member_stacks = shared
     links, _ = verifier.run(probe=False, orphans=False)
     row.links = links
     if any(not link.ok for link in links):

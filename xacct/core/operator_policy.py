@@ -158,6 +158,8 @@ def organization_policy(partition: str = "aws") -> dict[str, Any]:
     p = partition
     statements = [
         _statement("ReadTheOrganization", ORGANIZATION_READS, "*"),
+        # --verify --all finds the OU accounts' stacks through the stack sets; listing takes no resource.
+        _statement("FindTheOusStackSets", ["cloudformation:ListStackSets"], "*"),
         _statement(
             "TheOusStackSets",
             STACK_SET_ACTIONS,
