@@ -70,3 +70,31 @@ def test_a_template_parsed_once_gives_every_stack_its_own_copy() -> None:
     first = models.Stack.parse_template(text)
     first["Resources"].clear()  # what one stack does to its template stays its own
     assert models.Stack.parse_template(text)["Resources"]
+
+
+def test_an_access_key_is_its_accounts_and_a_deleted_one_nobodys(aws: Emulator) -> None:
+    import boto3
+
+    iam = session("dev1").client("iam")
+    iam.create_user(UserName="someone")
+    key = iam.create_access_key(UserName="someone")["AccessKey"]
+
+    def whoami() -> str:
+        sts = boto3.client(
+            "sts",
+            region_name=REGION,
+            aws_access_key_id=key["AccessKeyId"],
+            aws_secret_access_key=key["SecretAccessKey"],
+        )
+        return str(sts.get_caller_identity()["Account"])
+
+    from tests.conftest import DEV1
+
+    assert whoami() == DEV1
+    assert whoami() == DEV1  # remembered, and still right
+    iam.delete_access_key(UserName="someone", AccessKeyId=key["AccessKeyId"])
+    import botocore.exceptions as bx
+
+    with pytest.raises(bx.ClientError) as refused:
+        whoami()
+    assert refused.value.response["Error"]["Code"] == "InvalidClientTokenId"

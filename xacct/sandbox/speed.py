@@ -2,8 +2,9 @@
 
 With a hundred developer accounts at once moto spent most of its time on bookkeeping: every request
 re-listed moto's package directory under the dispatcher's global lock, every backend lookup copied
-the list of accounts under another, every KMS key (symmetric ones too) generated a 2,048-bit RSA key
-that only Sign/Verify/GetPublicKey use, and every template was parsed by the pure-Python YAML loader
+the list of accounts under another, every request looked for its access key in every account's IAM,
+every KMS key (symmetric ones too) generated a 2,048-bit RSA key that only Sign/Verify/GetPublicKey
+use, and every template was parsed by the pure-Python YAML loader
 (now libyaml, and a template made into many stacks is parsed once, each stack given its own copy).
 Each is replaced by the same result, computed once or when first needed."""
 
@@ -27,6 +28,7 @@ def install() -> None:
     _backend_lookup()
     _lazy_private_keys()
     _template_loader()
+    _access_key_accounts()
     setattr(backends, _PATCHED, True)
 
 
@@ -110,3 +112,29 @@ def _template_loader() -> None:
 
     models.Stack.parse_template = staticmethod(parse_template)  # type: ignore[method-assign]
     models.ChangeSet._parse_template = change_set_parse  # type: ignore[method-assign]
+
+
+def _access_key_accounts() -> None:
+    """Whose access key a request carries: moto looks through every account's IAM, every partition
+    of each, for every request (with 600 accounts, most of its CPU). Remembered once found, and
+    checked still there on every use (a deleted key is looked for again, and not found)."""
+    from moto.iam import models
+
+    known: dict[str, tuple[str, str]] = {}
+
+    def get_account_id_from(access_key: str) -> str:
+        hit = known.get(access_key)
+        if hit is not None:
+            backend = dict.get(models.iam_backends, hit[0])  # never makes an account's backend
+            if backend is not None and access_key in backend[hit[1]].access_keys:
+                return hit[0]
+        for account_id, account in list(models.iam_backends.items()):
+            for partition in models.PARTITION_NAMES:  # type: ignore[attr-defined]
+                if access_key in account[partition].access_keys:
+                    known[access_key] = (account_id, partition)
+                    return account_id
+        from moto.core import DEFAULT_ACCOUNT_ID  # type: ignore[attr-defined]
+
+        return DEFAULT_ACCOUNT_ID
+
+    models.get_account_id_from = get_account_id_from
