@@ -16,14 +16,7 @@ import botocore.exceptions as bx
 
 from xacct.aws.requests import Poller, error_code, error_message, parameter_list, tags_and_capabilities, token
 from xacct.core.preview import touches_policy
-from xacct.core.state import (
-    Prepared,
-    Progress,
-    ResourceChange,
-    StackState,
-    carried,
-    remaining_text,
-)
+from xacct.core.state import Prepared, Progress, ResourceChange, StackState, carried, remaining_text
 from xacct.core.status import FAILED_ENDINGS, Next, decide, is_in_progress
 from xacct.errors import AwsFailure
 
@@ -181,10 +174,8 @@ class Stacks:
         """Follow a stack until CloudFormation stops working on it; report each event.
 
         Only the events are polled (one call a poll); the stack itself is read when its own
-        terminal event shows up, and every fifth poll in case an event is missed. `started`: an
-        operation this run has just started, which nothing can have finished yet: the first read
-        waits a poll's delay (a hundred stacks started at once would otherwise all be read at once).
-        """
+        terminal event shows up, and every fifth poll in case an event is missed. `started`: just
+        started by this run, so first read after a poll's delay (not a hundred stacks read at once)."""
         seen: set[str] = set()
         failures: list[dict[str, Any]] = []
         for poll, delay in enumerate(self.poller.delays()):
