@@ -193,6 +193,21 @@ def test_a_developer_onboarded_after_two_builds_starts_current(aws: Emulator) ->
     assert len(versions(BUCKET1, "dev1", "svc-a/app.zip")) == 1
 
 
+def sync_invocations(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The buckets of each invocation the tool makes to start developers current, as it makes them."""
+    from xacct.aws import backfill
+
+    invocations: list[list[str]] = []
+    original = backfill.sync_group
+
+    def spied(lam: Any, central: Any, buckets: list[str], progress: Any = None) -> list[backfill.Synced]:
+        invocations.append(list(buckets))
+        return original(lam, central, buckets, progress)
+
+    monkeypatch.setattr(backfill, "sync_group", spied)
+    return invocations
+
+
 def test_no_sync_leaves_the_new_bucket_empty(aws: Emulator) -> None:
     from tests.conftest import DEV1, deploy_central, onboard_args, run_cli
 
@@ -211,21 +226,13 @@ def test_with_a_fleet_file_each_developer_starts_current_with_its_own_counts(
     bucket received is still said for that bucket alone."""
     from tests.conftest import DEV3, REGION, deploy_central, onboard_args, run_cli
     from tests.test_fleet import team
-    from xacct.aws import backfill
 
     deploy_central()
     bucket3 = f"xacct-build-{DEV3}-{REGION}"
     assert run_cli(*onboard_args("dev3", DEV3), "--yes").code == 0
     version = build_artifact("svc/app.zip", b"the build")
     settled("svc/app.zip", version)  # delivered to dev3, the one registered
-    invocations: list[list[str]] = []
-    original = backfill.sync_group
-
-    def spied(lam: Any, central: Any, buckets: list[str], progress: Any = None) -> list[backfill.Synced]:
-        invocations.append(list(buckets))
-        return original(lam, central, buckets, progress)
-
-    monkeypatch.setattr(backfill, "sync_group", spied)
+    invocations = sync_invocations(monkeypatch)
     path = team(tmp_path, [{"dev_profile": "dev1"}, {"dev_profile": "dev2"}, {"dev_profile": "dev3"}])
     r = run_cli("--from", str(path), "--yes")
     assert r.code == 0, r.out + r.err
@@ -246,7 +253,6 @@ def test_a_central_function_of_an_earlier_template_starts_a_batch_one_bucket_at_
 
     from tests.conftest import BUILD, CFN, DEV3, REGION, cfn, run_cli
     from tests.test_fleet import team
-    from xacct.aws import backfill
 
     earlier = (CFN.parent / "tests" / "data" / "central-before-overflow.yaml").read_text()
     cfn("build").create_stack(
@@ -261,14 +267,7 @@ def test_a_central_function_of_an_earlier_template_starts_a_batch_one_bucket_at_
     kept, bucket.notification_configuration = bucket.notification_configuration, None  # the sync alone
     backend.put_object(name, "svc/app.zip", b"the build")
     bucket.notification_configuration = kept
-    invocations: list[list[str]] = []
-    original = backfill.sync_group
-
-    def spied(lam: Any, central: Any, buckets: list[str], progress: Any = None) -> list[backfill.Synced]:
-        invocations.append(list(buckets))
-        return original(lam, central, buckets, progress)
-
-    monkeypatch.setattr(backfill, "sync_group", spied)
+    invocations = sync_invocations(monkeypatch)
     path = team(tmp_path, [{"dev_profile": "dev1"}, {"dev_profile": "dev2"}, {"dev_profile": "dev3"}])
     r = run_cli("--from", str(path), "--yes")
     assert r.code == 0, r.out + r.err

@@ -42,8 +42,9 @@ def run(central: Central, request: Request, o: Output, saved: Saved | None = Non
         central_state = bctx.build_stacks().describe(central.stack)
         registry = check_central(central, central_state)
         members = {m.account for m in view.members}
+        buckets = {e.bucket for e in registry.entries}
         candidates = {ou_plan.account_of(e) for e in registry.entries} - members
-        candidates = {a for a in candidates if ou_plan.bucket_of(a, region) in {e.bucket for e in registry.entries}}
+        candidates = {a for a in candidates if ou_plan.bucket_of(a, region) in buckets}
         instances, removed = reached(org_gw.cfn, ou_plan.stack_set_name(view.ou), region, view.call_as, candidates)
     plan = ou_plan.plan(
         view.ou, view.ou_name, region, view.call_as,
@@ -134,15 +135,11 @@ def reached(cfn: Any, name: str, region: str, call_as: str, candidates: set[str]
     DELETE operation's SUCCEEDED result for it, not created again since. Operations are read newest
     first, and only until every candidate is decided (none: none are read). Nothing when the stack
     set does not exist yet."""
+    from xacct.aws import stacksets
+
+    listed = stacksets.StackSet(cfn, name, call_as, region, preferences={}, said=lambda _: None).instances()
+    instances = {a: str(i.get("StackInstanceStatus", {}).get("DetailedStatus", "")) for a, i in listed.items()}
     try:
-        pages = cfn.get_paginator("list_stack_instances").paginate(
-            StackSetName=name, StackInstanceRegion=region, CallAs=call_as
-        )
-        instances = {
-            str(i["Account"]): str(i.get("StackInstanceStatus", {}).get("DetailedStatus", ""))
-            for page in pages
-            for i in page["Summaries"]
-        }
         open_ = candidates - set(instances)
         if not open_:
             return instances, []

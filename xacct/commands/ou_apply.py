@@ -5,6 +5,7 @@ entries out first (trust ends before the stacks go), then its instances and the 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,7 +36,9 @@ class Applied:
     lingering: list[str] = field(default_factory=list)  # instances of accounts no longer beneath the OU
 
 
+@functools.cache
 def member_stack() -> str:
+    """The member template, from the stock templates the package ships (made once per run)."""
     return member_template.render(
         template("CrossAccountPrimary"), template("CrossAccountDeploy"), template("CrossAccountDeveloper")
     )

@@ -112,15 +112,14 @@ def plan(
 def change(before: reg.Registry, leaving: Iterable[str], joining: Iterable[reg.Entry], region: str) -> reg.Change:
     """The one central change of a run: the leavers' entries out, the joiners' in, in order; every
     other entry keeps its place."""
+    from xacct.core.fleet import merge_all
+
     registry, gone = before, 0
     for account in leaving:
         step = reg.remove(registry, bucket=bucket_of(account, region))
         gone += step.kind == "removed"
         registry = step.after
-    added = 0
-    for entry in joining:
-        step = reg.merge(registry, entry)
-        added += step.kind == "added"
-        registry = step.after
+    merged = merge_all(registry, list(joining))
+    added = len(merged.after.entries) - len(registry.entries)
     kind: reg.ChangeKind = "added" if added else "removed" if gone else "unchanged"
-    return reg.Change(before, registry, kind, f"{added} added, {gone} taken out")
+    return reg.Change(before, merged.after, kind, f"{added} added, {gone} taken out")
