@@ -18,6 +18,7 @@ parameters. Prints a table and writes it to bench/results/.
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 import os
@@ -62,15 +63,23 @@ def timed(*argv: str) -> tuple[float, str]:
     return wall, out.getvalue()
 
 
-def client(service: str, account: str, endpoint: str) -> Any:
-    """A client with the account's Admin role, straight to the emulator (setup, not measured)."""
-    base = boto3.Session(
+@functools.cache
+def _base(endpoint: str) -> tuple[Any, Any]:
+    """One session for the setup's clients (each new session parses the AWS files again) and its
+    STS client with the emulator's base keys."""
+    session = boto3.Session(
         aws_access_key_id=identities.BASE_KEY, aws_secret_access_key=identities.BASE_SECRET, region_name=REGION
     )
-    creds = base.client("sts", endpoint_url=endpoint).assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/{identities.ADMIN_ROLE}", RoleSessionName="bench"
-    )["Credentials"]
-    return boto3.client(  # type: ignore[call-overload]
+    return session, session.client("sts", endpoint_url=endpoint)
+
+
+def client(service: str, account: str, endpoint: str) -> Any:
+    """A client with the account's Admin role, straight to the emulator (setup, not measured)."""
+    session, sts = _base(endpoint)
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/{identities.ADMIN_ROLE}", RoleSessionName="bench")[
+        "Credentials"
+    ]
+    return session.client(
         service,
         region_name=REGION,
         endpoint_url=endpoint,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 from pathlib import Path
+from typing import Any
 
 import botocore.exceptions as bx
 import pytest
@@ -109,3 +110,65 @@ def test_a_profiles_region_is_what_botocore_resolves(
     except bx.ProfileNotFound:
         changed = None
     assert profile_region(profile) == changed  # the files changed: read again
+
+
+def test_sessions_share_one_parse_of_the_aws_files_and_answer_as_botocore(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch's sessions read the files once; each must still resolve what a plain session does."""
+    import botocore.configloader
+    import botocore.session
+
+    from xacct.aws import aws_files
+
+    config, credentials = tmp_path / "config", tmp_path / "credentials"
+    config.write_text(
+        "[default]\nregion = ap-south-1\nretry_mode = adaptive\n"
+        "[profile role]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = keys\n"
+        "region = us-west-2\nsts_regional_endpoints = legacy\nmax_attempts = 7\n"
+        + "".join(f"[profile p{n}]\nregion = eu-west-1\n" for n in range(300))
+    )
+    credentials.write_text("[keys]\naws_access_key_id = AKIAKEYS\naws_secret_access_key = secret\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ACCESS_KEY_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    parses = []
+    real = botocore.configloader.load_config
+
+    def counted(path: str) -> Any:
+        parses.append(path)
+        return real(path)
+
+    monkeypatch.setattr(botocore.configloader, "load_config", counted)
+    variables = ("region", "retry_mode", "max_attempts", "sts_regional_endpoints", "profile")
+    ours_parsed = 0
+    for profile in (None, "role", "keys", "p299"):
+        ours, plain = aws_files.Session(profile=profile), botocore.session.Session(profile=profile)
+        before = len(parses)
+        read = (ours.get_scoped_config(), ours.available_profiles, [ours.get_config_variable(v) for v in variables])
+        ours.create_client("s3", region_name="us-east-1", aws_access_key_id="A", aws_secret_access_key="B")
+        ours_parsed += len(parses) - before
+        assert read == (
+            plain.get_scoped_config(),
+            plain.available_profiles,
+            [plain.get_config_variable(v) for v in variables],
+        )
+        # (botocore's credential provider for keys in the config file parses that file itself)
+        assert _where_from(ours.get_credentials()) == _where_from(plain.get_credentials())
+    assert ours_parsed == 1  # for four sessions (each plain one parsed the files for itself)
+    assert aws_files.Session().full_config == botocore.session.Session().full_config  # nothing wrote into it
+
+    kept = aws_files.Session(profile="role")
+    kept.get_scoped_config()
+    config.write_text("[profile role]\nregion = ca-central-1\n")
+    assert aws_files.Session(profile="role").get_config_variable("region") == "ca-central-1"  # made after
+    assert kept.get_config_variable("region") == "us-west-2"  # a session keeps what it read, as botocore's
+
+
+def _where_from(credentials: Any) -> tuple[str, str] | None:
+    """Which provider answered, and the key where it is static (an assumed role's is not fetched)."""
+    if credentials is None:
+        return None
+    return credentials.method, "" if credentials.method == "assume-role" else credentials.access_key

@@ -12,6 +12,7 @@ import boto3
 import botocore.exceptions as bx
 from botocore.config import Config
 
+from xacct.aws import aws_files
 from xacct.errors import AwsFailure, InvalidInput
 
 if TYPE_CHECKING:  # the stubs are a development dependency; at run time these are plain clients
@@ -124,9 +125,7 @@ class Gateway:
         with self._lock:
             if self._session is None:
                 try:
-                    import botocore.session
-
-                    core = botocore.session.Session(profile=self.profile or None)
+                    core = aws_files.Session(profile=self.profile or None)
                     core.register_component("data_loader", _loader())
                     core.get_scoped_config()  # an unknown profile is said here, as boto3.Session would
                     core.set_default_client_config(_FIRST_CONTACT)  # clients made with their own config override it
@@ -141,9 +140,7 @@ class Gateway:
         """A gateway with a role's temporary credentials (an AssumeRole answer's Credentials), its
         service models shared with every other session of the run (--verify --all makes one for
         each developer)."""
-        import botocore.session
-
-        core = botocore.session.Session()
+        core = aws_files.Session()
         core.register_component("data_loader", _loader())
         core.set_credentials(credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"])
         core.set_default_client_config(_FIRST_CONTACT)

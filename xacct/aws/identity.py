@@ -5,9 +5,9 @@ when AWS cannot be reached)."""
 from __future__ import annotations
 
 import os
-import threading
 from dataclasses import dataclass
 
+from xacct.aws import aws_files
 from xacct.aws.gateway import Gateway
 
 FALLBACK_REGION = "us-east-1"
@@ -27,30 +27,10 @@ def _account_in(config: dict[str, str]) -> str | None:
     return parts[4] if len(parts) > 5 and parts[4].isdigit() else None
 
 
-_PARSED: dict[tuple[object, ...], dict[str, dict[str, str]]] = {}
-_PARSING = threading.Lock()
-
-
 def _configured() -> dict[str, dict[str, str]]:
-    """The profiles of the AWS config and credentials files, as botocore merges them, parsed once
-    while the files stay as they are (a batch asks a hundred profiles for their region)."""
-    import botocore.session
-
-    files = [os.environ.get("AWS_CONFIG_FILE", "~/.aws/config")]
-    files.append(os.environ.get("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"))
-    stamp: list[object] = []
-    for path in (os.path.expanduser(f) for f in files):
-        try:
-            held = os.stat(path)
-            stamp.append((path, held.st_mtime_ns, held.st_size))
-        except OSError:
-            stamp.append((path, None))
-    with _PARSING:
-        if tuple(stamp) not in _PARSED:
-            configured = botocore.session.Session().full_config.get("profiles", {})
-            _PARSED.clear()
-            _PARSED[tuple(stamp)] = {k: v for k, v in configured.items() if isinstance(v, dict)}
-        return _PARSED[tuple(stamp)]
+    """The profiles of the AWS config and credentials files (a batch asks a hundred profiles for
+    their region: the files are parsed once)."""
+    return aws_files.profiles()
 
 
 def profiles() -> list[Profile]:
@@ -82,9 +62,7 @@ def nothing_configured() -> bool:
     never set up (the first thing a new user meets)."""
     if profiles() or environment_profile():
         return False
-    import botocore.session
-
-    return botocore.session.Session().get_credentials() is None
+    return aws_files.Session().get_credentials() is None
 
 
 def environment_profile() -> str | None:
