@@ -98,3 +98,34 @@ def test_an_access_key_is_its_accounts_and_a_deleted_one_nobodys(aws: Emulator) 
     with pytest.raises(bx.ClientError) as refused:
         whoami()
     assert refused.value.response["Error"]["Code"] == "InvalidClientTokenId"
+
+
+def test_errors_and_actions_answer_as_moto_answers_them(aws: Emulator) -> None:
+    """One error table per service and one method list per response class: the same answers."""
+    import inspect
+
+    import botocore.exceptions as bx
+    from moto.cloudformation.responses import CloudFormationResponse
+    from moto.core import errors, responses
+    from moto.core.utils import get_service_model
+    from moto.s3.responses import S3Response
+
+    names_of = responses.method_names_from_class  # type: ignore[attr-defined]
+    for cls in (CloudFormationResponse, S3Response):
+        expected = [name for name, _ in inspect.getmembers(cls, predicate=inspect.isfunction)]
+        assert names_of(cls) == expected
+    assert "list_stack_sets" in names_of(CloudFormationResponse)  # the emulator's own
+    model = get_service_model("cloudformation")
+    shared = errors.ErrorLookupFactory().for_service(model)
+    assert errors.ErrorLookupFactory().for_service(model) is shared
+    assert shared.from_code("AlreadyExistsException") is not None
+    fresh = errors.ErrorLookupFactory._create_error_lut(model)
+    for code in ("AlreadyExistsException", "ValidationError", "ChangeSetNotFound", "NoSuchCode"):
+        ours, theirs = shared.from_code(code), fresh.from_code(code)
+        assert getattr(ours, "error_code", None) == getattr(theirs, "error_code", None)
+    cfn = session("build").client("cloudformation", region_name=REGION)
+    for _ in range(2):  # the second answer from the shared table
+        with pytest.raises(bx.ClientError) as missing:
+            cfn.describe_stacks(StackName="never-made")
+        assert missing.value.response["Error"]["Code"] == "ValidationError"
+        assert "never-made does not exist" in missing.value.response["Error"]["Message"]

@@ -29,6 +29,8 @@ def install() -> None:
     _lazy_private_keys()
     _template_loader()
     _access_key_accounts()
+    _error_lookups()
+    _action_names()
     setattr(backends, _PATCHED, True)
 
 
@@ -138,3 +140,24 @@ def _access_key_accounts() -> None:
         return DEFAULT_ACCOUNT_ID
 
     models.get_account_id_from = get_account_id_from
+
+
+def _error_lookups() -> None:
+    """moto builds a service's table of error shapes again for every error it answers (its cache
+    lives in a factory made anew each time): one table per service, shared."""
+    from moto.core import errors
+
+    shared: dict[str, Any] = {}
+
+    def __init__(self: Any) -> None:
+        self._error_lut_cache = shared
+
+    errors.ErrorLookupFactory.__init__ = __init__  # type: ignore[method-assign]
+
+
+def _action_names() -> None:
+    """moto lists a response class's methods (inspect.getmembers) for every request: once per
+    class. The emulator's own changes to those classes are all made before it serves anything."""
+    from moto.core import responses
+
+    responses.method_names_from_class = functools.cache(responses.method_names_from_class)  # type: ignore[attr-defined]
