@@ -50,6 +50,10 @@ def test_four_developers_one_central_change_set_in_file_order(slow_aws: CloudFor
     assert len(central_change_sets) == 1
     for profile, _ in DEVS:
         assert stack("CrossAccountDeveloper", profile) is not None
+    # The central update is what the batch waits for: the others' second stacks start behind its change set.
+    second = [c for c in slow_aws.calls if c.action == "CreateStack" and c.stack != "CrossAccountPrimary"]
+    assert len(second) == 2 * len(DEVS)
+    assert min(c.at for c in second) >= central_change_sets[0].at
     # The same command again: nothing added twice, nothing written centrally.
     calls = len(slow_aws.calls)
     again = run_cli("--from", str(path), "--yes")

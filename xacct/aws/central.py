@@ -59,8 +59,11 @@ def verify(before: reg.Registry, change: reg.Change, now: reg.Registry) -> list[
 class CentralUpdate:
     """Apply a merge or removal to the central stack's lists, exactly once."""
 
-    def __init__(self, stacks: Stacks, ssm: Any, stack: str, progress: Progress) -> None:
+    def __init__(
+        self, stacks: Stacks, ssm: Any, stack: str, progress: Progress, created: Callable[[], object] | None = None
+    ) -> None:
         self.stacks, self.ssm, self.stack, self.progress = stacks, ssm, stack, progress
+        self.created = created  # told when CloudFormation has the change set
 
     def run(self, compute: Callable[[reg.Registry], reg.Change]) -> reg.Change:
         lease = Lease(self.ssm, self.stack, self.progress, self.stacks.poller.sleep)
@@ -99,7 +102,9 @@ class CentralUpdate:
         values = reg.render(change.after)
         held = self.stacks.template(self.stack)
         body, upgrade = central_template(held, values, stock("CrossAccountPrimary"), len(change.before.held(0)))
-        prepared = self.stacks.prepare(self.stack, body, values, state.tags, self.progress, keep=state.parameters)
+        prepared = self.stacks.prepare(
+            self.stack, body, values, state.tags, self.progress, keep=state.parameters, created=self.created
+        )
         replaced = (
             [c.logical_id for c in prepared.changes if c.replacement in ("True", "Conditional")] if upgrade else []
         )

@@ -1,9 +1,7 @@
-"""The one engine every stack operation goes through.
-
-Change sets for every write, so the user sees what CloudFormation will do; nothing at all when
-the deployed template and parameters already match; waiting by polling stack events every
-second or two (never the 30-second waiters), reporting each event as it arrives.
-"""
+"""The one engine every stack operation goes through. Change sets for every write, so the user sees
+what CloudFormation will do; nothing at all when the deployed template and parameters already match;
+waiting by polling stack events every second or two (never the 30-second waiters), reporting each
+event as it arrives."""
 
 from __future__ import annotations
 
@@ -41,8 +39,7 @@ class Stacks:
         finished: dict[str, str] | None = None,
         stage: Callable[[str, str], str] | None = None,
     ) -> None:
-        self.cfn = cfn
-        self.stage = stage  # puts a template too large to send inline where CloudFormation reads it
+        self.cfn, self.stage = cfn, stage  # stage: puts a template too big to send inline where CloudFormation reads it
         # Operations started and not yet seen to finish, shared by a run's engines, so an
         # interruption can say what CloudFormation is still doing.
         self.inflight = inflight if inflight is not None else {}
@@ -169,18 +166,18 @@ class Stacks:
         marker: str | None = None,
         label: str | None = None,
         *,
-        started: bool = False,
+        started: str | None = None,
     ) -> StackState:
-        """Follow a stack until CloudFormation stops working on it; report each event.
-
-        Only the events are polled (one call a poll); the stack itself is read when its own
-        terminal event shows up, and every fifth poll in case an event is missed. `started`: just
-        started by this run, so first read after a poll's delay (not a hundred stacks read at once)."""
+        """Follow a stack until CloudFormation stops working on it; report each event. Only the events
+        are polled (one call a poll); the stack itself is read when its own terminal event shows up,
+        and every fifth poll in case an event is missed. `started`: the operation this run just
+        started: first read after a poll's delay (not a hundred read at once), and when its kin end."""
         seen: set[str] = set()
         failures: list[dict[str, Any]] = []
+        follow = self.poller.follow(f"{started} {label or name}" if started else None)
         for poll, delay in enumerate(self.poller.delays()):
             if started and poll == 0:
-                self.poller.sleep(delay)
+                follow.sleep(delay)
             ended = False
             for ev in self._new_events(name, marker, seen):
                 progress.event(self._tag(label or name), ev)
@@ -193,9 +190,10 @@ class Stacks:
                 state = self.describe(name)
                 if not is_in_progress(state.status):
                     break
-            self.poller.sleep(delay)
+            follow.sleep(delay)
         if state.status in FAILED_ENDINGS or (state.status or "").endswith("_FAILED"):
             raise AwsFailure(self._diagnose(state, failures))
+        follow.ended()
         return state
 
     def _diagnose(self, state: StackState, failures: list[dict[str, Any]]) -> str:
@@ -231,12 +229,11 @@ class Stacks:
         progress: Progress,
         *,
         keep: Mapping[str, str] | None = None,
+        created: Callable[[], object] | None = None,
     ) -> Prepared:
-        """Make a change set for `name`, or decide that there is nothing to do.
-
-        `keep` holds deployed parameter values to pass again unchanged (read just before);
-        a value reading back as asterisks (NoEcho) is kept with UsePreviousValue instead.
-        """
+        """Make a change set for `name`, or decide that there is nothing to do. `keep` holds deployed
+        parameter values to pass again unchanged (read just before); a value reading back as asterisks
+        (NoEcho) is kept with UsePreviousValue instead. `created`: called once CloudFormation has it."""
         state = self._ready(name, progress)
         if state.exists and self.matches(state, template, parameters):
             return Prepared(name, "none")
@@ -251,8 +248,10 @@ class Stacks:
         }
         kwargs.update(self.template_source(name, template))
         progress.note(self._tag(name), f"creating a change set ({change_type.lower()})")
-        created = self.cfn.create_change_set(**kwargs, ClientToken=token())
-        prepared = Prepared(name, "update" if state.exists else "create", created["Id"])
+        made = self.cfn.create_change_set(**kwargs, ClientToken=token())
+        prepared = Prepared(name, "update" if state.exists else "create", made["Id"])
+        if created is not None:
+            created()
         try:
             prepared.changes = self._wait_change_set(prepared)
         except BaseException:
@@ -331,7 +330,7 @@ class Stacks:
         self.inflight[tag] = action
         progress.note(tag, f"{action} in progress")
         try:
-            state = self.wait(target or name, progress, marker, label=name, started=True)
+            state = self.wait(target or name, progress, marker, label=name, started=action)
         except AwsFailure:
             self.inflight.pop(tag, None)
             raise

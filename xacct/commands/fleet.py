@@ -97,14 +97,17 @@ def gather(request: Request, o: Output, saved: Saved | None, planner: Planner, *
     members = [Member(n, dev.layered(shared)) for n, dev in enumerate(listed.developers, 1)]
     with common.waiting(o, f"reading the build account and {len(members)} developer accounts"):
         central = derive(shared, Answers().with_defaults(), identify, developer=False).central()
-        _each(members, lambda m: _resolve(m, identify))
-        _duplicates(members)
         bctx = BuildContext(central, LineProgress(o.err), threading.Event())
         bctx.build = identify.gateway(central.build.profile, central.build.region, "build")
         bctx.build.check_account(central.build.account)
         state = bctx.build_stacks().describe(central.stack)
-        ready = [m for m in members if not m.problem]
-        _each(ready, lambda m: _read(m, bctx, identify, planner, leftovers=leftovers, central=state))
+
+        def each(m: Member) -> None:  # one pass: no developer waits for the slowest to be identified
+            _resolve(m, identify)
+            _read(m, bctx, identify, planner, leftovers=leftovers, central=state)
+
+        _each(members, each)
+        _duplicates(members)
         _refuse(o, members)
     return Batch(central, bctx, members, state)
 
@@ -187,9 +190,13 @@ class Primaries:
 
 def _apply(bctx: BuildContext, stack: str, plans: list[Member], view: FleetLines) -> reg.Change:
     """Two operations deep for the whole batch, as for one developer: every developer's primary
-    stack; then its deployment roles and developer stack, and, once every primary has settled,
-    the one central update, side by side. A developer whose primary failed is left out of it."""
+    stack; then, once every primary has settled, the one central update, and beside it each
+    developer's deployment roles and developer stack. Those start once CloudFormation has the
+    central change set: the central update is what everything waits for, and a hundred stacks
+    started at once would hold back its reads and its change set on this machine's CPU (and end
+    before it anyway). A developer whose primary failed is left out of the central update."""
     primaries = Primaries(plans)
+    central_first = threading.Event()
 
     def developer(m: Member) -> None:
         assert m.ctx is not None
@@ -198,7 +205,10 @@ def _apply(bctx: BuildContext, stack: str, plans: list[Member], view: FleetLines
         key = ctx.dev_label
         try:
             onboard.deploy_developer(
-                ctx, m.plan, central=lambda primary: primaries.arrive(m, onboard.entry_of(ctx, primary))
+                ctx,
+                m.plan,
+                central=lambda primary: primaries.arrive(m, onboard.entry_of(ctx, primary)),
+                hold=central_first,
             )
         except XacctError as exc:
             m.problem = exc.message
@@ -213,12 +223,14 @@ def _apply(bctx: BuildContext, stack: str, plans: list[Member], view: FleetLines
         try:
             primaries.wait(bctx.stop)
             entries = [m.entry for m in plans if m.entry]  # file order
-            update = CentralUpdate(bctx.build_stacks(), bctx.build.ssm, stack, view)
+            update = CentralUpdate(bctx.build_stacks(), bctx.build.ssm, stack, view, created=central_first.set)
             final = update.run(lambda now: fl.merge_all(now, entries))
             view.finished(CENTRAL, True, final.message)
         except BaseException:
             bctx.stop.set()  # every developer's wait ends; what CloudFormation started goes on
             raise
+        finally:
+            central_first.set()  # no change set (nothing to change, or it failed): the others go on
         for future in running:
             future.result()
     return final
@@ -279,7 +291,7 @@ def _read(
     assert m.target is not None
     dev = m.target.dev
     ctx = Context(bctx.central, bctx.progress, bctx.stop, target=m.target, direct=True, dev_label=dev.account)
-    ctx.inflight = bctx.inflight
+    ctx.inflight, ctx.poller = bctx.inflight, bctx.poller  # one poller: the developers' stacks are kin
     ctx.build, ctx.dev = bctx.build, reached.gateway(dev.profile, dev.region, "developer")
     m.ctx = ctx
     m.reads = read(ctx, leftovers=leftovers, central=central)

@@ -4,6 +4,7 @@ stack; then the deployment roles, the developer stack and the central update sid
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -199,10 +200,12 @@ def deploy_developer(
     prepared: dict[str, Prepared] | None = None,
     *,
     central: Callable[[StackState], None] | None = None,
+    hold: threading.Event | None = None,
 ) -> StackState:
     """The developer's stacks: the primary, then the deployment roles and the developer stack
-    side by side (with `central`, the central update beside them). Returns the primary as
-    deployed; raises the first failure with what completed and what never started."""
+    side by side (with `central`, the central update beside them; with `hold`, once it is set).
+    Returns the primary as deployed; raises the first failure with what completed and what never
+    started."""
     target = ctx.target
     s = target.stacks
     dev = ctx.dev_stacks()
@@ -216,12 +219,23 @@ def deploy_developer(
         params = planning.primary_parameters(current, build_root, plan.replication_role, target.dev.account)
         state[s.primary] = deploy(s.primary, params, current)
 
+    def held() -> None:
+        while hold is not None and not hold.wait(0.25) and not ctx.stop.is_set():
+            pass
+        if ctx.stop.is_set():  # the batch failed or was interrupted before its central change set
+            raise Interrupted("interrupted")
+
     def deploy_roles() -> None:
+        held()
         require(state[s.primary], "CMK", f"check the stack {s.primary}")
         state[s.deploy] = deploy(s.deploy, planning.deploy_parameters(target.dev.account, state[s.primary]) or {})
 
     def developer() -> None:
         state[s.developer] = deploy(s.developer, planning.developer_parameters(plan.replication_role))
+
+    def held_developer() -> None:
+        held()
+        developer()
 
     first = f"developer {s.primary}"
     if s.developer in plan.seed_stacks:
@@ -231,7 +245,7 @@ def deploy_developer(
             scheduler.Step(first, primary, (f"developer {s.developer}",)),
         ]
     else:
-        steps = [scheduler.Step(first, primary), scheduler.Step(f"developer {s.developer}", developer, (first,))]
+        steps = [scheduler.Step(first, primary), scheduler.Step(f"developer {s.developer}", held_developer, (first,))]
     if s.deploy not in plan.seed_stacks:  # the seed's deploy roles serve the reader's pipelines: kept
         steps.append(scheduler.Step(f"developer {s.deploy}", deploy_roles, (first,)))
     if central is not None:
