@@ -34,7 +34,8 @@ def tags_and_capabilities(state: StackState, tags: Mapping[str, str]) -> dict[st
 
 # Status reads per second for the whole run. Each costs this machine a few milliseconds of CPU
 # (a signed request, an XML answer); a hundred developers' stacks polled once a second each would
-# keep one core busy with nothing but that, and slow every other step of the run.
+# keep one core busy with nothing but that, and slow every other step of the run. A batch's stacks
+# are not left to this pace alone when they end: their kin tell them when to look (Follow).
 POLLS_PER_SECOND = 30
 _WAITING = [0]
 _COUNT = threading.Lock()
