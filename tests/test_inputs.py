@@ -172,6 +172,7 @@ def test_a_mistaken_flag_is_one_short_refusal_and_changes_nothing(aws: Emulator,
         (["--verify", "--all", "--probe"], "--probe goes with --verify of one developer"),
         (["--status", "--dev-profile", "dev1"], "--dev-profile has no effect here"),
         (["--verify", "--all", "--dev-region", REGION], "--dev-region has no effect here"),
+        (["--remove", "--dry-run", "--out", "plan.json"], "a removal, --status, --verify or --adopt saves no plan"),
     ],
 )
 def test_a_flag_without_effect_in_its_mode_is_refused(argv: list[str], said: str) -> None:

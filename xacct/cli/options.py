@@ -37,7 +37,11 @@ REQUIRES: tuple[tuple[str, str, Callable[[argparse.Namespace], bool]], ...] = (
     ("orphan", "--remove", lambda a: a.remove),
     ("probe", "--verify of one developer", lambda a: a.verify and not a.all),
     ("all", "--verify", lambda a: a.verify),
-    ("out", "--dry-run", lambda a: a.dry_run and not (a.remove or a.status or a.verify or a.adopt)),
+    (
+        "out",
+        "the --dry-run of an onboarding (a removal, --status, --verify or --adopt saves no plan)",
+        lambda a: a.dry_run and not (a.remove or a.status or a.verify or a.adopt),
+    ),
     ("markdown", "--dry-run", lambda a: a.dry_run and not (a.status or a.verify or a.adopt)),
     (
         "apply_plan",
