@@ -203,7 +203,7 @@ def test_no_value_in_a_statement_list_removes_that_statement(aws: Emulator) -> N
         },
     }
     cfn = session("build").client("cloudformation")
-    cfn.create_stack(StackName="NoValue", TemplateBody=json.dumps(template))
+    cfn.create_stack(StackName="NoValue", TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM"])
     assert cfn.describe_stacks(StackName="NoValue")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
     arn = cfn.describe_stack_resources(StackName="NoValue")["StackResources"][0]["PhysicalResourceId"]
     iam = session("build").client("iam")

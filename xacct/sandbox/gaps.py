@@ -12,7 +12,14 @@ import json
 import re
 from typing import Any
 
-from xacct.sandbox import failures, gaps_organizations, gaps_services, gaps_stacksets_api, gaps_templates
+from xacct.sandbox import (
+    failures,
+    gaps_capabilities,
+    gaps_organizations,
+    gaps_services,
+    gaps_stacksets_api,
+    gaps_templates,
+)
 
 _PATCHED = "_xacct_gaps"
 
@@ -37,6 +44,7 @@ def install() -> None:
     gaps_templates.install()
     gaps_stacksets_api.install()
     gaps_organizations.install()
+    gaps_capabilities.install()
     setattr(models.CloudFormationBackend, _PATCHED, True)
 
 
