@@ -65,3 +65,17 @@ def test_a_template_without_iam_resources_needs_none(aws: Emulator) -> None:
     client.create_stack(StackName="plain", TemplateBody=body(Topic=TOPIC))
     assert client.describe_stacks(StackName="plain")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
     refused(client.update_stack, StackName="plain", TemplateBody=body(Topic=TOPIC, Role=ROLE))
+
+
+def test_a_stack_set_of_iam_resources_needs_its_capability_on_create_and_on_update(aws: Emulator) -> None:
+    from tests.test_stacksets_emulator import cfn as build_cfn
+    from tests.test_stacksets_emulator import organization
+
+    organization()
+    create = {"StackSetName": "roles", "TemplateBody": body(Role=NAMED), "PermissionModel": "SERVICE_MANAGED",
+              "AutoDeployment": {"Enabled": False}}  # fmt: skip
+    said = refused(build_cfn().create_stack_set, **create, Capabilities=["CAPABILITY_IAM"])
+    assert said == "Requires capabilities : [CAPABILITY_NAMED_IAM]"
+    assert not build_cfn().list_stack_sets(Status="ACTIVE")["Summaries"]
+    build_cfn().create_stack_set(**create, Capabilities=["CAPABILITY_NAMED_IAM"])
+    refused(build_cfn().update_stack_set, StackSetName="roles", UsePreviousTemplate=True)

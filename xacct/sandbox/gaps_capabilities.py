@@ -4,11 +4,14 @@ CloudFormation API Reference, CreateStack / UpdateStack / CreateChangeSet, `Capa
 with any of AWS::IAM::AccessKey, Group, InstanceProfile, ManagedPolicy, Policy, Role, User or
 UserToGroupAddition needs CAPABILITY_IAM or CAPABILITY_NAMED_IAM; one whose IAM resources have
 custom names needs CAPABILITY_NAMED_IAM; without them the call fails with InsufficientCapabilities
-("Requires capabilities : [CAPABILITY_NAMED_IAM]"), and nothing is created.
+("Requires capabilities : [CAPABILITY_NAMED_IAM]"), and nothing is created. CreateStackSet and
+UpdateStackSet ask the same of a stack set's template (gaps_stacksets_api.py).
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterable
 from typing import Any
 
 IAM_TYPES = {
@@ -41,12 +44,28 @@ def required(template: dict[str, Any]) -> str | None:
     return "CAPABILITY_NAMED_IAM" if named else "CAPABILITY_IAM"
 
 
-def install() -> None:
-    from moto.cloudformation import models, responses
+@functools.cache
+def _refusal() -> Any:
     from moto.cloudformation.exceptions import CloudFormationError
 
     class InsufficientCapabilities(CloudFormationError):
         code = "InsufficientCapabilitiesException"
+
+    return InsufficientCapabilities
+
+
+def check(body: str | None, given: Iterable[str]) -> None:
+    """Refuse `body` unless `given` holds what it needs (stacks, change sets and stack sets alike)."""
+    from moto.cloudformation import models
+
+    need = required(models.Stack.parse_template(body)) if body else None
+    enough = {"CAPABILITY_NAMED_IAM"} | ({"CAPABILITY_IAM"} if need == "CAPABILITY_IAM" else set())
+    if need is not None and not enough & set(given):
+        raise _refusal()(f"Requires capabilities : [{need}]")
+
+
+def install() -> None:
+    from moto.cloudformation import responses
 
     def template_of(self: Any) -> str | None:
         if self._get_bool_param("UsePreviousTemplate", False):
@@ -59,13 +78,7 @@ def install() -> None:
 
     def checked(original: Any) -> Any:
         def action(self: Any) -> Any:
-            body = template_of(self)
-            need = required(models.Stack.parse_template(body)) if body else None
-            given = set(self._get_param("Capabilities", []) or [])
-            if need == "CAPABILITY_IAM" and not given & {"CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"}:
-                raise InsufficientCapabilities(f"Requires capabilities : [{need}]")
-            if need == "CAPABILITY_NAMED_IAM" and "CAPABILITY_NAMED_IAM" not in given:
-                raise InsufficientCapabilities(f"Requires capabilities : [{need}]")
+            check(template_of(self), self._get_param("Capabilities", []) or [])
             return original(self)
 
         return action

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from xacct.sandbox import gaps_capabilities
 from xacct.sandbox import gaps_stacksets as gs
 
 SET_ACTIONS = (
@@ -104,6 +105,7 @@ def _create_stack_set(self: Any, backend: Any, name: str) -> Any:
         raise _named("NameAlreadyExistsException", f"StackSet {name} already exists")
     auto = self._get_params().get("AutoDeployment") or {}
     body = self._get_param("TemplateBody") or self._get_stack_from_s3_url(self._get_param("TemplateURL"))
+    gaps_capabilities.check(body, self._get_param("Capabilities", []) or [])
     stack_set = gs.ManagedSet(
         name=name,
         owner=backend.account_id,
@@ -150,6 +152,7 @@ def _update_stack_set(self: Any, backend: Any, name: str) -> Any:
     )
     if body is None and not self._get_param("UsePreviousTemplate"):
         body = stack_set.template
+    gaps_capabilities.check(body or stack_set.template, self._get_param("Capabilities", []) or [])  # asked again
     stack_set.template = body or stack_set.template
     for p in self._get_param("Parameters", []):
         if not p.get("UsePreviousValue"):
