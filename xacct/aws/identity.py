@@ -27,17 +27,11 @@ def _account_in(config: dict[str, str]) -> str | None:
     return parts[4] if len(parts) > 5 and parts[4].isdigit() else None
 
 
-def _configured() -> dict[str, dict[str, str]]:
-    """The profiles of the AWS config and credentials files (a batch asks a hundred profiles for
-    their region: the files are parsed once)."""
-    return aws_files.profiles()
-
-
 def profiles() -> list[Profile]:
     """Every profile of the AWS config and credentials files, sorted by name."""
     return [
         Profile(name, _account_in(config), config.get("region") or None)
-        for name, config in sorted(_configured().items())
+        for name, config in sorted(aws_files.profiles().items())
     ]
 
 
@@ -76,7 +70,7 @@ def profile_region(profile: str | None) -> str | None:
     if os.environ.get("AWS_DEFAULT_REGION"):
         return os.environ["AWS_DEFAULT_REGION"]
     name = profile or environment_profile()
-    configured = _configured()
+    configured = aws_files.profiles()  # parsed once for the run: a batch asks a hundred profiles
     if name is not None and name not in configured:
         return None
     return configured.get(name or "default", {}).get("region") or None
