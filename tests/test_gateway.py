@@ -167,6 +167,35 @@ def test_sessions_share_one_parse_of_the_aws_files_and_answer_as_botocore(
     assert kept.get_config_variable("region") == "us-west-2"  # a session keeps what it read, as botocore's
 
 
+def test_sessions_have_botocores_built_in_handlers_each_its_own() -> None:
+    """Sessions copy the built-in handlers one plain session registered: the same handlers for every
+    event, and what one session registers stays its own."""
+    import botocore.handlers
+    import botocore.session
+
+    from xacct.aws import aws_files
+
+    def handlers(session: Any, event: str) -> list[Any]:
+        return list(session.get_component("event_emitter")._emitter._handlers.prefix_search(event))
+
+    ours, other, plain = aws_files.Session(), aws_files.Session(), botocore.session.Session()
+    events = {spec[0] for spec in botocore.handlers.BUILTIN_HANDLERS}
+    events |= {"before-parameter-build.s3.PutObject", "needs-retry.sts.AssumeRole", "creating-client-class.s3"}
+    assert len(events) > 50
+    for event in sorted(events):
+        assert handlers(ours, event) == handlers(plain, event), event
+
+    def mine(**_: Any) -> None:
+        return None
+
+    ours.register("before-call.s3.PutObject", mine)
+    assert mine in handlers(ours, "before-call.s3.PutObject")
+    assert mine not in handlers(other, "before-call.s3.PutObject")
+    assert mine not in handlers(aws_files.Session(), "before-call.s3.PutObject")
+    client = other.create_client("s3", region_name="eu-west-1", aws_access_key_id="A", aws_secret_access_key="B")
+    assert client.meta.method_to_api_mapping["put_object"] == "PutObject"  # a client works from a copy
+
+
 def _where_from(credentials: Any) -> tuple[str, str] | None:
     """Which provider answered, and the key where it is static (an assumed role's is not fetched)."""
     if credentials is None:
