@@ -3,11 +3,12 @@
 moto runs a function only inside a Docker container, and there is none here, so S3's notification
 to the replication function did nothing. This runtime runs a function's *deployed* code (the zip
 moto stores; for an inline function, the index.py CloudFormation made from the template) in a
-process of its own, as Lambda does: the function's environment variables, temporary credentials
-of its execution role (AssumeRole), the region, a context object, and nothing of the caller's
-environment. What the function prints goes to its log group. S3 invokes a function
-asynchronously, and Lambda retries a failed asynchronous invocation twice (Lambda developer guide,
-"Error handling and automatic retries"); here the retries come after seconds, not minutes.
+process of its own (forked from one with boto3 imported: lambda_zygote.py), as Lambda does: the
+function's environment variables, temporary credentials of its execution role (AssumeRole), the
+region, a context object, and nothing of the caller's environment. What the function prints goes
+to its log group. S3 invokes a function asynchronously, and Lambda retries a failed asynchronous
+invocation twice (Lambda developer guide, "Error handling and automatic retries"); here the
+retries come after seconds, not minutes.
 """
 
 from __future__ import annotations
@@ -15,38 +16,20 @@ from __future__ import annotations
 import io
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 import uuid
 import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from xacct.sandbox import lambda_zygote
 
 ENDPOINT: list[str] = []  # the emulator's own endpoint, set when it starts
 RETRY_DELAYS = (1.0, 2.0)
 TIMEOUT_CAP = 120  # seconds: an emulated invocation never waits out a 15-minute timeout
-
-_BOOTSTRAP = r"""
-import importlib, json, sys, time
-sys.path.insert(0, sys.argv[1])
-meta = json.loads(sys.argv[2])
-class Context:
-    function_name = meta["name"]
-    invoked_function_arn = meta["arn"]
-    aws_request_id = meta["request"]
-    memory_limit_in_mb = meta["memory"]
-    log_group_name = meta["log_group"]
-    _deadline = time.monotonic() + meta["timeout"]
-    def get_remaining_time_in_millis(self):
-        return int(max(0, self._deadline - time.monotonic()) * 1000)
-module, _, attribute = meta["handler"].rpartition(".")
-handler = getattr(importlib.import_module(module), attribute)
-result = handler(json.load(sys.stdin), Context())
-print("REPORT " + json.dumps({"result": result}, default=str))
-"""
 
 
 @dataclass
@@ -117,7 +100,10 @@ def invoke(function: Any, event: dict[str, Any]) -> Invocation:
         credentials = execution_credentials(function)
     except CannotAssume as exc:
         return Invocation(False, f"AccessDeniedException: {exc}")
-    with tempfile.TemporaryDirectory(prefix="xacct-lambda-") as task:
+    with (
+        tempfile.TemporaryDirectory(prefix="xacct-lambda-") as task,
+        tempfile.TemporaryDirectory(prefix="xacct-lambda-out-") as scratch,
+    ):
         zipfile.ZipFile(io.BytesIO(function.code_bytes)).extractall(task)
         env = {
             "PATH": os.environ.get("PATH", ""),
@@ -139,23 +125,24 @@ def invoke(function: Any, event: dict[str, Any]) -> Invocation:
             "log_group": log_group(function),
             "handler": function.handler,
         }
+        outputs = (Path(scratch, "stdout"), Path(scratch, "stderr"))
+        for path in outputs:
+            path.touch()
+        request = {"id": meta["request"], "task": task, "meta": meta, "event": event, "env": env}
         try:
-            done = subprocess.run(
-                [sys.executable, "-c", _BOOTSTRAP, task, json.dumps(meta)],
-                input=json.dumps(event),
-                capture_output=True,
-                text=True,
-                env=env,
-                timeout=min(TIMEOUT_CAP, meta["timeout"] + 5),
-                check=False,
+            code = lambda_zygote.zygote().run(
+                {**request, "stdout": str(outputs[0]), "stderr": str(outputs[1])}, min(TIMEOUT_CAP, meta["timeout"] + 5)
             )
-        except subprocess.TimeoutExpired as exc:
-            text = "".join(
-                p.decode(errors="replace") if isinstance(p, bytes) else p for p in (exc.stdout, exc.stderr) if p
-            )
+        except lambda_zygote.ZygoteGone as exc:
+            code, lost = 1, f"{exc}\n"
+        else:
+            lost = ""
+        # stdout then stderr, as a process's two pipes read to their end would give them
+        text = "".join(path.read_text(encoding="utf-8", errors="replace") for path in outputs) + lost
+        if code is None:
             outcome = Invocation(False, f"{text}Task timed out after {meta['timeout']} s")
         else:
-            outcome = Invocation(done.returncode == 0, done.stdout + done.stderr)
+            outcome = Invocation(code == 0, text)
     _write_log(function, outcome.output)  # every invocation's output, synchronous or not, as Lambda does
     return outcome
 
