@@ -131,3 +131,17 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_the_runtime_recovers_when_its_zygote_is_killed(aws: emu_mod.Emulator) -> None:
+    from xacct.sandbox import lambda_zygote
+
+    lam, name = _function()
+    assert _invoke(lam, name, {})[0] is None
+    first = lambda_zygote.zygote()
+    first._process.kill()
+    first._process.wait()
+    error, body = _invoke(lam, name, {})
+    assert error is None
+    assert body["color"] == "blue"
+    assert lambda_zygote.zygote() is not first

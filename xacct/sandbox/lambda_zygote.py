@@ -116,6 +116,7 @@ class Zygote:
             env={"PATH": os.environ.get("PATH", "")},
         )
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self._runs: dict[str, _Run] = {}
         self._by_pid: dict[int, _Run] = {}
         self.alive = True
@@ -141,6 +142,9 @@ class Zygote:
                 run.started.set()
                 run.done.set()
 
+    def ended(self) -> bool:
+        return self._process.poll() is not None
+
     def run(self, request: dict[str, Any], timeout: float) -> int | None:
         """Fork a process for the request and wait for it: its exit code, or None when it ran past
         `timeout` (it is killed, as Lambda ends a timed-out invocation)."""
@@ -150,9 +154,14 @@ class Zygote:
             if not self.alive:
                 raise ZygoteGone("the Lambda runtime's zygote has ended")
             self._runs[key] = run
+        # Not under _lock: the reader takes it for every line, and must never wait on this write.
+        with self._write_lock:
             assert self._process.stdin is not None
-            self._process.stdin.write(json.dumps(request).encode() + b"\n")
-            self._process.stdin.flush()
+            try:
+                self._process.stdin.write(json.dumps(request).encode() + b"\n")
+                self._process.stdin.flush()
+            except OSError as exc:
+                raise ZygoteGone(f"the Lambda runtime's zygote has ended ({exc})") from exc
         run.started.wait()
         timed_out = not run.done.wait(timeout)
         if timed_out and run.pid:
@@ -173,6 +182,6 @@ _ONE_LOCK = threading.Lock()
 def zygote() -> Zygote:
     """The process's zygote, started again if the last one ended."""
     with _ONE_LOCK:
-        if not _ONE or not _ONE[0].alive:
+        if not _ONE or not _ONE[0].alive or _ONE[0].ended():
             _ONE[:] = [Zygote()]
         return _ONE[0]
