@@ -4,6 +4,7 @@ whole batch. Against the emulator behind the CloudFormation latency double (call
 
 from __future__ import annotations
 
+import gc
 import re
 from pathlib import Path
 
@@ -79,6 +80,7 @@ def test_a_profile_reaching_the_wrong_account_refuses_the_batch_before_any_write
     assert "2 of 3 developers refused before any write; nothing was changed" in r.err
     assert stack("CrossAccountPrimary", "dev1") is None
     assert parameters("CrossAccountPrimary", "build") == before
+    assert gc.isenabled()  # paused while the accounts were read, and running again after the refusal
 
 
 def test_a_developer_whose_primary_fails_is_left_out_and_a_rerun_completes_it(

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from xacct import collector
 from xacct.aws.central import CentralUpdate
 from xacct.aws.reads import BuildContext, Context, read
 from xacct.commands import common, onboard
@@ -106,7 +107,8 @@ def gather(request: Request, o: Output, saved: Saved | None, planner: Planner, *
             _resolve(m, identify)
             _read(m, bctx, identify, planner, leftovers=leftovers, central=state)
 
-        _each(members, each)
+        with collector.paused():
+            _each(members, each)
         _duplicates(members)
         _refuse(o, members)
     return Batch(central, bctx, members, state)

@@ -15,6 +15,7 @@ from xml.etree import ElementTree as ET
 
 import botocore.exceptions as bx
 
+from xacct import collector
 from xacct.aws.gateway import Gateway
 from xacct.aws.reads import BuildContext, Context
 from xacct.commands import common
@@ -68,7 +69,7 @@ def run(central: Central, request: Request, o: Output) -> int:
         except bx.ClientError:  # each row then reads it itself, and says why it could not
             shared = (state, None, registry)
         members = member_stacks(bctx)
-        with ThreadPoolExecutor(max_workers=max(1, min(AT_ONCE, len(rows)))) as pool:
+        with collector.paused(), ThreadPoolExecutor(max_workers=max(1, min(AT_ONCE, len(rows)))) as pool:
             list(pool.map(lambda r: _check(bctx, r, orphans, remove, (*shared, members)), rows))
     if request.junit:
         request.junit.write_text(junit(central, rows))
