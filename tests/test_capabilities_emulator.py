@@ -79,3 +79,6 @@ def test_a_stack_set_of_iam_resources_needs_its_capability_on_create_and_on_upda
     assert not build_cfn().list_stack_sets(Status="ACTIVE")["Summaries"]
     build_cfn().create_stack_set(**create, Capabilities=["CAPABILITY_NAMED_IAM"])
     refused(build_cfn().update_stack_set, StackSetName="roles", UsePreviousTemplate=True)
+    refused(build_cfn().update_stack_set, StackSetName="roles", TemplateBody=body(Other=ROLE))
+    kept = build_cfn().describe_stack_set(StackSetName="roles")["StackSet"]["TemplateBody"]
+    assert kept == body(Role=NAMED)  # a refused update changes nothing

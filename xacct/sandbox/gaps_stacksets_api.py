@@ -150,10 +150,9 @@ def _update_stack_set(self: Any, backend: Any, name: str) -> Any:
     body = self._get_param("TemplateBody") or (
         self._get_stack_from_s3_url(self._get_param("TemplateURL")) if self._get_param("TemplateURL") else None
     )
-    if body is None and not self._get_param("UsePreviousTemplate"):
-        body = stack_set.template
-    gaps_capabilities.check(body or stack_set.template, self._get_param("Capabilities", []) or [])  # asked again
-    stack_set.template = body or stack_set.template
+    template = body or stack_set.template  # none given: UsePreviousTemplate, or nothing to change
+    gaps_capabilities.check(template, self._get_param("Capabilities", []) or [])  # asked again, before any change
+    stack_set.template = template
     for p in self._get_param("Parameters", []):
         if not p.get("UsePreviousValue"):
             stack_set.parameters[p["ParameterKey"]] = p["ParameterValue"]
