@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from xacct.aws import scheduler
 from xacct.aws.central import CentralUpdate
@@ -137,9 +137,13 @@ def nothing_to_do(ctx: Context, o: Output, plan: Plan) -> None:
         o.info(f"  released the lease left by {escape(dead.who)}, a process of this machine that is gone")
 
 
+class Deploy(Protocol):
+    def __call__(self, name: str, params: dict[str, str], known: StackState | None = None) -> StackState: ...
+
+
 def deployer(
     ctx: Context, prepared: dict[str, Prepared], adopted: Any = None, kept: dict[str, str] | None = None
-) -> Callable[..., StackState]:
+) -> Deploy:
     """Deploy one developer stack: its prepared change set, directly (--yes), or a new change set.
     An adopted seed stack always goes through a change set, refused if CloudFormation would
     replace anything in it."""
