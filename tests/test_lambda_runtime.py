@@ -145,3 +145,20 @@ def test_the_runtime_recovers_when_its_zygote_is_killed(aws: emu_mod.Emulator) -
     assert error is None
     assert body["color"] == "blue"
     assert lambda_zygote.zygote() is not first
+
+
+def test_ctrl_c_is_the_tools_the_zygote_carries_on(aws: emu_mod.Emulator) -> None:
+    """A terminal's Ctrl-C reaches the whole process group; the tool handles it (exit 130, no
+    traceback), and the zygote, whose stderr is not the terminal's, neither dies nor speaks."""
+    import signal
+
+    from xacct.sandbox import lambda_zygote
+
+    lam, name = _function()
+    assert _invoke(lam, name, {})[0] is None
+    zygote = lambda_zygote.zygote()
+    os.kill(zygote._process.pid, signal.SIGINT)
+    time.sleep(0.2)
+    assert not zygote.ended()
+    assert _invoke(lam, name, {})[0] is None
+    assert lambda_zygote.zygote() is zygote

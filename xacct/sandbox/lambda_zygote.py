@@ -59,6 +59,7 @@ def child(request):
         sys.stderr.flush()
         os._exit(code)
 
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the tool's to handle; the zygote ends with its stdin
 wake_r, wake_w = os.pipe()
 os.set_blocking(wake_w, False)
 signal.set_wakeup_fd(wake_w)
@@ -88,6 +89,7 @@ while True:
             if pid == 0:
                 signal.set_wakeup_fd(-1)
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.default_int_handler)  # as a process of its own would have
                 os.close(wake_r)
                 os.close(wake_w)
                 child(request)
@@ -113,6 +115,7 @@ class Zygote:
             [sys.executable, "-c", _ZYGOTE],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,  # its own failure is the invocation's (ZygoteGone), never the terminal's
             env={"PATH": os.environ.get("PATH", "")},
         )
         self._lock = threading.Lock()
