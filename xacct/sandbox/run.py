@@ -241,5 +241,6 @@ def run_sandbox(request: Request, o: Output, interactive: bool) -> int:
             onboarded = f"xacct-build-{DEV}-{REGION}" in after[reg.BUCKETS]
             if code == 0 and onboarded and request.mode == "onboard" and not request.dry_run:
                 build_an_artifact(o)
-            o.info("[dim]sandbox: emulator stopped, temporary files removed; nothing outside it was touched[/]")
+    if not machine:  # said once it is so, not before the emulator has stopped
+        o.info("[dim]sandbox: emulator stopped, temporary files removed; nothing outside it was touched[/]")
     return code
