@@ -128,11 +128,10 @@ def invoke(function: Any, event: dict[str, Any]) -> Invocation:
         outputs = (Path(scratch, "stdout"), Path(scratch, "stderr"))
         for path in outputs:
             path.touch()
-        request = {"id": meta["request"], "task": task, "meta": meta, "event": event, "env": env}
+        request = {"id": meta["request"], "task": task, "meta": meta, "event": event, "env": env,
+                   "stdout": str(outputs[0]), "stderr": str(outputs[1])}  # fmt: skip
         try:
-            code = lambda_zygote.zygote().run(
-                {**request, "stdout": str(outputs[0]), "stderr": str(outputs[1])}, min(TIMEOUT_CAP, meta["timeout"] + 5)
-            )
+            code = lambda_zygote.zygote().run(request, min(TIMEOUT_CAP, meta["timeout"] + 5))
         except lambda_zygote.ZygoteGone as exc:
             code, lost = 1, f"{exc}\n"
         else:

@@ -146,7 +146,8 @@ class Zygote:
                 run.done.set()
 
     def ended(self) -> bool:
-        return self._process.poll() is not None
+        """Its process has exited, or its reader has seen the end of what it says."""
+        return not self.alive or self._process.poll() is not None
 
     def run(self, request: dict[str, Any], timeout: float) -> int | None:
         """Fork a process for the request and wait for it: its exit code, or None when it ran past
@@ -185,6 +186,6 @@ _ONE_LOCK = threading.Lock()
 def zygote() -> Zygote:
     """The process's zygote, started again if the last one ended."""
     with _ONE_LOCK:
-        if not _ONE or not _ONE[0].alive or _ONE[0].ended():
+        if not _ONE or _ONE[0].ended():
             _ONE[:] = [Zygote()]
         return _ONE[0]
