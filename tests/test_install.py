@@ -22,6 +22,7 @@ CARRIED = [
     "xacct/cfn/CrossAccountDeploy.yaml",
     "xacct/cfn/CrossAccountDeveloper.yaml",
     "xacct/function/replicator.py",
+    "xacct/function/copies.py",
     "xacct/sandbox/strict.py",
 ]
 

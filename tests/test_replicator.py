@@ -29,7 +29,7 @@ from tests.conftest import (
     session,
     stack_outputs,
 )
-from xacct.function import replicator
+from xacct.function import copies, replicator, targets
 from xacct.sandbox import lambda_runtime
 from xacct.sandbox.emulator import Emulator
 
@@ -128,7 +128,7 @@ def test_an_artifact_reaches_every_onboarded_developer_with_its_metadata(two_dev
         assert got["Body"].read() == body
         assert got["ContentType"] == "application/zip"
         assert got["Metadata"]["codepipeline-artifact-revision-summary"] == "Merge pull request #42"
-        assert got["Metadata"][replicator.SOURCE_VERSION] == version
+        assert got["Metadata"][copies.SOURCE_VERSION] == version
         tags = {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]}
         assert tags == {"team": "core", "stage": "build"}
 
@@ -237,8 +237,8 @@ def test_beyond_the_single_copy_limit_a_multipart_copy_keeps_metadata_and_tags(
     ):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setattr(replicator, "SINGLE_COPY_LIMIT", 8 * 1024 * 1024)
-    monkeypatch.setattr(replicator, "PART_SIZE", 5 * 1024 * 1024)
+    monkeypatch.setattr(copies, "SINGLE_COPY_LIMIT", 8 * 1024 * 1024)
+    monkeypatch.setattr(copies, "PART_SIZE", 5 * 1024 * 1024)
 
     class Context:
         invoked_function_arn = deployed_function().function_arn
@@ -248,7 +248,7 @@ def test_beyond_the_single_copy_limit_a_multipart_copy_keeps_metadata_and_tags(
     got = dev1.get_object(Bucket=BUCKET1, Key=key)
     assert got["Body"].read() == body
     assert got["ContentType"] == "application/zip"
-    assert got["Metadata"] == {"build": "42", replicator.SOURCE_VERSION: version}
+    assert got["Metadata"] == {"build": "42", copies.SOURCE_VERSION: version}
     assert dev1.get_object_tagging(Bucket=BUCKET1, Key=key)["TagSet"] == [{"Key": "team", "Value": "core"}]
     assert dev1.list_multipart_uploads(Bucket=BUCKET1).get("Uploads", []) == []
 
@@ -283,13 +283,13 @@ class Parameters:
 def test_targets_pair_each_bucket_with_the_account_of_its_key() -> None:
     keys = "keys:arn:aws:kms:us-east-1:222222222222:key/a,arn:aws:kms:eu-west-1:333333333333:key/b"
     ssm = Parameters({"t": "true:bucket-a, bucket-b", "k": keys})
-    assert replicator.targets(ssm, "t", "k") == [("bucket-a", "222222222222"), ("bucket-b", "333333333333")]
-    assert replicator.targets(Parameters({"t": "false:bucket-a", "k": keys}), "t", "k") == []
+    assert targets.targets(ssm, "t", "k") == [("bucket-a", "222222222222"), ("bucket-b", "333333333333")]
+    assert targets.targets(Parameters({"t": "false:bucket-a", "k": keys}), "t", "k") == []
 
 
 def test_a_bucket_without_an_owner_is_never_written(capsys: pytest.CaptureFixture[str]) -> None:
     ssm = Parameters({"t": "true:bucket-a,bucket-b", "k": "keys:arn:aws:kms:us-east-1:222222222222:key/a"})
-    assert replicator.targets(ssm, "t", "k") == [("bucket-a", "222222222222")]
+    assert targets.targets(ssm, "t", "k") == [("bucket-a", "222222222222")]
     assert "differ in length" in capsys.readouterr().out
 
 
@@ -305,8 +305,8 @@ def test_a_bucket_without_an_owner_is_never_written(capsys: pytest.CaptureFixtur
 )
 def test_which_failures_may_pass(code: str, status: int, transient: bool) -> None:
     exc = bx.ClientError({"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "CopyObject")  # type: ignore[typeddict-item]
-    assert replicator.transient(exc) is transient
-    assert replicator.transient(bx.EndpointConnectionError(endpoint_url="https://s3")) is True
+    assert copies.transient(exc) is transient
+    assert copies.transient(bx.EndpointConnectionError(endpoint_url="https://s3")) is True
 
 
 def test_a_transient_failure_is_retried_for_that_target_only(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -322,8 +322,8 @@ def test_a_transient_failure_is_retried_for_that_target_only(monkeypatch: pytest
                 raise bx.ClientError({"Error": {"Code": "SlowDown"}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "x")  # type: ignore[typeddict-item]
             return "delivered"
 
-    monkeypatch.setattr("xacct.function.replicator.time.sleep", lambda _: None)
-    result = replicator.deliver(Flaky(), [("steady", "1"), ("flaky", "2")])  # type: ignore[arg-type]
+    monkeypatch.setattr("xacct.function.copies.time.sleep", lambda _: None)
+    result = copies.deliver(Flaky(), [("steady", "1"), ("flaky", "2")])  # type: ignore[arg-type]
     assert result == {"delivered": ["steady", "flaky"], "skipped": [], "failed": {}}
     assert attempts == {"steady": 1, "flaky": 2}
     assert boto3  # the real clients are exercised by the tests above

@@ -1,8 +1,10 @@
-"""Keep the replication function inlined in cfn/CrossAccountPrimary.yaml equal to
-xacct/function/replicator.py: `python tools/inline_replicator.py` rewrites the template's ZipFile
-block. What is inlined is the module without its docstrings and comments (`compact`): the same
-program (a test compares the syntax trees), in fewer of the 51,200 bytes CloudFormation takes
-inline. A tool of the repository, not of the installed package."""
+"""Keep the replication function inlined in cfn/CrossAccountPrimary.yaml equal to its modules in
+xacct/function/ (copies.py, targets.py, replicator.py): `python tools/inline_replicator.py` rewrites
+the template's ZipFile block. Lambda runs one file, index.py, so the modules are joined into one
+program (`joined`): their imports once each at the top, the imports between them dropped, then
+their bodies in that order. What is inlined is that program without its docstrings and comments
+(`compact`): the same program (a test compares the syntax trees), in fewer of the 51,200 bytes
+CloudFormation takes inline. A tool of the repository, not of the installed package."""
 
 from __future__ import annotations
 
@@ -12,9 +14,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "cfn" / "CrossAccountPrimary.yaml"
-MODULE = ROOT / "xacct" / "function" / "replicator.py"
+FUNCTION = ROOT / "xacct" / "function"
+MODULES = ("copies", "targets", "replicator")  # in the order they are joined: each uses only those before it
 INDENT = " " * 10
-HEADER = "# xacct's replication function; the commented source is xacct/function/replicator.py.\n"
+HEADER = "# xacct's replication function; the commented source is in xacct/function/.\n"
 
 
 def without_docstrings(tree: ast.Module) -> ast.Module:
@@ -31,18 +34,45 @@ def without_docstrings(tree: ast.Module) -> ast.Module:
     return tree
 
 
-def compact(code: str) -> str:
-    return HEADER + ast.unparse(without_docstrings(ast.parse(code))) + "\n"
+def joined(sources: list[str]) -> ast.Module:
+    """One module of several: their imports merged at the top (but those of each other), then their
+    bodies in order, each module's docstring left out."""
+    imports: dict[str, ast.Import | ast.ImportFrom] = {}
+    body: list[ast.stmt] = []
+    for source in sources:
+        tree = without_docstrings(ast.parse(source))
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("xacct.function"):
+                continue
+            if isinstance(node, ast.ImportFrom) and f"from {node.module}" in imports:
+                held = imports[f"from {node.module}"]
+                known = {a.name for a in held.names}
+                held.names += [a for a in node.names if a.name not in known]
+            elif isinstance(node, ast.ImportFrom):
+                imports[f"from {node.module}"] = node
+            elif isinstance(node, ast.Import):
+                imports.setdefault(ast.unparse(node), node)
+            else:
+                body.append(node)
+    return ast.Module(body=[*imports.values(), *body], type_ignores=[])
 
 
-def inline(template: str, code: str) -> str:
+def sources() -> list[str]:
+    return [(FUNCTION / f"{name}.py").read_text() for name in MODULES]
+
+
+def compact(code: list[str]) -> str:
+    return HEADER + ast.unparse(joined(code)) + "\n"
+
+
+def inline(template: str, code: list[str]) -> str:
     block = "".join(INDENT + line if line.strip() else "\n" for line in compact(code).splitlines(True))
     pattern = re.compile(r"(        ZipFile: \|\n)(.*?)(\n\n  \w)", re.S)
     return pattern.sub(lambda m: m.group(1) + block.rstrip("\n") + m.group(3), template, count=1)
 
 
 def main() -> None:
-    TEMPLATE.write_text(inline(TEMPLATE.read_text(), MODULE.read_text()))
+    TEMPLATE.write_text(inline(TEMPLATE.read_text(), sources()))
 
 
 if __name__ == "__main__":

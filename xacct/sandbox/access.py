@@ -125,6 +125,33 @@ def caller_context(caller: Caller, resource_account: str | None) -> dict[str, tu
     return context
 
 
+def call_of(environ: Environ, raw: bytes) -> Call | None:
+    """The request as a Call: who, which operation, its parameters; None if unsigned."""
+    found = credential(environ)
+    if found is None:
+        return None
+    key, region, service = found
+    caller, policies = identify(key, environ.get("HTTP_X_AMZ_SECURITY_TOKEN"), region)
+    params: dict[str, Any] = {}
+    operation = ""
+    target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+    if target:
+        operation = target.rpartition(".")[2]
+        try:
+            params = json.loads(raw or b"{}")
+        except ValueError:
+            params = {}
+    elif service in QUERY:
+        text = raw.decode("utf-8", "replace") + "&" + str(environ.get("QUERY_STRING", ""))
+        form = urllib.parse.parse_qs(text)
+        params = {k: v[0] for k, v in form.items()}
+        members = sorted((k for k in params if k.startswith("Names.member.")), key=lambda k: int(k.rsplit(".", 1)[1]))
+        if members:
+            params["Names"] = [params[k] for k in members]
+        operation = str(params.get("Action", ""))
+    return Call(caller, policies, service, region, operation, params, environ, raw)
+
+
 # ---- what the request needs, per service ------------------------------------------------------
 
 

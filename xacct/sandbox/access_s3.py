@@ -212,7 +212,7 @@ def _kms_uses(call: Call, bucket_name: str, bucket_owner: str, query: dict[str, 
     return uses
 
 
-def _policy(bucket_name: str, account: str) -> Any | None:
+def bucket_policy(bucket_name: str, account: str) -> Any | None:
     bucket = bucket_of(bucket_name, account)
     if bucket is None or bucket.policy is None:
         return None
@@ -227,7 +227,7 @@ def checks(call: Call) -> list[Check]:
     if not bucket:
         return [Check("s3:ListAllMyBuckets", "*")]
     bucket_owner = owner(bucket) or call.caller.account
-    policy = _policy(bucket, bucket_owner)
+    policy = bucket_policy(bucket, bucket_owner)
     context = {"s3:resourceaccount": (bucket_owner,)}
     if environ.get("HTTP_X_AMZ_ACL"):
         context["s3:x-amz-acl"] = (str(environ["HTTP_X_AMZ_ACL"]),)
@@ -250,5 +250,7 @@ def checks(call: Call) -> list[Check]:
         src_bucket, src_key, version = source
         src_owner = owner(src_bucket) or call.caller.account
         action = "GetObjectVersion" if version else "GetObject"
-        found.append(on(action, f"arn:aws:s3:::{src_bucket}/{src_key}", src_owner, _policy(src_bucket, src_owner)))
+        found.append(
+            on(action, f"arn:aws:s3:::{src_bucket}/{src_key}", src_owner, bucket_policy(src_bucket, src_owner))
+        )
     return found + _kms_uses(call, bucket, bucket_owner, query)

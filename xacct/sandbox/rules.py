@@ -132,6 +132,12 @@ RULES: dict[str, Rule] = {
         'S3 user guide, "Controlling ownership of objects and disabling ACLs for your bucket" and '
         '"Troubleshooting: AccessControlListNotSupported"',
     ),
+    "missing-key": Rule(
+        "(moto answers 404 to everyone) GetObject or HeadObject of a key that does not exist, by a caller "
+        "without s3:ListBucket on the bucket",
+        "403 AccessDenied (404 NoSuchKey only with s3:ListBucket)",
+        'S3 API reference, GetObject and HeadObject, "Permissions"',
+    ),
     "expected-bucket-owner": Rule(
         "a request naming ExpectedBucketOwner (or ExpectedSourceBucketOwner) for a bucket another account owns",
         "403 AccessDenied",

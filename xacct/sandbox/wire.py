@@ -13,7 +13,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from xacct.sandbox import conditional
+from xacct.sandbox import conditional, s3_missing
 
 TEMPLATE_BODY_LIMIT = 51_200
 PARAMETER_VALUE_LIMIT = 4_096
@@ -168,42 +168,13 @@ def _denied(start: StartResponse, service: str, code: str, message: str) -> list
     return _reply(start, "403 Forbidden", "text/xml", body)
 
 
-def _call_of(environ: Environ, raw: bytes) -> Any:
-    """The request as access.Call: who, which operation, its parameters; None if unsigned."""
-    from xacct.sandbox import access
-
-    found = access.credential(environ)
-    if found is None:
-        return None
-    key, region, service = found
-    caller, policies = access.identify(key, environ.get("HTTP_X_AMZ_SECURITY_TOKEN"), region)
-    params: dict[str, Any] = {}
-    operation = ""
-    target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
-    if target:
-        operation = target.rpartition(".")[2]
-        try:
-            params = json.loads(raw or b"{}")
-        except ValueError:
-            params = {}
-    elif service in access.QUERY:
-        text = raw.decode("utf-8", "replace") + "&" + str(environ.get("QUERY_STRING", ""))
-        form = urllib.parse.parse_qs(text)
-        params = {k: v[0] for k, v in form.items()}
-        members = sorted((k for k in params if k.startswith("Names.member.")), key=lambda k: int(k.rsplit(".", 1)[1]))
-        if members:
-            params["Names"] = [params[k] for k in members]
-        operation = str(params.get("Action", ""))
-    return access.Call(caller, policies, service, region, operation, params, environ, raw)
-
-
 def authorization_problem(environ: Environ, raw: bytes, start: StartResponse) -> list[bytes] | None:
     """The error AWS answers when the caller may not make this request (None: it may)."""
     from xacct.sandbox import access, access_s3
 
     service = (access.credential(environ) or ("", "", ""))[2]
     try:
-        call = _call_of(environ, raw)
+        call = access.call_of(environ, raw)
     except access.Unauthenticated:
         return _denied(start, service, "InvalidClientTokenId", "The security token included in the request is invalid.")
     if call is None:
@@ -282,6 +253,8 @@ def middleware(app: App) -> App:
             from xacct.sandbox.access_s3 import bucket_and_key
 
             answered = conditional.guarded(app, environ, start, *bucket_and_key(environ))
+            if answered is None:
+                answered = s3_missing.answered(app, environ, start, raw)
             if answered is not None:
                 return answered
         if service == "cloudformation" and environ.get("REQUEST_METHOD") == "POST":
