@@ -40,7 +40,7 @@ from xacct.aws.gateway import Gateway
 from xacct.aws.stacks import Stacks
 from xacct.core import registry as reg
 from xacct.core.state import Silent
-from xacct.core.status import Next, decide
+from xacct.core.status import Next, decide, why_failed
 from xacct.sandbox.emulator import Emulator
 
 TWO = [fake_entry(1), fake_entry(2)]
@@ -74,6 +74,25 @@ def engine(profile: str = "dev1") -> Stacks:
 )
 def test_status_decisions(status: str | None, expected: Next) -> None:
     assert decide(status, "S").next is expected
+
+
+def test_a_failure_is_said_with_the_resource_that_failed_else_the_stacks_own_reason() -> None:
+    def event(logical: str, kind: str, status: str, reason: str = "") -> dict[str, Any]:
+        return {"LogicalResourceId": logical, "ResourceType": kind, "ResourceStatus": status,
+                **({"ResourceStatusReason": reason} if reason else {})}  # fmt: skip
+
+    stack = "AWS::CloudFormation::Stack"
+    export = "Export BuildBucket cannot be updated as it is in use by Importer"
+    events = [
+        event("S", stack, "UPDATE_ROLLBACK_IN_PROGRESS", export),
+        event("Role", "AWS::IAM::Role", "UPDATE_FAILED", "denied"),
+    ]
+    assert why_failed("S", "UPDATE_ROLLBACK_COMPLETE", events) == (
+        "stack S ended UPDATE_ROLLBACK_COMPLETE: Role (AWS::IAM::Role) UPDATE_FAILED: denied"
+    )
+    # No resource failed: the reason the stack gave for rolling back (an export another stack imports).
+    assert why_failed("S", "UPDATE_ROLLBACK_COMPLETE", events[:1]).endswith(f"UPDATE_ROLLBACK_IN_PROGRESS: {export}")
+    assert why_failed("S", "ROLLBACK_COMPLETE", []) == "stack S ended ROLLBACK_COMPLETE"
 
 
 def test_update_rollback_failed_names_the_exact_next_step() -> None:

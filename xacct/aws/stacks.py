@@ -15,7 +15,7 @@ import botocore.exceptions as bx
 from xacct.aws.requests import Poller, error_code, error_message, parameter_list, tags_and_capabilities, token
 from xacct.core.preview import touches_policy
 from xacct.core.state import Prepared, Progress, ResourceChange, StackState, carried, remaining_text
-from xacct.core.status import FAILED_ENDINGS, Next, decide, is_in_progress
+from xacct.core.status import FAILED_ENDINGS, Next, decide, is_in_progress, why_failed
 from xacct.errors import AwsFailure
 
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
@@ -182,8 +182,10 @@ class Stacks:
             for ev in self._new_events(name, marker, seen):
                 progress.event(self._tag(label or name), ev)
                 status = str(ev.get("ResourceStatus", ""))
-                if status.endswith("_FAILED"):
-                    failures.append(ev)
+                if status.endswith("_FAILED") or (
+                    status.endswith("ROLLBACK_IN_PROGRESS") and ev.get("ResourceStatusReason")
+                ):
+                    failures.append(ev)  # a rollback's own reason names what no resource failure does
                 if ev.get("ResourceType") == STACK_TYPE and not status.endswith("_IN_PROGRESS"):
                     ended = True
             if ended or poll % 5 == 4:
@@ -192,19 +194,9 @@ class Stacks:
                     break
             follow.sleep(delay)
         if state.status in FAILED_ENDINGS or (state.status or "").endswith("_FAILED"):
-            raise AwsFailure(self._diagnose(state, failures))
+            raise AwsFailure(why_failed(state.name, state.status, failures))
         follow.ended()
         return state
-
-    def _diagnose(self, state: StackState, failures: list[dict[str, Any]]) -> str:
-        first = next((f for f in failures if f.get("ResourceStatusReason")), failures[0] if failures else None)
-        text = f"stack {state.name} ended {state.status}"
-        if first is not None:
-            text += (
-                f": {first['LogicalResourceId']} ({first.get('ResourceType', '?')}) "
-                f"{first['ResourceStatus']}: {first.get('ResourceStatusReason', 'no reason given')}"
-            )
-        return text
 
     def wait_until_idle(self, name: str, progress: Progress, known: StackState | None = None) -> StackState:
         """`known`: the stack as the caller has just read it (not read again)."""

@@ -171,5 +171,24 @@ def check_central_template(ctx: BuildContext, state: StackState, after: Mapping[
             hint=f"move the stack to this project's template (a supported runtime; its key, buckets, exports and "
             f"registrations kept): python onboard.py --adopt {build} --central-stack {state.name}",
         )
+    if deployed != held:
+        check_exports(ctx.build_stacks(), state, held, deployed)
     found = seed.recognise(deployed)
     return deployed, (list(found.notes) if found else []) + ([upgrade] if upgrade else [])
+
+
+def check_exports(stacks: Stacks, state: StackState, held: str | None, template: str) -> None:
+    """Refused before any write: an update from `held` to `template` that would change or remove an
+    export another stack imports (CloudFormation would fail it and roll it back). The importers are
+    asked only when the templates differ in an export."""
+    from xacct.core import exports
+    from xacct.errors import InvalidInput
+
+    if not state.exists or held is None or held.strip() == template.strip() or not exports.changed(held, template):
+        return
+    found = exports.refusals(state.name, held, template, stacks.importers(state))
+    if found:
+        raise InvalidInput(
+            found[0] + ". Nothing was changed",
+            hint="keep the export as it is, or change the stacks that import it first, then run the same command again",
+        )

@@ -47,7 +47,13 @@ def run(
     if saved is not None and request.apply_plan is not None:
         check_current(saved, computed, str(request.apply_plan))
     plan = planning.plan_onboard(target, reads, ctx.build.partition)
-    changing = [*stack_changes.for_onboarding(target, plan, reads, ctx.dev.partition), central_change(ctx, plan, reads)]
+    developer = stack_changes.for_onboarding(target, plan, reads, ctx.dev.partition)
+    for side in developer:
+        state = reads.dev.get(side.name)
+        if state is not None and state.exists:
+            held = side.before_template or ctx.dev_stacks().template(side.name)
+            common.check_exports(ctx.dev_stacks(), state, held, side.template)
+    changing = [*developer, central_change(ctx, plan, reads)]
     granted = grants.granted(changing)
     if request.dry_run:
         previews = preview.previews(changing, plan)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 
 class Next(Enum):
@@ -74,3 +75,19 @@ def decide(status: str | None, stack: str, where: str = "") -> Decision:
         f"{stack} is {status}; resolve it in the CloudFormation console, or delete it with "
         f"aws cloudformation delete-stack --stack-name {stack}{where}",
     )
+
+
+def why_failed(stack: str, status: str | None, events: list[dict[str, Any]]) -> str:
+    """What a failed operation says: the first resource that failed, with CloudFormation's reason;
+    else the reason the stack gave for rolling back (an export another stack imports, say, which no
+    resource's failure names)."""
+    failed = [e for e in events if str(e.get("ResourceStatus", "")).endswith("_FAILED")]
+    rolled = [e for e in events if str(e.get("ResourceStatus", "")).endswith("ROLLBACK_IN_PROGRESS")]
+    first = next((e for e in [*failed, *rolled] if e.get("ResourceStatusReason")), failed[0] if failed else None)
+    text = f"stack {stack} ended {status}"
+    if first is not None:
+        text += (
+            f": {first['LogicalResourceId']} ({first.get('ResourceType', '?')}) "
+            f"{first['ResourceStatus']}: {first.get('ResourceStatusReason', 'no reason given')}"
+        )
+    return text

@@ -184,10 +184,19 @@ def kms_check(action: str, reference: str, call: Call, account: str, via: str | 
 
 
 def _kms(call: Call) -> list[Check]:
+    from xacct.sandbox import gaps_kms
+
     reference = call.params.get("KeyId") or call.params.get("TargetKeyId")
+    if not reference and call.params.get("CiphertextBlob"):  # Decrypt: the key the ciphertext names
+        found = gaps_kms.key_of_ciphertext(str(call.params["CiphertextBlob"]), call.region)
+        reference = _arn("kms", call.region, found[0], f"key/{found[1]}") if found else None
     if not reference:
         return [Check(f"kms:{call.operation}", "*")]
-    return [kms_check(call.operation, str(reference), call, call.caller.account)]
+    check = kms_check(call.operation, str(reference), call, call.caller.account)
+    if check.resource_account != call.caller.account and call.operation not in gaps_kms.CROSS_ACCOUNT:
+        # Cross-account permissions for other operations "have no effect" (KMS developer guide).
+        return [Check(check.action, check.resource, check.resource_account, {"Statement": []}, "kms")]
+    return [check]
 
 
 def _ssm(call: Call) -> list[Check]:

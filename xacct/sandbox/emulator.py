@@ -49,14 +49,22 @@ class Emulator:
         }
 
     def reset(self) -> None:
-        """Forget every account's resources (between tests)."""
+        """Forget every account's resources (between tests), and put the settings back."""
         import urllib.request
 
-        from xacct.sandbox import identities
+        from xacct.sandbox import identities, settings
+
+        settings.reset()
 
         req = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
         urllib.request.urlopen(req, timeout=10).close()
         identities.seed(self.profiles.values())
+
+    def configure(self, **values: float) -> None:
+        """Turn up how long AWS's background work takes here (settings.py); `reset` puts it back."""
+        from xacct.sandbox import settings
+
+        settings.configure(**values)
 
     def add_profile(self, name: str, account: str, role: str = "Admin") -> None:
         """Another profile, reaching `role` in `account` from the same base credentials."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 _PATCHED = "_xacct_failures"
@@ -146,29 +147,12 @@ def install() -> None:
             roll_back_create(self, failure)
 
     def update(self: Any, template: str, role_arn: str | None = None, parameters: Any = None, tags: Any = None) -> None:
-        old_template, old_parameters = self.template, dict(self.parameters)
-        old_inputs = dict(self.resource_map.input_parameters)
+        before = Before.of(self)
         try:
             stack_update(self, template, role_arn, parameters, tags)
         except ResourceFailed as failure:
             _resource_event(self, failure, "UPDATE_FAILED")
-            self._add_stack_event(
-                "UPDATE_ROLLBACK_IN_PROGRESS",
-                resource_status_reason=f"The following resource(s) failed to update: [{failure.logical_id}].",
-            )
-            try:
-                self.template = old_template
-                self._parse_template()
-                self.resource_map.input_parameters = old_inputs
-                self.resource_map.update(self.template_dict, old_inputs or None)
-                self.output_map = self._create_output_map()
-                self.parameters = old_parameters
-            except Exception:
-                self._add_stack_event("UPDATE_ROLLBACK_FAILED")
-                self.status = "UPDATE_ROLLBACK_FAILED"
-                return
-            self._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
-            self.status = "UPDATE_ROLLBACK_COMPLETE"
+            roll_back_update(self, before, f"The following resource(s) failed to update: [{failure.logical_id}].")
 
     def delete(self: Any) -> None:
         try:
@@ -216,6 +200,38 @@ def install() -> None:
     backend.create_stack = create_stack  # type: ignore[method-assign]
     backend.delete_stack = delete_stack  # type: ignore[method-assign]
     setattr(models.Stack, _PATCHED, True)
+
+
+@dataclass(frozen=True)
+class Before:
+    """What a stack was before an update: what a rollback applies again."""
+
+    template: str
+    parameters: dict[str, Any]
+    inputs: dict[str, Any]
+
+    @classmethod
+    def of(cls, stack: Any) -> Before:
+        return cls(stack.template, dict(stack.parameters), dict(stack.resource_map.input_parameters))
+
+
+def roll_back_update(stack: Any, before: Before, reason: str) -> None:
+    """A failed update, as AWS ends it: UPDATE_ROLLBACK_IN_PROGRESS with the reason, the previous
+    template and parameters applied again, UPDATE_ROLLBACK_COMPLETE (or _FAILED when even that fails)."""
+    stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=reason)
+    try:
+        stack.template = before.template
+        stack._parse_template()
+        stack.resource_map.input_parameters = dict(before.inputs)
+        stack.resource_map.update(stack.template_dict, dict(before.inputs) or None)
+        stack.output_map = stack._create_output_map()
+        stack.parameters = dict(before.parameters)
+    except Exception:
+        stack._add_stack_event("UPDATE_ROLLBACK_FAILED")
+        stack.status = "UPDATE_ROLLBACK_FAILED"
+        return
+    stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+    stack.status = "UPDATE_ROLLBACK_COMPLETE"
 
 
 def roll_back_create(stack: Any, failure: ResourceFailed) -> None:

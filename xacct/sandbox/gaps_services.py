@@ -10,12 +10,15 @@ import json
 import time
 from typing import Any
 
+from xacct.sandbox import gaps_kms
+
 
 def install() -> None:
     _bucket_policy_resource()
     _policies_over_tls()
     _kms_key_updates()
     _kms_key_arns()
+    gaps_kms.install()
     _inline_lambda_code_updates()
     _template_notifications()
     _function_logging()
@@ -283,17 +286,21 @@ def _function_logging() -> None:
 
 def _functions_run() -> None:
     """An S3 notification invokes the function, asynchronously, with its own code and role
-    (lambda_runtime.py); moto needs Docker for that and silently drops the event without it."""
+    (lambda_runtime.py), when its resource policy lets S3 invoke it from that bucket (s3_invoke.py);
+    moto needs Docker for that and silently drops the event without it."""
     from moto.awslambda.utils import get_backend
     from moto.s3 import notifications
 
-    from xacct.sandbox import lambda_runtime
+    from xacct.sandbox import access_s3, lambda_runtime, s3_invoke
 
     def _invoke_awslambda(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
         try:
             function = get_backend(fn_arn.split(":")[4], region_name).get_function(fn_arn)
         except Exception:  # an asynchronous invocation of a missing function fails silently, as on AWS
             return
+        bucket = str(event_body["Records"][0]["s3"]["bucket"]["name"])
+        if not s3_invoke.allows(function, bucket, access_s3.owner(bucket) or account_id):
+            return  # S3's invocation is refused by the function's resource policy: the event is lost
         lambda_runtime.invoke_async(function, event_body)
 
     notifications._invoke_awslambda = _invoke_awslambda

@@ -9,7 +9,8 @@ module is that evaluator, written from the IAM user guide:
   wins; in one account an identity Allow or a resource-policy Allow for that very principal is
   enough; across accounts both sides must allow.
 - "KMS key policies" (KMS developer guide, "Key policies"): the key policy is required; it admits a
-  principal itself, or delegates to the account's IAM policies by naming the account.
+  principal itself, or delegates to the account's IAM policies by naming the account; across
+  accounts the caller's own IAM policies must allow the use too.
 - "Role trust policies" (IAM user guide, "How IAM roles differ from resource-based policies").
 - "IAM JSON policy elements: Condition operators": a key absent from the request matches no
   positive operator and every negated one; `...IfExists` matches an absent key; `Null` tests
@@ -249,7 +250,10 @@ def decide(request: Request, identity: Iterable[Any], resource_policy: Any | Non
             return Decision(False, f"explicit deny in a {where}-based policy ({found.deny})")
     same_account = request.resource_account in (None, request.caller.account)
     if mode == "kms":
-        allowed = theirs.allow_specific or (theirs.allow and mine.allow)
+        # KMS developer guide, "Allowing users in other accounts to use a KMS key": "Neither the key
+        # policy nor the IAM policy alone is sufficient" across accounts; in the key's own account a
+        # key policy naming the principal is enough.
+        allowed = (theirs.allow_specific and same_account) or (theirs.allow and mine.allow)
         why = "the key policy does not allow it" if not theirs.allow else "no identity-based policy allows it"
     elif mode == "trust":
         allowed = (theirs.allow_specific and same_account) or (theirs.allow and mine.allow)

@@ -47,6 +47,12 @@ RULES: dict[str, Rule] = {
         'the stack ends DELETE_FAILED: "Export NAME cannot be deleted as it is in use by STACK"',
         'CloudFormation user guide, "Exporting stack output values"',
     ),
+    "export-update": Rule(
+        "an update that changes or removes an output value another stack imports",
+        'the update fails and rolls back (UPDATE_ROLLBACK_COMPLETE): "Export NAME cannot be updated as it is in '
+        'use by STACK" (or "cannot be deleted")',
+        'CloudFormation user guide, "Exporting stack output values"',
+    ),
     "function-name": Rule(
         "a Lambda function name over 64 characters or with characters outside [a-zA-Z0-9_-]",
         "InvalidParameterValueException (the resource fails)",
@@ -88,6 +94,14 @@ RULES: dict[str, Rule] = {
         "AccessDeniedException (through S3: 403 AccessDenied naming the kms: action)",
         'KMS developer guide, "Key policies in AWS KMS"; S3 user guide, "Using server-side encryption with AWS '
         'KMS keys" (permissions)',
+    ),
+    "kms-cross-account": Rule(
+        "using a key of another account unless both its key policy and the caller's own IAM policies allow it "
+        "(a key policy naming a role of another account is not enough); (moto answered NotFoundException) a key "
+        "of another account named by its ARN is served by that account, for the operations that work across "
+        "accounts",
+        "AccessDeniedException",
+        'KMS developer guide, "Allowing users in other accounts to use a KMS key"',
     ),
     "assume-role-trust": Rule(
         "AssumeRole of a role that does not exist or whose trust policy does not admit the caller; across "

@@ -18,10 +18,7 @@ from typing import Any
 from xacct.sandbox import failures, gaps, gaps_services, speed, strict_lambda, strict_policies
 from xacct.sandbox.failures import ResourceFailed
 
-# A new account's Lambda concurrency quota (Lambda developer guide, "Lambda quotas": new accounts
-# may start lower than the default 1,000; seen at 10). Every emulated account is a new account.
-NEW_ACCOUNT_CONCURRENCY = 10
-UNRESERVED_MINIMUM = 100
+NEW_ACCOUNT_CONCURRENCY, UNRESERVED_MINIMUM = strict_lambda.NEW_ACCOUNT_CONCURRENCY, strict_lambda.UNRESERVED_MINIMUM
 FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 SSM_STANDARD, SSM_ADVANCED = 4096, 8192
 _PATCHED = "_xacct_strict"
@@ -41,6 +38,7 @@ def install() -> None:
         _template_versioning,
         _bucket_not_empty,
         _export_in_use,
+        _export_in_use_on_update,
         _function_name,
         _ssm_value_size,
         _notification_permission,
@@ -230,6 +228,34 @@ def _export_in_use() -> None:
     _wrap(models.CloudFormationBackend, "delete_stack", make)
 
 
+def _export_in_use_on_update() -> None:
+    """An update may not change or remove an output value another stack imports: it fails and rolls
+    back, naming the importer ("You can't modify or remove an output value that is referenced by
+    another stack"); moto changes the export and leaves the importer holding a stale value."""
+    from moto.cloudformation import models
+
+    def make(original: Any) -> Any:
+        def update(self: Any, *args: Any, **kwargs: Any) -> None:
+            backend = models.cloudformation_backends[self.account_id][self.region_name]
+            held = {e.name: e.value for e in backend.exports.values() if e.exporting_stack_id == self.stack_id}
+            before = failures.Before.of(self)
+            original(self, *args, **kwargs)
+            if self.status != "UPDATE_COMPLETE":
+                return
+            after = {e.name: e.value for e in self.exports}
+            for name, value in held.items():
+                users = [s for s in gaps.importers(backend, name) if s != self.name]
+                if users and after.get(name) != value:
+                    verb = "updated" if name in after else "deleted"
+                    reason = f"Export {name} cannot be {verb} as it is in use by {', '.join(users)}"
+                    failures.roll_back_update(self, before, reason)
+                    return
+
+        return update
+
+    _wrap(models.Stack, "update", make)
+
+
 def _function_name() -> None:
     """Function names are 1-64 characters of letters, digits, '-' and '_'."""
     from moto.awslambda import models as lam
@@ -275,28 +301,26 @@ def _ssm_value_size() -> None:
 
 def _notification_permission() -> None:
     """S3 validates a notification's Lambda destination when the configuration is put: the
-    function's resource policy must let s3.amazonaws.com invoke it (which is why a template puts
-    the AWS::Lambda::Permission before the bucket that notifies)."""
+    function's resource policy must let s3.amazonaws.com invoke it from this bucket and its account
+    (s3_invoke.allows; which is why a template puts the AWS::Lambda::Permission before the bucket
+    that notifies)."""
     from moto.awslambda.utils import get_backend
     from moto.s3 import models as s3m
     from moto.s3.exceptions import InvalidArgumentError
 
-    def invokable(arn: str) -> bool:
+    from xacct.sandbox import access_s3, s3_invoke
+
+    def invokable(arn: str, bucket: str) -> bool:
         try:
             function = get_backend(arn.split(":")[4], arn.split(":")[3]).get_function(arn)
         except Exception:
             return False
-        return any(
-            s.get("Effect") == "Allow"
-            and (s.get("Principal") or {}).get("Service") == "s3.amazonaws.com"
-            and "lambda:InvokeFunction" in str(s.get("Action"))
-            for s in function.policy.statements
-        )
+        return s3_invoke.allows(function, bucket, access_s3.owner(bucket) or function.account_id)
 
     def make(original: Any) -> Any:
         def put_bucket_notification_configuration(self: Any, bucket_name: str, config: dict[str, Any]) -> None:
             for item in (config or {}).get("CloudFunctionConfiguration") or []:
-                if not invokable(item["CloudFunction"]):
+                if not invokable(item["CloudFunction"], bucket_name):
                     raise InvalidArgumentError(
                         "Unable to validate the following destination configurations",
                         item["CloudFunction"],

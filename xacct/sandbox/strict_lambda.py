@@ -10,6 +10,11 @@ from typing import Any
 
 from xacct.core import runtimes
 
+# A new account's Lambda concurrency quota (Lambda developer guide, "Lambda quotas": new accounts
+# may start lower than the default 1,000; seen at 10). Every emulated account is a new account.
+NEW_ACCOUNT_CONCURRENCY = 10
+UNRESERVED_MINIMUM = 100
+
 
 def _refusal(runtime: str) -> Exception:
     from moto.awslambda.exceptions import InvalidParameterValueException
@@ -47,3 +52,36 @@ def install() -> None:
     lam.LambdaBackend.create_function = create  # type: ignore[method-assign]
     lam.LambdaFunction.update_configuration = configure  # type: ignore[method-assign]
     lam.LambdaFunction.update_function_code = code  # type: ignore[method-assign]
+
+
+def account_settings(environ: dict[str, Any], start: Any) -> list[bytes] | None:
+    """GetAccountSettings, which moto lacks: the account's concurrency as the emulator holds it (a new
+    account's quota, less what its functions reserve) and its usage."""
+    import json
+    import re
+
+    from moto.awslambda.models import lambda_backends
+
+    from xacct.sandbox import access
+
+    if environ.get("REQUEST_METHOD") != "GET" or not re.match(r"^/[\d-]+/account-settings/?$", environ["PATH_INFO"]):
+        return None
+    found = access.credential(environ)
+    if found is None:
+        return None
+    from moto.iam.models import get_account_id_from
+
+    backend = lambda_backends[get_account_id_from(found[0])][found[1]]
+    functions = list(backend.list_functions())
+    reserved = sum(int(f.reserved_concurrency or 0) for f in functions)
+    code = sum(int(f.code_size or 0) for f in functions)
+    body = json.dumps({
+        "AccountLimit": {
+            "TotalCodeSize": 80_530_636_800, "CodeSizeUnzipped": 262_144_000, "CodeSizeZipped": 52_428_800,
+            "ConcurrentExecutions": NEW_ACCOUNT_CONCURRENCY,
+            "UnreservedConcurrentExecutions": NEW_ACCOUNT_CONCURRENCY - reserved,
+        },
+        "AccountUsage": {"TotalCodeSize": code, "FunctionCount": len(functions)},
+    }).encode()  # fmt: skip
+    start("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]

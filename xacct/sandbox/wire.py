@@ -257,6 +257,12 @@ def middleware(app: App) -> App:
                 answered = s3_missing.answered(app, environ, start, raw)
             if answered is not None:
                 return answered
+        if service == "lambda":
+            from xacct.sandbox import strict_lambda
+
+            settings = strict_lambda.account_settings(environ, start)
+            if settings is not None:
+                return settings
         if service == "cloudformation" and environ.get("REQUEST_METHOD") == "POST":
             form = {k: v[0] for k, v in urllib.parse.parse_qs(raw.decode("utf-8", "replace")).items()}
             problem = cloudformation_problem(form)

@@ -1,0 +1,191 @@
+"""CloudFormation's answers: quotas on a request, requests carried out once, exports held while they
+are imported, and what its resource handlers refuse. Each case quotes the AWS sentence it checks."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from conformance import make
+from conformance.conftest import World, error_code
+
+HANDLE = {"Type": "AWS::CloudFormation::WaitConditionHandle"}  # a resource that costs and does nothing
+
+
+def exporter(name: str, value: str = "one") -> dict[str, Any]:
+    """A stack exporting `name`, whose value is a parameter."""
+    return {
+        "Parameters": {"V": {"Type": "String", "Default": value}},
+        "Resources": {"H": HANDLE},
+        "Outputs": {"Out": {"Value": {"Ref": "V"}, "Export": {"Name": name}}},
+    }
+
+
+def importer(name: str) -> dict[str, Any]:
+    return {"Resources": {"H": HANDLE}, "Outputs": {"Got": {"Value": {"Fn::ImportValue": name}}}}
+
+
+def exported(cfn: Any, name: str) -> str | None:
+    found = [e for page in cfn.get_paginator("list_exports").paginate() for e in page["Exports"] if e["Name"] == name]
+    return str(found[0]["Value"]) if found else None
+
+
+@pytest.mark.rule("export-in-use")
+def test_an_imported_export_blocks_deleting_its_stack(world: World) -> None:
+    """CloudFormation user guide, "Exporting stack output values": "You can't delete a stack if another
+    stack references one of its outputs." The stack ends DELETE_FAILED and keeps the export."""
+    cfn = world.a.client("cloudformation")
+    export = world.name("export")
+    source, status = make.stack(world, world.a, exporter(export))
+    assert status == "CREATE_COMPLETE"
+    user, status = make.stack(world, world.a, importer(export))
+    assert status == "CREATE_COMPLETE"
+    assert cfn.list_imports(ExportName=export)["Imports"] == [user]
+    cfn.delete_stack(StackName=source)
+    assert make.settled(cfn, source) == "DELETE_FAILED"
+    assert f"Export {export} cannot be deleted as it is in use by {user}" in make.failure_reasons(cfn, source)
+    assert exported(cfn, export) == "one"
+
+
+@pytest.mark.rule("export-update")
+def test_an_update_may_not_change_or_remove_an_imported_export(world: World) -> None:
+    """CloudFormation user guide, "Exporting stack output values": "You can't modify or remove an output
+    value that is referenced by another stack." The update fails and rolls back, naming the importer
+    ("Export NAME cannot be updated as it is in use by STACK"); the export keeps its value."""
+    cfn = world.a.client("cloudformation")
+    export = world.name("export")
+    source, _ = make.stack(world, world.a, exporter(export))
+    user, _ = make.stack(world, world.a, importer(export))
+    cfn.update_stack(StackName=source, TemplateBody=json.dumps(exporter(export, "two")))
+    assert make.settled(cfn, source) == "UPDATE_ROLLBACK_COMPLETE"
+    assert f"Export {export} cannot be updated as it is in use by {user}" in make.failure_reasons(cfn, source)
+    assert exported(cfn, export) == "one"
+    without = {"Parameters": {"V": {"Type": "String", "Default": "one"}}, "Resources": {"H": HANDLE}}
+    cfn.update_stack(StackName=source, TemplateBody=json.dumps(without))
+    assert make.settled(cfn, source) == "UPDATE_ROLLBACK_COMPLETE"
+    assert f"Export {export} cannot be deleted as it is in use by {user}" in make.failure_reasons(cfn, source)
+    assert exported(cfn, export) == "one"
+    # An export nobody imports may change.
+    make.delete_stack(cfn, user)
+    cfn.update_stack(StackName=source, TemplateBody=json.dumps(exporter(export, "two")))
+    assert make.settled(cfn, source) == "UPDATE_COMPLETE"
+    assert exported(cfn, export) == "two"
+
+
+@pytest.mark.rule("template-size")
+def test_a_template_body_over_51200_bytes_is_refused(world: World) -> None:
+    """CloudFormation user guide, "CloudFormation quotas": "Template body size in a request: 51,200
+    bytes. To use a larger template body, separate your template into multiple templates by using,
+    for example, nested stacks. Or upload the template to an Amazon S3 bucket." """
+    cfn = world.a.client("cloudformation")
+    padded = {"Resources": {f"H{n}": {**HANDLE, "Metadata": {"pad": "x" * 1000}} for n in range(60)}}
+    body = json.dumps(padded)
+    assert len(body.encode()) > 51_200
+    assert error_code(lambda: cfn.create_stack(StackName=world.name("huge"), TemplateBody=body)) == "ValidationError"
+
+
+@pytest.mark.rule("parameter-size")
+def test_a_parameter_value_over_4096_bytes_is_refused(world: World) -> None:
+    """CloudFormation user guide, "CloudFormation quotas": "Parameter value size: 4,096 bytes" ("The
+    maximum size of a parameter value")."""
+    cfn = world.a.client("cloudformation")
+    template = json.dumps({"Parameters": {"V": {"Type": "String"}}, "Resources": {"H": HANDLE}})
+    name = world.name("wide")
+    over = [{"ParameterKey": "V", "ParameterValue": "x" * 4097}]
+    assert error_code(lambda: cfn.create_stack(StackName=name, TemplateBody=template, Parameters=over)) == (
+        "ValidationError"
+    )
+    _, status = make.stack(world, world.a, template, StackName=name,
+                           Parameters=[{"ParameterKey": "V", "ParameterValue": "x" * 4096}])  # fmt: skip
+    assert status == "CREATE_COMPLETE"
+
+
+@pytest.mark.rule("requests-once")
+def test_a_request_is_carried_out_once_and_a_retry_with_its_token_gets_the_first_answer(world: World) -> None:
+    """CloudFormation API reference, CreateStack, ClientRequestToken: "Specify this token if you plan
+    to retry requests so that CloudFormation knows that you're not attempting to create a stack with
+    the same name"; CreateChangeSet, ChangeSetName: "must be unique among all change sets that are
+    associated with the specified stack"; a change set runs once (ExecuteChangeSet: InvalidChangeSetStatus)."""
+    cfn = world.a.client("cloudformation")
+    name = world.name("once")
+    body = json.dumps({"Resources": {"H": HANDLE}})
+    first = cfn.create_stack(StackName=name, TemplateBody=body, ClientRequestToken="xacct-conformance-1")
+    world.later(lambda: make.delete_stack(cfn, name))
+    again = cfn.create_stack(StackName=name, TemplateBody=body, ClientRequestToken="xacct-conformance-1")
+    assert again["StackId"] == first["StackId"]
+    assert error_code(lambda: cfn.create_stack(StackName=name, TemplateBody=body)) == "AlreadyExistsException"
+    make.settled(cfn, name)
+    changed = json.dumps({"Resources": {"H": HANDLE, "H2": HANDLE}})
+    made = cfn.create_change_set(StackName=name, ChangeSetName="c1", TemplateBody=changed)["Id"]
+    assert error_code(lambda: cfn.create_change_set(StackName=name, ChangeSetName="c1", TemplateBody=changed)) == (
+        "AlreadyExistsException"
+    )
+    while cfn.describe_change_set(ChangeSetName=made)["Status"] in ("CREATE_PENDING", "CREATE_IN_PROGRESS"):
+        time.sleep(2)
+    cfn.execute_change_set(ChangeSetName=made, ClientRequestToken="xacct-conformance-2")
+    cfn.execute_change_set(ChangeSetName=made, ClientRequestToken="xacct-conformance-2")  # the retry: the same answer
+    make.settled(cfn, name)
+    assert error_code(lambda: cfn.execute_change_set(ChangeSetName=made)) in (
+        "InvalidChangeSetStatus",
+        "ChangeSetNotFound",
+    )
+
+
+@pytest.mark.rule("one-bucket-policy")
+def test_a_second_bucket_policy_resource_for_one_bucket_fails_already_exists(world: World) -> None:
+    """The AWS::S3::BucketPolicy resource schema: its primaryIdentifier is /properties/Bucket (one
+    policy per bucket), so creating a second fails: "Bucket Policy Already Exists" (HandlerErrorCode:
+    AlreadyExists); the first is kept."""
+    cfn = world.a.client("cloudformation")
+    bucket = make.bucket(world, world.a)
+    first = {"Version": "2012-10-17", "Statement": [{"Sid": "First", "Effect": "Deny", "Principal": "*",
+             "Action": "s3:DeleteBucket", "Resource": f"arn:aws:s3:::{bucket}"}]}  # fmt: skip
+    policy = {"Type": "AWS::S3::BucketPolicy", "Properties": {"Bucket": bucket, "PolicyDocument": first}}
+    _, status = make.stack(world, world.a, {"Resources": {"P": policy}})
+    assert status == "CREATE_COMPLETE"
+    second = json.loads(json.dumps(policy).replace('"First"', '"Second"'))
+    intruder, status = make.stack(world, world.a, {"Resources": {"P": second}})
+    assert status == "ROLLBACK_COMPLETE"
+    assert "Already Exists" in make.failure_reasons(cfn, intruder) or "AlreadyExists" in make.failure_reasons(
+        cfn, intruder
+    )
+    kept = json.loads(world.a.client("s3").get_bucket_policy(Bucket=bucket)["Policy"])
+    assert kept["Statement"][0]["Sid"] == "First"
+
+
+@pytest.mark.rule("template-versioning")
+def test_a_templates_versioning_configuration_versions_the_bucket(world: World) -> None:
+    """AWS::S3::Bucket, VersioningConfiguration: "Enables multiple versions of all objects in this
+    bucket." A bucket made with Status Enabled reports Enabled, and each put is a new version."""
+    name = world.name("versioned")
+    bucket = {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": name,
+              "VersioningConfiguration": {"Status": "Enabled"}}}  # fmt: skip
+    s3 = world.a.client("s3")
+    _, status = make.stack(world, world.a, {"Resources": {"B": bucket}})
+    world.later(lambda: make.empty_and_delete(s3, name))  # before the stack's own delete, which needs it empty
+    assert status == "CREATE_COMPLETE"
+    assert s3.get_bucket_versioning(Bucket=name)["Status"] == "Enabled"
+    first = s3.put_object(Bucket=name, Key="k", Body=b"1")["VersionId"]
+    second = s3.put_object(Bucket=name, Key="k", Body=b"2")["VersionId"]
+    assert first != second
+    assert first not in (None, "null")
+
+
+@pytest.mark.rule("bucket-not-empty")
+def test_a_stack_whose_bucket_holds_objects_fails_to_delete(world: World) -> None:
+    """S3 API reference, DeleteBucket: "All objects (including all object versions and delete markers)
+    in the bucket must be deleted before the bucket itself can be deleted." A stack that owns such a
+    bucket ends DELETE_FAILED ("The bucket you tried to delete is not empty") and the bucket stays."""
+    cfn, s3 = world.a.client("cloudformation"), world.a.client("s3")
+    name = world.name("holding")
+    stack, _ = make.stack(world, world.a, {"Resources": {"B": {"Type": "AWS::S3::Bucket",
+                          "Properties": {"BucketName": name}}}})  # fmt: skip
+    world.later(lambda: make.empty_and_delete(s3, name))
+    s3.put_object(Bucket=name, Key="artifact.zip", Body=b"x")
+    cfn.delete_stack(StackName=stack)
+    assert make.settled(cfn, stack) == "DELETE_FAILED"
+    assert "not empty" in make.failure_reasons(cfn, stack)
+    s3.head_bucket(Bucket=name)
