@@ -30,6 +30,8 @@ import pytest
 
 PROFILES_VARIABLE = "XACCT_CONFORMANCE_PROFILES"
 OU_VARIABLE = "XACCT_CONFORMANCE_OU"
+# How long a case waits for what AWS does eventually (a policy taking effect, an operation ending).
+PATIENCE = float(os.environ.get("XACCT_CONFORMANCE_PATIENCE") or 90)
 EMULATED = {"conf-a": "111111111111", "conf-b": "222222222222", "conf-org": "333333333333"}
 T = TypeVar("T")
 
@@ -74,12 +76,14 @@ class World:
         self.undo.append(step)
 
     def configure(self, **settings: float) -> None:
-        """An emulator setting for this case (AWS has no such knob: on AWS this does nothing)."""
-        if self.emulator is not None:
-            self.emulator.configure(**settings)
+        """An emulator setting for this case (AWS has no such knob: on AWS this does nothing, nor on an
+        emulator that has no such setting)."""
+        configure = getattr(self.emulator, "configure", None)
+        if configure is not None:
+            configure(**settings)
 
 
-def eventually(check: Callable[[], T], seconds: float = 90, every: float = 1.0) -> T:
+def eventually(check: Callable[[], T], seconds: float = PATIENCE, every: float = 1.0) -> T:
     """The check's value once it stops raising, within `seconds` (AWS applies IAM, KMS and bucket
     policy changes eventually; StackSets runs its operations in the background)."""
     deadline = time.monotonic() + seconds

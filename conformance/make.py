@@ -108,14 +108,15 @@ def trusting(account: Account) -> dict[str, Any]:
     }
 
 
-def assumed(world: World, by: Account, role_arn: str, seconds: float = 90) -> Any:
+def assumed(world: World, by: Account, role_arn: str, seconds: float | None = None) -> Any:
     """A boto3 session of `role_arn`, assumed by `by` (retried while a new role's trust propagates)."""
     import boto3
 
-    from conformance.conftest import eventually
+    from conformance.conftest import PATIENCE, eventually
 
     sts = by.client("sts")
-    creds = eventually(lambda: sts.assume_role(RoleArn=role_arn, RoleSessionName="conformance")["Credentials"], seconds)
+    ask = lambda: sts.assume_role(RoleArn=role_arn, RoleSessionName="conformance")["Credentials"]  # noqa: E731
+    creds = eventually(ask, seconds or PATIENCE)
     return boto3.Session(
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],

@@ -189,3 +189,34 @@ def test_a_stack_whose_bucket_holds_objects_fails_to_delete(world: World) -> Non
     assert make.settled(cfn, stack) == "DELETE_FAILED"
     assert "not empty" in make.failure_reasons(cfn, stack)
     s3.head_bucket(Bucket=name)
+
+
+@pytest.mark.rule("parameter-constraints")
+def test_a_parameter_value_that_breaks_its_constraints_is_refused(world: World) -> None:
+    """CloudFormation user guide, "Parameters": "AllowedPattern: A regular expression that represents the
+    patterns to allow for String types. The pattern must match the entire parameter value provided";
+    "ConstraintDescription: A string that explains a constraint when the constraint is violated";
+    AllowedValues, MinValue and MaxValue likewise. The call is refused (ValidationError) and nothing made."""
+    cfn = world.a.client("cloudformation")
+    template = json.dumps({
+        "Parameters": {
+            "BuildAccount": {"Type": "String", "AllowedPattern": "^[0-9]{12}$",
+                             "ConstraintDescription": "a 12-digit account id"},
+            "Enable": {"Type": "String", "Default": "false", "AllowedValues": ["true", "false"]},
+            "Days": {"Type": "Number", "Default": 30, "MinValue": 1},
+        },
+        "Resources": {"H": HANDLE},
+    })  # fmt: skip
+    name = world.name("constrained")
+
+    def create(**values: str) -> str:
+        parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
+        return error_code(lambda: cfn.create_stack(StackName=name, TemplateBody=template, Parameters=parameters))
+
+    assert create(BuildAccount="12345") == "ValidationError"
+    assert create(BuildAccount="123456789012", Enable="maybe") == "ValidationError"
+    assert create(BuildAccount="123456789012", Days="0") == "ValidationError"
+    assert not [s for s in cfn.list_stacks()["StackSummaries"] if s["StackName"] == name]
+    _, status = make.stack(world, world.a, template, StackName=name,
+                           Parameters=[{"ParameterKey": "BuildAccount", "ParameterValue": "123456789012"}])  # fmt: skip
+    assert status == "CREATE_COMPLETE"

@@ -68,3 +68,39 @@ def test_a_bucket_with_acls_disabled_refuses_every_acl_but_bucket_owner_full_con
     assert error_code(lambda: s3.put_object_acl(Bucket=name, Key="k", ACL="private")) == (
         "AccessControlListNotSupported"
     )
+
+
+@pytest.mark.rule("lifecycle")
+def test_a_templates_lifecycle_rules_are_put_and_carried_out(world: World) -> None:
+    """AWS::S3::Bucket, LifecycleConfiguration: "Specifies the lifecycle configuration for objects in an
+    Amazon S3 bucket"; NoncurrentVersionExpiration: "Upon expiration, Amazon S3 permanently deletes the
+    noncurrent object versions", NoncurrentDays "the number of days an object is noncurrent before
+    Amazon S3 can perform the associated action". The rules are visible at once; S3 carries them out
+    in the background, by days: on AWS only the configuration can be checked within a test."""
+    name = world.name("aging")
+    expire = {"NoncurrentVersionExpiration": {"NoncurrentDays": 1}}
+    abort = {"AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}
+    rules = [
+        {"Id": "ExpireReplacedVersions", "Status": "Enabled", **expire},
+        {"Id": "AbortIncompleteMultipartUploads", "Status": "Enabled", **abort},
+    ]
+    properties = {"BucketName": name, "VersioningConfiguration": {"Status": "Enabled"}}
+    bucket = {"Type": "AWS::S3::Bucket", "Properties": {**properties, "LifecycleConfiguration": {"Rules": rules}}}
+    s3 = world.a.client("s3")
+    make.stack(world, world.a, {"Resources": {"B": bucket}})
+    world.later(lambda: make.empty_and_delete(s3, name))
+    held = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]}
+    assert held["ExpireReplacedVersions"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
+    assert held["AbortIncompleteMultipartUploads"]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 1
+    if world.emulator is None:
+        return
+    first = s3.put_object(Bucket=name, Key="app.zip", Body=b"1")["VersionId"]
+    second = s3.put_object(Bucket=name, Key="app.zip", Body=b"2")["VersionId"]
+    upload = s3.create_multipart_upload(Bucket=name, Key="half.zip")["UploadId"]
+    world.emulator.run_lifecycle(after_days=0.5)  # not a day yet: nothing goes
+    versions = [v["VersionId"] for v in s3.list_object_versions(Bucket=name)["Versions"]]
+    assert sorted(versions) == sorted([first, second])
+    world.emulator.run_lifecycle(after_days=2)
+    assert [v["VersionId"] for v in s3.list_object_versions(Bucket=name)["Versions"]] == [second]
+    assert s3.get_object(Bucket=name, Key="app.zip")["Body"].read() == b"2"
+    assert upload not in [u["UploadId"] for u in s3.list_multipart_uploads(Bucket=name).get("Uploads", [])]

@@ -231,7 +231,7 @@ def test_a_failed_account_is_named_with_stacksets_reason_and_a_rerun_finishes_it
     inside(blocked, "s3").delete_bucket(Bucket=squatter)
     again = run_cli(*BUILD_ARGS, "--ou", team, "--yes")
     assert again.code == 0, again.out + again.err
-    assert "deploying 1 failed instances again" in again.err
+    assert "deploying again the instances of 1 account that did not succeed" in again.err
     assert registered() == [f"xacct-build-{good}-{REGION}", squatter]
 
 
@@ -286,3 +286,61 @@ def test_verify_all_finds_an_ou_accounts_one_stack_and_calls_it_healthy(aws: Emu
     assert rows[member]["state"] == "healthy", rows[member]
     stacks = next(link for link in rows[member]["links"] if link["name"] == "developer stacks")
     assert stacks["detail"].startswith(f"StackSet-xacct-{team}-")
+
+
+@pytest.mark.parametrize("managed", [True, False], ids=["queued (made here)", "refused (an earlier version's)"])
+def test_ou_run_while_automatic_deployment_places_a_joiner_waits_and_says_for_what(
+    aws: Emulator, managed: bool
+) -> None:
+    """A stack set runs one operation at a time, and automatic deployment is an operation of StackSets'
+    own that runs after an account joins. `--ou` run meanwhile waits for it (whether the stack set
+    would queue another operation, made with ManagedExecution, or refuse it, made by an earlier version
+    without), says what it waits for, reads what it placed and registers the joiner: exit 0."""
+    from xacct.sandbox import gaps_stacksets as gs
+
+    deploy_central()
+    root = organization()
+    team = ou(root, "developers")
+    first = account("a", team)
+    assert run_cli(*BUILD_ARGS, "--ou", team, "--yes").code == 0
+    from moto.cloudformation.models import cloudformation_backends
+
+    held = gs.sets_of(cloudformation_backends[BUILD][REGION])[f"xacct-{team}"]
+    assert held.managed  # made with ManagedExecution active
+    held.managed = managed
+    aws.configure(stack_set_seconds=3)
+    joiner = account("b")
+    session("build").client("organizations").move_account(
+        AccountId=joiner, SourceParentId=root, DestinationParentId=team
+    )
+    running = session("build").client("cloudformation").list_stack_set_operations(StackSetName=f"xacct-{team}")
+    assert [o["Status"] for o in running["Summaries"]].count("RUNNING") == 1  # StackSets' own, for the joiner
+    r = run_cli(*BUILD_ARGS, "--ou", team, "--yes")
+    assert r.code == 0, r.out + r.err
+    assert "waiting for operation" in r.err, r.err
+    assert "StackSets' own (automatic deployment" in r.err
+    assert "deploying again" not in r.err  # the joiner's instance, placed by StackSets, is not deployed twice
+    assert sorted(registered()) == sorted(f"xacct-build-{a}-{REGION}" for a in (first, joiner))
+
+
+def test_an_operation_refused_while_another_runs_waits_for_that_one_and_is_asked_again(aws: Emulator) -> None:
+    """OperationInProgressException on a stack set made without ManagedExecution: the running operation
+    is named, followed to its end, and the request made again; it is never a failure of the run."""
+    from tests.test_stacksets_emulator import BUCKET_TEMPLATE, cfn
+    from xacct.aws.stacksets import StackSet
+
+    root = organization()
+    team = ou(root, "developers")
+    member = account("a", team)
+    cfn().create_stack_set(StackSetName="buckets", TemplateBody=BUCKET_TEMPLATE, PermissionModel="SERVICE_MANAGED",
+                           AutoDeployment={"Enabled": False})  # fmt: skip
+    aws.configure(stack_set_seconds=2)
+    first = cfn().create_stack_instances(
+        StackSetName="buckets", DeploymentTargets={"OrganizationalUnitIds": [team]}, Regions=[REGION]
+    )["OperationId"]
+    said: list[str] = []
+    ss = StackSet(cfn(), "buckets", "SELF", REGION, preferences={}, said=said.append)
+    outcome = ss.redeploy(team, [member])
+    assert outcome.status == "SUCCEEDED"
+    assert outcome.succeeded == [member]
+    assert any(f"waiting for operation {first} (CREATE, " in line for line in said), said

@@ -105,11 +105,26 @@ def test_a_trust_policy_must_admit_the_caller() -> None:
         ({"Null": {"kms:ViaService": "true"}}, True),
         ({"Null": {"aws:PrincipalArn": "true"}}, False),
         ({"ForAnyValue:StringLike": {"aws:PrincipalArn": ["x", "arn:aws:iam::1*"]}}, True),
+        # Set operators on a key the request lacks: ForAnyValue false, ForAllValues true, negated or not.
+        ({"ForAnyValue:StringNotEquals": {"aws:SourceAccount": "x"}}, False),
+        ({"ForAllValues:StringEquals": {"aws:SourceAccount": "x"}}, True),
+        ({"ForAllValues:StringNotEquals": {"aws:SourceAccount": "x"}}, True),
         ({"Bool": {"aws:SecureTransport": "true"}, "StringEquals": {"aws:PrincipalAccount": DEV}}, False),
     ],
 )
 def test_conditions_as_aws_evaluates_them(condition: dict[str, Any], holds: bool) -> None:
     assert conditions_hold({"Condition": condition}, CONTEXT) is holds
+
+
+def test_negated_set_operators_over_several_request_values() -> None:
+    """ForAnyValue:StringNotEquals holds when at least one of the request's values matches none of the
+    policy's; ForAllValues:StringNotEquals when every one matches none (IAM user guide, "Conditions with
+    multiple context keys or values": negated operators are a NOR of the policy's values)."""
+    paths = {"aws:principalarn": ("a", "b")}  # two request values of one key
+    assert conditions_hold({"Condition": {"ForAnyValue:StringNotEquals": {"aws:PrincipalArn": "a"}}}, paths)
+    assert not conditions_hold({"Condition": {"ForAllValues:StringNotEquals": {"aws:PrincipalArn": "a"}}}, paths)
+    assert conditions_hold({"Condition": {"ForAllValues:StringNotEquals": {"aws:PrincipalArn": ["c", "d"]}}}, paths)
+    assert not conditions_hold({"Condition": {"ForAnyValue:StringNotEquals": {"aws:PrincipalArn": ["a", "b"]}}}, paths)
 
 
 def test_a_condition_the_emulator_cannot_evaluate_never_grants_and_always_denies() -> None:
@@ -151,7 +166,15 @@ def test_not_action_and_not_resource_and_not_principal() -> None:
     everything_but_delete = {"Statement": [{"Effect": "Allow", "NotAction": "s3:Delete*", "Resource": "*"}]}
     assert decide(request(BUILD), [everything_but_delete], None).allowed
     assert not decide(Request(CALLER, "s3:DeleteObject", OBJECT, BUILD, CONTEXT), [everything_but_delete], None).allowed
-    deny_others = {"Statement": [{"Effect": "Deny", "NotPrincipal": {"AWS": ROLE}, "Action": "*", "Resource": "*"}]}
+    # NotPrincipal exempts a role session only when it names the account, the role and the session
+    # ("AWS might validate the account first, then the role, and then the assumed-role user").
+    whole = [f"arn:aws:iam::{BUILD}:root", ROLE, CALLER.arn]
+    deny_others = {"Statement": [{"Effect": "Deny", "NotPrincipal": {"AWS": whole}, "Action": "*", "Resource": "*"}]}
     assert decide(request(BUILD), [allow()], deny_others).allowed
     other = Caller(BUILD, f"arn:aws:sts::{BUILD}:assumed-role/Other/s", f"arn:aws:iam::{BUILD}:role/Other")
     assert not decide(Request(other, "s3:PutObject", OBJECT, BUILD, CONTEXT), [allow()], deny_others).allowed
+    for part in whole:  # any one left out: the Deny applies to the role's session too
+        partial = {
+            "Statement": [{**deny_others["Statement"][0], "NotPrincipal": {"AWS": [p for p in whole if p != part]}}]
+        }
+        assert not decide(request(BUILD), [allow()], partial).allowed, part

@@ -5,6 +5,7 @@ join and leave. The build account is the organization's management account."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import boto3
@@ -92,7 +93,24 @@ def stack_set(auto: bool = True, retain: bool = False, **extra: Any) -> None:
     )
 
 
+def ended(operation: str) -> dict[str, Any]:
+    """The operation once it has ended: StackSets runs operations in the background."""
+    for _ in range(200):
+        found = cfn().describe_stack_set_operation(StackSetName="buckets", OperationId=operation)["StackSetOperation"]
+        if found["Status"] in ("SUCCEEDED", "FAILED", "STOPPED"):
+            return dict(found)
+        time.sleep(0.05)
+    raise AssertionError(f"operation {operation} still {found['Status']}")
+
+
+def settled() -> None:
+    """Every operation of the stack set ended, StackSets' own (automatic deployment) included."""
+    for summary in cfn().list_stack_set_operations(StackSetName="buckets")["Summaries"]:
+        ended(summary["OperationId"])
+
+
 def results(operation: str) -> dict[str, tuple[str, str]]:
+    ended(operation)
     rows = cfn().list_stack_set_operation_results(StackSetName="buckets", OperationId=operation)["Summaries"]
     return {r["Account"]: (r["Status"], r.get("StatusReason", "")) for r in rows}
 
@@ -138,7 +156,7 @@ def test_an_ou_reaches_every_account_beneath_it_as_a_stack_of_that_account(aws: 
         StackSetName="buckets", DeploymentTargets={"OrganizationalUnitIds": [top]}, Regions=[REGION],
         OperationPreferences={"MaxConcurrentCount": 3, "FailureToleranceCount": 2},
     )["OperationId"]  # fmt: skip
-    described = cfn().describe_stack_set_operation(StackSetName="buckets", OperationId=op)["StackSetOperation"]
+    described = ended(op)
     assert described["Status"] == "SUCCEEDED"
     assert results(op) == dict.fromkeys(accounts, ("SUCCEEDED", ""))
     instances = cfn().list_stack_instances(StackSetName="buckets")["Summaries"]
@@ -164,7 +182,7 @@ def test_a_failed_account_carries_cloudformations_reason_and_the_rest_are_cancel
     op = cfn().create_stack_instances(
         StackSetName="buckets", DeploymentTargets={"OrganizationalUnitIds": [team]}, Regions=[REGION]
     )["OperationId"]  # one account at a time, no failure tolerated: the defaults
-    described = cfn().describe_stack_set_operation(StackSetName="buckets", OperationId=op)["StackSetOperation"]
+    described = ended(op)
     assert described["Status"] == "FAILED"
     got = results(op)
     assert got[first] == ("SUCCEEDED", "")  # the bucket name is global: only the first gets it
@@ -189,10 +207,12 @@ def test_accounts_joining_and_leaving_the_ou_gain_and_lose_their_instances(aws: 
     cfn().create_stack_instances(
         StackSetName="buckets", DeploymentTargets={"OrganizationalUnitIds": [team]}, Regions=[REGION]
     )
+    settled()
     joining = account("c")
     assert stack_sets_stacks(joining) == {}  # in the root: not a target
     org().move_account(AccountId=joining, SourceParentId=root, DestinationParentId=child)
     org().move_account(AccountId=leaving, SourceParentId=team, DestinationParentId=root)
+    settled()
     instances = {i["Account"] for i in cfn().list_stack_instances(StackSetName="buckets")["Summaries"]}
     assert instances == {staying, joining}
     assert list(stack_sets_stacks(joining).values()) == ["CREATE_COMPLETE"]
@@ -209,6 +229,7 @@ def test_removing_the_ous_instances_deletes_their_stacks_and_then_the_stack_set(
     cfn().create_stack_instances(
         StackSetName="buckets", DeploymentTargets={"OrganizationalUnitIds": [team]}, Regions=[REGION]
     )
+    settled()
     with pytest.raises(bx.ClientError, match="StackSetNotEmpty"):
         cfn().delete_stack_set(StackSetName="buckets")
     with pytest.raises(bx.ClientError, match="OrganizationalUnit"):
@@ -258,6 +279,7 @@ def test_one_account_is_deleted_alone_and_a_failed_instance_deployed_again(aws: 
         StackSetName="buckets", DeploymentTargets={"OrganizationalUnitIds": [team]}, Regions=[REGION],
         OperationPreferences={"MaxConcurrentCount": 2, "FailureToleranceCount": 1},
     )  # fmt: skip
+    settled()
     assert list(stack_sets_stacks(second).values()) == ["ROLLBACK_COMPLETE"]  # the name was the first's
     only_first = {"OrganizationalUnitIds": [team], "Accounts": [first], "AccountFilterType": "INTERSECTION"}
     op = cfn().delete_stack_instances(

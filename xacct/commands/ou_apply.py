@@ -85,17 +85,18 @@ def apply(job: Job, central: StackState) -> Applied:
     try:
         ss.ensure(member_stack(), parameters(bctx, central), f"xacct: the developer accounts of OU {plan.ou}")
         if plan.create:
-            missing = [a for a in plan.create if a not in ss.instances()]
+            ss.settle()  # automatic deployment may be placing accounts that just joined: read what it placed
+            placed = ss.instances()
+            missing = [a for a in plan.create if a not in placed]
             if missing:
                 _failures(done, ss.create(plan.ou))
-            again = [a for a in plan.create if a not in missing]
+            again = [a for a in plan.create if a not in missing and _detailed(placed[a]) != "SUCCEEDED"]
             if again:
                 _failures(done, ss.redeploy(plan.ou, again))
     except bx.ClientError as exc:
         stacksets.raise_if_refused(exc, ss.name)
     instances = ss.instances()
-    good = [a for a in plan.members if instances.get(a, {}).get("StackInstanceStatus", {}).get("DetailedStatus")
-            == "SUCCEEDED"]  # fmt: skip
+    good = [a for a in plan.members if _detailed(instances.get(a, {})) == "SUCCEEDED"]
     for account in plan.members:
         if account not in good and account not in done.failed:
             done.failed[account] = "its stack instance did not succeed"
@@ -106,6 +107,10 @@ def apply(job: Job, central: StackState) -> Applied:
     done.registered = [a for a in plan.joining if a in entries]
     done.lingering = [a for a in plan.remove if a in instances]
     return done
+
+
+def _detailed(instance: dict[str, Any]) -> str:
+    return str((instance.get("StackInstanceStatus") or {}).get("DetailedStatus", ""))
 
 
 def remove(job: Job) -> Applied:

@@ -103,23 +103,34 @@ def identify(access_key: str, token: str | None, region: str) -> tuple[Caller, l
         policies = documents(key.collect_policies())
     except Exception:  # the role or user is gone: its sessions hold no permission any more
         policies = []
+    iam = iam_backends[account][partition]
     if isinstance(key, AssumedRoleAccessKey):
-        stored = iam_backends[account][partition].access_keys.get(access_key)
+        stored = iam.access_keys.get(access_key)
         role = getattr(stored, "role_arn", None) or f"arn:{partition}:iam::{account}:role/{key._owner_role_name}"
-        return Caller(account, key.arn, role, "AssumedRole"), policies
-    return Caller(account, key.arn, key.arn, "User"), policies
+        found = next((r for r in iam.roles.values() if r.arn == role), None)
+        user_id = f"{found.id}:{key._session_name}" if found is not None else ""
+        return Caller(account, key.arn, role, "AssumedRole", user_id=user_id), policies
+    user = iam.users.get(key.arn.rsplit("/", 1)[-1])
+    return Caller(
+        account, key.arn, key.arn, "User", user_id=getattr(user, "id", ""), username=key.arn.rsplit("/", 1)[-1]
+    ), policies
 
 
 def caller_context(caller: Caller, resource_account: str | None) -> dict[str, tuple[str, ...]]:
     """The global condition keys every authenticated request carries (IAM user guide, "AWS global
-    condition context keys"). Every request to AWS arrives over TLS; the emulator speaks plain HTTP,
-    so aws:SecureTransport is what AWS would see."""
+    condition context keys"): aws:userid (as GetCallerIdentity's UserId: ROLE-ID:session for a role
+    session), aws:username for an IAM user, the principal's ARN, account and type. Every request to
+    AWS arrives over TLS; the emulator speaks plain HTTP, so aws:SecureTransport is what AWS would see."""
     context: dict[str, tuple[str, ...]] = {
         "aws:securetransport": ("true",),
         "aws:principalarn": (caller.principal_arn,),
         "aws:principalaccount": (caller.account,),
         "aws:principaltype": (caller.kind,),
     }
+    if caller.user_id:
+        context["aws:userid"] = (caller.user_id,)
+    if caller.username:
+        context["aws:username"] = (caller.username,)
     if resource_account:
         context["aws:resourceaccount"] = (resource_account,)
     return context

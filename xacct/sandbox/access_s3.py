@@ -233,6 +233,9 @@ def checks(call: Call) -> list[Check]:
         context["s3:x-amz-acl"] = (str(environ["HTTP_X_AMZ_ACL"]),)
     if environ.get("HTTP_X_AMZ_SERVER_SIDE_ENCRYPTION"):
         context["s3:x-amz-server-side-encryption"] = (str(environ["HTTP_X_AMZ_SERVER_SIDE_ENCRYPTION"]),)
+    if environ.get("HTTP_X_AMZ_SERVER_SIDE_ENCRYPTION_AWS_KMS_KEY_ID"):
+        key_id = str(environ["HTTP_X_AMZ_SERVER_SIDE_ENCRYPTION_AWS_KMS_KEY_ID"])
+        context["s3:x-amz-server-side-encryption-aws-kms-key-id"] = (key_id,)
 
     def on(action: str, arn: str, owner_: str = bucket_owner, policy_: Any = policy) -> Check:
         return Check(f"s3:{action}", arn, owner_, policy_, "normal", {**context, "s3:resourceaccount": (owner_,)})

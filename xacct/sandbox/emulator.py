@@ -52,9 +52,10 @@ class Emulator:
         """Forget every account's resources (between tests), and put the settings back."""
         import urllib.request
 
-        from xacct.sandbox import identities, settings
+        from xacct.sandbox import identities, settings, stackset_operations
 
         settings.reset()
+        stackset_operations.forget()
 
         req = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
         urllib.request.urlopen(req, timeout=10).close()
@@ -65,6 +66,13 @@ class Emulator:
         from xacct.sandbox import settings
 
         settings.configure(**values)
+
+    def run_lifecycle(self, after_days: float) -> int:
+        """Every bucket's lifecycle rules carried out as S3 would `after_days` from now (s3_lifecycle.py);
+        how many object versions and uploads went."""
+        from xacct.sandbox import s3_lifecycle
+
+        return s3_lifecycle.run(after_days)
 
     def add_profile(self, name: str, account: str, role: str = "Admin") -> None:
         """Another profile, reaching `role` in `account` from the same base credentials."""

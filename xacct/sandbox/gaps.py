@@ -19,6 +19,7 @@ from xacct.sandbox import (
     gaps_services,
     gaps_stacksets_api,
     gaps_templates,
+    s3_lifecycle,
 )
 
 _PATCHED = "_xacct_gaps"
@@ -45,6 +46,7 @@ def install() -> None:
     gaps_stacksets_api.install()
     gaps_organizations.install()
     gaps_capabilities.install()
+    s3_lifecycle.install()
     setattr(models.CloudFormationBackend, _PATCHED, True)
 
 

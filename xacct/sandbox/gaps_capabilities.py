@@ -64,17 +64,19 @@ def check(body: str | None, given: Iterable[str]) -> None:
         raise _refusal()(f"Requires capabilities : [{need}]")
 
 
+def template_of(self: Any) -> str | None:
+    """The template a CreateStack, UpdateStack or CreateChangeSet request deploys (None: none given)."""
+    if self._get_bool_param("UsePreviousTemplate", False):
+        return str(self.cloudformation_backend.get_stack(self._get_param("StackName")).template)
+    if self._get_param("TemplateBody"):
+        return str(self._get_param("TemplateBody"))
+    if self._get_param("TemplateURL"):
+        return str(self._get_stack_from_s3_url(self._get_param("TemplateURL")))
+    return None
+
+
 def install() -> None:
     from moto.cloudformation import responses
-
-    def template_of(self: Any) -> str | None:
-        if self._get_bool_param("UsePreviousTemplate", False):
-            return str(self.cloudformation_backend.get_stack(self._get_param("StackName")).template)
-        if self._get_param("TemplateBody"):
-            return str(self._get_param("TemplateBody"))
-        if self._get_param("TemplateURL"):
-            return str(self._get_stack_from_s3_url(self._get_param("TemplateURL")))
-        return None
 
     def checked(original: Any) -> Any:
         def action(self: Any) -> Any:

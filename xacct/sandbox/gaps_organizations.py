@@ -1,9 +1,9 @@
 """Organizations as a member account meets it, where moto answers from the member's own empty
-backend: a member sees its organization (DescribeOrganization, ListRoots); a delegated administrator
-also reads it (the List and Describe calls: "This operation can be called only from the
-organization's management account or by a member account that is a delegated administrator for an
-AWS service", Organizations API reference); any other call from a member is refused
-(AccessDeniedException). Also: StackSets takes a delegated administrator, and the account
+backend: a member sees its organization (DescribeOrganization: "This operation can be called from any
+account in the organization"); a delegated administrator also reads it (ListRoots and the other List
+and Describe calls: "This operation can be called only from the organization's management account or
+by a member account that is a delegated administrator", Organizations API reference); any other call
+from a member is refused (AccessDeniedException). Also: StackSets takes a delegated administrator, and the account
 CreateAccount makes has an OrganizationAccountAccessRole with full permissions, trusting the
 management account (Organizations user guide, "Accessing member accounts")."""
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from xacct.sandbox import gaps_stacksets as gs
 
-ANY_MEMBER = {"DescribeOrganization", "ListRoots"}
+ANY_MEMBER = {"DescribeOrganization"}
 
 
 def install() -> None:

@@ -15,7 +15,7 @@ from xacct.sandbox import gaps_kms
 
 def install() -> None:
     _bucket_policy_resource()
-    _policies_over_tls()
+    _bucket_policies_decided_once()
     _kms_key_updates()
     _kms_key_arns()
     gaps_kms.install()
@@ -98,24 +98,16 @@ def s3_backend(account_id: str, region_name: str) -> Any:
     return s3m.s3_backends[account_id][get_partition(region_name)]
 
 
-def _policies_over_tls() -> None:
-    """Every request to AWS travels over TLS; the emulator speaks plain HTTP, so a TLS-only deny
-    (aws:SecureTransport false) would refuse every request it never refuses on AWS. Bucket
-    policies are evaluated as they are on AWS: as for a request over TLS."""
+def _bucket_policies_decided_once() -> None:
+    """A bucket policy is evaluated once per request, by the authorization in front of moto
+    (access_s3.py, policy_eval.py: AWS's evaluation logic, conditions and all). moto evaluated it a
+    second time without reading conditions: a Deny whose condition does not hold (TLS-only, "only
+    this role" on aws:userid, a required SSE-KMS key) refused what AWS accepts, with an empty 403."""
+    from moto.iam.access_control import PermissionResult
     from moto.s3 import models as s3m
 
-    original = s3m.FakeBucket.get_permission
-
     def get_permission(self: Any, action: str, resource: str) -> Any:
-        if self.policy is None:
-            return original(self, action, resource)
-        doc = json.loads(self.policy)
-        kept = [s for s in doc.get("Statement", []) if "aws:SecureTransport" not in json.dumps(s.get("Condition", {}))]
-        saved, self.policy = self.policy, json.dumps({**doc, "Statement": kept}).encode()
-        try:
-            return original(self, action, resource)
-        finally:
-            self.policy = saved
+        return PermissionResult.NEUTRAL
 
     s3m.FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
 

@@ -17,7 +17,11 @@ operation SUCCEEDED. Here instead:
 - with AutoDeployment, an account that joins a target OU gets the stack set's instances in its
   regions and one that leaves loses them (or keeps the stacks, RetainStacksOnAccountRemoval).
 
-Operations finish before the call returns; the API reports them as AWS does once they end.
+- operations run in the background, as on AWS: the call answers at once with the operation RUNNING,
+  each batch of accounts takes the emulator's `stack_set_seconds`, and the operation ends SUCCEEDED or
+  FAILED; a stack set runs one operation at a time, so another meanwhile is refused with
+  OperationInProgressException, unless ManagedExecution is active, which queues it (QUEUED) to run in
+  request order; automatic deployment after an account joins or leaves is an operation of its own.
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ NOT_ADMIN = (
     "You must be the master or delegated admin account of an organization before operating a SERVICE_MANAGED stack set"
 )
 NO_ACCESS = "You must enable organizations access to operate a service managed stack set"
-LOCK = threading.RLock()  # operations and organization changes, one at a time
+LOCK = threading.RLock()  # operations and organization changes, one step at a time
+GENERATION = [0]  # bumped by an emulator reset: a worker of an earlier generation stops
 _OWNERS: set[tuple[str, str]] = set()  # (account, region) of CloudFormation backends holding a managed set
 
 
@@ -74,6 +79,7 @@ class Operation:
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
     ended: datetime | None = None
     results: list[dict[str, Any]] = field(default_factory=list)
+    plan: tuple[list[Any], Any] = field(default_factory=lambda: ([], None), repr=False)  # (work, step)
 
     def describe(self, stack_set: ManagedSet) -> dict[str, Any]:
         failed = sum(1 for r in self.results if r["Status"] == "FAILED")
@@ -111,6 +117,8 @@ class ManagedSet:
     targets: dict[str, set[str]] = field(default_factory=dict)  # OU -> regions deployed there
     instances: dict[tuple[str, str], Instance] = field(default_factory=dict)
     operations: dict[str, Operation] = field(default_factory=dict)
+    managed: bool = False  # ManagedExecution Active: operations queue instead of being refused
+    worker: threading.Thread | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.id = self.id or f"{self.name}:{uuid.uuid4()}"
@@ -134,7 +142,7 @@ class ManagedSet:
             "AutoDeployment": self.auto,
             "OrganizationalUnitIds": sorted(self.targets),
             "Regions": sorted({r for regions in self.targets.values() for r in regions}),
-            "ManagedExecution": {"Active": False},
+            "ManagedExecution": {"Active": self.managed},
         }
 
 
@@ -201,136 +209,3 @@ def members_under(org: Any, ou_id: str) -> list[str]:
 
 def known_target(org: Any, ou_id: str) -> bool:
     return any(ou.id == ou_id for ou in org.ou)
-
-
-# ---- operations ------------------------------------------------------------------------------------
-
-
-def _limits(preferences: dict[str, Any], count: int) -> tuple[int, int]:
-    """(failures tolerated, accounts at a time) per region (StackSetOperationPreferences: percentages
-    round down; at least one account at a time; in the default STRICT_FAILURE_TOLERANCE mode, at most
-    one more account at a time than the failures tolerated)."""
-    tolerance = int(preferences.get("FailureToleranceCount") or 0)
-    if preferences.get("FailureTolerancePercentage") is not None:
-        tolerance = int(preferences["FailureTolerancePercentage"]) * count // 100
-    at_once = int(preferences.get("MaxConcurrentCount") or 1)
-    if preferences.get("MaxConcurrentPercentage") is not None:
-        at_once = max(1, int(preferences["MaxConcurrentPercentage"]) * count // 100)
-    if preferences.get("ConcurrencyMode", "STRICT_FAILURE_TOLERANCE") == "STRICT_FAILURE_TOLERANCE":
-        at_once = min(at_once, tolerance + 1)
-    return tolerance, max(1, at_once)
-
-
-def run(
-    stack_set: ManagedSet,
-    action: str,
-    work: list[Instance],
-    step: Any,
-    preferences: dict[str, Any],
-    targets: dict[str, Any],
-    *,
-    retain: bool = False,
-) -> Operation:
-    """Carry out `step(instance) -> (succeeded, reason)` region by region (RegionOrder first), a
-    batch of accounts at a time, as one operation with a result per account."""
-    op = Operation(str(uuid.uuid4()), action, preferences, targets, retain)
-    stack_set.operations[op.id] = op
-    order = list(preferences.get("RegionOrder") or [])
-    regions = sorted({i.region for i in work}, key=lambda r: (order.index(r) if r in order else len(order), r))
-    stopped = False
-    for region in regions:
-        here = [i for i in work if i.region == region]
-        tolerance, at_once = _limits(preferences, len(here))
-        failed = 0
-        for start in range(0, len(here), at_once):
-            for instance in here[start : start + at_once]:
-                instance.operation = op.id
-                if stopped:
-                    instance.detailed, ok, reason = "CANCELLED", False, "Cancelled since failure tolerance has exceeded"
-                    op.results.append(_result(instance, "CANCELLED", reason))
-                    continue
-                ok, reason = step(instance)
-                failed += not ok
-                op.results.append(_result(instance, "SUCCEEDED" if ok else "FAILED", reason))
-            stopped = stopped or failed > tolerance
-    op.status = "FAILED" if stopped else "SUCCEEDED"
-    op.ended = datetime.now(UTC)
-    return op
-
-
-def _result(instance: Instance, status: str, reason: str) -> dict[str, Any]:
-    result = {
-        "Account": instance.account,
-        "Region": instance.region,
-        "Status": status,
-        "OrganizationalUnitId": instance.ou,
-        "AccountGateResult": {"Status": "SKIPPED", "StatusReason": "No account gate function was configured"},
-    }
-    if reason:
-        result["StatusReason"] = reason
-    return result
-
-
-def create_in_account(stack_set: ManagedSet, instance: Instance, overrides: dict[str, str]) -> tuple[bool, str]:
-    """The instance's stack, created in its account by CloudFormation (a failure is the instance's)."""
-    from moto.cloudformation.models import cloudformation_backends
-
-    backend = cloudformation_backends[instance.account][instance.region]
-    name = f"StackSet-{stack_set.name}-{uuid.uuid4()}"
-    try:
-        stack = backend.create_stack(
-            name=name, template=stack_set.template, parameters={**stack_set.parameters, **overrides},
-            tags=dict(stack_set.tags),
-        )  # fmt: skip
-    except Exception as exc:  # refused before any resource (a template or parameter error)
-        instance.detailed, instance.reason = "FAILED", str(getattr(exc, "message", None) or exc)
-        return False, instance.reason
-    instance.stack_id = stack.stack_id
-    if stack.status != "CREATE_COMPLETE":
-        instance.detailed, instance.reason = "FAILED", failure_reason(stack)
-        return False, instance.reason
-    instance.detailed, instance.reason = "SUCCEEDED", ""
-    return True, ""
-
-
-def update_in_account(
-    stack_set: ManagedSet, instance: Instance, stack: Any, overrides: dict[str, str]
-) -> tuple[bool, str]:
-    """The instance's stack updated to the stack set's template and parameters."""
-    try:
-        stack.update(stack_set.template, parameters={**stack_set.parameters, **overrides})
-    except Exception as exc:
-        instance.detailed, instance.reason = "FAILED", str(getattr(exc, "message", None) or exc)
-        return False, instance.reason
-    ok = stack.status in ("UPDATE_COMPLETE", "CREATE_COMPLETE")
-    instance.detailed, instance.reason = ("SUCCEEDED", "") if ok else ("FAILED", failure_reason(stack))
-    return ok, instance.reason
-
-
-def delete_in_account(instance: Instance, retain: bool) -> tuple[bool, str]:
-    from moto.cloudformation.models import cloudformation_backends
-
-    if retain or not instance.stack_id:
-        return True, ""
-    backend = cloudformation_backends[instance.account][instance.region]
-    try:
-        backend.delete_stack(instance.stack_id)
-    except Exception as exc:
-        instance.detailed, instance.reason = "FAILED", str(getattr(exc, "message", None) or exc)
-        return False, instance.reason
-    stack = backend.stacks.get(instance.stack_id)
-    if stack is not None and stack.status == "DELETE_FAILED":
-        instance.detailed, instance.reason = "FAILED", failure_reason(stack)
-        return False, instance.reason
-    return True, ""
-
-
-def failure_reason(stack: Any) -> str:
-    """As StackSets words a failed instance: the first resource that failed and CloudFormation's reason."""
-    for event in stack.events:
-        if str(event.resource_status).endswith("_FAILED") and event.logical_resource_id != stack.name:
-            return (
-                f"ResourceLogicalId:{event.logical_resource_id}, ResourceType:{event.resource_type}, "
-                f"ResourceStatusReason:{event.resource_status_reason}."
-            )
-    return f"Stack {stack.name} ended {stack.status}"

@@ -7,8 +7,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from xacct.sandbox import gaps_capabilities
+from xacct.sandbox import gaps_capabilities, stackset_auto
 from xacct.sandbox import gaps_stacksets as gs
+from xacct.sandbox import stackset_operations as ops
 
 SET_ACTIONS = (
     "create_stack_set",
@@ -35,7 +36,7 @@ def install() -> None:
     for action in SET_ACTIONS:
         _route(responses.CloudFormationResponse, action)
     _list_stack_sets(responses.CloudFormationResponse)
-    _organization_changes()
+    stackset_auto.install()
     responses.CloudFormationResponse._xacct_stacksets = True  # type: ignore[attr-defined]
 
 
@@ -102,7 +103,7 @@ def _create_stack_set(self: Any, backend: Any, name: str) -> Any:
             "Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*"
         )
     if _find(backend, name) is not None:
-        raise _named("NameAlreadyExistsException", f"StackSet {name} already exists")
+        raise ops.named("NameAlreadyExistsException", f"StackSet {name} already exists")
     auto = self._get_params().get("AutoDeployment") or {}
     body = self._get_param("TemplateBody") or self._get_stack_from_s3_url(self._get_param("TemplateURL"))
     gaps_capabilities.check(body, self._get_param("Capabilities", []) or [])
@@ -116,6 +117,7 @@ def _create_stack_set(self: Any, backend: Any, name: str) -> Any:
         description=self._get_param("Description") or "",
         tags={t["Key"]: t["Value"] for t in self._get_param("Tags", [])},
         auto=_auto(auto),
+        managed=_active(self._get_params().get("ManagedExecution")),
     )
     gs.sets_of(backend)[name] = stack_set
     return _result({"StackSetId": stack_set.id})
@@ -128,6 +130,21 @@ def _auto(given: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _active(given: Any) -> bool:
+    return isinstance(given, dict) and given.get("Active") in (True, "true")
+
+
+def _execution(self: Any, stack_set: gs.ManagedSet) -> None:
+    """ManagedExecution changed by UpdateStackSet: "You can't modify your stack set's execution
+    configuration while there are running or queued operations for that stack set"."""
+    given = self._get_params().get("ManagedExecution")
+    if given is None or _active(given) == stack_set.managed:
+        return
+    if ops.busy(stack_set):
+        raise ops.named("OperationInProgressException", f"Another Operation on StackSet {stack_set.id} is in progress")
+    stack_set.managed = _active(given)
+
+
 def _describe_stack_set(self: Any, backend: Any, name: str) -> Any:
     stack_set, _ = _the(self, backend, name)
     return _result({"StackSet": stack_set.describe()})
@@ -137,6 +154,8 @@ def _delete_stack_set(self: Any, backend: Any, name: str) -> Any:
     from moto.cloudformation.exceptions import StackSetNotEmpty
 
     stack_set, _ = _the(self, backend, name)
+    if ops.busy(stack_set):
+        raise ops.named("OperationInProgressException", f"Another Operation on StackSet {stack_set.id} is in progress")
     if stack_set.instances:
         raise StackSetNotEmpty()
     stack_set.status = "DELETED"
@@ -147,6 +166,8 @@ def _delete_stack_set(self: Any, backend: Any, name: str) -> Any:
 def _update_stack_set(self: Any, backend: Any, name: str) -> Any:
     """A new template or parameters, rolled out to every instance as one operation."""
     stack_set, _ = _the(self, backend, name)
+    ops.admit(stack_set)
+    _execution(self, stack_set)
     body = self._get_param("TemplateBody") or (
         self._get_stack_from_s3_url(self._get_param("TemplateURL")) if self._get_param("TemplateURL") else None
     )
@@ -164,12 +185,12 @@ def _update_stack_set(self: Any, backend: Any, name: str) -> Any:
     def step(instance: gs.Instance) -> tuple[bool, str]:
         stack = cloudformation_backends[instance.account][instance.region].stacks.get(instance.stack_id)
         if stack is None:
-            return gs.create_in_account(stack_set, instance, {})
-        return gs.update_in_account(stack_set, instance, stack, {})
+            return ops.create_in_account(stack_set, instance, {})
+        return ops.update_in_account(stack_set, instance, stack, {})
 
     work = list(stack_set.instances.values())
     preferences = self._get_params().get("OperationPreferences") or {}
-    op = gs.run(stack_set, "UPDATE", work, step, preferences, {"OrganizationalUnitIds": sorted(stack_set.targets)})
+    op = ops.run(stack_set, "UPDATE", work, step, preferences, {"OrganizationalUnitIds": sorted(stack_set.targets)})
     return _result({"OperationId": op.id})
 
 
@@ -204,6 +225,7 @@ def _targets(self: Any, org: Any) -> tuple[dict[str, Any], list[str], dict[str, 
 
 def _create_stack_instances(self: Any, backend: Any, name: str) -> Any:
     stack_set, org = _the(self, backend, name)
+    ops.admit(stack_set)
     targets, ous, chosen = _targets(self, org)
     regions = list(self._get_param("Regions", []))
     overrides = {p["ParameterKey"]: p["ParameterValue"] for p in self._get_param("ParameterOverrides", [])}
@@ -218,8 +240,8 @@ def _create_stack_instances(self: Any, backend: Any, name: str) -> Any:
     for instance in work:
         stack_set.instances[(instance.account, instance.region)] = instance
     preferences = self._get_params().get("OperationPreferences") or {}
-    op = gs.run(
-        stack_set, "CREATE", work, lambda i: gs.create_in_account(stack_set, i, overrides), preferences, targets
+    op = ops.run(
+        stack_set, "CREATE", work, lambda i: ops.create_in_account(stack_set, i, overrides), preferences, targets
     )
     return _result({"OperationId": op.id})
 
@@ -230,6 +252,7 @@ def _update_stack_instances(self: Any, backend: Any, name: str) -> Any:
     from moto.cloudformation.models import cloudformation_backends
 
     stack_set, org = _the(self, backend, name)
+    ops.admit(stack_set)
     targets, _, chosen = _targets(self, org)
     regions = set(self._get_param("Regions", []))
     overrides = {p["ParameterKey"]: p["ParameterValue"] for p in self._get_param("ParameterOverrides", [])}
@@ -241,16 +264,17 @@ def _update_stack_instances(self: Any, backend: Any, name: str) -> Any:
         if stack is None or stack.status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_COMPLETE"):
             if stack is not None and stack.status != "DELETE_COMPLETE":
                 stacks.delete_stack(instance.stack_id)
-            return gs.create_in_account(stack_set, instance, overrides)
-        return gs.update_in_account(stack_set, instance, stack, overrides)
+            return ops.create_in_account(stack_set, instance, overrides)
+        return ops.update_in_account(stack_set, instance, stack, overrides)
 
     preferences = self._get_params().get("OperationPreferences") or {}
-    op = gs.run(stack_set, "UPDATE", work, step, preferences, targets)
+    op = ops.run(stack_set, "UPDATE", work, step, preferences, targets)
     return _result({"OperationId": op.id})
 
 
 def _delete_stack_instances(self: Any, backend: Any, name: str) -> Any:
     stack_set, org = _the(self, backend, name)
+    ops.admit(stack_set)
     targets, ous, chosen = _targets(self, org)
     regions = set(self._get_param("Regions", []))
     retain = self._get_param("RetainStacks") in (True, "true")
@@ -267,20 +291,8 @@ def _delete_stack_instances(self: Any, backend: Any, name: str) -> Any:
                 stack_set.targets[ou] = left
             else:
                 stack_set.targets.pop(ou, None)
-    op = _remove(stack_set, work, retain, self._get_params().get("OperationPreferences") or {}, targets)
+    op = ops.remove(stack_set, work, retain, self._get_params().get("OperationPreferences") or {}, targets)
     return _result({"OperationId": op.id})
-
-
-def _remove(
-    stack_set: gs.ManagedSet, work: list[gs.Instance], retain: bool, preferences: dict[str, Any], targets: Any
-) -> gs.Operation:
-    def step(instance: gs.Instance) -> tuple[bool, str]:
-        ok, reason = gs.delete_in_account(instance, retain)
-        if ok:
-            stack_set.instances.pop((instance.account, instance.region), None)
-        return ok, reason
-
-    return gs.run(stack_set, "DELETE", work, step, preferences, targets, retain=retain)
 
 
 def _list_stack_instances(self: Any, backend: Any, name: str) -> Any:
@@ -312,7 +324,7 @@ def _operation(self: Any, backend: Any, name: str) -> tuple[gs.ManagedSet, gs.Op
     stack_set, _ = _the(self, backend, name)
     op = stack_set.operations.get(self._get_param("OperationId"))
     if op is None:
-        raise _named("OperationNotFoundException", f"Operation {self._get_param('OperationId')} not found")
+        raise ops.named("OperationNotFoundException", f"Operation {self._get_param('OperationId')} not found")
     return stack_set, op
 
 
@@ -350,49 +362,3 @@ def _list_stack_sets(cls: Any) -> None:
         return _result({"Summaries": theirs + mine})
 
     cls.list_stack_sets = list_stack_sets
-
-
-def _named(code: str, message: str) -> Exception:
-    from moto.cloudformation.exceptions import CloudFormationError
-
-    error = type(code, (CloudFormationError,), {"code": code})
-    return error(message)  # type: ignore[no-any-return]
-
-
-# ---- the organization ------------------------------------------------------------------------------
-
-
-def reconcile(org: Any) -> None:
-    """AutoDeployment: instances for accounts now under a target OU, none for those that left."""
-    with gs.LOCK:
-        for stack_set in gs.every_set():
-            if not stack_set.auto.get("Enabled") or gs.organization_of(stack_set.owner) is not org:
-                continue
-            wanted: dict[tuple[str, str], str] = {}
-            for ou, regions in stack_set.targets.items():
-                for account in gs.members_under(org, ou) if gs.known_target(org, ou) else []:
-                    for region in regions:
-                        wanted.setdefault((account, region), ou)
-            joining = [gs.Instance(a, r, ou) for (a, r), ou in wanted.items() if (a, r) not in stack_set.instances]
-            leaving = [i for key, i in stack_set.instances.items() if key not in wanted]
-            targets = {"OrganizationalUnitIds": sorted(stack_set.targets)}
-            if joining:
-                for instance in joining:
-                    stack_set.instances[(instance.account, instance.region)] = instance
-                gs.run(stack_set, "CREATE", joining, lambda i, s=stack_set: gs.create_in_account(s, i, {}), {}, targets)
-            if leaving:
-                _remove(stack_set, leaving, bool(stack_set.auto.get("RetainStacksOnAccountRemoval")), {}, targets)
-
-
-def _organization_changes() -> None:
-    from moto.organizations.models import OrganizationsBackend
-
-    for name in ("move_account", "create_account", "remove_account_from_organization", "close_account"):
-        original = getattr(OrganizationsBackend, name)
-
-        def changed(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            result = _original(self, *args, **kwargs)
-            reconcile(self)
-            return result
-
-        setattr(OrganizationsBackend, name, changed)

@@ -15,6 +15,7 @@ def install() -> None:
     _role_properties()
     _managed_policy_deletion()
     _role_policy()
+    _ssm_generated_names()
 
 
 def _conditional_exports() -> None:
@@ -216,3 +217,41 @@ def _role_policy() -> None:
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
     assert parsing.get_model_map()["AWS::IAM::RolePolicy"] is RolePolicy
+
+
+def _ssm_generated_names() -> None:
+    """An AWS::SSM::Parameter without Name gets a name CloudFormation generates ("Name: The name of the
+    parameter ... If you don't specify a name, AWS CloudFormation generates a unique physical ID"),
+    kept through updates; moto refused the resource. (Less strict than before.)"""
+    from moto.ssm import models
+
+    create = models.Parameter.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+    update = models.Parameter.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def named(cloudformation_json: Any, name: str) -> Any:
+        properties = cloudformation_json.get("Properties") or {}
+        if properties.get("Name"):
+            return cloudformation_json
+        return {**cloudformation_json, "Properties": {**properties, "Name": name}}
+
+    def create_from_cloudformation_json(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        # resource_name: the name moto generates for the resource (STACK-LOGICALID-RANDOM)
+        return create(
+            cls, resource_name, named(cloudformation_json, f"CFN-{resource_name}"), account_id, region_name, **kwargs
+        )
+
+    def update_from_cloudformation_json(
+        cls: Any,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        kept = named(cloudformation_json, original_resource.name)
+        return update(cls, original_resource, new_resource_name, kept, account_id, region_name)
+
+    models.Parameter.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)  # type: ignore[assignment,method-assign,arg-type]
+    models.Parameter.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)  # type: ignore[assignment,method-assign]

@@ -65,6 +65,8 @@ class Caller:
     principal_arn: str  # aws:PrincipalArn: the role's ARN for a role session
     kind: str = "AssumedRole"  # aws:PrincipalType: AssumedRole, User, Account, Service
     service: str | None = None  # a service principal (lambda.amazonaws.com)
+    user_id: str = ""  # aws:userid: ROLE-UNIQUE-ID:session for a role session, the user's unique id for a user
+    username: str = ""  # aws:username: an IAM user's name (no role session has one)
 
 
 @dataclass(frozen=True)
@@ -128,11 +130,26 @@ def _principal_match(value: str, caller: Caller) -> str | None:
     return None
 
 
+def _exempt(listed: Any, caller: Caller) -> bool:
+    """Whether NotPrincipal names the caller whole (IAM user guide, "AWS JSON policy elements:
+    NotPrincipal": "you must also specify the account ARN of the not-denied principal. Otherwise, the
+    policy might deny access to the entire account containing the principal ... If an assumed-role
+    user ... is being evaluated, AWS might validate the account first, then the role, and then the
+    assumed-role user"): the account, and the role and the session for a role session."""
+    if not isinstance(listed, Mapping):
+        return False
+    if caller.service is not None:
+        return caller.service in _items(listed.get("Service"))
+    values = [str(v) for v in _items(listed.get("AWS"))]
+    account = any(_principal_match(v, caller) == "account" for v in values if v != "*")
+    chain = {caller.arn, caller.principal_arn}
+    return account and chain <= set(values)
+
+
 def principal_match(statement: Mapping[str, Any], caller: Caller) -> str | None:
     """How a resource policy's statement names the caller: 'specific', 'account', or None."""
     if "NotPrincipal" in statement:
-        named = principal_match({"Principal": statement["NotPrincipal"]}, caller)
-        return None if named else "account"
+        return None if _exempt(statement["NotPrincipal"], caller) else "account"
     principal = statement.get("Principal")
     if principal == "*":
         return "specific"
@@ -182,15 +199,21 @@ def _one_condition(operator: str, key: str, wanted: Any, context: Mapping[str, t
     if base == "Null":
         return (not present) == (policy_values[0].lower() == "true")
     if not present:
-        return if_exists or base in _NEGATED or qualifier == "ForAllValues"
+        # "ForAllValues ... returns true if there are no context keys in the request"; "ForAnyValue ...
+        # If the key in the request is missing ... the condition returns false" (set operators).
+        if qualifier in ("ForAllValues", "ForAnyValue"):
+            return qualifier == "ForAllValues"
+        return if_exists or base in _NEGATED
     test = _OPERATORS[base]
 
-    def matches(value: str) -> bool:
-        return any(test(value, p) for p in policy_values)
+    def holds(value: str) -> bool:
+        # Several policy values: OR; for a negated operator, NOR ("Conditions with multiple context
+        # keys or values"): the request's value matches none of them.
+        hit = any(test(value, p) for p in policy_values)
+        return not hit if base in _NEGATED else hit
 
-    # ForAllValues: every value of the request's; single-valued keys and ForAnyValue: any of them.
-    hit = all(matches(v) for v in values) if qualifier == "ForAllValues" else any(matches(v) for v in values)
-    return not hit if base in _NEGATED else hit
+    # ForAllValues: every value of the request's; single-valued keys and ForAnyValue: at least one.
+    return all(holds(v) for v in values) if qualifier == "ForAllValues" else any(holds(v) for v in values)
 
 
 def conditions_hold(statement: Mapping[str, Any], context: Mapping[str, tuple[str, ...]]) -> bool | None:

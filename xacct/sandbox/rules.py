@@ -70,9 +70,28 @@ RULES: dict[str, Rule] = {
         'Systems Manager user guide, "Managing parameter tiers"',
     ),
     "template-size": Rule(
-        "a template body over 51,200 bytes sent inline",
+        "a template body over 51,200 bytes sent inline (a stack set's too)",
         "ValidationError",
         'CloudFormation user guide, "CloudFormation quotas"',
+    ),
+    "parameter-constraints": Rule(
+        "(moto checked none) a parameter value outside its AllowedValues, breaking its AllowedPattern, MinLength "
+        "or MaxLength, or a Number outside MinValue and MaxValue (a default or a value passed again too)",
+        "ValidationError, with the ConstraintDescription when there is one; nothing made",
+        'CloudFormation user guide, "Parameters"',
+    ),
+    "ssm-names": Rule(
+        "(less strict than before: the emulator refused it) nothing: an AWS::SSM::Parameter without Name gets a name "
+        "CloudFormation generates, kept through updates",
+        "the stack is made; the parameter's physical id is its name",
+        "AWS::SSM::Parameter, Name",
+    ),
+    "lifecycle": Rule(
+        "(moto stored the rules and never carried them out; its CloudFormation ignored them) nothing: a bucket's "
+        "LifecycleConfiguration from a template is put on the bucket, and its expirations are carried out by days "
+        "(the emulator's clock: run_lifecycle)",
+        "GetBucketLifecycleConfiguration shows the rules; noncurrent versions and incomplete uploads go when due",
+        "AWS::S3::Bucket LifecycleConfiguration and NoncurrentVersionExpiration",
     ),
     "parameter-size": Rule(
         "a parameter value over 4,096 bytes",
@@ -118,10 +137,46 @@ RULES: dict[str, Rule] = {
         "the statement applies or not as AWS's condition operators say",
         'IAM user guide, "IAM JSON policy elements: Condition operators" and "AWS global condition context keys"',
     ),
+    "organization-reads": Rule(
+        "(moto answered a member from an empty organization of its own, and then let any member list roots) "
+        "ListRoots and the other List and Describe calls of Organizations from a member account that is not a "
+        "delegated administrator; DescribeOrganization is any member's",
+        "AccessDeniedException",
+        "Organizations API reference, ListRoots (and DescribeOrganization)",
+    ),
+    "request-context": Rule(
+        '(less strict than before: aws:userid was never supplied, so the "only this role" Deny refused the role '
+        "it exempts) a condition on what AWS puts in every request: aws:userid (ROLE-ID:session for a role "
+        "session), aws:username (an IAM user), aws:PrincipalArn, aws:PrincipalAccount, aws:PrincipalType; the "
+        "SSE-KMS key id header of an S3 write; aws:SourceArn and aws:SourceAccount when S3 invokes Lambda",
+        "the statement applies or not as the request's context says",
+        'IAM user guide, "AWS global condition context keys"; STS API reference, GetCallerIdentity (UserId)',
+    ),
+    "set-operators": Rule(
+        "ForAnyValue with a negated operator (it held when no value matched; it holds when one value matches none of "
+        "the policy's), and ForAnyValue on a key the request lacks (false), ForAllValues on one (true)",
+        "the statement applies or not as the set operators say",
+        'IAM user guide, "Conditions with multiple context keys or values" and "Single-valued vs. multivalued '
+        'context keys"',
+    ),
+    "not-principal": Rule(
+        "(NotPrincipal named a role session by its account alone, or by its role alone) a Deny whose NotPrincipal "
+        "does not name the whole caller: the account, and the role and the session for a role session",
+        "the Deny applies: AccessDenied",
+        'IAM user guide, "AWS JSON policy elements: NotPrincipal"',
+    ),
     "notification-permission": Rule(
-        "a bucket notification to a Lambda function whose resource policy does not let s3.amazonaws.com invoke it",
+        "a bucket notification to a Lambda function whose resource policy does not let s3.amazonaws.com invoke it "
+        "from that bucket and its account (aws:SourceArn, aws:SourceAccount); and an event once it no longer does",
         'InvalidArgument: "Unable to validate the following destination configurations"',
         'S3 user guide, "Granting permissions to invoke an AWS Lambda function"',
+    ),
+    "stackset-operations": Rule(
+        "(moto, and the emulator, finished every operation before the call returned) a second operation on a stack "
+        "set while one runs (automatic deployment after an account moves included), unless ManagedExecution is "
+        "active, which queues it; operations run in the background (the emulator's stack_set_seconds per batch)",
+        "OperationInProgressException; the operation RUNNING (or QUEUED), then SUCCEEDED or FAILED",
+        "CloudFormation API reference, OperationInProgressException and ManagedExecution",
     ),
     "requests-once": Rule(
         "the same CreateStack, CreateChangeSet (same name) or ExecuteChangeSet twice without the same token; "

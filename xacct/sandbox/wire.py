@@ -17,7 +17,7 @@ from xacct.sandbox import conditional, s3_missing
 
 TEMPLATE_BODY_LIMIT = 51_200
 PARAMETER_VALUE_LIMIT = 4_096
-_CFN_WRITES = {"CreateStack", "UpdateStack", "CreateChangeSet", "ValidateTemplate"}
+_CFN_WRITES = {"CreateStack", "UpdateStack", "CreateChangeSet", "ValidateTemplate", "CreateStackSet", "UpdateStackSet"}
 _SERVICE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 
 Environ = dict[str, Any]
