@@ -209,3 +209,26 @@ def test_a_role_is_assumed_only_as_its_trust_and_the_callers_own_policy_allow(wo
     # A role of b that may not assume roles at all is refused, though a's role trusts its account.
     bare = make.assumed(world, world.b, make.role(world, world.b, make.trusting(world.b))).client("sts")
     assert error_code(lambda: bare.assume_role(RoleArn=trusting, RoleSessionName="conformance")) == "AccessDenied"
+
+
+@pytest.mark.rule("eventual-consistency")
+def test_new_roles_and_changed_policies_take_effect_eventually(world: World) -> None:
+    """IAM user guide, "Troubleshoot IAM", "Changes that I make are not always immediately visible":
+    "IAM uses a distributed computing model called eventual consistency. Any change that you make in IAM
+    ... takes time to become visible from all possible endpoints." A new role, its trust, its policies
+    and a bucket policy admitting it are refused at first (the emulator, at its propagation setting;
+    on AWS they may be) and allowed once the change has spread."""
+    world.configure(propagation_seconds=3)
+    bucket = object_in(world)
+    read = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{bucket}/*"}]}  # fmt: skip
+    role = make.role(world, world.b, make.trusting(world.b), {"read": read})
+    sts = world.b.client("sts")
+    if world.emulator is not None:  # on AWS a new role *may* be refused for a while; here it is
+        assert error_code(lambda: sts.assume_role(RoleArn=role, RoleSessionName="conformance")) == "AccessDenied"
+    as_role = make.assumed(world, world.b, role).client("s3")
+    grant = make.allow(make.root(world.b), ["s3:GetObject"], f"arn:aws:s3:::{bucket}/*")
+    world.a.client("s3").put_bucket_policy(Bucket=bucket, Policy=make.policy(grant))
+    if world.emulator is not None:
+        assert readable(as_role, bucket) == "AccessDenied"  # the bucket policy has not spread yet
+    eventually(lambda: as_role.get_object(Bucket=bucket, Key="k"))

@@ -6,10 +6,12 @@ so that a large build bucket shows progress and no invocation runs long."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from xacct.aws.patience import Patience
 from xacct.core.state import StackState
 from xacct.errors import AwsFailure
 
@@ -40,17 +42,63 @@ def available(central: StackState) -> bool:
     return bool(central.outputs.get(FUNCTION_OUTPUT) and central.outputs.get("BuildBucket"))
 
 
-def sync(lam: Any, central: StackState, bucket: str, progress: Callable[[Synced], None] | None = None) -> Synced:
+def sync(
+    lam: Any,
+    central: StackState,
+    bucket: str,
+    progress: Callable[[Synced], None] | None = None,
+    waiting: Patience | None = None,
+) -> Synced:
     """Copy until the function says it is done; each chunk's totals reported as it returns."""
-    return sync_group(lam, central, [bucket], lambda done: progress(done[0]) if progress else None)[0]
+    return sync_group(lam, central, [bucket], lambda done: progress(done[0]) if progress else None, waiting)[0]
 
 
 def sync_group(
-    lam: Any, central: StackState, buckets: list[str], progress: Callable[[list[Synced]], None] | None = None
+    lam: Any,
+    central: StackState,
+    buckets: list[str],
+    progress: Callable[[list[Synced]], None] | None = None,
+    waiting: Patience | None = None,
 ) -> list[Synced]:
     """Several buckets through one invocation at a time (each bucket's totals from the function's
     `by_target`). A function of an earlier template answers totals only: for one bucket that is
-    the bucket's own, and `grouped` stays False: the caller goes on one bucket at a time."""
+    the bucket's own, and `grouped` stays False: the caller goes on one bucket at a time.
+
+    A bucket whose copies were refused for want of grants the onboarding just made (the function
+    marks such a refusal not permanent) is synced again, with backoff, while `waiting` allows: what
+    it already holds is skipped, so each artifact is still copied once."""
+    done = {b: Synced(b) for b in buckets}
+    pending, delay = list(buckets), 2.0
+    deadline = time.monotonic() + (waiting.seconds if waiting else 0)
+    while True:
+        copied_before = {b: done[b].copied for b in pending}
+        for fresh in _pass(lam, central, pending, progress):
+            held = done[fresh.bucket]
+            held.copied += fresh.copied
+            held.current = max(0, fresh.current - copied_before[fresh.bucket])  # copied earlier: not "already there"
+            held.failed, held.failures, held.grouped = fresh.failed, fresh.failures, fresh.grouped
+        refused = [b for b in pending if done[b].failed and _refusals_only(done[b].failures)]
+        if not refused or waiting is None or time.monotonic() + delay > deadline:
+            return [done[b] for b in buckets]
+        first = done[refused[0]].failures[0]
+        waiting.tell(f"the central replication role's copy into {refused[0]}", str(first.get("reason", "")))
+        waiting.pause(delay)
+        pending, delay = refused, min(delay * 2, 15.0)
+
+
+def _refusals_only(failures: list[dict[str, Any]]) -> bool:
+    """Every failure a refusal the function expects to pass (a target registered minutes ago)."""
+    return bool(failures) and all(
+        f.get("permanent") is False
+        and ("AccessDenied" in str(f.get("reason")) or "not authorized" in str(f.get("reason")))
+        for f in failures
+    )
+
+
+def _pass(
+    lam: Any, central: StackState, buckets: list[str], progress: Callable[[list[Synced]], None] | None
+) -> list[Synced]:
+    """One sync of the buckets through the function, chunk after chunk until it says it is done."""
     done = [Synced(b) for b in buckets]
     start_after: str | None = None
     while True:

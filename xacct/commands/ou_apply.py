@@ -16,6 +16,7 @@ import botocore.exceptions as bx
 from xacct.aws import organization, stacksets
 from xacct.aws.central import CentralUpdate
 from xacct.aws.gateway import Gateway
+from xacct.aws.patience import Patience
 from xacct.aws.reads import BuildContext
 from xacct.commands.verify_all import reader_role
 from xacct.core import member_template, ou_plan
@@ -100,7 +101,8 @@ def apply(job: Job, central: StackState) -> Applied:
     for account in plan.members:
         if account not in good and account not in done.failed:
             done.failed[account] = "its stack instance did not succeed"
-    entries = read_entries(bctx, plan.region, {a: str(instances[a]["StackId"]) for a in good}, done)
+    waiting = Patience(job.said)  # the reader roles StackSets just made take effect eventually
+    entries = read_entries(bctx, plan.region, {a: str(instances[a]["StackId"]) for a in good}, done, waiting)
     joining = [entries[a] for a in plan.members if a in entries and a in plan.joining]
     changed = [entries[a] for a in plan.staying if a in entries]  # a key that changed is updated in place
     done.change = update.run(lambda now: ou_plan.change(now, plan.leaving, [*changed, *joining], plan.region))
@@ -137,15 +139,22 @@ def _failures(done: Applied, outcome: stacksets.Outcome) -> None:
         done.failed[account] = reason
 
 
-def read_entries(bctx: BuildContext, region: str, stacks: dict[str, str], done: Applied) -> dict[str, reg.Entry]:
+def read_entries(
+    bctx: BuildContext, region: str, stacks: dict[str, str], done: Applied, waiting: Patience | None = None
+) -> dict[str, reg.Entry]:
     """Each account's bucket and key, from its stack's outputs, read through the role the stack
-    gives the build account (xacct-verify-BUILD-REGION): no developer profile is needed."""
+    gives the build account (xacct-verify-BUILD-REGION): no developer profile is needed. A role just
+    made is assumed again while IAM refuses it (`waiting`)."""
     build = bctx.central.build.account
+    patience = waiting or Patience(lambda _: None, seconds=0)
 
     def one(account: str) -> tuple[str, reg.Entry | str]:
         role = reader_role(bctx.build.partition, account, build, region)
         try:
-            creds = bctx.build.sts.assume_role(RoleArn=role, RoleSessionName="xacct-ou", DurationSeconds=900)
+            assume = bctx.build.sts.assume_role
+            creds = patience.call(
+                lambda: assume(RoleArn=role, RoleSessionName="xacct-ou", DurationSeconds=900), f"assuming {role}"
+            )
             reader = Gateway.assumed(creds["Credentials"], region, f"account {account}")
             stack = reader.cfn.describe_stacks(StackName=stacks[account])["Stacks"][0]
             outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}

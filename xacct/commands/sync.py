@@ -5,6 +5,7 @@ what the bucket already holds (or holds newer) is left as it is."""
 from __future__ import annotations
 
 from xacct.aws import backfill
+from xacct.aws.patience import Patience
 from xacct.aws.reads import BuildContext, Context
 from xacct.core.answers import Onboarding
 from xacct.core.planning import check_central, developer_bucket
@@ -42,7 +43,7 @@ def start_current(ctx: Context, o: Output, central: StackState, bucket: str) -> 
     def progress(done: backfill.Synced) -> None:
         ctx.progress.note("central", f"sync {bucket}: {done.copied} copied, {done.current} already current")
 
-    synced = backfill.sync(ctx.build.lambda_, central, bucket, progress)
+    synced = backfill.sync(ctx.build.lambda_, central, bucket, progress, Patience(o.info))
     show(o, synced)
     return synced
 
@@ -91,9 +92,11 @@ def start_many(
             _cannot(o, central)
         return
 
+    waiting = Patience(o.info)  # the batch's grants were just made: they take effect eventually
+
     def group(part: list[str]) -> list[backfill.Synced | str]:
         try:
-            return list(backfill.sync_group(bctx.build.lambda_, central, part))
+            return list(backfill.sync_group(bctx.build.lambda_, central, part, waiting=waiting))
         except XacctError as exc:
             return [exc.message] * len(part)
 

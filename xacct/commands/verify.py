@@ -12,6 +12,7 @@ from typing import Any
 import botocore.exceptions as bx
 
 from xacct.aws import deliveries
+from xacct.aws.patience import Patience
 from xacct.aws.reads import Context
 from xacct.commands import common
 from xacct.core import limits, policies
@@ -46,8 +47,11 @@ def role_documents(iam: Any, role: str) -> list[Any]:
 class Verifier:
     """Reads both accounts and checks each link of one developer's replication path."""
 
-    def __init__(self, ctx: Context, remove_command: str) -> None:
+    def __init__(self, ctx: Context, remove_command: str, waiting: Patience | None = None) -> None:
         self.ctx = ctx
+        # A grant made moments ago (right after onboarding) is asked again while IAM catches up; none
+        # when many developers are checked at once (--verify --all), where a refusal is an answer.
+        self.waiting = waiting or Patience(lambda _: None, seconds=0)
         self.target = ctx.target
         self.onboard_command = "onboard again (the command is below)"
         self.remove_command = remove_command
@@ -145,7 +149,10 @@ class Verifier:
             return Link(name, False, "the developer key does not exist", self.onboard_command)
         root = account_root(self.ctx.dev.partition, self.target.build.account)
         try:
-            policy = self.ctx.dev.kms.get_key_policy(KeyId=cmk, PolicyName="default")["Policy"]
+            read = self.ctx.dev.kms.get_key_policy
+            policy = self.waiting.call(lambda: read(KeyId=cmk, PolicyName="default"), f"reading {cmk}'s policy")[
+                "Policy"
+            ]
         except bx.ClientError as exc:
             return Link(name, False, f"cannot read the key policy: {exc.response['Error']['Code']}")
         lacking = [a for a in limits.KEY_ACTIONS if not policies.admits_account(policy, root, a)]
@@ -172,34 +179,49 @@ class Verifier:
 
     def _probe(self, central: StackState, bucket: str) -> Link:
         """A test object through the real replication function, for this developer only (its key
-        names the bucket), removed afterwards from both buckets, every version of it."""
+        names the bucket), removed afterwards from both buckets, every version of it. A copy refused
+        for want of grants just made (the function's log line says so) is sent again while IAM
+        catches up (patience.py)."""
         from xacct.function.replicator import PROBE_PREFIX
 
         key = f"{PROBE_PREFIX}{bucket}/{uuid.uuid4().hex}.txt"
         source = central.outputs.get("BuildBucket", "")
         build_s3, dev_s3 = self.ctx.build.s3, self.ctx.dev.s3
+        waiting = self.waiting
         started = time.monotonic()
-        version = build_s3.put_object(Bucket=source, Key=key, Body=b"xacct replication probe\n").get("VersionId")
+        sent = [build_s3.put_object(Bucket=source, Key=key, Body=b"xacct replication probe\n").get("VersionId")]
         arrived = None
         try:
-            while time.monotonic() - started < 90:
+            while time.monotonic() - started < 90 + waiting.waited:
                 try:
                     dev_s3.head_object(Bucket=bucket, Key=key)
                 except bx.ClientError:
-                    self.ctx.poller.sleep(1)
+                    refusal = self._refused(central, key, bucket) if waiting.waited < waiting.seconds else None
+                    if refusal is None:
+                        self.ctx.poller.sleep(1)
+                        continue
+                    waiting.tell(f"the central replication role's copy of the probe into {bucket}", refusal)
+                    waiting.pause(min(10.0, 2 + waiting.waited))
+                    sent.append(
+                        build_s3.put_object(Bucket=source, Key=key, Body=b"xacct replication probe\n").get("VersionId")
+                    )
                     continue
                 arrived = time.monotonic() - started
                 break
         finally:
-            if version:
-                build_s3.delete_object(Bucket=source, Key=key, VersionId=version)
-            else:
-                build_s3.delete_object(Bucket=source, Key=key)
+            for version in sent:
+                if version:
+                    build_s3.delete_object(Bucket=source, Key=key, VersionId=version)
+                else:
+                    build_s3.delete_object(Bucket=source, Key=key)
             for old in dev_s3.list_object_versions(Bucket=bucket, Prefix=key).get("Versions", []):
                 dev_s3.delete_object(Bucket=bucket, Key=key, VersionId=old["VersionId"])
         if arrived is not None:
+            waited = f" (after waiting {waiting.waited:.0f} s for IAM)" if waiting.waited else ""
             return Link(
-                "probe", True, f"s3://{source}/{key} arrived in {bucket} in {arrived:.1f} s; probe objects removed"
+                "probe",
+                True,
+                f"s3://{source}/{key} arrived in {bucket} in {arrived:.1f} s{waited}; probe objects removed",
             )
         group = f"/aws/lambda/xacct-replicator-{central.name}"
         return Link(
@@ -209,6 +231,26 @@ class Verifier:
             f"read what the replication function says about it: aws logs filter-log-events --log-group-name {group} "
             f"--filter-pattern '\"{key}\"'{self.target.build.where()}",
         )
+
+    def _refused(self, central: StackState, key: str, bucket: str) -> str | None:
+        """The reason the function's last line for the probe gives for refusing its copy into
+        `bucket`, when it is a refusal it expects to pass (a target registered minutes ago)."""
+        import json
+
+        try:
+            page = self.ctx.build.logs.filter_log_events(
+                logGroupName=f"/aws/lambda/xacct-replicator-{central.name}", filterPattern=f'"{key}"'
+            )
+        except bx.ClientError:
+            return None
+        for event in reversed(page.get("events", [])):
+            try:
+                failed = json.loads(event["message"]).get("failed", {}).get(bucket)
+            except (ValueError, AttributeError):
+                continue
+            if failed and failed.get("permanent") is False and "AccessDenied" in str(failed.get("reason")):
+                return str(failed["reason"]).split(":")[0] or "AccessDenied"
+        return None
 
     def _orphans(self, registry: reg.Registry, bucket: str, primary: StackState) -> list[str]:
         others = [e.bucket for e in registry.entries if e.bucket != bucket]
@@ -238,7 +280,7 @@ def run(target: Onboarding, request: Request, o: Output, interactive: bool, save
     ctx = Context(target.central, LineProgress(o.err), target=target)
     ctx.build.check_account(target.build.account)
     ctx.dev.check_account(target.dev.account)
-    verifier = Verifier(ctx, common.resume_command(request.prog, target, remove=True))
+    verifier = Verifier(ctx, common.resume_command(request.prog, target, remove=True), Patience(o.info))
     links, orphans = verifier.run(probe=request.probe)
     remove = common.resume_command(request.prog, target.central, remove=True)
     onboard = common.resume_command(request.prog, target)

@@ -17,6 +17,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
+from xacct.sandbox import propagation
 from xacct.sandbox.policy_eval import Caller, Decision, Mode, Request, decide
 
 Environ = dict[str, Any]
@@ -109,6 +110,7 @@ def identify(access_key: str, token: str | None, region: str) -> tuple[Caller, l
         role = getattr(stored, "role_arn", None) or f"arn:{partition}:iam::{account}:role/{key._owner_role_name}"
         found = next((r for r in iam.roles.values() if r.arn == role), None)
         user_id = f"{found.id}:{key._session_name}" if found is not None else ""
+        policies = propagation.effective("policies", role, policies) or []  # a role's new policies, eventually
         return Caller(account, key.arn, role, "AssumedRole", user_id=user_id), policies
     user = iam.users.get(key.arn.rsplit("/", 1)[-1])
     return Caller(
@@ -183,7 +185,8 @@ def kms_key(reference: str, account: str, region: str) -> tuple[str, str, Any | 
         key_id = backend.get_key_id_from_alias(reference) or reference
     key = backend.keys.get(key_id)
     policy = json.loads(key.policy) if key is not None and key.policy else None
-    return account, _arn("kms", region, account, f"key/{key_id}"), policy
+    arn = _arn("kms", region, account, f"key/{key_id}")
+    return account, arn, propagation.effective("key", arn, policy)
 
 
 def kms_check(action: str, reference: str, call: Call, account: str, via: str | None = None) -> Check:
@@ -301,9 +304,8 @@ def role_trust(role_arn: str) -> tuple[str | None, Any | None]:
         return None, None
     account = found.group(1)
     role = next((r for r in iam_backends[account]["aws"].roles.values() if r.arn == role_arn), None)
-    if role is None:
-        return account, None
-    return account, json.loads(role.assume_role_policy_document)
+    trust = json.loads(role.assume_role_policy_document) if role is not None else None
+    return account, propagation.effective("trust", role_arn, trust)
 
 
 def _sts(call: Call) -> list[Check]:

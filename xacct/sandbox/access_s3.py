@@ -12,6 +12,7 @@ import re
 import urllib.parse
 from typing import Any
 
+from xacct.sandbox import propagation
 from xacct.sandbox.access import Call, Check, kms_check
 
 _BUCKET_GET = {
@@ -213,10 +214,10 @@ def _kms_uses(call: Call, bucket_name: str, bucket_owner: str, query: dict[str, 
 
 
 def bucket_policy(bucket_name: str, account: str) -> Any | None:
+    """The bucket's policy as it authorizes now (a new one takes effect eventually: propagation.py)."""
     bucket = bucket_of(bucket_name, account)
-    if bucket is None or bucket.policy is None:
-        return None
-    return json.loads(bucket.policy)
+    current = json.loads(bucket.policy) if bucket is not None and bucket.policy is not None else None
+    return propagation.effective("bucket", bucket_name, current)
 
 
 def checks(call: Call) -> list[Check]:

@@ -52,10 +52,11 @@ class Emulator:
         """Forget every account's resources (between tests), and put the settings back."""
         import urllib.request
 
-        from xacct.sandbox import identities, settings, stackset_operations
+        from xacct.sandbox import identities, propagation, settings, stackset_operations
 
         settings.reset()
         stackset_operations.forget()
+        propagation.forget()
 
         req = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
         urllib.request.urlopen(req, timeout=10).close()

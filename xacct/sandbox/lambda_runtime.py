@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xacct.sandbox import lambda_zygote
+from xacct.sandbox import lambda_zygote, propagation
 
 ENDPOINT: list[str] = []  # the emulator's own endpoint, set when it starts
 RETRY_DELAYS = (1.0, 2.0)
@@ -158,7 +158,8 @@ def _role_policies(function: Any) -> list[Any]:
         attached = backend.list_attached_role_policies(name)[0]
     except Exception:  # the role is gone
         return []
-    return access.documents([json.loads(d) if isinstance(d, str) else d for d in inline] + list(attached))
+    documents = access.documents([json.loads(d) if isinstance(d, str) else d for d in inline] + list(attached))
+    return list(propagation.effective("policies", function.role, documents) or [])
 
 
 def _write_log(function: Any, text: str) -> None:

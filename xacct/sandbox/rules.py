@@ -130,6 +130,13 @@ RULES: dict[str, Rule] = {
         'IAM user guide, "How IAM roles differ from resource-based policies"; Lambda developer guide, '
         '"Lambda execution role"',
     ),
+    "eventual-consistency": Rule(
+        "(at the emulator's propagation_seconds, zero unless a test turns it up) a request that a role, trust "
+        "policy, role policy, key policy or bucket policy made or changed less than that long ago would allow: "
+        "until then what was there before authorizes (nothing, for something new)",
+        "AccessDenied (as before the change)",
+        'IAM user guide, "Troubleshoot IAM": "Changes that I make are not always immediately visible"',
+    ),
     "conditions": Rule(
         "an Allow whose condition the emulator cannot evaluate (it grants nothing), while such a Deny "
         "applies; condition keys match whatever their case; aws:SecureTransport is true, as over TLS, and a "

@@ -15,7 +15,16 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from xacct.sandbox import failures, gaps, gaps_services, speed, strict_lambda, strict_parameters, strict_policies
+from xacct.sandbox import (
+    failures,
+    gaps,
+    gaps_services,
+    propagation,
+    speed,
+    strict_lambda,
+    strict_parameters,
+    strict_policies,
+)
 from xacct.sandbox.failures import ResourceFailed
 
 NEW_ACCOUNT_CONCURRENCY, UNRESERVED_MINIMUM = strict_lambda.NEW_ACCOUNT_CONCURRENCY, strict_lambda.UNRESERVED_MINIMUM
@@ -45,6 +54,7 @@ def install() -> None:
         _requests_once,
         strict_lambda.install,
         strict_parameters.install,
+        propagation.install,  # last: a change is recorded once every rule has let it through
     ):
         install_rule()
     setattr(models.CloudFormationBackend, _PATCHED, True)
