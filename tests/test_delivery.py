@@ -247,9 +247,11 @@ def sync_invocations(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     invocations: list[list[str]] = []
     original = backfill.sync_group
 
-    def spied(lam: Any, central: Any, buckets: list[str], progress: Any = None) -> list[backfill.Synced]:
+    def spied(
+        lam: Any, central: Any, buckets: list[str], progress: Any = None, waiting: Any = None
+    ) -> list[backfill.Synced]:
         invocations.append(list(buckets))
-        return original(lam, central, buckets, progress)
+        return original(lam, central, buckets, progress, waiting)
 
     monkeypatch.setattr(backfill, "sync_group", spied)
     return invocations
@@ -348,13 +350,13 @@ def test_a_large_build_bucket_is_synced_in_chunks_and_nothing_is_missed(
     monkeypatch.setattr(backfill, "BUDGET_SECONDS", 1)
     original = backfill.sync
 
-    def counting(lam: Any, central: Any, target: str, progress: Any = None) -> backfill.Synced:
+    def counting(lam: Any, central: Any, target: str, progress: Any = None, waiting: Any = None) -> backfill.Synced:
         def each(done: backfill.Synced) -> None:
             chunks.append(done.copied)
             if progress is not None:
                 progress(done)
 
-        return original(lam, central, target, each)  # `each` hears every chunk but the last
+        return original(lam, central, target, each, waiting)  # `each` hears every chunk but the last
 
     monkeypatch.setattr(backfill, "sync", counting)
     r = run_cli(*onboard_args("dev1", DEV1), "--sync")

@@ -13,8 +13,9 @@ logical id (none may collide); `Fn::ImportValue` of the primary's exports become
 exports; the deployment roles' `BuildAccount` becomes `AWS::AccountId` (the stock onboarding passes
 the developer's own account) and `CMKARNs` the artifact key; the developer stack's
 `ReplicationFunctionRoleArn` is the primary's `ReplicationWriterRoleArn` (both the central role).
-The result is JSON (long-form intrinsic functions) and may exceed the 51,200 bytes CloudFormation
-takes inline: it is sent by TemplateURL."""
+The result is JSON (long-form intrinsic functions) and is sent inline, as CreateStackSet's and
+UpdateStackSet's TemplateBody: it must stay within the 51,200 bytes CloudFormation takes inline (a test
+holds it there; the emulator refuses more, as CloudFormation does)."""
 
 from __future__ import annotations
 

@@ -295,8 +295,9 @@ def _iam_arn(call: Call) -> str:
     return "*"
 
 
-def role_trust(role_arn: str) -> tuple[str | None, Any | None]:
-    """(owner account, trust policy) of a role; (account, None) when it does not exist."""
+def role_trust(role_arn: str, *, live: bool = False) -> tuple[str | None, Any | None]:
+    """(owner account, trust policy) of a role; (account, None) when it does not exist. As it
+    authorizes now (a new trust takes effect eventually: propagation.py), or as IAM holds it (`live`)."""
     from moto.iam.models import iam_backends
 
     found = re.match(r"^arn:[\w-]+:iam::(\d{12}):role/", role_arn)
@@ -305,7 +306,7 @@ def role_trust(role_arn: str) -> tuple[str | None, Any | None]:
     account = found.group(1)
     role = next((r for r in iam_backends[account]["aws"].roles.values() if r.arn == role_arn), None)
     trust = json.loads(role.assume_role_policy_document) if role is not None else None
-    return account, propagation.effective("trust", role_arn, trust)
+    return account, trust if live else propagation.effective("trust", role_arn, trust)
 
 
 def _sts(call: Call) -> list[Check]:

@@ -52,7 +52,9 @@ def _lambda_may_assume(function: Any) -> bool:
     from xacct.sandbox import access
     from xacct.sandbox.policy_eval import Caller, Request, decide
 
-    owner, trust = access.role_trust(function.role)
+    # Lambda could assume the role when the function was created (CreateFunction checks it, and
+    # CloudFormation retries until it can): its trust is the one IAM holds, not one still spreading.
+    owner, trust = access.role_trust(function.role, live=True)
     service = "lambda.amazonaws.com"
     lam = Caller(function.account_id, service, service, "Service", service)
     request = Request(lam, "sts:AssumeRole", function.role, owner, {"aws:securetransport": ("true",)})
