@@ -81,7 +81,8 @@ def sync_group(
         if not refused or waiting is None or time.monotonic() + delay > deadline:
             return [done[b] for b in buckets]
         first = done[refused[0]].failures[0]
-        waiting.tell(f"the central replication role's copy into {refused[0]}", str(first.get("reason", "")))
+        code = str(first.get("reason", "")).split(":")[0] or "AccessDenied"  # the code; the rest names the ARNs
+        waiting.tell(f"the central replication role's copy into {refused[0]}", code)
         waiting.pause(delay)
         pending, delay = refused, min(delay * 2, 15.0)
 
