@@ -29,8 +29,8 @@ from bench.run import PROFILES, flags
 from tests.cfn_double import CloudFormationDouble
 from xacct.aws.lease import LEASE_SECONDS, lease_name
 from xacct.cli import main as xacct
+from xacct.commands.sandbox import environment, seed_central
 from xacct.sandbox import emulator
-from xacct.sandbox.run import environment, seed_central
 from xacct.terminal.output import Output
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -22,8 +22,8 @@ from rich.console import Console
 from bench.run import table
 from tests.cfn_double import CloudFormationDouble
 from xacct.cli import main as xacct
+from xacct.commands.sandbox import environment, seed_central
 from xacct.sandbox import emulator
-from xacct.sandbox.run import environment, seed_central
 from xacct.terminal.output import Output
 
 ROOT = Path(__file__).resolve().parent.parent

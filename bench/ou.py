@@ -25,7 +25,7 @@ from typing import Any
 from bench.replication import Latency
 from bench.scale import BUILD, REGION, Emulated, client, seed_central, timed
 from xacct.aws.organization import STACKSETS
-from xacct.sandbox.run import environment
+from xacct.commands.sandbox import environment
 
 ROOT = Path(__file__).resolve().parent.parent
 

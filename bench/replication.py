@@ -26,8 +26,9 @@ from rich.console import Console
 
 from tests.forwarding import Server
 from xacct.cli import main as onboard
-from xacct.sandbox import emulator, lambda_runtime
-from xacct.sandbox.run import environment
+from xacct.commands.sandbox import environment
+from xacct.sandbox import emulator
+from xacct.sandbox.awslambda import runtime as lambda_runtime
 from xacct.terminal.output import Output
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -175,7 +176,7 @@ def run(latency: float, artifacts: int, developers: int) -> list[tuple[str, str,
         rows.append(("  requests in flight at once (most)", str(proxy.most), "16 copies at a time"))
         rows.append(("  emulator throughput", f"{rate:.0f} S3 requests/s", "what bounds the wall time here"))
         register_buckets(developers - 1)
-        from xacct.sandbox.gaps_services import s3_backend
+        from xacct.sandbox.s3.resources import s3_backend
 
         quietly_put({"fanout/app.zip": b"one build"})
         version = s3_backend(BUILD, REGION).get_object(CENTRAL_BUCKET, "fanout/app.zip").version_id

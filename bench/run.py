@@ -27,8 +27,8 @@ from rich.console import Console
 
 from tests.cfn_double import CloudFormationDouble
 from xacct.cli import main as onboard
+from xacct.commands.sandbox import environment, seed_central
 from xacct.sandbox import emulator
-from xacct.sandbox.run import environment, seed_central
 from xacct.terminal.output import Output
 
 ROOT = Path(__file__).resolve().parent.parent

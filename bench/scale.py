@@ -35,10 +35,11 @@ from rich.console import Console
 from bench.replication import Latency
 from tests.cfn_double import CloudFormationDouble
 from xacct.cli import main as xacct
+from xacct.commands.sandbox import environment
 from xacct.core import capacity
 from xacct.core import registry as reg
-from xacct.sandbox import emulator, identities, lambda_runtime
-from xacct.sandbox.run import environment
+from xacct.sandbox import emulator, identities
+from xacct.sandbox.awslambda import runtime as lambda_runtime
 from xacct.terminal.output import Output
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -66,7 +66,7 @@ def session(profile: str) -> boto3.Session:
 
 def s3_as_function(function: Any):  # type: ignore[no-untyped-def]
     """An S3 client with a deployed function's own credentials, as Lambda gives them to it."""
-    from xacct.sandbox import lambda_runtime
+    from xacct.sandbox.awslambda import runtime as lambda_runtime
 
     creds = lambda_runtime.execution_credentials(function)
     return boto3.Session(

@@ -1,4 +1,4 @@
-"""The emulator's shortcuts (xacct/sandbox/speed.py) change no answer: templates parse to what moto's
+"""The emulator's shortcuts (xacct/sandbox/speed.py and each service's speed.py) change no answer: templates parse to what moto's
 own loader makes of them, KMS keys still sign and verify, and a new account still gets its backends."""
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ def test_every_template_parses_as_moto_parses_it(path: Path) -> None:
     from moto.cloudformation import models
     from moto.cloudformation.utils import yaml_tag_constructor
 
-    from xacct.sandbox import speed
+    from xacct.sandbox.install import install
 
-    speed.install()
+    install()
     text = path.read_text()
     yaml.add_multi_constructor("", yaml_tag_constructor)  # what moto's parse_template does, in Python
     assert models.Stack.parse_template(text) == yaml.load(text, Loader=yaml.Loader)
@@ -31,9 +31,9 @@ def test_every_template_parses_as_moto_parses_it(path: Path) -> None:
 def test_a_json_template_still_parses() -> None:
     from moto.cloudformation import models
 
-    from xacct.sandbox import speed
+    from xacct.sandbox.install import install
 
-    speed.install()
+    install()
     body = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "a\tb"}}}}
     assert models.Stack.parse_template(json.dumps(body, indent="\t")) == body
 
@@ -63,9 +63,9 @@ def test_an_account_never_seen_gets_its_own_state(aws: Emulator) -> None:
 def test_a_template_parsed_once_gives_every_stack_its_own_copy() -> None:
     from moto.cloudformation import models
 
-    from xacct.sandbox import speed
+    from xacct.sandbox.install import install
 
-    speed.install()
+    install()
     text = (CFN / "CrossAccountDeveloper.yaml").read_text()
     first = models.Stack.parse_template(text)
     first["Resources"].clear()  # what one stack does to its template stays its own

@@ -68,7 +68,7 @@ def test_the_sandbox_without_moto_says_how_to_install_it(monkeypatch: pytest.Mon
 
     monkeypatch.setattr(builtins, "__import__", no_moto)
     r = run_cli("--sandbox", "--yes")
-    assert r.code == 2
+    assert r.code == 2, r.err + r.out
     assert "pip install -e '.[sandbox]'" in r.err
 
 

@@ -134,7 +134,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_the_runtime_recovers_when_its_zygote_is_killed(aws: emu_mod.Emulator) -> None:
-    from xacct.sandbox import lambda_zygote
+    from xacct.sandbox.awslambda import zygote as lambda_zygote
 
     lam, name = _function()
     assert _invoke(lam, name, {})[0] is None
@@ -152,7 +152,7 @@ def test_ctrl_c_is_the_tools_the_zygote_carries_on(aws: emu_mod.Emulator) -> Non
     traceback), and the zygote, whose stderr is not the terminal's, neither dies nor speaks."""
     import signal
 
-    from xacct.sandbox import lambda_zygote
+    from xacct.sandbox.awslambda import zygote as lambda_zygote
 
     lam, name = _function()
     assert _invoke(lam, name, {})[0] is None

@@ -13,7 +13,7 @@ from tests.conftest import BUILD, DEV1, REGION, ROOT, deploy_central, run_cli, s
 from xacct.core.handler_permissions import HANDLER_PERMISSIONS
 from xacct.sandbox import identities
 from xacct.sandbox.emulator import Emulator
-from xacct.sandbox.strict_policies import MANAGED_POLICY_CHARACTERS
+from xacct.sandbox.iam.policies import MANAGED_POLICY_CHARACTERS
 
 
 def _tool() -> Any:

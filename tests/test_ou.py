@@ -296,7 +296,7 @@ def test_ou_run_while_automatic_deployment_places_a_joiner_waits_and_says_for_wh
     own that runs after an account joins. `--ou` run meanwhile waits for it (whether the stack set
     would queue another operation, made with ManagedExecution, or refuse it, made by an earlier version
     without), says what it waits for, reads what it placed and registers the joiner: exit 0."""
-    from xacct.sandbox import gaps_stacksets as gs
+    from xacct.sandbox.stacksets import model as gs
 
     deploy_central()
     root = organization()

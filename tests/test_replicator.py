@@ -30,7 +30,7 @@ from tests.conftest import (
     stack_outputs,
 )
 from xacct.function import copies, replicator, targets
-from xacct.sandbox import lambda_runtime
+from xacct.sandbox.awslambda import runtime as lambda_runtime
 from xacct.sandbox.emulator import Emulator
 
 CENTRAL_BUCKET = f"xacct-build-{BUILD}-{REGION}"

@@ -177,7 +177,7 @@ def test_failure_names_the_resource_and_reason_and_a_rerun_recovers(
     the stack really rolls back and its buckets go with it (RetainExceptOnCreate)."""
     from moto.kms.models import KmsBackend
 
-    from xacct.sandbox.failures import ResourceFailed
+    from xacct.sandbox.cloudformation.failures import ResourceFailed
 
     deploy_central(TWO)
     create_key = KmsBackend.create_key

@@ -13,8 +13,8 @@ import botocore.exceptions as bx
 import pytest
 
 from tests.conftest import BUILD, REGION, session
-from xacct.sandbox import gaps_stacksets as gs
 from xacct.sandbox.emulator import Emulator
+from xacct.sandbox.stacksets import model as gs
 
 BUCKET_TEMPLATE = """
 Parameters:

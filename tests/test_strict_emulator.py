@@ -11,7 +11,8 @@ import botocore.exceptions as bx
 import pytest
 
 from tests.conftest import BUILD, CFN, DEV1, DEV2, README_PATH, REGION, cfn, session
-from xacct.sandbox import rules, strict_policies
+from xacct.sandbox import rules
+from xacct.sandbox.iam import policies as strict_policies
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import CopySourceTypeDef
@@ -443,6 +444,7 @@ def test_the_readme_lists_every_rule_with_its_source() -> None:
         row = next((line for line in section.splitlines() if line.startswith(f"| `{name}` |")), None)
         assert row is not None, f"README has no row for the rule {name}"
         assert rule.source.split(";")[0].split(",")[0] in row, name
+        assert all(where in row for where in rule.where), (name, rule.where)
 
 
 def test_conditional_writes_hold_on_put_copy_and_complete(aws: Emulator) -> None:

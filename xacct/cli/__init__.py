@@ -135,7 +135,7 @@ def _log_header(log: IO[str], prog: str, argv: list[str] | None) -> None:
 
 def _dispatch(sandbox: bool, req: Request, o: Output, interactive: bool) -> int:
     if sandbox:
-        from xacct.sandbox.run import run_sandbox
+        from xacct.commands.sandbox import run_sandbox
 
         return run_sandbox(req, o, interactive)
     from xacct import config

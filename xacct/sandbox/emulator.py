@@ -1,9 +1,8 @@
-"""moto's server on a free port, reached through ordinary named profiles, as strict as AWS.
-
-Used by `--sandbox` and by the test harness. moto's gaps that the product depends on are closed
-towards AWS's documented behaviour (`gaps.py`), stack operations fail and roll back as on AWS
-(`failures.py`), and what AWS refuses is refused (`strict.py`, `wire.py`). The product itself never
-knows: it talks to whatever endpoint botocore is given, exactly as it does on AWS.
+"""The emulator's one public face: moto's server on a free port, held to AWS (every rule in
+install.py, catalogued in rules.py), reached through ordinary named profiles (`running()` and the
+profile files it writes). Used by `--sandbox`, the tests, the benchmarks, the conformance suite and any
+outside harness. The product itself never knows: it talks to whatever endpoint botocore is given,
+exactly as it does on AWS.
 """
 
 from __future__ import annotations
@@ -15,8 +14,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from xacct.errors import InvalidInput
 
 BUILD_ACCOUNT = "111111111111"
 DEV_ACCOUNTS = ("222222222222", "333333333333", "444444444444", "555555555555")
@@ -52,10 +49,11 @@ class Emulator:
         """Forget every account's resources (between tests), and put the settings back."""
         import urllib.request
 
-        from xacct.sandbox import identities, propagation, settings, stackset_operations
+        from xacct.sandbox import identities, propagation, settings
+        from xacct.sandbox.stacksets import operations
 
         settings.reset()
-        stackset_operations.forget()
+        operations.forget()
         propagation.forget()
 
         req = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
@@ -69,11 +67,11 @@ class Emulator:
         settings.configure(**values)
 
     def run_lifecycle(self, after_days: float) -> int:
-        """Every bucket's lifecycle rules carried out as S3 would `after_days` from now (s3_lifecycle.py);
+        """Every bucket's lifecycle rules carried out as S3 would `after_days` from now (s3/lifecycle.py);
         how many object versions and uploads went."""
-        from xacct.sandbox import s3_lifecycle
+        from xacct.sandbox.s3 import lifecycle
 
-        return s3_lifecycle.run(after_days)
+        return lifecycle.run(after_days)
 
     def add_profile(self, name: str, account: str, role: str = "Admin") -> None:
         """Another profile, reaching `role` in `account` from the same base credentials."""
@@ -124,6 +122,14 @@ def moto_problem(installed: str | None) -> str | None:
     return None
 
 
+class Unavailable(RuntimeError):
+    """The emulator cannot start here (moto's server missing, or too old); `hint` says how to fix it."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
 def _server_class() -> Any:
     from importlib import metadata
 
@@ -133,38 +139,30 @@ def _server_class() -> Any:
         installed = None
     problem = moto_problem(installed)
     if problem:
-        raise InvalidInput(problem, hint="pip install -e '.[sandbox]'")
+        raise Unavailable(problem, "pip install -e '.[sandbox]'")
     try:
-        from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from xacct.sandbox import server
+
+        return server.server_class()
     except ImportError as exc:
-        raise InvalidInput(
-            "the sandbox needs moto's server, which is not installed",
-            hint="pip install -e '.[sandbox]'",
-        ) from exc
-    from werkzeug.serving import make_server
+        if (exc.name or "").startswith("xacct"):
+            raise  # the emulator itself is incomplete: not something installing moto mends
+        hint = "pip install -e '.[sandbox]'"
+        raise Unavailable("the sandbox needs moto's server, which is not installed", hint) from exc
 
-    from xacct.sandbox import wire
 
-    class StrictServer(ThreadedMotoServer):
-        """moto's threaded server with the request-level rules in front of it."""
-
-        def _server_entry(self) -> None:
-            app = wire.middleware(DomainDispatcherApplication(create_backend_app))
-            self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
-            self._server_ready_event.set()
-            self._server.serve_forever()
-
-    return StrictServer
+def require() -> None:
+    """Raise Unavailable, saying why and how to fix it, unless the emulator can start here."""
+    _server_class()
 
 
 @contextmanager
 def running(profiles: Mapping[str, str]) -> Iterator[Emulator]:
     """Start moto's server on a free port with the given profiles; stop it and delete the files."""
     server_class = _server_class()
-    from xacct.sandbox import strict
+    from xacct.sandbox.install import install
 
-    strict.install()
+    install()
     with tempfile.TemporaryDirectory(prefix="xacct-emulator-") as tmp:
         server = server_class(ip_address="127.0.0.1", port=0, verbose=False)
         import logging
@@ -178,9 +176,9 @@ def running(profiles: Mapping[str, str]) -> Iterator[Emulator]:
         server.start()
         host, port = server.get_host_and_port()
         emu = Emulator(f"http://{host}:{port}", Path(tmp), dict(profiles), _server=server)
-        from xacct.sandbox import lambda_runtime
+        from xacct.sandbox.awslambda import runtime
 
-        lambda_runtime.ENDPOINT[:] = [emu.endpoint]  # functions talk to this emulator, never to AWS
+        runtime.ENDPOINT[:] = [emu.endpoint]  # functions talk to this emulator, never to AWS
         write_profiles(emu.directory, profiles)
         from xacct.sandbox import identities
 

@@ -26,7 +26,7 @@ ASSUME_ANY_ROLE = {
 
 
 def _iam(account: str) -> Any:
-    from moto.iam.models import iam_backends
+    from xacct.sandbox.iam._moto import iam_backends
 
     return iam_backends[account]["aws"]
 

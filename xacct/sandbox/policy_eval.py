@@ -14,8 +14,10 @@ module is that evaluator, written from the IAM user guide:
 - "Role trust policies" (IAM user guide, "How IAM roles differ from resource-based policies").
 - "IAM JSON policy elements: Condition operators": a key absent from the request matches no
   positive operator and every negated one; `...IfExists` matches an absent key; `Null` tests
-  presence; `ForAnyValue` / `ForAllValues` over multivalued keys; condition key names are
-  case-insensitive, values case-sensitive unless the operator says otherwise.
+  presence; `ForAnyValue` / `ForAllValues` over multivalued keys (rule `set-operators`); condition
+  key names are case-insensitive, values case-sensitive unless the operator says otherwise (rule
+  `conditions`).
+- "AWS JSON policy elements: NotPrincipal" (rule `not-principal`).
 
 What the emulator cannot evaluate (a condition key it does not know, an operator it does not
 implement) never grants: an Allow carrying it does not apply, a Deny carrying it does.

@@ -18,6 +18,11 @@ import threading
 import time
 from typing import Any
 
+from xacct.sandbox.iam._moto import iam_models
+from xacct.sandbox.kms._moto import kms_models
+from xacct.sandbox.patching import around
+from xacct.sandbox.s3._moto import s3_models
+
 # (kind, id) -> [(when, before, after)], oldest first: kinds "trust" and "policies" (a role, by ARN),
 # "key" (a key, by ARN), "bucket" (a bucket, by name).
 _HISTORY: dict[tuple[str, str], list[tuple[float, Any, Any]]] = {}
@@ -94,117 +99,94 @@ def install() -> None:
 
 
 def _roles() -> None:
-    from moto.iam import models as iam
 
-    create_role, delete_role = iam.IAMBackend.create_role, iam.IAMBackend.delete_role
-    update_trust = iam.IAMBackend.update_assume_role_policy
-    put_policy, delete_policy = iam.Role.put_policy, iam.Role.delete_policy
-
-    def created(self: Any, *args: Any, **kwargs: Any) -> Any:
-        role = create_role(self, *args, **kwargs)
+    @around(iam_models.IAMBackend, "create_role")
+    def created(original: Any, self: Any, *args: Any, **kwargs: Any) -> Any:
+        role = original(self, *args, **kwargs)
         _record_role(role.arn, None, _role_state(role))
         return role
 
-    def deleted(self: Any, role_name: str) -> None:
+    @around(iam_models.IAMBackend, "delete_role")
+    def deleted(original: Any, self: Any, role_name: str) -> None:
         role = self.get_role(role_name)
         before = _role_state(role)
-        delete_role(self, role_name)
+        original(self, role_name)
         _record_role(role.arn, before, None)
 
-    def trust_changed(self: Any, role_name: str, policy_document: str) -> None:
+    @around(iam_models.IAMBackend, "update_assume_role_policy")
+    def trust_changed(original: Any, self: Any, role_name: str, policy_document: str) -> None:
         role = self.get_role(role_name)
         before = _role_state(role)
-        update_trust(self, role_name, policy_document)
+        original(self, role_name, policy_document)
         _record_role(role.arn, before, _role_state(role))
 
-    def changing(original: Any) -> Any:
-        def change(self: Any, *args: Any, **kwargs: Any) -> Any:
-            before = _role_state(self)
-            result = original(self, *args, **kwargs)
-            _record_role(self.arn, before, _role_state(self))
-            return result
+    def changing(original: Any, self: Any, *args: Any, **kwargs: Any) -> Any:
+        before = _role_state(self)
+        result = original(self, *args, **kwargs)
+        _record_role(self.arn, before, _role_state(self))
+        return result
 
-        return change
-
-    iam.IAMBackend.create_role = created  # type: ignore[method-assign]
-    iam.IAMBackend.delete_role = deleted  # type: ignore[method-assign]
-    iam.IAMBackend.update_assume_role_policy = trust_changed  # type: ignore[method-assign]
-    iam.Role.put_policy = changing(put_policy)  # type: ignore[method-assign]
-    iam.Role.delete_policy = changing(delete_policy)  # type: ignore[method-assign]
+    around(iam_models.Role, "put_policy")(changing)
+    around(iam_models.Role, "delete_policy")(changing)
 
 
 def _managed_policies() -> None:
     """Attaching, detaching, or a new default version: every role holding the policy changes."""
-    from moto.iam import models as iam
 
     def roles_of(backend: Any, arn: str) -> list[Any]:
         return [r for r in backend.roles.values() if arn in r.managed_policies]
 
-    def attaching(original: Any) -> Any:
-        def change(self: Any, obj: Any) -> Any:
-            if not isinstance(obj, iam.Role):
-                return original(self, obj)
-            before = _role_state(obj)
-            result = original(self, obj)
-            _record_role(obj.arn, before, _role_state(obj))
-            return result
+    def attaching(original: Any, self: Any, obj: Any) -> Any:
+        if not isinstance(obj, iam_models.Role):
+            return original(self, obj)
+        before = _role_state(obj)
+        result = original(self, obj)
+        _record_role(obj.arn, before, _role_state(obj))
+        return result
 
-        return change
+    def versioning(original: Any, self: Any, policy_arn: str, *args: Any, **kwargs: Any) -> Any:
+        before = {r.arn: _role_state(r) for r in roles_of(self, policy_arn)}
+        result = original(self, policy_arn, *args, **kwargs)
+        for role in roles_of(self, policy_arn):
+            _record_role(role.arn, before.get(role.arn), _role_state(role))
+        return result
 
-    def versioning(original: Any) -> Any:
-        def change(self: Any, policy_arn: str, *args: Any, **kwargs: Any) -> Any:
-            before = {r.arn: _role_state(r) for r in roles_of(self, policy_arn)}
-            result = original(self, policy_arn, *args, **kwargs)
-            for role in roles_of(self, policy_arn):
-                _record_role(role.arn, before.get(role.arn), _role_state(role))
-            return result
-
-        return change
-
-    iam.ManagedPolicy.attach_to = attaching(iam.ManagedPolicy.attach_to)  # type: ignore[method-assign]
-    iam.ManagedPolicy.detach_from = attaching(iam.ManagedPolicy.detach_from)  # type: ignore[method-assign]
+    around(iam_models.ManagedPolicy, "attach_to")(attaching)
+    around(iam_models.ManagedPolicy, "detach_from")(attaching)
     for name in ("create_policy_version", "set_default_policy_version"):
-        setattr(iam.IAMBackend, name, versioning(getattr(iam.IAMBackend, name)))
+        around(iam_models.IAMBackend, name)(versioning)
 
 
 def _keys() -> None:
-    from moto.kms import models as kms
 
-    create_key, put_key_policy = kms.KmsBackend.create_key, kms.KmsBackend.put_key_policy
-
-    def created(self: Any, *args: Any, **kwargs: Any) -> Any:
-        key = create_key(self, *args, **kwargs)
+    @around(kms_models.KmsBackend, "create_key")
+    def created(original: Any, self: Any, *args: Any, **kwargs: Any) -> Any:
+        key = original(self, *args, **kwargs)
         record("key", key.arn, None, _parsed(key.policy) if key.policy else None)
         return key
 
-    def policy_put(self: Any, key_id: str, policy: str) -> None:
+    @around(kms_models.KmsBackend, "put_key_policy")
+    def policy_put(original: Any, self: Any, key_id: str, policy: str) -> None:
         key = self.keys[self.get_key_id(key_id)]
         before = _parsed(key.policy) if key.policy else None
-        put_key_policy(self, key_id, policy)
+        original(self, key_id, policy)
         record("key", key.arn, before, _parsed(key.policy))
-
-    kms.KmsBackend.create_key = created  # type: ignore[method-assign]
-    kms.KmsBackend.put_key_policy = policy_put  # type: ignore[method-assign]
 
 
 def _buckets() -> None:
-    from moto.s3 import models as s3m
-
-    put, delete = s3m.S3Backend.put_bucket_policy, s3m.S3Backend.delete_bucket_policy
 
     def policy_of(self: Any, bucket_name: str) -> Any:
         bucket = self.get_bucket(bucket_name)
         return _parsed(bucket.policy) if bucket.policy else None
 
-    def policy_put(self: Any, bucket_name: str, policy: bytes) -> None:
+    @around(s3_models.S3Backend, "put_bucket_policy")
+    def policy_put(original: Any, self: Any, bucket_name: str, policy: bytes) -> None:
         before = policy_of(self, bucket_name)
-        put(self, bucket_name, policy)
+        original(self, bucket_name, policy)
         record("bucket", bucket_name, before, policy_of(self, bucket_name))
 
-    def policy_deleted(self: Any, bucket_name: str) -> None:
+    @around(s3_models.S3Backend, "delete_bucket_policy")
+    def policy_deleted(original: Any, self: Any, bucket_name: str) -> None:
         before = policy_of(self, bucket_name)
-        delete(self, bucket_name)
+        original(self, bucket_name)
         record("bucket", bucket_name, before, None)
-
-    s3m.S3Backend.put_bucket_policy = policy_put  # type: ignore[method-assign]
-    s3m.S3Backend.delete_bucket_policy = policy_deleted  # type: ignore[method-assign]

@@ -1,6 +1,6 @@
-"""The strict rules, as a catalogue: what AWS refuses, what it answers, and where AWS says so.
-Enforced in strict.py (on moto's models) and wire.py (on requests); each has a test in
-tests/test_strict_emulator.py that fails without it, and a row in the README's table."""
+"""The strict rules, as a catalogue: what AWS refuses, what it answers, where AWS says so, and which of
+the emulator's files enforce it (`where`: a service's folder, or the top for what spans services). Each
+has a case in conformance/ quoting AWS, and a row in the README's table naming its files."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ class Rule:
     refuses: str  # what AWS refuses, in a sentence
     answer: str  # what AWS answers
     source: str  # where AWS documents it
+    where: tuple[str, ...]  # the emulator's files that enforce it, under xacct/sandbox/
 
 
 RULES: dict[str, Rule] = {
@@ -20,71 +21,84 @@ RULES: dict[str, Rule] = {
         'the resource fails: "Bucket Policy Already Exists" (HandlerErrorCode: AlreadyExists)',
         "AWS::S3::BucketPolicy resource schema (primaryIdentifier /properties/Bucket); getlift/lift#354; "
         "cloudformation-coverage-roadmap#1068",
+        where=("s3/resources.py",),
     ),
     "reserved-concurrency": Rule(
         "reserved concurrency that leaves less than min(100, quota) unreserved; new accounts have a quota of 10",
         "InvalidParameterValueException: decreases account's UnreservedConcurrentExecution below its minimum value",
         'Lambda developer guide, "Configuring reserved concurrency" and "Lambda quotas"; '
         "fhir-works-on-aws-deployment#691",
+        where=("awslambda/limits.py",),
     ),
     "principals-exist": Rule(
         "a key, bucket or trust policy naming a role or user that does not exist",
         'MalformedPolicyDocumentException / MalformedPolicy "Invalid principal in policy"',
         'IAM user guide, "AWS JSON policy elements: Principal" (role and user principals must exist)',
+        where=("iam/policies.py", "kms/keys.py", "s3/policies.py"),
     ),
     "template-versioning": Rule(
         "(moto ignores it) VersioningConfiguration of an AWS::S3::Bucket: the bucket is versioned",
         "GetBucketVersioning reports Enabled",
         "AWS::S3::Bucket VersioningConfiguration",
+        where=("s3/resources.py",),
     ),
     "bucket-not-empty": Rule(
         "deleting a stack whose bucket still holds objects (or object versions)",
         'the stack ends DELETE_FAILED: "The bucket you tried to delete is not empty"',
         'CloudFormation user guide, "Troubleshooting: Delete stack fails"; S3 API reference, DeleteBucket',
+        where=("s3/resources.py",),
     ),
     "export-in-use": Rule(
         "deleting a stack whose export another stack imports",
         'the stack ends DELETE_FAILED: "Export NAME cannot be deleted as it is in use by STACK"',
         'CloudFormation user guide, "Exporting stack output values"',
+        where=("cloudformation/exports.py",),
     ),
     "export-update": Rule(
         "an update that changes or removes an output value another stack imports",
         'the update fails and rolls back (UPDATE_ROLLBACK_COMPLETE): "Export NAME cannot be updated as it is in '
         'use by STACK" (or "cannot be deleted")',
         'CloudFormation user guide, "Exporting stack output values"',
+        where=("cloudformation/exports.py",),
     ),
     "function-name": Rule(
         "a Lambda function name over 64 characters or with characters outside [a-zA-Z0-9_-]",
         "InvalidParameterValueException (the resource fails)",
         "Lambda API reference, CreateFunction (FunctionName)",
+        where=("awslambda/limits.py",),
     ),
     "managed-policy-size": Rule(
         "a managed policy document over 6,144 characters (whitespace not counted); a role's inline "
         "policies over 10,240 together",
         "LimitExceeded",
         'IAM user guide, "IAM and AWS STS quotas"',
+        where=("iam/policies.py",),
     ),
     "ssm-value-size": Rule(
         "an SSM parameter value over 4,096 characters in the Standard tier or 8,192 in the Advanced tier",
         "ValidationException",
         'Systems Manager user guide, "Managing parameter tiers"',
+        where=("ssm/__init__.py",),
     ),
     "template-size": Rule(
         "a template body over 51,200 bytes sent inline (a stack set's too)",
         "ValidationError",
         'CloudFormation user guide, "CloudFormation quotas"',
+        where=("cloudformation/requests.py",),
     ),
     "parameter-constraints": Rule(
         "(moto checked none) a parameter value outside its AllowedValues, breaking its AllowedPattern, MinLength "
         "or MaxLength, or a Number outside MinValue and MaxValue (a default or a value passed again too)",
         "ValidationError, with the ConstraintDescription when there is one; nothing made",
         'CloudFormation user guide, "Parameters"',
+        where=("cloudformation/parameters.py",),
     ),
     "ssm-names": Rule(
         "(less strict than before: the emulator refused it) nothing: an AWS::SSM::Parameter without Name gets a name "
         "CloudFormation generates, kept through updates",
         "the stack is made; the parameter's physical id is its name",
         "AWS::SSM::Parameter, Name",
+        where=("ssm/__init__.py",),
     ),
     "lifecycle": Rule(
         "(moto stored the rules and never carried them out; its CloudFormation ignored them) nothing: a bucket's "
@@ -92,11 +106,13 @@ RULES: dict[str, Rule] = {
         "(the emulator's clock: run_lifecycle)",
         "GetBucketLifecycleConfiguration shows the rules; noncurrent versions and incomplete uploads go when due",
         "AWS::S3::Bucket LifecycleConfiguration and NoncurrentVersionExpiration",
+        where=("s3/lifecycle.py",),
     ),
     "parameter-size": Rule(
         "a parameter value over 4,096 bytes",
         "ValidationError",
         'CloudFormation user guide, "CloudFormation quotas"',
+        where=("cloudformation/requests.py",),
     ),
     "authorized": Rule(
         "any request (CloudFormation, S3, KMS, SSM, Logs, IAM, STS, Lambda) that AWS's policy evaluation "
@@ -105,6 +121,18 @@ RULES: dict[str, Rule] = {
         "resource's (bucket, key, trust) policy; an unknown access key is refused",
         "403 AccessDenied / AccessDeniedException (InvalidClientTokenId for an unknown key)",
         'IAM user guide, "Policy evaluation logic" and "Cross-account policy evaluation logic"',
+        where=(
+            "access.py",
+            "policy_eval.py",
+            "checks.py",
+            "iam/access.py",
+            "s3/access.py",
+            "kms/access.py",
+            "cloudformation/access.py",
+            "awslambda/access.py",
+            "ssm/access.py",
+            "logs/access.py",
+        ),
     ),
     "key-policy": Rule(
         "any use of a customer managed key that its key policy does not allow, directly or by delegating to "
@@ -113,6 +141,7 @@ RULES: dict[str, Rule] = {
         "AccessDeniedException (through S3: 403 AccessDenied naming the kms: action)",
         'KMS developer guide, "Key policies in AWS KMS"; S3 user guide, "Using server-side encryption with AWS '
         'KMS keys" (permissions)',
+        where=("kms/access.py",),
     ),
     "kms-cross-account": Rule(
         "using a key of another account unless both its key policy and the caller's own IAM policies allow it "
@@ -121,6 +150,7 @@ RULES: dict[str, Rule] = {
         "accounts",
         "AccessDeniedException",
         'KMS developer guide, "Allowing users in other accounts to use a KMS key"',
+        where=("kms/accounts.py", "kms/access.py"),
     ),
     "assume-role-trust": Rule(
         "AssumeRole of a role that does not exist or whose trust policy does not admit the caller; across "
@@ -129,6 +159,7 @@ RULES: dict[str, Rule] = {
         'AccessDenied (the function: "cannot be assumed by Lambda"; its logs are lost)',
         'IAM user guide, "How IAM roles differ from resource-based policies"; Lambda developer guide, '
         '"Lambda execution role"',
+        where=("iam/access.py", "awslambda/runtime.py"),
     ),
     "eventual-consistency": Rule(
         "(at the emulator's propagation_seconds, zero unless a test turns it up) a request that a role, trust "
@@ -136,6 +167,7 @@ RULES: dict[str, Rule] = {
         "until then what was there before authorizes (nothing, for something new)",
         "AccessDenied (as before the change)",
         'IAM user guide, "Troubleshoot IAM": "Changes that I make are not always immediately visible"',
+        where=("propagation.py",),
     ),
     "conditions": Rule(
         "an Allow whose condition the emulator cannot evaluate (it grants nothing), while such a Deny "
@@ -143,6 +175,7 @@ RULES: dict[str, Rule] = {
         "statement's other conditions still count",
         "the statement applies or not as AWS's condition operators say",
         'IAM user guide, "IAM JSON policy elements: Condition operators" and "AWS global condition context keys"',
+        where=("policy_eval.py",),
     ),
     "organization-reads": Rule(
         "(moto answered a member from an empty organization of its own, and then let any member list roots) "
@@ -150,6 +183,7 @@ RULES: dict[str, Rule] = {
         "delegated administrator; DescribeOrganization is any member's",
         "AccessDeniedException",
         "Organizations API reference, ListRoots (and DescribeOrganization)",
+        where=("stacksets/organizations.py",),
     ),
     "request-context": Rule(
         '(less strict than before: aws:userid was never supplied, so the "only this role" Deny refused the role '
@@ -158,6 +192,7 @@ RULES: dict[str, Rule] = {
         "SSE-KMS key id header of an S3 write; aws:SourceArn and aws:SourceAccount when S3 invokes Lambda",
         "the statement applies or not as the request's context says",
         'IAM user guide, "AWS global condition context keys"; STS API reference, GetCallerIdentity (UserId)',
+        where=("access.py",),
     ),
     "set-operators": Rule(
         "ForAnyValue with a negated operator (it held when no value matched; it holds when one value matches none of "
@@ -165,18 +200,21 @@ RULES: dict[str, Rule] = {
         "the statement applies or not as the set operators say",
         'IAM user guide, "Conditions with multiple context keys or values" and "Single-valued vs. multivalued '
         'context keys"',
+        where=("policy_eval.py",),
     ),
     "not-principal": Rule(
         "(NotPrincipal named a role session by its account alone, or by its role alone) a Deny whose NotPrincipal "
         "does not name the whole caller: the account, and the role and the session for a role session",
         "the Deny applies: AccessDenied",
         'IAM user guide, "AWS JSON policy elements: NotPrincipal"',
+        where=("policy_eval.py",),
     ),
     "notification-permission": Rule(
         "a bucket notification to a Lambda function whose resource policy does not let s3.amazonaws.com invoke it "
         "from that bucket and its account (aws:SourceArn, aws:SourceAccount); and an event once it no longer does",
         'InvalidArgument: "Unable to validate the following destination configurations"',
         'S3 user guide, "Granting permissions to invoke an AWS Lambda function"',
+        where=("s3/notifications.py", "awslambda/permission.py"),
     ),
     "stackset-operations": Rule(
         "(moto, and the emulator, finished every operation before the call returned) a second operation on a stack "
@@ -184,6 +222,7 @@ RULES: dict[str, Rule] = {
         "active, which queues it; operations run in the background (the emulator's stack_set_seconds per batch)",
         "OperationInProgressException; the operation RUNNING (or QUEUED), then SUCCEEDED or FAILED",
         "CloudFormation API reference, OperationInProgressException and ManagedExecution",
+        where=("stacksets/operations.py",),
     ),
     "requests-once": Rule(
         "the same CreateStack, CreateChangeSet (same name) or ExecuteChangeSet twice without the same token; "
@@ -191,6 +230,7 @@ RULES: dict[str, Rule] = {
         "AlreadyExistsException / InvalidChangeSetStatus",
         "CloudFormation API reference, ClientRequestToken (CreateStack, ExecuteChangeSet) and ClientToken "
         "(CreateChangeSet)",
+        where=("cloudformation/requests.py", "cloudformation/change_sets.py"),
     ),
     "lambda-runtime": Rule(
         "creating a function on a runtime past its block-create date; past its block-update date, updating its "
@@ -200,6 +240,7 @@ RULES: dict[str, Rule] = {
         "or updating AWS Lambda functions",
         'Lambda developer guide, "Runtime deprecation" (deprecated runtimes: block function create, block '
         "function update)",
+        where=("awslambda/limits.py",),
     ),
     "acls-disabled": Rule(
         "on a bucket whose Object Ownership is bucket owner enforced (the default for new buckets since April "
@@ -207,16 +248,19 @@ RULES: dict[str, Rule] = {
         "400 AccessControlListNotSupported: The bucket does not allow ACLs",
         'S3 user guide, "Controlling ownership of objects and disabling ACLs for your bucket" and '
         '"Troubleshooting: AccessControlListNotSupported"',
+        where=("s3/requests.py",),
     ),
     "missing-key": Rule(
         "(moto answers 404 to everyone) GetObject or HeadObject of a key that does not exist, by a caller "
         "without s3:ListBucket on the bucket",
         "403 AccessDenied (404 NoSuchKey only with s3:ListBucket)",
         'S3 API reference, GetObject and HeadObject, "Permissions"',
+        where=("s3/missing.py",),
     ),
     "expected-bucket-owner": Rule(
         "a request naming ExpectedBucketOwner (or ExpectedSourceBucketOwner) for a bucket another account owns",
         "403 AccessDenied",
         'S3 user guide, "Verifying bucket ownership with bucket owner condition"',
+        where=("s3/requests.py",),
     ),
 }

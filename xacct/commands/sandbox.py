@@ -1,0 +1,250 @@
+"""`--sandbox`: the whole onboarding against an embedded emulator, for a first run.
+
+moto's server runs inside this process on a free port; a temporary AWS config gives a build
+profile, a developer profile and two teammates' profiles, each reaching its own account; the
+central stack is deployed from cfn/ and the two teammates onboarded onto it for real. Then the
+same command runs, through the same code path,
+with the sandbox's answers as defaults. The user's own ~/.aws and saved answers are never
+read or written.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+
+from xacct.aws.gateway import Gateway
+from xacct.aws.stacks import Stacks
+from xacct.core import registry as reg
+from xacct.core.answers import Answers
+from xacct.core.planning import account_root
+from xacct.core.request import Request
+from xacct.core.state import Silent
+from xacct.core.templates import template
+from xacct.errors import InvalidInput
+from xacct.sandbox import emulator
+from xacct.terminal.output import Output
+from xacct.terminal.render import say
+
+BUILD = emulator.BUILD_ACCOUNT
+DEV = emulator.DEV_ACCOUNTS[0]
+REGION = emulator.REGION
+ANSWERS = Answers(
+    build_account=BUILD,
+    build_region=REGION,
+    build_profile="sandbox-build",
+    dev_account=DEV,
+    dev_region=REGION,
+    dev_profile="sandbox-developer",
+    central_stack="CrossAccountPrimary",
+)
+FICTITIOUS = [
+    (
+        "xacct-build-210987654321-us-east-1",
+        "arn:aws:kms:us-east-1:210987654321:key/0f8e2a44-5b1c-4d7e-9a61-3c2b1d0e9f87",
+    ),
+    (
+        "xacct-build-123456789012-eu-west-1",
+        "arn:aws:kms:eu-west-1:123456789012:key/mrk-4c1d8e2f9a7b4e3c8d6f1a2b3c4d5e6f",
+    ),
+]
+ENV_KEYS = (
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_DEFAULT_REGION",
+    "AWS_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+)
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in ENV_KEYS}
+    try:
+        for key in ENV_KEYS:
+            os.environ.pop(key, None)
+        os.environ.update({k: v for k, v in values.items() if v})
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def seed_central(profile: str = "sandbox-build", developers: list[tuple[str, str]] = FICTITIOUS) -> None:
+    """The central stack as a platform team would have it: developers already registered (by
+    default two whose accounts hold nothing, enough for the benchmarks)."""
+    stacks = Stacks(Gateway(profile, REGION, "build").cfn)
+    params = {
+        "RootAccountArns": account_root("aws", BUILD),
+        "EnableReplication": "true" if developers else "false",
+        "ReplicationBucketList": ",".join(b for b, _ in developers),
+        "ReplicationBucketStarArns": ",".join(reg.star_arn_for(b) for b, _ in developers),
+        "ReplicationCMKs": ",".join(k for _, k in developers),
+    }
+    prepared = stacks.prepare("CrossAccountPrimary", template("CrossAccountPrimary"), params, {}, Silent())
+    stacks.execute(prepared, Silent())
+
+
+TEAM = {"sandbox-team-a": ("210987654321", "us-east-1"), "sandbox-team-b": ("123456789012", "eu-west-1")}
+
+
+def seed_team(request: Request) -> None:
+    """Two teammates onboarded before you, for real (their stacks, bucket and key, in their own
+    accounts): so the sandbox's build reaches them and `--verify --all` finds them whole."""
+    from xacct.commands.run import run_command
+
+    quiet = Output(Console(file=io.StringIO()), Console(file=io.StringIO()))
+    for profile, (account, region) in TEAM.items():
+        given = Answers(dev_profile=profile, dev_account=account, dev_region=region)
+        run_command(Request(given=given, yes=True, prog=request.prog), quiet, False, defaults=ANSWERS, save_to=None)
+
+
+def build_an_artifact(o: Output) -> None:
+    """What the central build does next: one artifact into the build bucket. S3 notifies the
+    replication function (its deployed code, run by the emulator with its own role), which copies
+    it into every registered developer bucket; show it arrive in this developer's."""
+    import json
+    import time
+
+    import boto3
+
+    build = boto3.Session(profile_name="sandbox-build", region_name=REGION)
+    source, key = f"xacct-build-{BUILD}-{REGION}", "app/app.zip"
+    start = time.monotonic()
+    version = build.client("s3").put_object(
+        Bucket=source,
+        Key=key,
+        Body=b"PK\x05\x06" + bytes(18),
+        ContentType="application/zip",
+        Metadata={"codepipeline-artifact-revision-summary": "sandbox build 1"},
+    )["VersionId"]
+    logs = build.client("logs")
+    line: dict[str, object] | None = None
+    while line is None and time.monotonic() - start < 60:
+        time.sleep(0.2)
+        for event in logs.filter_log_events(logGroupName="/aws/lambda/xacct-replicator-CrossAccountPrimary")["events"]:
+            record = json.loads(event["message"]) if event["message"].startswith("{") else {}
+            if record.get("version") == version:
+                line = record
+    if line is None:
+        o.out.print()
+        say(o, ("Sandbox: the replication function did not report within 60 s", "yellow"))
+        return
+    delivered = list(line.get("delivered", []))  # type: ignore[call-overload]
+    o.out.print()
+    say(o, (f"Sandbox: the central build puts s3://{source}/{key}", "bold"))
+    say(
+        o,
+        f"  the replication function delivered it to {len(delivered)} of {line['targets']} developer buckets "
+        f"in {line['seconds']} s",
+        hang=4,
+    )
+    target = f"xacct-build-{DEV}-{REGION}"
+    if target in delivered:
+        got = (
+            boto3.Session(profile_name="sandbox-developer", region_name=REGION)
+            .client("s3")
+            .head_object(Bucket=target, Key=key)
+        )
+        say(
+            o,
+            f"  arrived in s3://{target}/{key} ({got['ContentType']}, {got['ContentLength']} bytes, "
+            f"revision summary {got['Metadata'].get('codepipeline-artifact-revision-summary')!r}): "
+            "your pipeline starts from here",
+            hang=4,
+        )
+    for bucket, failure in dict(line.get("failed", {})).items():  # type: ignore[call-overload]
+        say(o, (f"  not delivered to {bucket}", "red"), f": {failure['reason']}", hang=4)
+
+
+def central_values() -> dict[str, str]:
+    state = Stacks(Gateway("sandbox-build", REGION, "build").cfn).describe("CrossAccountPrimary")
+    return {k: state.parameters.get(k, "") for k in reg.PARAMETERS}
+
+
+def stacks_by_account() -> dict[str, list[str]]:
+    found = {}
+    for label, profile, account in (("build", "sandbox-build", BUILD), ("developer", "sandbox-developer", DEV)):
+        cfn = Gateway(profile, REGION, label).cfn
+        found[f"{label} {account}"] = [
+            f"{s['StackName']} ({s['StackStatus']})" for s in cfn.describe_stacks()["Stacks"]
+        ]
+    return found
+
+
+def show_outcome(o: Output, before: dict[str, str], after: dict[str, str]) -> None:
+    o.out.print()
+    say(o, ("Sandbox: the central stack's parameters, before and after", "bold"))
+    for key in reg.PARAMETERS:
+        old = [v for v in before[key].split(",") if v]
+        new = [v for v in after[key].split(",") if v]
+        if before[key] == after[key]:
+            say(o, f"  {key}: unchanged ({len(old)} items)" if key != reg.ENABLE else f"  {key}: {after[key]}")
+            continue
+        if key == reg.ENABLE:
+            say(o, f"  {key}: {before[key]} -> ", (after[key], "bold"))
+            continue
+        say(o, f"  {key}:")
+        for item in new:
+            mark = ("  ", "") if item in old else ("+ ", "green")
+            say(o, "  ", mark, item, hang=4)
+        for item in old:
+            if item not in new:
+                say(o, "  ", ("- ", "red"), item, hang=4)
+    for account, names in stacks_by_account().items():
+        say(o, f"  stacks in the {account} account: {', '.join(names) or 'none'}", hang=4)
+
+
+def run_sandbox(request: Request, o: Output, interactive: bool) -> int:
+    """The request, against an embedded emulator with the sandbox's answers as defaults."""
+    from xacct.commands.run import run_command
+
+    if request.apply_plan is not None:
+        raise InvalidInput(
+            "--apply cannot work in the sandbox: every run starts a new, empty emulator, so no saved plan "
+            "matches what it reads",
+            hint="save and apply plans against real accounts; in the sandbox, --dry-run --out shows what a plan holds",
+        )
+    profiles = {"sandbox-build": BUILD, "sandbox-developer": DEV, **{p: a for p, (a, _) in TEAM.items()}}
+    machine = request.json or request.markdown  # what is read by a program stays only that
+    if not machine:
+        o.info("[dim]sandbox: starting an embedded AWS emulator (moto): a build account, yours, two teammates'[/]")
+    try:
+        emulator.require()
+    except emulator.Unavailable as exc:
+        raise InvalidInput(exc.message, hint=exc.hint) from exc
+    with emulator.running(profiles) as emu, environment(emu.environ):
+        seed_central(developers=[])
+        seed_team(request)
+        if request.mode in ("remove", "verify"):
+            quiet = Output(Console(file=io.StringIO()), Console(file=io.StringIO()))
+            onboard = Request(given=request.given, config=request.config, yes=True, prog=request.prog)
+            run_command(onboard, quiet, False, defaults=ANSWERS, save_to=None)
+        before = central_values()
+        if interactive and not request.yes:
+            request = request.but(guided=True)  # a first run: every question, the sandbox's answers as defaults
+        if not interactive and request.needs_confirmation:
+            # Nothing real is at stake here, and a first run may well be piped.
+            o.info("[dim]sandbox: no terminal, applying without confirmation[/]")
+            request = request.but(yes=True)
+        code = run_command(request, o, interactive, defaults=ANSWERS, save_to=None)
+        if not machine:
+            after = central_values()
+            show_outcome(o, before, after)
+            onboarded = f"xacct-build-{DEV}-{REGION}" in after[reg.BUCKETS]
+            if code == 0 and onboarded and request.mode == "onboard" and not request.dry_run:
+                build_an_artifact(o)
+    if not machine:  # said once it is so, not before the emulator has stopped
+        o.info("[dim]sandbox: emulator stopped, temporary files removed; nothing outside it was touched[/]")
+    return code

@@ -1,0 +1,158 @@
+"""How CloudFormation carries out a template's resources, where moto does otherwise: DependsOn,
+RetainExceptOnCreate, updates of resources moto cannot update, parameter changes reaching every
+resource that uses them, AWS::NoValue in lists, and ListStackResources naming every resource."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from xacct.sandbox._moto import ActionResult
+from xacct.sandbox.cloudformation._moto import cfn_responses, parsing
+from xacct.sandbox.patching import around, replace
+
+
+def install() -> None:
+    _depends_on()
+    _retain_except_on_create()
+    _resource_updates()
+    _parameter_driven_updates()
+    _stack_resources_named()
+    _no_value_in_lists()
+
+
+def _depends_on() -> None:
+    """A resource is created only after everything in its DependsOn (CloudFormation user guide,
+    "DependsOn attribute"); moto creates a resource as soon as another one refers to it, and then
+    skips its DependsOn (a bucket notified a function before the permission to invoke it existed)."""
+
+    @around(parsing.ResourceMap, "__getitem__")
+    def __getitem__(original: Any, self: Any, key: str) -> Any:
+        if key not in self._parsed_resources:
+            body = self._resource_json_map.get(key) or {}
+            after = body.get("DependsOn", [])
+            for dependency in [after] if isinstance(after, str) else after:
+                if dependency in self._resource_json_map:
+                    self[dependency]
+        return original(self, key)
+
+
+def _retain_except_on_create() -> None:
+    """DeletionPolicy RetainExceptOnCreate keeps the resource when its stack is deleted, as Retain
+    does, except when the operation that created it rolls back (CloudFormation user guide,
+    "DeletionPolicy attribute"); moto knows only Retain and deletes the resource."""
+
+    @around(parsing.ResourceMap, "delete")
+    def delete(original: Any, self: Any) -> None:
+        if getattr(self, "_xacct_create_rollback", False):
+            original(self)
+            return
+        saved = {}
+        for name, body in self._resource_json_map.items():
+            if body.get("DeletionPolicy") == "RetainExceptOnCreate":
+                saved[name] = body
+                self._resource_json_map[name] = {**body, "DeletionPolicy": "Retain"}
+        try:
+            original(self)
+        finally:
+            self._resource_json_map.update(saved)
+
+
+def _resource_updates() -> None:
+    """Updating a resource whose type moto cannot update leaves None in its place, and every later
+    Fn::GetAtt on it fails; on AWS the resource stays. An AWS::IAM::ManagedPolicy keeps its first
+    document through updates in moto; AWS publishes the new document as the default version. A
+    resource whose Condition turns false on update is deleted on AWS; moto keeps it. One whose
+    Condition turns true is created on AWS; moto created it only when something referred to it (the
+    seed's AWS::Lambda::Permission never was, so S3 could not notify its function)."""
+    from xacct.sandbox.iam.resources import publish_policy_version
+
+    @around(parsing, "parse_and_update_resource")
+    def parse_and_update_resource(original: Any, logical_id: str, resource_json: dict[str, Any],
+                                  resources_map: Any, account_id: str, region_name: str) -> Any:  # fmt: skip
+        updated = original(logical_id, resource_json, resources_map, account_id, region_name)
+        if updated is not None:
+            return updated
+        # moto cannot update this type: the resource (created just now if its condition turned
+        # true) stays, and a managed policy publishes its new document.
+        existing = resources_map._parsed_resources.get(logical_id)
+        if existing is not None and type(existing).__name__ == "ManagedPolicy":
+            publish_policy_version(resources_map, logical_id, existing)
+        return existing
+
+    @around(parsing.ResourceMap, "update")
+    def update(original: Any, self: Any, template: dict[str, Any], parameters: dict[str, Any] | None = None) -> None:
+        original(self, template, parameters)
+        for logical_id, body in list(self._resource_json_map.items()):
+            condition = body.get("Condition")
+            resource = self._parsed_resources.get(logical_id)
+            if condition and resource is not None and not self.lazy_condition_map[condition]:
+                self._delete_resource(resource, body)
+                self._parsed_resources.pop(logical_id, None)
+            elif condition and resource is None and self.lazy_condition_map[condition]:
+                _ = self[logical_id]  # its condition turned true: created, as an added resource is
+
+
+def _parameter_driven_updates() -> None:
+    """A parameter change must update every resource that uses the parameter; moto updates only
+    those that Ref it directly, not those that use it through Fn::If, Fn::Sub or Fn::Split (an SSM
+    value or a bucket policy stays stale)."""
+
+    @around(parsing.ResourceMap, "build_resource_diff")
+    def build_resource_diff(original: Any, self: Any, other: dict[str, Any],
+                            parameters: dict[str, Any] | None = None) -> Any:  # fmt: skip
+        actions: dict[str, Any] = original(self, other, parameters)
+        if not parameters:
+            return actions
+        changed = [p for p in parameters if self.input_parameters.get(p) != parameters[p]]
+        old, new = self._resource_json_map, other["Resources"]
+        for name, body in new.items():
+            text = json.dumps(body)
+            if (
+                name in old
+                and name not in actions["Modify"]
+                and (any(re.search(rf"\b{re.escape(c)}\b", text) for c in changed) or '"Fn::If"' in text)
+            ):
+                actions["Modify"].append(name)
+        return actions
+
+
+def _stack_resources_named() -> None:
+    """ListStackResources names every resource by its logical id and type (API reference,
+    StackResourceSummary: both required); moto leaves them empty for types whose model lacks
+    the attributes (IAM managed policies, Lambda permissions)."""
+
+    @replace(cfn_responses.CloudFormationResponse, "list_stack_resources")
+    def list_stack_resources(self: Any) -> Any:
+        stack, _ = self.cloudformation_backend.list_stack_resources(self._get_param("StackName"))
+        declared = stack.resource_map._resource_json_map
+        return ActionResult(
+            {
+                "StackResourceSummaries": [
+                    {
+                        "ResourceStatus": "CREATE_COMPLETE",
+                        "LogicalResourceId": logical_id,
+                        "LastUpdatedTimestamp": stack.creation_time,
+                        "PhysicalResourceId": getattr(resource, "physical_resource_id", "") or logical_id,
+                        "ResourceType": declared.get(logical_id, {}).get("Type", ""),
+                    }
+                    for logical_id, resource in stack.resource_map.items()
+                ]
+            }
+        )
+
+
+def _no_value_in_lists() -> None:
+    """`AWS::NoValue` removes the list item it stands for, as it removes a property ("Pseudo
+    parameters reference": AWS::NoValue; "Condition functions": Fn::If): a policy whose Statement
+    list holds `!If [Cond, {...}, !Ref AWS::NoValue]` has one statement fewer. moto left a null in
+    the list, and refused the policy as malformed."""
+
+    @around(parsing, "clean_json")
+    def clean_json(original: Any, resource_json: Any, resources_map: Any) -> Any:
+        if not isinstance(resource_json, list):
+            return original(resource_json, resources_map)
+        cleaned = [(item, parsing.clean_json(item, resources_map)) for item in resource_json]
+        # A null that came from an intrinsic function is a removed item; a null written as such stays.
+        return [value for item, value in cleaned if value is not None or not isinstance(item, dict)]
