@@ -9,7 +9,9 @@
 `around` hands the function moto's own (the plain function under a method, classmethod or
 staticmethod, the getter of a property), then moto's arguments, what moto passed by name to a
 positional parameter passed by position (so a change names its parameters as it likes); `replace`
-takes moto's place without calling it (a gap closed whole). Methods, classmethods, staticmethods, properties and module
+takes moto's place without calling it (a gap closed whole); `after_template` is `around` both of a
+resource's CloudFormation create and update, for what CloudFormation carries out of a template and
+moto ignores. Methods, classmethods, staticmethods, properties and module
 functions alike; the replacement keeps the kind of what it replaces.
 """
 
@@ -109,5 +111,29 @@ def replace(owner: Any, name: str) -> Callable[[F], F]:
 
         _put(owner, name, held, replacement)
         return function
+
+    return decorate
+
+
+def after_template(model: Any) -> Callable[[F], F]:
+    """What CloudFormation carries out of a resource's template that moto ignores: the decorated
+    `apply(resource, cfn, account_id, region_name, *, created)` runs once moto has made the resource
+    (created=True) or updated it (created=False), given the resource's template entry."""
+
+    def decorate(apply: F) -> F:
+        @around(model, "create_from_cloudformation_json")
+        def create(original: Any, cls: Any, name: str, cfn: Any, account_id: str, region_name: str, **kw: Any) -> Any:
+            made = original(cls, name, cfn, account_id, region_name, **kw)
+            apply(made, cfn, account_id, region_name, created=True)
+            return made
+
+        @around(model, "update_from_cloudformation_json")
+        def update(original: Any, cls: Any, before: Any, name: str, cfn: Any, account_id: str, region_name: str,
+                   **kw: Any) -> Any:  # fmt: skip
+            made = original(cls, before, name, cfn, account_id, region_name, **kw)
+            apply(made, cfn, account_id, region_name, created=False)
+            return made
+
+        return apply
 
     return decorate

@@ -9,7 +9,7 @@ from typing import Any
 from xacct.sandbox._moto import CloudFormationModel, get_partition
 from xacct.sandbox.cloudformation._moto import parsing
 from xacct.sandbox.iam._moto import iam_backends, iam_models
-from xacct.sandbox.patching import around, replace
+from xacct.sandbox.patching import after_template, replace
 
 
 def install() -> None:
@@ -26,7 +26,9 @@ def _role_properties() -> None:
     permission at all, and on update it changed only the description. An AWS managed policy moto
     has not loaded is not attached: the role then holds less than on AWS, never more."""
 
-    def apply(role: Any, properties: dict[str, Any], account_id: str, region_name: str, *, fresh: bool) -> None:
+    @after_template(iam_models.Role)
+    def apply(role: Any, cfn: Any, account_id: str, region_name: str, *, created: bool) -> None:
+        properties = cfn["Properties"]
         backend = iam_backends[account_id][get_partition(region_name)]
         wanted = [str(a) for a in properties.get("ManagedPolicyArns") or []]
         # Only what the template declared before and no longer does: a policy attached otherwise
@@ -39,7 +41,7 @@ def _role_properties() -> None:
             if arn.split(":")[4] == "aws" and arn not in {p.arn for p in backend.managed_policies.values()}:
                 continue
             backend.attach_role_policy(arn, role.name)
-        if fresh:
+        if created:
             return
         trust = properties.get("AssumeRolePolicyDocument")
         if trust is not None:
@@ -49,20 +51,6 @@ def _role_properties() -> None:
             role.delete_policy(name)
         for name, document in inline.items():
             role.put_policy(name, document)
-
-    @around(iam_models.Role, "create_from_cloudformation_json")
-    def create(original: Any, cls: Any, resource_name: str, cfn: Any, account_id: str, region_name: str,
-               **kwargs: Any) -> Any:  # fmt: skip
-        role = original(cls, resource_name, cfn, account_id, region_name, **kwargs)
-        apply(role, cfn["Properties"], account_id, region_name, fresh=True)
-        return role
-
-    @around(iam_models.Role, "update_from_cloudformation_json")
-    def update(original: Any, cls: Any, original_resource: Any, new_resource_name: str, cfn: Any,
-               account_id: str, region_name: str) -> Any:  # fmt: skip
-        role = original(cls, original_resource, new_resource_name, cfn, account_id, region_name)
-        apply(role, cfn["Properties"], account_id, region_name, fresh=False)
-        return role
 
 
 def _managed_policy_deletion() -> None:

@@ -18,7 +18,7 @@ import datetime as dt
 import itertools
 from typing import Any
 
-from xacct.sandbox.patching import around
+from xacct.sandbox.patching import after_template, around
 from xacct.sandbox.s3._moto import s3_backends, s3_models
 
 
@@ -44,27 +44,14 @@ def api_rules(configuration: dict[str, Any]) -> list[dict[str, Any]]:
 def install() -> None:
     from xacct.sandbox.s3.resources import s3_backend
 
-    def apply(bucket: Any, cfn: Any, account_id: str, region: str) -> None:
+    @after_template(s3_models.FakeBucket)
+    def apply(bucket: Any, cfn: Any, account_id: str, region: str, *, created: bool) -> None:
         configuration = (cfn.get("Properties") or {}).get("LifecycleConfiguration")
         backend = s3_backend(account_id, region)
         if configuration:
             backend.put_bucket_lifecycle_configuration(bucket.name, api_rules(configuration))
         elif bucket.rules:
             backend.delete_bucket_lifecycle(bucket.name)
-
-    @around(s3_models.FakeBucket, "create_from_cloudformation_json")
-    def create(original: Any, cls: Any, resource_name: str, cfn: Any, account_id: str, region_name: str,
-               **kwargs: Any) -> Any:  # fmt: skip
-        bucket = original(cls, resource_name, cfn, account_id, region_name, **kwargs)
-        apply(bucket, cfn, account_id, region_name)
-        return bucket
-
-    @around(s3_models.FakeBucket, "update_from_cloudformation_json")
-    def update(original: Any, cls: Any, original_resource: Any, new_resource_name: str, cfn: Any,
-               account_id: str, region_name: str) -> Any:  # fmt: skip
-        bucket = original(cls, original_resource, new_resource_name, cfn, account_id, region_name)
-        apply(bucket, cfn, account_id, region_name)
-        return bucket
 
     @around(s3_models.FakeMultipart, "__init__")
     def initiated(original: Any, self: Any, *args: Any, **kwargs: Any) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from xacct.sandbox._moto import CloudFormationModel, get_partition
 from xacct.sandbox.cloudformation._moto import parsing
 from xacct.sandbox.cloudformation.failures import ResourceFailed
-from xacct.sandbox.patching import around
+from xacct.sandbox.patching import after_template, around
 from xacct.sandbox.s3._moto import BucketNotEmpty, s3_models
 
 
@@ -123,31 +123,18 @@ def _template_notifications() -> None:
     """An S3 bucket's NotificationConfiguration given in a template is applied, on create and on
     update, as PutBucketNotificationConfiguration would apply it; moto ignores it."""
 
-    def apply(bucket: Any, cfn: Any, account_id: str, region_name: str) -> None:
+    @after_template(s3_models.FakeBucket)
+    def apply(bucket: Any, cfn: Any, account_id: str, region_name: str, *, created: bool) -> None:
         props = cfn.get("Properties", {})
-        if "NotificationConfiguration" in props:
-            s3_backend(account_id, region_name).put_bucket_notification_configuration(
-                bucket.name, notification_config(props) or {}
-            )
-
-    @around(s3_models.FakeBucket, "create_from_cloudformation_json")
-    def create(original: Any, cls: Any, resource_name: str, cfn: Any, account_id: str, region_name: str,
-               **kwargs: Any) -> Any:  # fmt: skip
-        bucket = original(cls, resource_name, cfn, account_id, region_name, **kwargs)
+        if "NotificationConfiguration" not in props:
+            return
+        backend = s3_backend(account_id, region_name)
         try:
-            apply(bucket, cfn, account_id, region_name)
+            backend.put_bucket_notification_configuration(bucket.name, notification_config(props) or {})
         except Exception:
-            # A resource whose creation fails does not exist afterwards: its handler cleans up.
-            s3_backend(account_id, region_name).delete_bucket(bucket.name)
+            if created:  # a resource whose creation fails does not exist afterwards: its handler cleans up
+                backend.delete_bucket(bucket.name)
             raise
-        return bucket
-
-    @around(s3_models.FakeBucket, "update_from_cloudformation_json")
-    def update(original: Any, cls: Any, original_resource: Any, new_resource_name: str, cfn: Any,
-               account_id: str, region_name: str) -> Any:  # fmt: skip
-        bucket = original(cls, original_resource, new_resource_name, cfn, account_id, region_name)
-        apply(bucket, cfn, account_id, region_name)
-        return bucket
 
 
 def _one_bucket_policy() -> None:
@@ -167,23 +154,11 @@ def _template_versioning() -> None:
     """VersioningConfiguration in a template versions the bucket (moto ignores the property, so a
     product relying on version ids would pass here and fail nowhere else)."""
 
-    def apply(bucket_name: str, cfn: Any, account_id: str, region: str) -> None:
+    @after_template(s3_models.FakeBucket)
+    def apply(bucket: Any, cfn: Any, account_id: str, region: str, *, created: bool) -> None:
         status = (cfn.get("Properties", {}).get("VersioningConfiguration") or {}).get("Status")
         if status:
-            s3_backend(account_id, region).put_bucket_versioning(bucket_name, status)
-
-    @around(s3_models.FakeBucket, "create_from_cloudformation_json")
-    def create(original: Any, cls: Any, name: str, cfn: Any, account_id: str, region_name: str, **kw: Any) -> Any:
-        bucket = original(cls, name, cfn, account_id, region_name, **kw)
-        apply(bucket.name, cfn, account_id, region_name)
-        return bucket
-
-    @around(s3_models.FakeBucket, "update_from_cloudformation_json")
-    def update(original: Any, cls: Any, original_resource: Any, new_resource_name: str, cfn: Any,
-               account_id: str, region_name: str) -> Any:  # fmt: skip
-        bucket = original(cls, original_resource, new_resource_name, cfn, account_id, region_name)
-        apply(bucket.name, cfn, account_id, region_name)
-        return bucket
+            s3_backend(account_id, region).put_bucket_versioning(bucket.name, status)
 
 
 def _bucket_not_empty() -> None:
