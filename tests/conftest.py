@@ -3,6 +3,7 @@ named profiles that assume roles in distinct accounts (see ../shared/emulator.md
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -61,7 +62,16 @@ def aws(emulator: emu_mod.Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: P
 
 
 def session(profile: str) -> boto3.Session:
-    return boto3.Session(profile_name=profile, region_name=REGION)
+    """A plain boto3 session for `profile`, but for botocore's data loader: the models are read once
+    per process, not once per session (200 ms a session and two clients, which tests make by the
+    thousand)."""
+    import botocore.session
+
+    from xacct.aws.aws_files import shared_loader
+
+    core = botocore.session.Session(profile=profile)
+    core.register_component("data_loader", shared_loader(None))
+    return boto3.Session(botocore_session=core, region_name=REGION)
 
 
 def s3_as_function(function: Any):  # type: ignore[no-untyped-def]
@@ -107,18 +117,25 @@ def fake_entry(n: int) -> tuple[str, str, str]:
     return bucket, f"arn:aws:s3:::{bucket}/*", key
 
 
-def full_lists() -> dict[str, str]:
-    """The replication parameters of a central stack with no room left: every developer a fake one
-    whose bucket and key follow the stock templates, the four lists and every overflow parameter full."""
+@functools.cache
+def _full_lists() -> tuple[tuple[str, str], ...]:
     from xacct.core import capacity
     from xacct.core import registry as reg
 
     registry = reg.Registry(False)
     n = 0
-    while capacity.capacity(registry).fits > len(registry.entries):
-        n += 1
-        registry = reg.merge(registry, reg.Entry(*fake_entry(n))).after
-    return reg.render(registry)
+    while (room := capacity.capacity(registry).fits - len(registry.entries)) > 0:
+        for _ in range(room):  # as many as the room said; the next check says if they all fit
+            n += 1
+            registry = reg.merge(registry, reg.Entry(*fake_entry(n))).after
+    assert capacity.capacity(registry).fits == len(registry.entries), "the room said is what fits"
+    return tuple(reg.render(registry).items())
+
+
+def full_lists() -> dict[str, str]:
+    """The replication parameters of a central stack with no room left: every developer a fake one
+    whose bucket and key follow the stock templates, the four lists and every overflow parameter full."""
+    return dict(_full_lists())
 
 
 def deploy_central(

@@ -201,3 +201,32 @@ def _where_from(credentials: Any) -> tuple[str, str] | None:
     if credentials is None:
         return None
     return credentials.method, "" if credentials.method == "assume-role" else credentials.access_key
+
+
+def test_sessions_share_one_data_loader_and_read_the_same_models(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One loader for every session (per AWS_DATA_PATH): the same service models and endpoints as a
+    plain session's, boto3's data folder searched once however many sessions boto3 makes, and a
+    different AWS_DATA_PATH honoured with a loader of its own."""
+    import boto3
+    import botocore.session
+
+    from xacct.aws import aws_files
+
+    monkeypatch.delenv("AWS_DATA_PATH", raising=False)
+    first, second = aws_files.Session(), aws_files.Session()
+    assert first.get_component("data_loader") is second.get_component("data_loader")
+    for _ in range(5):
+        boto3.Session(botocore_session=aws_files.Session(), region_name="eu-west-1").client("s3")
+    paths = first.get_component("data_loader").search_paths
+    assert len(paths) == len(set(paths))
+    plain = botocore.session.Session()
+    for service in ("cloudformation", "s3", "kms", "sts"):
+        assert first.get_service_model(service).operation_names == plain.get_service_model(service).operation_names
+    assert first.get_available_regions("s3") == plain.get_available_regions("s3")
+
+    monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
+    elsewhere = aws_files.Session()
+    assert elsewhere.get_component("data_loader") is not first.get_component("data_loader")
+    assert str(tmp_path) in elsewhere.get_component("data_loader").search_paths

@@ -4,6 +4,8 @@ intrinsic functions resolved as far as they can be before deployment. Pure."""
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -51,10 +53,17 @@ class GrantChanges:
 
 
 def load(template: str) -> dict[str, Any]:
-    """A template with CloudFormation's short tags as the long form (`!Sub x` -> {"Fn::Sub": x})."""
+    """A template with CloudFormation's short tags as the long form (`!Sub x` -> {"Fn::Sub": x}).
+    Parsed once per text (libyaml where installed): a run reads the same few templates for every
+    developer's plan, grants and export checks; each caller gets its own copy."""
+    return copy.deepcopy(_parsed(template))
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(template: str) -> dict[str, Any]:
     import yaml
 
-    class Loader(yaml.SafeLoader):
+    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
         pass
 
     def tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> object:
