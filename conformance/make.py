@@ -110,14 +110,12 @@ def trusting(account: Account) -> dict[str, Any]:
 
 def assumed(world: World, by: Account, role_arn: str, seconds: float | None = None) -> Any:
     """A boto3 session of `role_arn`, assumed by `by` (retried while a new role's trust propagates)."""
-    import boto3
-
-    from conformance.conftest import PATIENCE, eventually
+    from conformance.conftest import PATIENCE, eventually, new_session
 
     sts = by.client("sts")
     ask = lambda: sts.assume_role(RoleArn=role_arn, RoleSessionName="conformance")["Credentials"]  # noqa: E731
     creds = eventually(ask, seconds or PATIENCE)
-    return boto3.Session(
+    return new_session(
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"],

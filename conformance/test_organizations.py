@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
 
-from conformance.conftest import World, error_code, needs_org
+from conformance.conftest import World, error_code, needs_org, new_session
 
 STACKSETS = "member.org.stacksets.cloudformation.amazonaws.com"
 
@@ -23,7 +22,7 @@ def member_in_emulator(world: World) -> tuple[Any, str]:
     creds = sts.assume_role(
         RoleArn=f"arn:aws:iam::{member}:role/OrganizationAccountAccessRole", RoleSessionName="conformance"
     )["Credentials"]
-    session = boto3.Session(
+    session = new_session(
         aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"], region_name=world.region,
     )  # fmt: skip

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Iterator
+import os
+import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,16 @@ README_PATH = ROOT / "README.md"
 
 
 EMULATOR_FIXTURES = {"emulator", "aws", "slow_aws"}
+
+
+WORKERS_PER_CORE = 3
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: three workers a core. Most of an emulator test's time is AWS's own (a stack
+    operation's hold, IAM's propagation, a Lambda retry's delay), during which its worker waits on
+    a socket; a worker a core leaves the cores idle most of the run."""
+    return WORKERS_PER_CORE * (os.cpu_count() or 1)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -61,17 +73,24 @@ def aws(emulator: emu_mod.Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: P
     return emulator
 
 
-def session(profile: str) -> boto3.Session:
-    """A plain boto3 session for `profile`, but for botocore's data loader: the models are read once
-    per process, not once per session (200 ms a session and two clients, which tests make by the
-    thousand)."""
+def session(profile: str | None, keys: tuple[str, str, str] | None = None) -> boto3.Session:
+    """A plain boto3 session for `profile` (or for temporary credentials: key id, secret, token),
+    but for botocore's data loader: the models are read once per process, not once per session
+    (200 ms a session and two clients, which tests make by the thousand)."""
     import botocore.session
 
     from xacct.aws.aws_files import shared_loader
 
     core = botocore.session.Session(profile=profile)
     core.register_component("data_loader", shared_loader(None))
+    if keys is not None:
+        core.set_credentials(*keys)
     return boto3.Session(botocore_session=core, region_name=REGION)
+
+
+def temporary(creds: Mapping[str, Any]) -> tuple[str, str, str]:
+    """An AssumeRole answer's Credentials as the keys `session` takes."""
+    return creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]
 
 
 def s3_as_function(function: Any):  # type: ignore[no-untyped-def]
@@ -79,12 +98,8 @@ def s3_as_function(function: Any):  # type: ignore[no-untyped-def]
     from xacct.sandbox.awslambda import runtime as lambda_runtime
 
     creds = lambda_runtime.execution_credentials(function)
-    return boto3.Session(
-        aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=creds["AWS_SESSION_TOKEN"],
-        region_name=REGION,
-    ).client("s3")
+    keys = (creds["AWS_ACCESS_KEY_ID"], creds["AWS_SECRET_ACCESS_KEY"], creds["AWS_SESSION_TOKEN"])
+    return session(None, keys).client("s3")
 
 
 def look_alike_bucket(profile: str, role: str) -> str:
@@ -109,6 +124,23 @@ def look_alike_bucket(profile: str, role: str) -> str:
 
 def cfn(profile: str):  # type: ignore[no-untyped-def]
     return session(profile).client("cloudformation")
+
+
+def settled(*profiles: str, timeout: float = 60) -> None:
+    """Until no stack in these profiles' accounts is in progress: CloudFormation finishing what a
+    killed or interrupted run had started."""
+    deadline = time.monotonic() + timeout
+    while True:
+        busy = [
+            f"{profile}:{s['StackName']}"
+            for profile in profiles
+            for s in cfn(profile).describe_stacks()["Stacks"]
+            if s["StackStatus"].endswith("_IN_PROGRESS")
+        ]
+        if not busy:
+            return
+        assert time.monotonic() < deadline, f"still in progress after {timeout} s: {busy}"
+        time.sleep(0.2)
 
 
 def fake_entry(n: int) -> tuple[str, str, str]:

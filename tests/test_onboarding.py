@@ -21,6 +21,7 @@ from tests.conftest import (
     full_lists,
     onboard_args,
     run_cli,
+    session,
     stack,
     stack_outputs,
     stack_parameters,
@@ -335,9 +336,7 @@ def test_purge_without_a_terminal_needs_yes_and_then_says_what_it_deletes(aws: E
     deploy_central(TWO)
     assert run_cli(*onboard_args(), "--yes").code == 0
     bucket = stack_outputs("CrossAccountPrimary", "dev1")["BuildBucket"]
-    boto3.Session(profile_name="dev1", region_name=REGION).client("s3").put_object(
-        Bucket=bucket, Key="a.zip", Body=b"x"
-    )
+    session("dev1").client("s3").put_object(Bucket=bucket, Key="a.zip", Body=b"x")
     before = everything(("build", "dev1"))
     r = run_cli(*onboard_args(), "--remove", "--purge")
     assert r.code == 2
@@ -356,9 +355,7 @@ def test_remove_leaves_the_build_bucket_with_its_own_tls_only_policy(aws: Emulat
     assert run_cli(*onboard_args(), "--yes").code == 0
     bucket = stack_outputs("CrossAccountPrimary", "dev1")["BuildBucket"]
     assert run_cli(*onboard_args(), "--remove", "--yes").code == 0
-    policy = json.loads(
-        boto3.Session(profile_name="dev1", region_name=REGION).client("s3").get_bucket_policy(Bucket=bucket)["Policy"]
-    )
+    policy = json.loads(session("dev1").client("s3").get_bucket_policy(Bucket=bucket)["Policy"])
     assert [(st["Sid"], st["Effect"]) for st in policy["Statement"]] == [("TlsOnly", "Deny")]
     assert policy["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert policy["Statement"][0]["Resource"] == [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]

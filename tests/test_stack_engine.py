@@ -32,6 +32,7 @@ from tests.conftest import (
     moto_stack,
     onboard_args,
     run_cli,
+    settled,
     stack,
     stack_outputs,
     stack_parameters,
@@ -361,7 +362,7 @@ def test_ctrl_c_while_cloudformation_works_then_a_rerun_registers_once(
         r"not started: dev:CrossAccountDeploy, dev:CrossAccountDeveloper,\s+build:CrossAccountPrimary", err
     )
     assert "run the same command again to finish: python onboard.py" in err
-    time.sleep(1.2)  # let the double's operation "finish", as CloudFormation would
+    settled("dev1")  # the double's operation finishes, as CloudFormation's would
     again = run_cli(*onboard_args(), "--yes")
     assert again.code == 0, again.err
     assert central().buckets.count(f"xacct-build-{DEV1}-{REGION}") == 1

@@ -8,11 +8,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import boto3
 import botocore.exceptions as bx
 import pytest
 
-from tests.conftest import BUILD, REGION, session
+from tests.conftest import BUILD, REGION, session, temporary
 from xacct.sandbox.emulator import Emulator
 from xacct.sandbox.stacksets import model as gs
 
@@ -70,12 +69,7 @@ def inside(account_id: str, service: str) -> Any:
             "Credentials"
         ]
     )
-    return boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=REGION,
-    ).client(service)  # type: ignore[call-overload]
+    return session(None, temporary(creds)).client(service)  # type: ignore[call-overload]
 
 
 def stack_sets_stacks(account_id: str) -> dict[str, str]:

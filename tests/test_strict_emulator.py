@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-import boto3
 import botocore.exceptions as bx
 import pytest
 
-from tests.conftest import BUILD, CFN, DEV1, DEV2, README_PATH, REGION, cfn, session
+from tests.conftest import BUILD, CFN, DEV1, DEV2, README_PATH, cfn, session, temporary
 from xacct.sandbox import rules
 from xacct.sandbox.iam import policies as strict_policies
 
@@ -304,8 +303,7 @@ def test_another_accounts_objects_need_both_its_bucket_policy_and_our_own(aws: E
     with pytest.raises(bx.ClientError, match="AccessDenied"):  # the profile's role is not the one named
         build.put_object(Bucket="strict-guarded", Key="a.zip", Body=b"x")
     creds = session("build").client("sts").assume_role(RoleArn=writer, RoleSessionName="writer-test")["Credentials"]
-    as_writer = boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-                              aws_session_token=creds["SessionToken"], region_name=REGION).client("s3")  # fmt: skip
+    as_writer = session(None, temporary(creds)).client("s3")
     with pytest.raises(bx.ClientError, match="AccessDenied"):  # its own policies grant nothing yet
         as_writer.put_object(Bucket="strict-guarded", Key="a.zip", Body=b"x")
     iam.put_role_policy(RoleName="writer", PolicyName="w", PolicyDocument=json.dumps({"Version": "2012-10-17",

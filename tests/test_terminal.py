@@ -9,7 +9,6 @@ import re
 import sys
 from pathlib import Path
 
-import boto3
 import pexpect
 import pyte
 import pytest
@@ -164,10 +163,7 @@ def test_purge_asks_for_the_account_id_before_anything_changes(aws: Emulator) ->
     assert finish(child) == 0
     assert stack_parameters("CrossAccountPrimary", "build") == registered
     assert cfn("dev1").list_change_sets(StackName="CrossAccountPrimary")["Summaries"] == []
-    assert (
-        boto3.Session(profile_name="dev1", region_name=REGION).client("s3").list_objects_v2(Bucket=bucket)["KeyCount"]
-        == 1
-    )
+    assert session("dev1").client("s3").list_objects_v2(Bucket=bucket)["KeyCount"] == 1
 
 
 def test_a_region_aws_does_not_have_is_asked_again(aws: Emulator) -> None:

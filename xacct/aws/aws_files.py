@@ -60,6 +60,9 @@ def shared_loader(data_path: str | None) -> Loader:
             # as botocore's create_loader, the list of paths aside
             given = data_path.split(os.pathsep) if data_path is not None else []
             loader = Loader(extra_search_paths=_Paths(os.path.expanduser(os.path.expandvars(p)) for p in given))
+            # Cached per loader, but a batch's threads all ask at once before the first answer is
+            # in: each would list every data directory again (a tenth of a second each).
+            loader.list_available_services("service-2")
             _LOADERS[data_path] = loader
         return loader
 

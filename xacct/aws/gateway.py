@@ -72,40 +72,9 @@ def describe_error(exc: Exception, profile: str | None) -> InvalidInput | AwsFai
 
 
 @functools.cache
-def _loader() -> Any:
-    """One loader of botocore's service models for every session of the run: each session would
-    otherwise parse the models of every service it makes a client for again (tenths of a second
-    of CPU each, which a batch of developers multiplies)."""
-    import os
-
-    from botocore.loaders import create_loader
-
-    loader = create_loader(os.environ.get("AWS_DATA_PATH"))  # as a botocore session makes its own
-    # Cached per loader, but a batch's threads all ask at once before the first answer is in: each
-    # would list every data directory again (a tenth of a second each).
-    loader.list_available_services("service-2")
-    return loader
-
-
-@functools.cache
 def _partition(region: str) -> str:
-    """The partition of a region, from botocore's endpoint data: read once per run, not once per
-    session (each new session would load and parse that data again, about 40 ms)."""
-    import botocore.session
-
-    return str(botocore.session.Session().get_partition_for_region(region))
-
-
-_PATHS = threading.Lock()
-
-
-def _once_each(paths: list[str]) -> None:
-    """boto3 adds its own data directory to the loader's search paths with every session; with
-    one loader for all of them, keep each path once."""
-    with _PATHS:
-        unique = list(dict.fromkeys(paths))
-        if len(unique) != len(paths):
-            paths[:] = unique
+    """The partition of a region, from botocore's endpoint data (resolved once per run)."""
+    return str(aws_files.Session().get_partition_for_region(region))
 
 
 @dataclass
@@ -126,11 +95,9 @@ class Gateway:
             if self._session is None:
                 try:
                     core = aws_files.Session(profile=self.profile or None)
-                    core.register_component("data_loader", _loader())
                     core.get_scoped_config()  # an unknown profile is said here, as boto3.Session would
                     core.set_default_client_config(_FIRST_CONTACT)  # clients made with their own config override it
                     self._session = boto3.Session(botocore_session=core, region_name=self.region)
-                    _once_each(_loader().search_paths)
                 except Exception as exc:
                     raise describe_error(exc, self.profile) or exc from exc
             return self._session
@@ -141,11 +108,9 @@ class Gateway:
         service models shared with every other session of the run (--verify --all makes one for
         each developer)."""
         core = aws_files.Session()
-        core.register_component("data_loader", _loader())
         core.set_credentials(credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"])
         core.set_default_client_config(_FIRST_CONTACT)
         session = boto3.Session(botocore_session=core, region_name=region)
-        _once_each(_loader().search_paths)
         return cls(None, region, label, _session=session)
 
     def _client(self, service: str) -> Any:

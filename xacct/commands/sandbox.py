@@ -117,19 +117,17 @@ def build_an_artifact(o: Output) -> None:
     import json
     import time
 
-    import boto3
-
-    build = boto3.Session(profile_name="sandbox-build", region_name=REGION)
+    build = Gateway("sandbox-build", REGION, "build")
     source, key = f"xacct-build-{BUILD}-{REGION}", "app/app.zip"
     start = time.monotonic()
-    version = build.client("s3").put_object(
+    version = build.s3.put_object(
         Bucket=source,
         Key=key,
         Body=b"PK\x05\x06" + bytes(18),
         ContentType="application/zip",
         Metadata={"codepipeline-artifact-revision-summary": "sandbox build 1"},
     )["VersionId"]
-    logs = build.client("logs")
+    logs = build.logs
     line: dict[str, object] | None = None
     while line is None and time.monotonic() - start < 60:
         time.sleep(0.2)
@@ -152,11 +150,7 @@ def build_an_artifact(o: Output) -> None:
     )
     target = f"xacct-build-{DEV}-{REGION}"
     if target in delivered:
-        got = (
-            boto3.Session(profile_name="sandbox-developer", region_name=REGION)
-            .client("s3")
-            .head_object(Bucket=target, Key=key)
-        )
+        got = Gateway("sandbox-developer", REGION, "developer").s3.head_object(Bucket=target, Key=key)
         say(
             o,
             f"  arrived in s3://{target}/{key} ({got['ContentType']}, {got['ContentLength']} bytes, "
