@@ -1,7 +1,7 @@
 """The one engine every stack operation goes through. Change sets for every write, so the user sees
-what CloudFormation will do; nothing at all when the deployed template and parameters already match;
-waiting by polling stack events every second or two (never the 30-second waiters), reporting each
-event as it arrives."""
+what CloudFormation will do; nothing at all when the deployed template and parameters already match.
+Three layers, each a class of its own module: reading a stack (`stack_reads.py`), following one
+until CloudFormation stops working on it (`stack_waits.py`), and, here, changing one."""
 
 from __future__ import annotations
 
@@ -12,203 +12,22 @@ from typing import Any
 
 import botocore.exceptions as bx
 
-from xacct.aws.requests import Poller, error_code, error_message, parameter_list, tags_and_capabilities, token
+from xacct.aws.requests import error_message, parameter_list, tags_and_capabilities, token
+from xacct.aws.stack_waits import StackWaits
 from xacct.core.preview import touches_policy
 from xacct.core.state import Prepared, Progress, ResourceChange, StackState, carried, remaining_text
-from xacct.core.status import FAILED_ENDINGS, Next, decide, is_in_progress, why_failed
+from xacct.core.status import Next, decide
 from xacct.errors import AwsFailure
 
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 # CloudFormation quotas: a template body sent inline, and one read from S3 (TemplateURL).
 INLINE_TEMPLATE_LIMIT = 51_200
 URL_TEMPLATE_LIMIT = 1_048_576
-STACK_TYPE = "AWS::CloudFormation::Stack"
 
 
-class Stacks:
-    """Stack operations in one account and region."""
-
-    def __init__(
-        self,
-        cfn: Any,
-        where: str = "",
-        poller: Poller | None = None,
-        label: str = "",
-        inflight: dict[str, str] | None = None,
-        *,
-        finished: dict[str, str] | None = None,
-        stage: Callable[[str, str], str] | None = None,
-    ) -> None:
-        self.cfn, self.stage = cfn, stage  # stage: puts a template too big to send inline where CloudFormation reads it
-        # Operations started and not yet seen to finish, shared by a run's engines, so an
-        # interruption can say what CloudFormation is still doing.
-        self.inflight = inflight if inflight is not None else {}
-        self.finished = finished if finished is not None else {}  # operations seen to end: tag -> status
-        self.label = label  # which account, for progress lines: both may hold a CrossAccountPrimary
-        self.where = where  # " --profile P --region R", for commands we suggest
-        self.poller = poller or Poller()
-
-    def _tag(self, name: str) -> str:
-        return f"{self.label}:{name}" if self.label else name
-
-    # ---- reading -----------------------------------------------------------------------
-
-    def describe(self, name: str) -> StackState:
-        try:
-            stacks = self.cfn.describe_stacks(StackName=name)["Stacks"]
-        except bx.ClientError as exc:
-            if error_code(exc) == "ValidationError" and "does not exist" in error_message(exc):
-                return StackState(name)
-            raise
-        s = stacks[0]
-        return StackState(
-            name=name,
-            status=s["StackStatus"],
-            stack_id=s["StackId"],
-            parameters={p["ParameterKey"]: p.get("ParameterValue", "") for p in s.get("Parameters", [])},
-            outputs={o["OutputKey"]: o["OutputValue"] for o in s.get("Outputs", [])},
-            tags={t["Key"]: t["Value"] for t in s.get("Tags", [])},
-            remaining=self._left_behind(name) if s["StackStatus"] == "DELETE_FAILED" else (),
-        )
-
-    def _left_behind(self, name: str) -> tuple[str, ...]:
-        resources = self.cfn.describe_stack_resources(StackName=name)["StackResources"]
-        return tuple(
-            f"{r['LogicalResourceId']} ({r.get('PhysicalResourceId', '?')})"
-            for r in resources
-            if r.get("ResourceStatus") != "DELETE_COMPLETE"
-        )
-
-    def template(self, name: str) -> str:
-        body = self.cfn.get_template(StackName=name, TemplateStage="Original")["TemplateBody"]
-        if isinstance(body, str):
-            return body
-        import json
-
-        return json.dumps(body)
-
-    def matches(self, state: StackState, template: str, parameters: Mapping[str, str]) -> bool:
-        """True when the deployed template and the given parameters are what we would deploy."""
-        if not state.exists:
-            return False
-        if any(state.parameters.get(k) != v for k, v in parameters.items()):
-            return False
-        return self.template(state.name).strip() == template.strip()
-
-    def importers(self, state: StackState) -> dict[str, list[str]]:
-        """For each export of a stack, the stacks that import it (ListImports)."""
-        if not state.exists:
-            return {}
-        found: dict[str, list[str]] = {}
-        for page in self.cfn.get_paginator("list_exports").paginate():
-            for export in page.get("Exports", []):
-                if export.get("ExportingStackId") != state.stack_id:
-                    continue
-                try:
-                    imports = [
-                        name
-                        for p in self.cfn.get_paginator("list_imports").paginate(ExportName=export["Name"])
-                        for name in p.get("Imports", [])
-                    ]
-                except bx.ClientError as exc:
-                    if "is not imported by any stack" not in error_message(exc):
-                        raise
-                    imports = []
-                found[export["Name"]] = imports
-        return found
-
-    def resources(self, name: str) -> list[tuple[str, str]]:
-        """The stack's resources as (logical id, type): what deleting it deletes."""
-        found = []
-        for page in self.cfn.get_paginator("list_stack_resources").paginate(StackName=name):
-            found += [(r["LogicalResourceId"], r["ResourceType"]) for r in page["StackResourceSummaries"]]
-        return found
-
-    def service_roles(self) -> dict[str, str]:
-        """Every live stack of this account and region that CloudFormation runs with a service role."""
-        roles: dict[str, str] = {}
-        for page in self.cfn.get_paginator("describe_stacks").paginate():
-            for s in page.get("Stacks", []):
-                if s.get("RoleARN") and s.get("StackStatus") != "DELETE_COMPLETE":
-                    roles[s["StackName"]] = s["RoleARN"]
-        return roles
-
-    # ---- waiting -----------------------------------------------------------------------
-
-    def latest_event(self, name: str) -> str | None:
-        """The newest event id of a stack, so that what follows an operation can be told apart
-        without trusting clocks."""
-        try:
-            events = self.cfn.describe_stack_events(StackName=name)["StackEvents"]
-        except bx.ClientError:
-            return None
-        return str(events[0]["EventId"]) if events else None
-
-    def _new_events(self, name: str, marker: str | None, seen: set[str]) -> list[dict[str, Any]]:
-        fresh: list[dict[str, Any]] = []
-        pages = self.cfn.get_paginator("describe_stack_events").paginate(StackName=name)
-        for page in pages:
-            done = False
-            for ev in page["StackEvents"]:
-                if ev["EventId"] in seen or ev["EventId"] == marker:
-                    done = True
-                    break
-                fresh.append(ev)
-            if done:
-                break
-        seen.update(ev["EventId"] for ev in fresh)
-        return list(reversed(fresh))
-
-    def wait(
-        self,
-        name: str,
-        progress: Progress,
-        marker: str | None = None,
-        label: str | None = None,
-        *,
-        started: str | None = None,
-    ) -> StackState:
-        """Follow a stack until CloudFormation stops working on it; report each event. Only the events
-        are polled (one call a poll); the stack itself is read when its own terminal event shows up,
-        and every fifth poll in case an event is missed. `started`: the operation this run just
-        started: first read after a poll's delay (not a hundred read at once), and when its kin end."""
-        seen: set[str] = set()
-        failures: list[dict[str, Any]] = []
-        follow = self.poller.follow(f"{started} {label or name}" if started else None)
-        for poll, delay in enumerate(self.poller.delays()):
-            if started and poll == 0:
-                follow.sleep(delay)
-            ended = False
-            for ev in self._new_events(name, marker, seen):
-                progress.event(self._tag(label or name), ev)
-                status = str(ev.get("ResourceStatus", ""))
-                if status.endswith("_FAILED") or (
-                    status.endswith("ROLLBACK_IN_PROGRESS") and ev.get("ResourceStatusReason")
-                ):
-                    failures.append(ev)  # a rollback's own reason names what no resource failure does
-                if ev.get("ResourceType") == STACK_TYPE and not status.endswith("_IN_PROGRESS"):
-                    ended = True
-            if ended or poll % 5 == 4:
-                state = self.describe(name)
-                if not is_in_progress(state.status):
-                    break
-            follow.sleep(delay)
-        if state.status in FAILED_ENDINGS or (state.status or "").endswith("_FAILED"):
-            raise AwsFailure(why_failed(state.name, state.status, failures))
-        follow.ended()
-        return state
-
-    def wait_until_idle(self, name: str, progress: Progress, known: StackState | None = None) -> StackState:
-        """`known`: the stack as the caller has just read it (not read again)."""
-        state = known if known is not None else self.describe(name)
-        if is_in_progress(state.status):
-            progress.note(self._tag(name), f"{name} is {state.status}; waiting for CloudFormation to finish it first")
-            try:
-                return self.wait(name, progress, self.latest_event(name))
-            except AwsFailure:
-                # Someone else's operation failed; what matters is the state it left.
-                return self.describe(name)
-        return state
+class Stacks(StackWaits):
+    """Stack operations in one account and region: reading (`stack_reads.py`), waiting
+    (`stack_waits.py`) and, here, changing."""
 
     # ---- change sets -------------------------------------------------------------------
 
