@@ -42,8 +42,10 @@ WORKERS_PER_CORE = 3
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto`: three workers a core. Most of an emulator test's time is AWS's own (a stack
     operation's hold, IAM's propagation, a Lambda retry's delay), during which its worker waits on
-    a socket; a worker a core leaves the cores idle most of the run."""
-    return WORKERS_PER_CORE * (os.cpu_count() or 1)
+    a socket; a worker a core leaves the cores idle most of the run. The fast tier waits on nothing:
+    there, a worker a core (each costs a second or two of imports)."""
+    cores = os.cpu_count() or 1
+    return cores if config.option.markexpr == "not emulator" else WORKERS_PER_CORE * cores
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

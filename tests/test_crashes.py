@@ -12,20 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from tests import conftest
 from tests.cfn_double import CloudFormationDouble
-from tests.conftest import (
-    DEV1,
-    DEV2,
-    REGION,
-    ROOT,
-    cfn,
-    deploy_central,
-    fake_entry,
-    onboard_args,
-    run_cli,
-    session,
-    settled,
-)
+from tests.conftest import DEV1, DEV2, REGION, ROOT, cfn, deploy_central, fake_entry, onboard_args, run_cli, session
 from xacct.core import registry as reg
 
 TWO = [fake_entry(1), fake_entry(2)]
@@ -104,7 +93,7 @@ def test_a_terminating_signal_ends_a_run_as_ctrl_c_does(
     assert "Traceback" not in err
     assert f"interrupted ({signal.Signals(sig).name}); " in err
     assert "run the same command again" in err
-    settled("build", "dev1", "dev2")  # CloudFormation finishes what it had started
+    conftest.settled("build", "dev1", "dev2")  # CloudFormation finishes what it had started
     nothing_left()
     again = run_cli(*onboard_args(), "--yes")
     assert again.code == 0, again.err

@@ -31,7 +31,8 @@ def test_every_flag_the_readme_mentions_exists() -> None:
 
     known = {opt for action in parser("xacct")._actions for opt in action.option_strings}
     readme = (ROOT / "README.md").read_text()
-    # Other programs' flags: the benchmark's, cdk's, the AWS CLI's.
-    ours = re.sub(r"`python -m bench[^`]*`|`cdk [^`]*`|`aws [^`]*`", "", readme.replace("\n", " "))
+    # Other programs' flags: the benchmark's, cdk's, the AWS CLI's, pytest's, py-spy's.
+    others = r"`python -m bench[^`]*`|`cdk [^`]*`|`aws [^`]*`|`(?:python -m )?pytest [^`]*`|`py-spy [^`]*`"
+    ours = re.sub(others, "", readme.replace("\n", " "))
     mentioned = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]+[a-z])", ours))
     assert mentioned <= known, sorted(mentioned - known)

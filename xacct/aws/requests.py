@@ -43,9 +43,9 @@ _COUNT = threading.Lock()
 
 class Poller:
     """Backoff between polls, interruptible from another thread: a quarter second after an operation
-    starts, doubling to a second (what ends quickly, a change set or an update with nothing to do, is
-    seen as it ends, not a second later at every step of the chain), then about one read a second per
-    stack, up to one every 1.5 s (CloudFormation throttles accounts that poll harder), and
+    starts (what ends quickly, a change set or an update with nothing to do, is seen as it ends, not
+    a second later at every step of the chain), then a second later, then about one read a second
+    per stack, up to one every 1.5 s (CloudFormation throttles accounts that poll harder), and
     less often when many stacks are waited on at once, so that the run polls at most POLLS_PER_SECOND
     times a second in all."""
 
@@ -69,7 +69,7 @@ class Poller:
             delay = self.first
             while True:
                 yield delay if self.priority else max(delay, _WAITING[0] / POLLS_PER_SECOND)
-                delay = min(self.cap, delay * (2.0 if delay < 1.0 else 1.25))
+                delay = min(self.cap, 1.0 if delay < 1.0 else delay * 1.25)
         finally:
             with _COUNT:
                 _WAITING[0] -= counted
