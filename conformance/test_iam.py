@@ -69,6 +69,50 @@ def test_the_only_this_role_deny_on_aws_userid_exempts_that_role(world: World) -
     assert readable(other, bucket) == "AccessDenied"
 
 
+@pytest.mark.rule("policy-variables")
+def test_a_policy_variable_in_a_resource_is_the_requests_own_value(world: World) -> None:
+    """IAM user guide, "IAM policy elements: Variables and tags": "When the policy is evaluated, the
+    policy variables are replaced with values that come from the conditional context keys passed in
+    the request"; "If AWS cannot resolve a variable, this might cause the entire statement to be
+    invalid"; "${*}", "${?}" and "${$}" stand for a literal "*", "?" and "$". IAM user guide, "IAM JSON
+    policy elements: Version": with "2008-10-17" (or none), "policy variables ... are treated as
+    literal strings in the policy". An inbox each account may write only under its own id:"""
+    bucket = make.bucket(world, world.a)
+    writer = world.b.client("s3")
+    inbox = make.allow(make.root(world.b), ["s3:PutObject"], f"arn:aws:s3:::{bucket}/${{aws:PrincipalAccount}}/*")
+    world.a.client("s3").put_bucket_policy(Bucket=bucket, Policy=make.policy(inbox))
+    eventually(lambda: writer.put_object(Bucket=bucket, Key=f"{world.b.id}/request.json", Body=b"{}"))
+    assert error_code(lambda: writer.put_object(Bucket=bucket, Key=f"{world.a.id}/request.json", Body=b"{}")) == (
+        "AccessDenied"
+    )  # another account's prefix
+    assert error_code(lambda: writer.put_object(Bucket=bucket, Key="${aws:PrincipalAccount}/r", Body=b"{}")) == (
+        "AccessDenied"
+    )  # the variable is not a literal in 2012-10-17
+    unresolved = make.allow(make.root(world.b), ["s3:PutObject"], f"arn:aws:s3:::{bucket}/${{aws:username}}/*")
+    literal = make.allow(make.root(world.b), ["s3:PutObject"], f"arn:aws:s3:::{bucket}/star-${{*}}/*")
+    world.a.client("s3").put_bucket_policy(Bucket=bucket, Policy=make.policy(unresolved, literal))
+
+    def only_the_literal_star() -> None:
+        # a role session has no aws:username: that statement grants nothing
+        assert error_code(lambda: writer.put_object(Bucket=bucket, Key=f"{world.b.id}/r", Body=b"{}")) == (
+            "AccessDenied"
+        )
+        writer.put_object(Bucket=bucket, Key="star-*/r", Body=b"{}")
+        assert error_code(lambda: writer.put_object(Bucket=bucket, Key="star-x/r", Body=b"{}")) == "AccessDenied"
+
+    eventually(only_the_literal_star)
+    old = json.dumps({"Version": "2008-10-17", "Statement": [inbox]})
+    world.a.client("s3").put_bucket_policy(Bucket=bucket, Policy=old)
+
+    def literal_in_2008() -> None:
+        writer.put_object(Bucket=bucket, Key="${aws:PrincipalAccount}/r", Body=b"{}")
+        assert error_code(lambda: writer.put_object(Bucket=bucket, Key=f"{world.b.id}/r2", Body=b"{}")) == (
+            "AccessDenied"
+        )
+
+    eventually(literal_in_2008)
+
+
 @pytest.mark.rule("request-context")
 def test_the_sse_kms_key_id_of_a_write_is_in_its_request_context(world: World) -> None:
     """S3 user guide, "Actions, resources, and condition keys for Amazon S3":

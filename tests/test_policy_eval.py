@@ -178,3 +178,61 @@ def test_not_action_and_not_resource_and_not_principal() -> None:
             "Statement": [{**deny_others["Statement"][0], "NotPrincipal": {"AWS": [p for p in whole if p != part]}}]
         }
         assert not decide(request(BUILD), [allow()], partial).allowed, part
+
+
+def versioned(*statements: dict[str, Any], version: str | None = "2012-10-17") -> dict[str, Any]:
+    return {**({"Version": version} if version else {}), "Statement": list(statements)}
+
+
+def inbox(resource: str, version: str | None = "2012-10-17") -> dict[str, Any]:
+    return versioned(
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{BUILD}:root"}, "Action": "s3:PutObject",
+         "Resource": resource},
+        version=version,
+    )  # fmt: skip
+
+
+def put(key: str, **context: tuple[str, ...]) -> Request:
+    return Request(CALLER, "s3:PutObject", f"arn:aws:s3:::inbox/{key}", DEV, {**CONTEXT, **context})
+
+
+def test_a_policy_variable_is_the_requests_own_value_in_a_2012_document_only() -> None:
+    mine = [allow(resource="*")]
+    by_account = inbox("arn:aws:s3:::inbox/${aws:PrincipalAccount}/*")
+    assert decide(put(f"{BUILD}/request.json"), mine, by_account).allowed
+    assert not decide(put(f"{DEV}/request.json"), mine, by_account).allowed
+    assert not decide(put("${aws:PrincipalAccount}/request.json"), mine, by_account).allowed
+    for older in ("2008-10-17", None):  # literal text before 2012-10-17
+        literal = inbox("arn:aws:s3:::inbox/${aws:PrincipalAccount}/*", older)
+        assert decide(put("${aws:PrincipalAccount}/r"), mine, literal).allowed
+        assert not decide(put(f"{BUILD}/r"), mine, literal).allowed
+
+
+def test_what_a_variable_brings_is_literal_and_an_unresolved_one_matches_nothing() -> None:
+    mine = [allow(resource="*")]
+    assert decide(put("star-*/r"), mine, inbox("arn:aws:s3:::inbox/star-${*}/*")).allowed
+    assert not decide(put("star-x/r"), mine, inbox("arn:aws:s3:::inbox/star-${*}/*")).allowed
+    assert decide(put("q?/r"), mine, inbox("arn:aws:s3:::inbox/q${?}/*")).allowed
+    # a value holding a wildcard character matches only itself
+    odd = {"aws:principalaccount": ("1*",)}
+    assert not decide(put("1234/r", **odd), mine, inbox("arn:aws:s3:::inbox/${aws:PrincipalAccount}/*")).allowed
+    # no aws:username for a role session: nothing matches, unless the variable has a default
+    assert not decide(put("anyone/r"), mine, inbox("arn:aws:s3:::inbox/${aws:username}/*")).allowed
+    assert decide(put("anon/r"), mine, inbox("arn:aws:s3:::inbox/${aws:username, 'anon'}/*")).allowed
+    several = {"aws:principalaccount": (BUILD, DEV)}  # only a single-valued key makes a variable
+    assert not decide(put(f"{BUILD}/r", **several), mine, inbox("arn:aws:s3:::inbox/${aws:PrincipalAccount}/*")).allowed
+
+
+def test_a_policy_variable_in_a_condition_value() -> None:
+    same_account = {"StringEquals": {"aws:ResourceAccount": "${aws:PrincipalAccount}"}}
+    context = {**CONTEXT, "aws:resourceaccount": (BUILD,)}
+    assert conditions_hold({"Condition": same_account}, context, variables=True) is True
+    assert (
+        conditions_hold({"Condition": same_account}, {**context, "aws:resourceaccount": (DEV,)}, variables=True)
+        is False
+    )
+    assert conditions_hold({"Condition": same_account}, context, variables=False) is False  # literal text
+    like = {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::${aws:PrincipalAccount}:role/*"}}
+    assert conditions_hold({"Condition": like}, context, variables=True) is True
+    unresolved = {"StringLike": {"aws:PrincipalArn": "*${aws:username}*"}}
+    assert conditions_hold({"Condition": unresolved}, context, variables=True) is None  # neither grants nor spares

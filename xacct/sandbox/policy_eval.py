@@ -18,6 +18,11 @@ module is that evaluator, written from the IAM user guide:
   key names are case-insensitive, values case-sensitive unless the operator says otherwise (rule
   `conditions`).
 - "AWS JSON policy elements: NotPrincipal" (rule `not-principal`).
+- "IAM policy elements: Variables and tags" (rule `policy-variables`): in a 2012-10-17 document a
+  Resource, NotResource or string condition value may hold `${key}` (or `${key, 'default'}`), the
+  request's single value for that key; `${*}`, `${?}` and `${$}` are those characters, literally.
+  A Resource whose variable has no value matches nothing; a condition value with one cannot be
+  evaluated (below).
 
 What the emulator cannot evaluate (a condition key it does not know, an operator it does not
 implement) never grants: an Allow carrying it does not apply, a Deny carrying it does.
@@ -100,6 +105,46 @@ def wildcard(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
     return _pattern(escaped, ignore_case).match(value) is not None
 
 
+_VARIABLE = re.compile(r"\$\{\s*([^,}\s]+)\s*(?:,\s*'([^']*)'\s*)?\}")
+_LITERAL = {"*": "*", "?": "?", "$": "$"}  # ${*}, ${?}, ${$}
+
+
+def _quoted(text: str) -> str:
+    """Text as an fnmatch pattern that matches only itself."""
+    return re.sub(r"([*?\[])", r"[\1]", text)
+
+
+def expand(text: str, context: Mapping[str, tuple[str, ...]] | None, *, pattern: bool) -> str | None:
+    """A policy value with its variables replaced by the request's values: an fnmatch pattern (IAM's
+    `*` and `?` kept as wildcards, what a variable brings taken literally) when `pattern`, else plain
+    text. None when a variable has no single value in the request and no default. `context` None: a
+    document older than 2012-10-17, where `${...}` is literal text."""
+    out: list[str] = []
+    at = 0
+    found = _VARIABLE.finditer(text) if context is not None else ()
+    for match in found:
+        before = text[at : match.start()]
+        out.append(before.replace("[", "[[]") if pattern else before)
+        name, default = match.group(1), match.group(2)
+        if name in _LITERAL:
+            value: str | None = _LITERAL[name]
+        else:
+            values = context.get(name.lower(), ()) if context is not None else ()
+            value = values[0] if len(values) == 1 else default
+        if value is None:
+            return None
+        out.append(_quoted(value) if pattern else value)
+        at = match.end()
+    rest = text[at:]
+    out.append(rest.replace("[", "[[]") if pattern else rest)
+    return "".join(out)
+
+
+def _fits(pattern: str | None, value: str, *, ignore_case: bool = False) -> bool:
+    """An expanded pattern (None: a variable the request has no value for, which matches nothing)."""
+    return pattern is not None and _pattern(pattern, ignore_case).match(value) is not None
+
+
 def _items(value: Any) -> list[Any]:
     if value is None:
         return []
@@ -112,12 +157,15 @@ def action_matches(statement: Mapping[str, Any], action: str) -> bool:
     return any(wildcard(str(a), action, ignore_case=True) for a in _items(statement.get("Action")))
 
 
-def resource_matches(statement: Mapping[str, Any], resource: str) -> bool:
+def resource_matches(
+    statement: Mapping[str, Any], resource: str, context: Mapping[str, tuple[str, ...]] | None = None
+) -> bool:
+    """`context`: the request's, where the document's version has policy variables (None: it has not)."""
     if "NotResource" in statement:
-        return not any(wildcard(str(r), resource) for r in _items(statement["NotResource"]))
+        return not any(_fits(expand(str(r), context, pattern=True), resource) for r in _items(statement["NotResource"]))
     if "Resource" not in statement:
         return True  # a trust policy's statements have no Resource: they are about the role itself
-    return any(wildcard(str(r), resource) for r in _items(statement["Resource"]))
+    return any(_fits(expand(str(r), context, pattern=True), resource) for r in _items(statement["Resource"]))
 
 
 def _principal_match(value: str, caller: Caller) -> str | None:
@@ -168,17 +216,19 @@ def principal_match(statement: Mapping[str, Any], caller: Caller) -> str | None:
 # ---- conditions ------------------------------------------------------------------------------
 
 _NEGATED = {"StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike", "ArnNotEquals", "ArnNotLike"}
+# Operators whose policy values are patterns (expanded by `expand(..., pattern=True)`).
+_PATTERNS = {"StringLike", "StringNotLike", "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike"}
 _OPERATORS: dict[str, Callable[[str, str], bool]] = {
     "StringEquals": lambda v, p: v == p,
     "StringNotEquals": lambda v, p: v == p,
     "StringEqualsIgnoreCase": lambda v, p: v.lower() == p.lower(),
     "StringNotEqualsIgnoreCase": lambda v, p: v.lower() == p.lower(),
-    "StringLike": lambda v, p: wildcard(p, v),
-    "StringNotLike": lambda v, p: wildcard(p, v),
-    "ArnEquals": lambda v, p: wildcard(p, v),  # ARN operators take wildcards in each part
-    "ArnLike": lambda v, p: wildcard(p, v),
-    "ArnNotEquals": lambda v, p: wildcard(p, v),
-    "ArnNotLike": lambda v, p: wildcard(p, v),
+    "StringLike": lambda v, p: _fits(p, v),
+    "StringNotLike": lambda v, p: _fits(p, v),
+    "ArnEquals": lambda v, p: _fits(p, v),  # ARN operators take wildcards in each part
+    "ArnLike": lambda v, p: _fits(p, v),
+    "ArnNotEquals": lambda v, p: _fits(p, v),
+    "ArnNotLike": lambda v, p: _fits(p, v),
     "Bool": lambda v, p: v.lower() == p.lower(),
 }
 
@@ -187,8 +237,12 @@ def _text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _one_condition(operator: str, key: str, wanted: Any, context: Mapping[str, tuple[str, ...]]) -> bool | None:
-    """True or False; None when the emulator cannot evaluate it."""
+def _one_condition(
+    operator: str, key: str, wanted: Any, context: Mapping[str, tuple[str, ...]], variables: bool = False
+) -> bool | None:
+    """True or False; None when the emulator cannot evaluate it (a value's variable that the request
+    has no value for among them: AWS says only that it "might cause the entire statement to be
+    invalid", so the emulator neither grants nor spares by it)."""
     qualifier, _, base = operator.rpartition(":")
     if_exists = base.endswith("IfExists")
     base = base.removesuffix("IfExists")
@@ -197,9 +251,12 @@ def _one_condition(operator: str, key: str, wanted: Any, context: Mapping[str, t
         return None
     present = key in context
     values = context.get(key, ())
-    policy_values = [_text(w) for w in _items(wanted)]
     if base == "Null":
-        return (not present) == (policy_values[0].lower() == "true")
+        return (not present) == (_text(_items(wanted)[0]).lower() == "true")
+    expanded = [expand(_text(w), context if variables else None, pattern=base in _PATTERNS) for w in _items(wanted)]
+    if None in expanded:
+        return None
+    policy_values = [p for p in expanded if p is not None]
     if not present:
         # "ForAllValues ... returns true if there are no context keys in the request"; "ForAnyValue ...
         # If the key in the request is missing ... the condition returns false" (set operators).
@@ -218,12 +275,15 @@ def _one_condition(operator: str, key: str, wanted: Any, context: Mapping[str, t
     return all(holds(v) for v in values) if qualifier == "ForAllValues" else any(holds(v) for v in values)
 
 
-def conditions_hold(statement: Mapping[str, Any], context: Mapping[str, tuple[str, ...]]) -> bool | None:
-    """Every condition of a statement (AND); None if one cannot be evaluated and none is false."""
+def conditions_hold(
+    statement: Mapping[str, Any], context: Mapping[str, tuple[str, ...]], *, variables: bool = False
+) -> bool | None:
+    """Every condition of a statement (AND); None if one cannot be evaluated and none is false.
+    `variables`: the document's version has policy variables."""
     unknown = False
     for operator, tests in (statement.get("Condition") or {}).items():
         for key, wanted in (tests or {}).items():
-            result = _one_condition(str(operator), str(key), wanted, context)
+            result = _one_condition(str(operator), str(key), wanted, context, variables)
             if result is False:
                 return False
             unknown = unknown or result is None
@@ -249,13 +309,19 @@ def _statements(document: Any) -> Iterable[Mapping[str, Any]]:
 def scan(documents: Iterable[Any], request: Request, *, resource_policy: bool) -> _Scan:
     found = _Scan()
     for document in documents:
+        # "IAM JSON policy elements: Version": policy variables came with 2012-10-17; in older
+        # documents (or none) `${...}` is literal text.
+        variables = isinstance(document, Mapping) and str(document.get("Version")) == "2012-10-17"
+        context = request.context if variables else None
         for statement in _statements(document):
-            if not action_matches(statement, request.action) or not resource_matches(statement, request.resource):
+            if not action_matches(statement, request.action):
+                continue
+            if not resource_matches(statement, request.resource, context):
                 continue
             named = principal_match(statement, request.caller) if resource_policy else "specific"
             if named is None:
                 continue
-            holds = conditions_hold(statement, request.context)
+            holds = conditions_hold(statement, request.context, variables=variables)
             deny = statement.get("Effect") == "Deny"
             if deny and holds is not False:
                 found.deny = str(statement.get("Sid") or "a statement")

@@ -16,6 +16,14 @@ class Rule:
 
 
 RULES: dict[str, Rule] = {
+    "policy-variables": Rule(
+        "(moto matches them as text) a policy variable such as ${aws:PrincipalAccount} in a Resource or a "
+        "condition value: it is the request's own value for that key (2012-10-17 only)",
+        "the statement applies only where the request's value fits; a variable with no value in the request "
+        "leaves its statement unmatched; ${*}, ${?}, ${$} are literal characters",
+        'IAM user guide, "IAM policy elements: Variables and tags" and "IAM JSON policy elements: Version"',
+        where=("policy_eval.py",),
+    ),
     "one-bucket-policy": Rule(
         "a second AWS::S3::BucketPolicy for a bucket that already has a policy",
         'the resource fails: "Bucket Policy Already Exists" (HandlerErrorCode: AlreadyExists)',
