@@ -122,7 +122,8 @@ def identify(access_key: str, token: str | None, region: str) -> tuple[Caller, l
 def caller_context(caller: Caller, resource_account: str | None) -> dict[str, tuple[str, ...]]:
     """The global condition keys every authenticated request carries (IAM user guide, "AWS global
     condition context keys"): aws:userid (as GetCallerIdentity's UserId: ROLE-ID:session for a role
-    session), aws:username for an IAM user, the principal's ARN, account and type. Every request to
+    session), aws:username for an IAM user, the principal's ARN, account and type, and for a member of an
+    organization its id and the OU path of its account (aws:PrincipalOrgID, aws:PrincipalOrgPaths). Every request to
     AWS arrives over TLS; the emulator speaks plain HTTP, so aws:SecureTransport is what AWS would see."""
     context: dict[str, tuple[str, ...]] = {
         "aws:securetransport": ("true",),
@@ -136,6 +137,11 @@ def caller_context(caller: Caller, resource_account: str | None) -> dict[str, tu
         context["aws:username"] = (caller.username,)
     if resource_account:
         context["aws:resourceaccount"] = (resource_account,)
+    from xacct.sandbox.stacksets.organizations import principal_org
+
+    member = principal_org(caller.account) if caller.service is None else None
+    if member is not None:
+        context["aws:principalorgid"], context["aws:principalorgpaths"] = (member[0],), (member[1],)
     return context
 
 

@@ -44,6 +44,8 @@ KNOWN_KEYS = frozenset(
     {
         "aws:securetransport",
         "aws:principalarn",
+        "aws:principalorgid",
+        "aws:principalorgpaths",
         "aws:principalaccount",
         "aws:principaltype",
         "aws:principalservicename",

@@ -24,6 +24,14 @@ RULES: dict[str, Rule] = {
         'IAM user guide, "IAM policy elements: Variables and tags" and "IAM JSON policy elements: Version"',
         where=("policy_eval.py",),
     ),
+    "principal-org": Rule(
+        "(moto and this emulator before it never supplied them) a policy on aws:PrincipalOrgID or "
+        "aws:PrincipalOrgPaths: the caller's organization and the OU path of its account",
+        "a member of the organization (under the OU) is allowed; a principal of another account, or one "
+        "moved out of the OU, is refused: AccessDenied",
+        'IAM user guide, "AWS global condition context keys" (aws:PrincipalOrgID, aws:PrincipalOrgPaths)',
+        where=("access.py", "stacksets/organizations.py"),
+    ),
     "one-bucket-policy": Rule(
         "a second AWS::S3::BucketPolicy for a bucket that already has a policy",
         'the resource fails: "Bucket Policy Already Exists" (HandlerErrorCode: AlreadyExists)',

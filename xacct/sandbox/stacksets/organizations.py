@@ -26,6 +26,26 @@ from xacct.sandbox.stacksets._moto import (
 ANY_MEMBER = {"DescribeOrganization"}
 
 
+def principal_org(account: str) -> tuple[str, str] | None:
+    """aws:PrincipalOrgID and aws:PrincipalOrgPaths for a principal of `account` (IAM user guide, "AWS
+    global condition context keys": the path is "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/ou-ab12-22222222/",
+    the organization, its root and each OU down to the account's own); None outside an organization,
+    where neither key is in the request context (rule `principal-org`)."""
+    backend = gs.organization_of(account)
+    if backend is None or backend.org is None:
+        return None
+    member = next((a for a in backend.accounts if a.id == account), None)
+    if member is None:
+        return None
+    parents = {ou.id: getattr(ou, "parent_id", None) for ou in backend.ou}
+    chain: list[str] = []
+    at = member.parent_id
+    while at is not None and at not in chain:
+        chain.append(at)
+        at = parents.get(at)
+    return backend.org.id, "/".join([backend.org.id, *reversed(chain)]) + "/"
+
+
 def install() -> None:
     _members()
     _delegated_administrator()
