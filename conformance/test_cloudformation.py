@@ -7,10 +7,11 @@ import json
 import time
 from typing import Any
 
+import botocore.exceptions as bx
 import pytest
 
 from conformance import make
-from conformance.conftest import World, error_code
+from conformance.conftest import World, error_code, eventually
 
 HANDLE = {"Type": "AWS::CloudFormation::WaitConditionHandle"}  # a resource that costs and does nothing
 
@@ -220,3 +221,52 @@ def test_a_parameter_value_that_breaks_its_constraints_is_refused(world: World) 
     _, status = make.stack(world, world.a, template, StackName=name,
                            Parameters=[{"ParameterKey": "BuildAccount", "ParameterValue": "123456789012"}])  # fmt: skip
     assert status == "CREATE_COMPLETE"
+
+
+CLOUDFORMATION = "cloudformation.amazonaws.com"
+
+
+@pytest.mark.rule("service-role")
+def test_a_service_role_is_passed_only_with_pass_role_and_only_if_cloudformation_may_assume_it(world: World) -> None:
+    """IAM user guide, "Grant a user permissions to pass a role to an AWS service": "To pass a role (and
+    its permissions) to an AWS service, a user must have permissions to pass the role to the service";
+    CloudFormation user guide, "CloudFormation service role": the role must trust
+    cloudformation.amazonaws.com; a role it cannot assume is refused: "Role ... is invalid or cannot be
+    assumed"."""
+    trust = {"Effect": "Allow", "Principal": {"Service": CLOUDFORMATION}, "Action": "sts:AssumeRole"}
+    service = make.role(world, world.a, {"Version": "2012-10-17", "Statement": [trust]})
+    stranger = make.role(world, world.a, make.trusting(world.a))  # trusts the account, not CloudFormation
+    anything = {"Effect": "Allow", "Action": "cloudformation:*", "Resource": "*"}
+    deploy = {"Version": "2012-10-17", "Statement": [anything]}
+    passing = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:PassRole",
+               "Resource": [service, stranger],
+               "Condition": {"StringEquals": {"iam:PassedToService": CLOUDFORMATION}}}]}  # fmt: skip
+    without = make.assumed(world, world.a, make.role(world, world.a, make.trusting(world.a), {"deploy": deploy}))
+    able = make.assumed(world, world.a, make.role(world, world.a, make.trusting(world.a), {"d": deploy, "p": passing}))
+    body = json.dumps({"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}})
+    name = world.name("passed")
+    refused = without.client("cloudformation")
+
+    def needs_pass_role() -> None:
+        assert error_code(lambda: refused.create_stack(StackName=name, TemplateBody=body, RoleARN=service)) == (
+            "AccessDenied"
+        )
+
+    eventually(needs_pass_role)
+    cfn = able.client("cloudformation")
+
+    def cannot_be_assumed() -> None:
+        try:
+            cfn.create_stack(StackName=world.name("stranger"), TemplateBody=body, RoleARN=stranger)
+        except bx.ClientError as exc:
+            error = exc.response["Error"]
+            wanted = ("ValidationError", f"Role {stranger} is invalid or cannot be assumed")
+            assert (error["Code"], error["Message"]) == wanted
+            return
+        raise AssertionError("a role that does not trust CloudFormation was taken")
+
+    eventually(cannot_be_assumed)
+    eventually(lambda: cfn.create_stack(StackName=name, TemplateBody=body, RoleARN=service))
+    world.later(lambda: make.delete_stack(world.a.client("cloudformation"), name))
+    assert make.settled(cfn, name) == "CREATE_COMPLETE"
+    assert cfn.describe_stacks(StackName=name)["Stacks"][0]["RoleARN"] == service

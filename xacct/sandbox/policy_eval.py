@@ -59,6 +59,7 @@ KNOWN_KEYS = frozenset(
         "s3:x-amz-server-side-encryption",
         "s3:x-amz-server-side-encryption-aws-kms-key-id",
         "kms:calleraccount",
+        "iam:passedtoservice",
         "kms:viaservice",
         "sts:externalid",
     }

@@ -32,6 +32,14 @@ RULES: dict[str, Rule] = {
         'IAM user guide, "AWS global condition context keys" (aws:PrincipalOrgID, aws:PrincipalOrgPaths)',
         where=("access.py", "stacksets/organizations.py"),
     ),
+    "service-role": Rule(
+        "a stack operation with a service role (RoleARN) by a caller without iam:PassRole on it, or with a "
+        "role CloudFormation may not assume (missing, or not trusting cloudformation.amazonaws.com)",
+        'AccessDenied (iam:PassRole); ValidationError "Role ARN is invalid or cannot be assumed"',
+        'IAM user guide, "Grant a user permissions to pass a role to an AWS service"; CloudFormation user guide, '
+        '"CloudFormation service role"',
+        where=("cloudformation/access.py", "cloudformation/requests.py"),
+    ),
     "one-bucket-policy": Rule(
         "a second AWS::S3::BucketPolicy for a bucket that already has a policy",
         'the resource fails: "Bucket Policy Already Exists" (HandlerErrorCode: AlreadyExists)',

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from xacct.sandbox import access
 from xacct.sandbox.access import Call, Check
+from xacct.sandbox.cloudformation.requests import CLOUDFORMATION, SERVICE_ROLE_ACTIONS
 
 
 def stack_arn(name: str, account: str, region: str) -> str:
@@ -45,6 +46,13 @@ def checks(call: Call) -> list[Check]:
         backend = cloudformation_backends[call.caller.account][call.region]
         found = backend.change_sets.get(change_set)
         name = found.stack_id if found is not None else None
+    passed = []
+    role = str(call.params.get("RoleARN") or "")
+    if role and call.operation in SERVICE_ROLE_ACTIONS:
+        # "To pass a role (and its permissions) to an AWS service, a user must have permissions to pass
+        # the role to the service" (IAM user guide): a role of the caller's own account (rule `service-role`).
+        owner = role.split(":")[4] if role.count(":") >= 5 else None
+        passed = [Check("iam:PassRole", role, owner, context={"iam:passedtoservice": (CLOUDFORMATION,)})]
     if not name:
-        return [Check(action, "*")]
-    return [Check(action, stack_arn(str(name), call.caller.account, call.region))]
+        return [Check(action, "*"), *passed]
+    return [Check(action, stack_arn(str(name), call.caller.account, call.region)), *passed]

@@ -1,7 +1,8 @@
 """CloudFormation's rules on a request before anything is made, enforced in front of moto's server: a
 template body over 51,200 bytes sent inline, stack sets' too (rule `template-size`), a parameter value
-over 4,096 bytes (rule `parameter-size`), and a retried request carrying a token CloudFormation already
-took, which gets the first answer (rule `requests-once`)."""
+over 4,096 bytes (rule `parameter-size`), a service role (RoleARN) that CloudFormation cannot assume
+(rule `service-role`), and a retried request carrying a token CloudFormation already took, which gets
+the first answer (rule `requests-once`)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,24 @@ def _error(start: StartResponse, message: str) -> list[bytes]:
     return [body]
 
 
+# The operations that take a service role (CloudFormation API reference, RoleARN).
+SERVICE_ROLE_ACTIONS = {"CreateStack", "UpdateStack", "CreateChangeSet", "DeleteStack", "ContinueUpdateRollback"}
+CLOUDFORMATION = "cloudformation.amazonaws.com"
+
+
+def assumable_by_cloudformation(role: str) -> bool:
+    """Whether the role exists and its trust policy lets CloudFormation assume it, as IAM holds it now
+    (a new role or trust takes effect eventually: propagation.py)."""
+    from xacct.sandbox.iam.access import role_trust
+    from xacct.sandbox.policy_eval import Caller, Request, decide
+
+    owner, trust = role_trust(role)
+    if owner is None or trust is None:
+        return False
+    service = Caller(owner, CLOUDFORMATION, CLOUDFORMATION, "Service", service=CLOUDFORMATION)
+    return decide(Request(service, "sts:AssumeRole", role, owner), [], trust, "trust").allowed
+
+
 def problem(form: dict[str, str]) -> str | None:
     """Why CloudFormation refuses this request before it starts (template-size, parameter-size)."""
     if form.get("Action") not in _WRITES:
@@ -48,6 +67,9 @@ def problem(form: dict[str, str]) -> str | None:
             "1 validation error detected: Value at 'templateBody' failed to satisfy constraint: "
             f"Member must have length less than or equal to {TEMPLATE_BODY_LIMIT}"
         )
+    role = form.get("RoleARN")
+    if role and form.get("Action") in SERVICE_ROLE_ACTIONS and not assumable_by_cloudformation(role):
+        return f"Role {role} is invalid or cannot be assumed"
     for key, value in form.items():
         m = re.match(r"^Parameters\.member\.(\d+)\.ParameterValue$", key)
         if m and len(value.encode()) > PARAMETER_VALUE_LIMIT:
