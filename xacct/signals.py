@@ -7,6 +7,7 @@ Standard library only: the entry points install the handlers before importing an
 
 from __future__ import annotations
 
+import _thread
 import signal
 import sys
 from types import FrameType
@@ -14,8 +15,10 @@ from typing import Any
 
 CAUGHT = (signal.SIGTERM, signal.SIGHUP)
 # An interrupt Python could not raise where it arrived: inside a callback Python runs on its own
-# (a weakref callback of the import machinery, say), where an exception is "ignored" with a
-# traceback on stderr and the program goes on. Kept here, and raised at the next checkpoint.
+# (a weakref callback of the import machinery, a __del__ during garbage collection), where an
+# exception is "ignored" with a traceback on stderr and the program goes on. Kept here for the next
+# checkpoint, and delivered again as the signal it was, which Python raises in the main thread's own
+# code as soon as that runs: a run would otherwise carry on, and end 0, as if nobody had pressed it.
 _PENDING: list[KeyboardInterrupt] = []
 
 
@@ -39,16 +42,33 @@ def install() -> None:
     def unraisable(info: Any) -> None:
         if isinstance(info.exc_value, KeyboardInterrupt):
             _PENDING.append(info.exc_value)
+            again = info.exc_value.signum if isinstance(info.exc_value, Terminated) else signal.SIGINT
+            # From a thread of its own, started without waiting for it: raised while the hook still
+            # runs, it would be "ignored" once more.
+            _thread.start_new_thread(_deliver, (again,))
             return
         default(info)
 
     sys.unraisablehook = unraisable
 
 
+def _taken() -> KeyboardInterrupt | None:
+    try:
+        return _PENDING.pop()
+    except IndexError:  # raised already, by the other way
+        return None
+
+
+def _deliver(signum: int) -> None:
+    if _taken() is not None:
+        signal.raise_signal(signum)
+
+
 def check() -> None:
     """Raise the interrupt that arrived where it could not be raised, if one did."""
-    if _PENDING:
-        raise _PENDING.pop()
+    pending = _taken()
+    if pending is not None:
+        raise pending
 
 
 def interrupt_in(exc: BaseException | None) -> KeyboardInterrupt | None:
