@@ -116,3 +116,32 @@ def test_sandbox_markdown_stays_markdown_and_apply_says_why_it_cannot(home: Path
     assert r.returncode == 2
     assert "every run starts a new, empty emulator" in r.stderr
     untouched(home)
+
+
+def test_ctrl_c_while_the_sandbox_applies_says_to_run_the_sandbox_again(home: Path) -> None:
+    """The resume command a real run prints (without --sandbox, for profiles only the emulator had)
+    cannot work once the emulator is gone: the sandbox says to run itself again."""
+    import signal
+    import time
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), NO_COLOR="1")
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "onboard.py"), "--sandbox", "--yes"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env, text=True,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    seen, deadline = "", time.monotonic() + 120
+    while "CrossAccountPrimary create in progress" not in seen and time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        seen += line
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, seen + err
+    assert "the sandbox's emulator has stopped" in err
+    assert "next: run the same command again: every --sandbox run starts a new, empty emulator" in err
+    assert "--build-profile sandbox-build" not in err  # no command for profiles that are gone
+    assert "Traceback" not in err
+    untouched(home)

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
 
+from xacct import signals
 from xacct.aws.gateway import Gateway
 from xacct.aws.stacks import Stacks
 from xacct.core import registry as reg
@@ -25,7 +27,7 @@ from xacct.core.planning import account_root
 from xacct.core.request import Request
 from xacct.core.state import Silent
 from xacct.core.templates import template
-from xacct.errors import InvalidInput
+from xacct.errors import Interrupted, InvalidInput
 from xacct.sandbox import emulator
 from xacct.terminal.output import Output
 from xacct.terminal.render import say
@@ -202,8 +204,6 @@ def show_outcome(o: Output, before: dict[str, str], after: dict[str, str]) -> No
 
 def run_sandbox(request: Request, o: Output, interactive: bool) -> int:
     """The request, against an embedded emulator with the sandbox's answers as defaults."""
-    from xacct.commands.run import run_command
-
     if request.apply_plan is not None:
         raise InvalidInput(
             "--apply cannot work in the sandbox: every run starts a new, empty emulator, so no saved plan "
@@ -218,6 +218,27 @@ def run_sandbox(request: Request, o: Output, interactive: bool) -> int:
         emulator.require()
     except emulator.Unavailable as exc:
         raise InvalidInput(exc.message, hint=exc.hint) from exc
+    try:
+        code = _in_the_emulator(request, o, interactive, profiles, machine)
+    except (Interrupted, KeyboardInterrupt) as exc:
+        # What CloudFormation was doing, and the command that finishes it, were the emulator's: gone
+        # with it. A sandbox run is finished by running it again, from a new, empty emulator.
+        status = exc.status if isinstance(exc, Interrupted) else signals.exit_status(exc)
+        cause = "" if status == signals.exit_status(KeyboardInterrupt()) else f" ({signal.Signals(status - 128).name})"
+        raise Interrupted(
+            f"interrupted{cause}; the sandbox's emulator has stopped, and all it held is gone (nothing outside "
+            "it was touched)",
+            hint="run the same command again: every --sandbox run starts a new, empty emulator",
+            status=status,
+        ) from exc
+    if not machine:  # said once it is so, not before the emulator has stopped
+        o.info("[dim]sandbox: emulator stopped, temporary files removed; nothing outside it was touched[/]")
+    return code
+
+
+def _in_the_emulator(request: Request, o: Output, interactive: bool, profiles: dict[str, str], machine: bool) -> int:
+    from xacct.commands.run import run_command
+
     with emulator.running(profiles) as emu, environment(emu.environ):
         seed_central(developers=[])
         seed_team(request)
@@ -239,6 +260,4 @@ def run_sandbox(request: Request, o: Output, interactive: bool) -> int:
             onboarded = f"xacct-build-{DEV}-{REGION}" in after[reg.BUCKETS]
             if code == 0 and onboarded and request.mode == "onboard" and not request.dry_run:
                 build_an_artifact(o)
-    if not machine:  # said once it is so, not before the emulator has stopped
-        o.info("[dim]sandbox: emulator stopped, temporary files removed; nothing outside it was touched[/]")
     return code
