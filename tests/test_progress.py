@@ -62,3 +62,17 @@ def test_an_interruption_names_every_operation_still_running() -> None:
     )
     assert said.hint == "run the same command again to finish: xacct --dev-profile d"
     assert interrupted(context({})).message == "interrupted; no stack operation had started"
+
+
+def test_an_error_and_its_next_step_stay_one_line_each_on_a_narrow_terminal() -> None:
+    """Copied from an 80-column terminal, the resume command is one shell line: the terminal folds
+    it, the tool does not break it with newlines."""
+    from xacct.terminal.output import Output
+
+    screen = io.StringIO()
+    terminal = Console(file=screen, width=40, force_terminal=True, soft_wrap=False, no_color=True)
+    command = "python onboard.py --build-account 111111111111 --build-profile build --dev-profile dev1 --yes"
+    Output(Console(file=io.StringIO()), terminal).error("interrupted; " + "word " * 20, f"run again: {command}")
+    lines = screen.getvalue().splitlines()
+    assert len(lines) == 2, lines
+    assert lines[1] == f"  next: run again: {command}"

@@ -29,9 +29,11 @@ class Output:
         return self.live or self.err
 
     def error(self, message: str, hint: str | None = None) -> None:
-        self.err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+        # One line each, however long, for the terminal to fold: a command in them is copied whole,
+        # never as several broken shell lines.
+        self.err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
         if hint:
-            self.err.print(f"  next: {escape(hint)}", highlight=False)
+            self.err.print(f"  next: {escape(hint)}", highlight=False, soft_wrap=True)
 
     def info(self, message: str) -> None:
         self.err.print(message, highlight=False)
