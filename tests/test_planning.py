@@ -180,6 +180,16 @@ def test_an_orphan_must_be_a_bucket_name() -> None:
     assert plan.stacks == []
 
 
+def test_an_orphan_that_is_not_registered_is_refused_with_the_nearest_names() -> None:
+    with pytest.raises(InvalidInput, match=r"no such bucket in .*2 buckets registered") as refused:
+        plan_orphan(CENTRAL, Reads(central(TWO)), TWO[1][0] + "x")
+    assert refused.value.hint is not None
+    assert refused.value.hint.startswith(f"did you mean {TWO[1][0]}")  # the nearest first
+    with pytest.raises(InvalidInput) as unlike:
+        plan_orphan(CENTRAL, Reads(central(TWO)), "nosuchbucket")
+    assert unlike.value.hint == "--status lists every registered developer"
+
+
 def test_same_account_deployment_roles_are_dropped_and_others_kept() -> None:
     state = StackState(
         "P",

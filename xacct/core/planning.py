@@ -322,6 +322,15 @@ def plan_orphan(central: Central, reads: Reads, bucket: str) -> Plan:
     before = check_central(central, reads.central)
     change = reg.remove(before, bucket=bucket)
     entry = change.entry
+    if entry is None:
+        import difflib
+
+        near = difflib.get_close_matches(bucket, before.buckets, n=3, cutoff=0.8)
+        registered = f"{len(before.buckets)} bucket{'s' if len(before.buckets) != 1 else ''} registered"
+        raise InvalidInput(
+            f"--orphan {bucket}: no such bucket in {central.stack}'s lists ({registered}); nothing to remove",
+            hint=f"did you mean {' or '.join(near)}?" if near else "--status lists every registered developer",
+        )
     return _plan(
         central,
         reads,
