@@ -277,6 +277,8 @@ def combination_problem(args: argparse.Namespace) -> str | None:
     for name, needs, ok in REQUIRES:
         if getattr(args, name) and not ok(args):
             return f"--{name.replace('_', '-')} goes with {needs}"
+    if args.json and args.markdown:
+        return "--json and --markdown each choose what stdout holds: give one of them"
     build_only = args.status or args.orphan or args.break_lease or args.adopt or (args.verify and args.all)
     for name in DEVELOPER_ANSWERS:
         if build_only and getattr(args, name):
