@@ -31,6 +31,7 @@ from xacct.core.planning import Reads
 from xacct.core.request import Request
 from xacct.core.saved import Saved, check_current, inputs, make
 from xacct.core.state import StackState
+from xacct.core.words import counted, these
 from xacct.errors import ExitCode, Interrupted, InvalidInput, XacctError
 from xacct.terminal.fleet_progress import CENTRAL, FleetLines, FleetLive
 from xacct.terminal.output import Output
@@ -140,7 +141,7 @@ def run(request: Request, o: Output, interactive: bool, saved: Saved | None = No
         return ExitCode.OK
     if not request.yes:
         show(o, plans, change)  # the whole plan it approves is on the screen before the question
-    if not request.yes and not common.confirm(f"Onboard these {len(plans)} developers?"):
+    if not request.yes and not common.confirm(f"Onboard {these(len(plans))}?"):
         o.out.print("Declined: nothing was changed.")
         return ExitCode.OK
     started = time.monotonic()
@@ -308,7 +309,7 @@ def _refuse(o: Output, members: list[Member]) -> None:
     for m in refused:
         o.error(f"{m.label}: {m.problem}")
     raise InvalidInput(
-        f"{len(refused)} of {len(members)} developers refused before any write; nothing was changed",
+        f"{len(refused)} of {counted(len(members), 'developer')} refused before any write; nothing was changed",
         hint="fix or remove them in the file, then run the same command again",
     )
 
@@ -324,7 +325,7 @@ def show(o: Output, plans: list[Member], change: reg.Change) -> None:
     first = plans[0].target
     assert first is not None
     b = first.build
-    say(o, ("Onboarding", "bold"), f" {len(plans)} developers onto build account ", (b.account, "bold"),
+    say(o, ("Onboarding", "bold"), f" {counted(len(plans), 'developer')} onto build account ", (b.account, "bold"),
         f" ({b.region}), central stack ", (first.central.stack, "bold"))  # fmt: skip
     o.out.print()
     for m in plans:
@@ -365,7 +366,7 @@ def summary(
     o.out.print()
     style = "bold green" if not failed else "bold yellow"
     took = f"in {applied:.1f} s ({o.elapsed():.1f} s in all)"
-    say(o, (f"{verb} {len(members) - len(failed)} of {len(members)} developers {took}.", style))
+    say(o, (f"{verb} {len(members) - len(failed)} of {counted(len(members), 'developer')} {took}.", style))
     say(o, f"  central stack: {final.message}", hang=4)
     for m in failed:
         say(o, ("  failed ", "red"), f"{m.label}{where(m)}: {m.problem}", hang=9)

@@ -18,6 +18,7 @@ from xacct.core import registry as reg
 from xacct.core.plan import Plan
 from xacct.core.planning import Reads
 from xacct.core.request import Request
+from xacct.core.words import counted, these
 from xacct.errors import ExitCode, Interrupted, XacctError
 from xacct.terminal.fleet_progress import CENTRAL, FleetLive
 from xacct.terminal.output import Output
@@ -33,7 +34,7 @@ def remove_all(before: reg.Registry, plans: list[Plan]) -> reg.Change:
         gone += step.kind == "removed"
         registry = step.after
     kind: reg.ChangeKind = "removed" if gone else "not-registered"
-    return reg.Change(before, registry, kind, f"{gone} of {len(plans)} developers taken out")
+    return reg.Change(before, registry, kind, f"{gone} of {counted(len(plans), 'developer')} taken out")
 
 
 def run(request: Request, o: Output, interactive: bool) -> int:
@@ -99,10 +100,13 @@ def _confirmed(o: Output, members: list[fleet.Member], build_account: str) -> bo
     """A yes; or, when purge deletes objects, the build account's id typed."""
     full = [c for m in members if m.plan for c in m.plan.emptied if c.versions]
     if not full:
-        ok = common.confirm(f"Remove these {len(members)} developers?")
+        ok = common.confirm(f"Remove {these(len(members))}?")
     else:
         versions = sum(c.versions for c in full)
-        o.info(f"[bold yellow]{len(full)} buckets[/] hold {versions} object versions, which --purge deletes.")
+        o.info(
+            f"[bold yellow]{counted(len(full), 'bucket')}[/] {'holds' if len(full) == 1 else 'hold'} "
+            f"{versions} object versions, which --purge deletes."
+        )
         ok = common.type_to_confirm(f"Type the build account id {build_account} to remove them:").strip() == (
             build_account
         )
@@ -112,7 +116,7 @@ def _confirmed(o: Output, members: list[fleet.Member], build_account: str) -> bo
 
 
 def show(o: Output, members: list[fleet.Member], change: reg.Change) -> None:
-    say(o, ("Removing", "bold"), f" {len(members)} developers")
+    say(o, ("Removing", "bold"), f" {counted(len(members), 'developer')}")
     o.out.print()
     for m in members:
         fleet.developer_line(o, m)

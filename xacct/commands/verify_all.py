@@ -25,6 +25,7 @@ from xacct.core.answers import Central, DevStacks, Onboarding, Side
 from xacct.core.links import Link
 from xacct.core.planning import REPLICATION_ROLE_OUTPUT, check_central
 from xacct.core.request import Request
+from xacct.core.words import counted
 from xacct.errors import ExitCode
 from xacct.terminal.output import Output
 from xacct.terminal.progress import LineProgress
@@ -61,7 +62,7 @@ def run(central: Central, request: Request, o: Output) -> int:
         registry = check_central(central, state)
     remove = common.resume_command(request.prog, central, remove=True)
     rows = [_row(n, e) for n, e in enumerate(registry.entries, 1)]
-    with common.waiting(o, f"checking {len(rows)} developers"):
+    with common.waiting(o, f"checking {counted(len(rows), 'developer')}"):
         orphans = set(missing_buckets(bctx.build.s3, [e.bucket for e in registry.entries]))
         role = state.outputs.get(REPLICATION_ROLE_OUTPUT, "")
         try:

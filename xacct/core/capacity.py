@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from xacct.core import limits
 from xacct.core import registry as reg
+from xacct.core.words import counted
 from xacct.errors import InvalidInput
 
 
@@ -57,7 +58,9 @@ def check_limits(change: reg.Change) -> None:
         return
     n = len(change.after.entries)
     fitting = min(n - 1, len(change.before.entries) + room(change.before, change.entry))
-    raise InvalidInput(f"{problems[0]}: {n} developers would be registered and at most {fitting} fit with these values")
+    raise InvalidInput(
+        f"{problems[0]}: {counted(n, 'developer')} would be registered and at most {fitting} fit with these values"
+    )
 
 
 @dataclass(frozen=True)

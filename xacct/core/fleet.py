@@ -11,6 +11,7 @@ from typing import Any
 from xacct.core import capacity
 from xacct.core import registry as reg
 from xacct.core.answers import Answers, from_mapping
+from xacct.core.words import counted
 from xacct.errors import InvalidInput
 
 DEVELOPER_KEYS = ("dev_account", "dev_region", "dev_profile")
@@ -69,7 +70,7 @@ def check_batch(before: reg.Registry, entries: Sequence[reg.Entry]) -> reg.Chang
     while fitting > 0 and capacity.limit_problems(merge_all(before, entries[:fitting]).after):
         fitting -= 1
     raise InvalidInput(
-        f"{problems[0]}: the batch of {len(entries)} would register {len(change.after.entries)} developers; "
+        f"{problems[0]}: the batch of {len(entries)} would register {counted(len(change.after.entries), 'developer')}; "
         f"only the first {fitting} of the batch fit",
-        hint=f"split the file: keep the first {fitting} developers in this one",
+        hint=f"split the file: keep the first {counted(fitting, 'developer')} in this one",
     )

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from xacct.core.words import counted
+
 
 def _cell(value: object) -> str:
     return str(value).replace("|", "\\|")
@@ -40,7 +42,7 @@ def fleet(plan: dict[str, Any]) -> str:
     central = plan["central"]
     before = set(central["before"])
     lines = [
-        f"### xacct: onboard {len(plan['developers'])} developers (one central change set)",
+        f"### xacct: onboard {counted(len(plan['developers']), 'developer')} (one central change set)",
         "",
         "| Developer account | Region | Bucket | Stacks |",
         "| --- | --- | --- | --- |",

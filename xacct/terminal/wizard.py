@@ -132,11 +132,11 @@ class Wizard:
 
     def _problem(self, side: Side, account: str) -> str | None:
         expected = getattr(self.given, f"{side}_account")
-        profile = getattr(self.answers, f"{side}_profile") or "the default credentials"
+        reaches = _reaches(getattr(self.answers, f"{side}_profile"))
         if expected and account != expected:
-            return f"{profile} reaches {account}, not the {LABEL[side]} account {expected} given with --{side}-account"
+            return f"{reaches} {account}, not the {LABEL[side]} account {expected} given with --{side}-account"
         if side == "dev" and account == self.answers.build_account:
-            return f"{profile} reaches the build account {account} itself; pick the developer account's profile"
+            return f"{reaches} the build account {account} itself; pick the developer account's profile"
         return None
 
     def settle(self, side: Side, found: list[Profile]) -> None:
@@ -148,8 +148,7 @@ class Wizard:
             except XacctError as exc:
                 account, problem = "", exc.message
             if problem is None:
-                profile = getattr(self.answers, f"{side}_profile") or "the default credentials"
-                self._say(f"  [green]✓[/] {escape(profile)} reaches {account}")
+                self._say(f"  [green]✓[/] {escape(_reaches(getattr(self.answers, f'{side}_profile')))} {account}")
                 self.answers = replace(self.answers, **{f"{side}_account": account})
                 return
             self._say(f"  [bold yellow]![/] {escape(problem)}")
@@ -334,3 +333,8 @@ def type_to_confirm(message: str) -> str:
     import questionary
 
     return str(_answer(questionary.text(message)))
+
+
+def _reaches(profile: str | None) -> str:
+    """The subject and its verb: "profile-name reaches", "the default credentials reach"."""
+    return f"{profile} reaches" if profile else "the default credentials reach"
