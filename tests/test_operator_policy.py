@@ -26,8 +26,8 @@ def _tool() -> Any:
     return module
 
 
-def printed(side: str) -> dict:  # type: ignore[type-arg]
-    r = run_cli("--print-policy", side)
+def printed(side: str, *names: str) -> dict:  # type: ignore[type-arg]
+    r = run_cli("--print-policy", side, *names)
     assert r.code == 0, r.err
     return json.loads(r.out)  # type: ignore[no-any-return]
 
@@ -65,6 +65,23 @@ def test_operators_holding_exactly_the_printed_policies_onboard_verify_and_remov
     r = run_cli(*build, *dev, "--remove", "--purge", "--yes")
     assert r.code == 0, r.out + r.err
     assert stack_parameters("CrossAccountPrimary", "build")["ReplicationBucketList"] == ""
+
+
+def test_operators_holding_the_policies_printed_for_their_own_stack_names_onboard(aws: Emulator) -> None:
+    """--central-stack and --dev-stacks reach the printed policies: a policy for the default names
+    would deny these stacks."""
+    deploy_central(stack="Central")
+    names = {"build": ("--central-stack", "Central"), "developer": ("--dev-stacks", "P,D,V")}
+    for name, account, side in (("build-operator", BUILD, "build"), ("dev-operator", DEV1, "developer")):
+        identities.role(account, name, printed(side, *names[side]))
+        aws.add_profile(name, account, role=name)
+    build = ["--build-account", BUILD, "--build-region", REGION, "--build-profile", "build-operator"]
+    dev = ["--dev-account", DEV1, "--dev-region", REGION, "--dev-profile", "dev-operator"]
+    r = run_cli(*build, *dev, *names["build"], *names["developer"], "--yes")
+    assert r.code == 0, r.out + r.err
+    assert stack_parameters("Central", "build")["ReplicationBucketList"] == f"xacct-build-{DEV1}-{REGION}"
+    assert {s for s in ("P", "D", "V") if stack_parameters(s, "dev1")} == {"P", "D", "V"}
+    assert run_cli("--print-policy", "developer", "--central-stack", "Central").code == 2  # not this side's
 
 
 def test_an_operator_holding_the_build_and_organization_policies_onboards_and_removes_an_ou(aws: Emulator) -> None:

@@ -38,12 +38,7 @@ def main(
         o.error(problem)
         return ExitCode.INVALID
     if args.print_policy:
-        import json
-
-        from xacct.core.operator_policy import policy
-
-        o.out.file.write(json.dumps(policy(args.print_policy), indent=2) + "\n")
-        return ExitCode.OK
+        return _print_policy(args, o)
     prompts: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
     if interactive is None:
         # Only stdin decides: `| tee run.log` keeps the questions, asked on the terminal.
@@ -65,6 +60,27 @@ def main(
             log.write(f"# exit {code} after {o.elapsed():.1f} s\n")
             log.close()
     return code
+
+
+def _print_policy(args: argparse.Namespace, o: Output) -> int:
+    """The operator's policy for the stacks this command names: one that denies the user's own
+    stacks is never printed."""
+    import json
+
+    from xacct.core.answers import Answers
+    from xacct.core.operator_policy import policy
+    from xacct.errors import InvalidInput
+
+    side = args.print_policy
+    try:
+        named = Answers(central_stack=args.central_stack, dev_stacks=args.dev_stacks)
+        named.validate()
+        document = policy(side, central_stack=args.central_stack, stacks=named.stacks() if args.dev_stacks else None)
+    except InvalidInput as exc:
+        o.error(exc.message, exc.hint)
+        return ExitCode.INVALID
+    o.out.file.write(json.dumps(document, indent=2) + "\n")
+    return ExitCode.OK
 
 
 def _run(args: argparse.Namespace, prog: str, o: Output, interactive: bool) -> int:

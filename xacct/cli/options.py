@@ -277,6 +277,10 @@ def combination_problem(args: argparse.Namespace) -> str | None:
     for name, needs, ok in REQUIRES:
         if getattr(args, name) and not ok(args):
             return f"--{name.replace('_', '-')} goes with {needs}"
+    if args.print_policy and args.central_stack and args.print_policy != "build":
+        return "--central-stack names the build account's stack: it goes with --print-policy build"
+    if args.print_policy and args.dev_stacks and args.print_policy != "developer":
+        return "--dev-stacks names the developer account's stacks: it goes with --print-policy developer"
     if args.json and args.markdown:
         return "--json and --markdown each choose what stdout holds: give one of them"
     build_only = args.status or args.orphan or args.break_lease or args.adopt or (args.verify and args.all)

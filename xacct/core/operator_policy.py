@@ -173,7 +173,12 @@ def organization_policy(partition: str = "aws") -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def policy(side: Side, partition: str = "aws") -> dict[str, Any]:
+def policy(
+    side: Side, partition: str = "aws", central_stack: str | None = None, stacks: DevStacks | None = None
+) -> dict[str, Any]:
+    """The policy for one side, for the stacks named (--central-stack, --dev-stacks), or the defaults."""
     if side == "organization":
         return organization_policy(partition)
-    return build_policy(partition) if side == "build" else developer_policy(partition)
+    if side == "build":
+        return build_policy(partition, central_stack or "CrossAccountPrimary")
+    return developer_policy(partition, stacks)
