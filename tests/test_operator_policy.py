@@ -125,3 +125,16 @@ def test_without_the_organization_policy_the_ou_is_refused_before_any_write(aws:
     assert "organizations:DescribeOrganization" in r.err
     assert "Traceback" not in r.err
     assert stack_parameters("CrossAccountPrimary", "build") == before
+
+
+def test_an_identity_without_the_policy_is_told_what_was_refused_and_what_it_needs(aws: Emulator) -> None:
+    deploy_central()
+    identities.role(BUILD, "reader-of-nothing", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}]})  # fmt: skip
+    aws.add_profile("reader-of-nothing", BUILD, role="reader-of-nothing")
+    r = run_cli("--build-account", BUILD, "--build-region", REGION, "--build-profile", "reader-of-nothing", "--status")
+    assert r.code == 1, r.out + r.err
+    assert "error: DescribeStacks was refused: User: " in r.err
+    assert "is not authorized to perform: cloudformation:DescribeStacks" in r.err
+    assert "next: the identity needs the operator's policy: python onboard.py --print-policy build" in r.err
+    assert "ClientError" not in r.err

@@ -68,6 +68,14 @@ def describe_error(exc: Exception, profile: str | None) -> InvalidInput | AwsFai
             return InvalidInput(f"the credentials of {who} are not accepted by AWS ({code})")
         if code == "AccessDenied" and exc.operation_name == "AssumeRole":
             return InvalidInput(f"{who} cannot assume its role: {exc.response['Error'].get('Message')}")
+        if code in ("AccessDenied", "AccessDeniedException"):
+            # AWS's message names the identity, the action and the resource; what to do is ours to say.
+            said = exc.response["Error"].get("Message") or f"{exc.operation_name} was refused"
+            return AwsFailure(
+                f"{exc.operation_name} was refused: {said}",
+                hint="the identity needs the operator's policy: python onboard.py --print-policy build "
+                "(or developer, organization) prints it; nothing was changed by this call",
+            )
     return None
 
 
