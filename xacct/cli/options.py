@@ -269,14 +269,23 @@ VALUED = (*(name for name, _, _ in ANSWER_FLAGS), "orphan", "ou", "org_profile")
 DEVELOPER_ANSWERS = ("dev_profile", "dev_region", "dev_stacks", "dev_account")
 
 
+# The flags whose argparse name is not the flag a person types.
+_TYPED = {"fleet": "--from", "apply_plan": "--apply"}
+
+
+def flag(name: str) -> str:
+    """The flag as typed, for an argparse name: apply_plan is --apply."""
+    return _TYPED.get(name, "--" + name.replace("_", "-"))
+
+
 def combination_problem(args: argparse.Namespace) -> str | None:
     for name in VALUED:
         value = getattr(args, name, None)
         if value is not None and not str(value).strip():
-            return f"--{name.replace('_', '-')} is empty: give a value or leave the flag out"
+            return f"{flag(name)} is empty: give a value or leave the flag out"
     for name, needs, ok in REQUIRES:
         if getattr(args, name) and not ok(args):
-            return f"--{name.replace('_', '-')} goes with {needs}"
+            return f"{flag(name)} goes with {needs}"
     if args.print_policy and args.central_stack and args.print_policy != "build":
         return "--central-stack names the build account's stack: it goes with --print-policy build"
     if args.print_policy and args.dev_stacks and args.print_policy != "developer":
@@ -286,9 +295,9 @@ def combination_problem(args: argparse.Namespace) -> str | None:
     build_only = args.status or args.orphan or args.break_lease or args.adopt or (args.verify and args.all)
     for name in DEVELOPER_ANSWERS:
         if build_only and getattr(args, name):
-            return f"--{name.replace('_', '-')} has no effect here: this mode reads the build account only"
+            return f"{flag(name)} has no effect here: this mode reads the build account only"
         if args.ou and name != "dev_region" and getattr(args, name):
-            return f"--{name.replace('_', '-')} has no effect with --ou: the OU's accounts need no developer profile"
+            return f"{flag(name)} has no effect with --ou: the OU's accounts need no developer profile"
     return None
 
 
