@@ -48,6 +48,11 @@ CASES = [
     ("account with a newline", with_flag("--build-account", f"{BUILD}\n"), "is 12 digits"),
     ("stack named twice", with_flag("--dev-stacks", "A,A,B"), "names the same stack twice"),
     ("two formats for stdout", [*onboard_args(), "--dry-run", "--json", "--markdown"], "give one of them"),
+    (
+        "a plan file in a missing folder",
+        [*onboard_args(), "--dry-run", "--out", "no/such/plan.json"],
+        "--out no/such/plan.json: the folder no/such does not exist",
+    ),
     ("a flag named as typed", [*onboard_args(), "--apply", "plan.json", "--dry-run"], "error: --apply goes with"),
     ("stack named twice, last", with_flag("--dev-stacks", "A,B,B"), "names the same stack twice"),
     ("stack name with a newline", with_flag("--central-stack", "CrossAccountPrimary\n"), "a stack name is"),

@@ -290,6 +290,10 @@ def combination_problem(args: argparse.Namespace) -> str | None:
         return "--central-stack names the build account's stack: it goes with --print-policy build"
     if args.print_policy and args.dev_stacks and args.print_policy != "developer":
         return "--dev-stacks names the developer account's stacks: it goes with --print-policy developer"
+    for name in ("out", "junit"):  # files written at the end: a folder that is not there is said first
+        path = getattr(args, name, None)
+        if path is not None and not path.expanduser().absolute().parent.is_dir():
+            return f"{flag(name)} {path}: the folder {path.parent} does not exist"
     if args.json and args.markdown:
         return "--json and --markdown each choose what stdout holds: give one of them"
     build_only = args.status or args.orphan or args.break_lease or args.adopt or (args.verify and args.all)
