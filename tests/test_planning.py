@@ -187,7 +187,7 @@ def test_an_orphan_that_is_not_registered_is_refused_with_the_nearest_names() ->
     assert refused.value.hint.startswith(f"did you mean {TWO[1][0]}")  # the nearest first
     with pytest.raises(InvalidInput) as unlike:
         plan_orphan(CENTRAL, Reads(central(TWO)), "nosuchbucket")
-    assert unlike.value.hint == "--status lists every registered developer"
+    assert unlike.value.hint == f"the registered ones: {TWO[0][0]}, {TWO[1][0]}"
 
 
 def test_same_account_deployment_roles_are_dropped_and_others_kept() -> None:

@@ -327,9 +327,15 @@ def plan_orphan(central: Central, reads: Reads, bucket: str) -> Plan:
 
         near = difflib.get_close_matches(bucket, before.buckets, n=3, cutoff=0.8)
         registered = f"{len(before.buckets)} bucket{'s' if len(before.buckets) != 1 else ''} registered"
+        if near:
+            hint = f"did you mean {' or '.join(near)}?"
+        elif 0 < len(before.buckets) <= 5:
+            hint = f"the registered ones: {', '.join(before.buckets)}"
+        else:
+            hint = "--status lists every registered developer"
         raise InvalidInput(
             f"--orphan {bucket}: no such bucket in {central.stack}'s lists ({registered}); nothing to remove",
-            hint=f"did you mean {' or '.join(near)}?" if near else "--status lists every registered developer",
+            hint=hint,
         )
     return _plan(
         central,
