@@ -71,3 +71,23 @@ def test_the_removal_plan_shows_the_build_accounts_grants_withdrawn(aws: Emulato
     withdrawn = r.out.split("Permissions these stacks grant and withdraw", 1)[1]
     assert f"- BuildBucketPolicy (AWS::S3::BucketPolicy): Allow AWS: arn:aws:iam::{BUILD}:root" in withdrawn
     assert f"- ArtifactKey (AWS::KMS::Key): Allow AWS: arn:aws:iam::{BUILD}:root" in withdrawn
+
+
+def test_an_overflow_grant_with_no_accounts_yet_says_it_matches_none() -> None:
+    """A reviewer reading "when StringEquals aws:ResourceAccount" and nothing after it sees a wildcard
+    grant with no condition; the value is [""], which matches no account."""
+    pseudo = {**PSEUDO, "AWS::AccountId": BUILD}
+    found = grants(template("CrossAccountPrimary"), {"RootAccountArns": f"arn:aws:iam::{BUILD}:root"}, pseudo)
+    overflow = [g for g in found if "arn:aws:kms:*:*:key/*" in g.targets]
+    assert overflow, sorted(g.condition for g in found)
+    for grant in overflow:
+        assert (
+            grant.condition
+            == "StringEquals aws:ResourceAccount matches no account (no developers past the four lists yet)"
+        )
+    with_one = grants(
+        template("CrossAccountPrimary"),
+        {"RootAccountArns": f"arn:aws:iam::{BUILD}:root", "ReplicationMoreAccounts1": DEV1},
+        pseudo,
+    )
+    assert f"StringEquals aws:ResourceAccount {DEV1}" in {g.condition for g in with_one}

@@ -161,9 +161,22 @@ def _principal(statement: Mapping[str, Any]) -> str:
     return "; ".join(f"{kind}: {_text(value)}" for kind, value in principal.items())
 
 
+ACCOUNT_KEYS = {"aws:resourceaccount", "aws:principalaccount", "s3:resourceaccount", "kms:calleraccount"}
+
+
+def _test(op: str, key: str, value: Any) -> str:
+    values = value if isinstance(value, list) else [value]
+    if all(str(v) == "" for v in values) and op.startswith(("StringEquals", "ArnEquals", "StringLike", "ArnLike")):
+        # The overflow grants' lists before any developer is past the four parameter lists: [""].
+        if key.lower() in ACCOUNT_KEYS:
+            return f"{op} {key} matches no account (no developers past the four lists yet)"
+        return f"{op} {key} matches nothing (an empty value)"
+    return f"{op} {key} {_text(value)}"
+
+
 def _condition(statement: Mapping[str, Any]) -> str:
     found = statement.get("Condition") or {}
-    return "; ".join(f"{op} {key} {_text(value)}" for op, tests in found.items() for key, value in tests.items())
+    return "; ".join(_test(op, key, value) for op, tests in found.items() for key, value in tests.items())
 
 
 def grants(template: str, parameters: Mapping[str, str] | None, pseudo: Mapping[str, str]) -> set[Grant]:
