@@ -106,6 +106,16 @@ def test_the_review_shows_every_value_whole_and_every_change_set_with_its_accoun
     assert f"Allow AWS: arn:aws:iam::{BUILD}:root" in granted
     assert "s3:PutObject" in granted
     assert re.search(r"Modify\s+\w+\s+AWS::", text.split("(central)")[1])
+    # Right above the question, after some two hundred lines, the whole in one line (as terraform's "Plan:").
+    flat = " ".join(text.split())
+    total = re.search(
+        r"Plan: 3 stacks to create, 1 to update, 0 to delete, in 2 accounts \((\d+) resources to add, (\d+) to "
+        r"change, 0 to remove\) \? Apply these changes",
+        flat,
+    )
+    assert total, flat[-400:]
+    assert int(total.group(1)) > 10
+    assert int(total.group(2)) >= 1
     child.send("y")
     assert finish(child) == 0
     end = "\n".join(screen(child))

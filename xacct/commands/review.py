@@ -190,7 +190,10 @@ def confirm(ctx: Context, o: Output, review: Review, question: str) -> bool:
     """Yes, no, or an interruption; on anything but yes, the change sets under review are deleted."""
     from xacct import signals
     from xacct.commands import common
+    from xacct.core.preview import total
 
+    o.out.print()
+    o.out.print(f"[bold]{total(review.previews)}[/]", highlight=False)
     try:
         ok = common.confirm(question)
     except KeyboardInterrupt as exc:

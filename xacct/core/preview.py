@@ -39,6 +39,21 @@ class Preview:
         return self.side == "build"
 
 
+def total(previews: Iterable[Preview]) -> str:
+    """One line above the question, as `terraform plan` ends: how many stacks each operation touches,
+    and the resources under them."""
+    shown = list(previews)
+    stacks = {a: sum(1 for p in shown if p.action == a) for a in ("create", "update", "delete")}
+    resources = {a: sum(1 for p in shown for c in p.changes if c.action == a) for a in ("Add", "Modify", "Remove")}
+    accounts = len({p.account for p in shown if p.action != "none"})
+    return (
+        f"Plan: {stacks['create']} {'stack' if stacks['create'] == 1 else 'stacks'} to create, "
+        f"{stacks['update']} to update, {stacks['delete']} to delete, in {accounts} "
+        f"{'account' if accounts == 1 else 'accounts'} ({resources['Add']} resources to add, "
+        f"{resources['Modify']} to change, {resources['Remove']} to remove)"
+    )
+
+
 def resource_changes(action: str, resources: Iterable[tuple[str, str]]) -> tuple[ResourceChange, ...]:
     """Every resource (logical id, type) with the same action: a stack to create from its
     template ("Add"), or a stack to delete ("Remove")."""
