@@ -222,6 +222,29 @@ def test_a_saved_plan_is_applied_as_reviewed_or_refused_when_stale(aws: object, 
     assert buckets() == [TWO[0][0], TWO[1][0], third[0], own(DEV1)]
 
 
+def test_a_saved_plan_whose_plan_section_was_edited_is_refused_naming_where(aws: object, tmp_path: Path) -> None:
+    """The README's promise: --apply applies exactly the plan that was reviewed, or refuses."""
+    import json
+
+    from tests.conftest import onboard_args
+
+    deploy_central(TWO)
+    single, fleet = tmp_path / "plan.json", tmp_path / "fleet.json"
+    assert run_cli(*onboard_args(), "--dry-run", "--out", str(single)).code == 0
+    path = team(tmp_path, [{"dev_profile": "dev1"}, {"dev_profile": "dev2"}])
+    assert run_cli("--from", str(path), "--dry-run", "--out", str(fleet)).code == 0
+    for saved in (single, fleet):
+        document = json.loads(saved.read_text())
+        document["plan"]["edited"] = "by hand"
+        saved.write_text(json.dumps(document))
+        r = run_cli("--apply", str(saved))
+        assert r.code == 2, r.out + r.err
+        assert f"{saved}: its plan differs from what its own inputs give, at plan.edited" in r.err
+        assert "nothing was changed" in r.err
+    assert stack("CrossAccountPrimary", "dev1") is None
+    assert buckets() == [TWO[0][0], TWO[1][0]]
+
+
 def test_a_fleet_plan_for_a_pull_request_then_applied(aws: object, tmp_path: Path) -> None:
     deploy_central(TWO)
     path = team(tmp_path, [{"dev_profile": "dev1"}, {"dev_profile": "dev2"}])

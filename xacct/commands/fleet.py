@@ -29,7 +29,7 @@ from xacct.core.answers import Answers, Central, Onboarding
 from xacct.core.plan import Plan
 from xacct.core.planning import Reads
 from xacct.core.request import Request
-from xacct.core.saved import Saved, check_current, inputs, make
+from xacct.core.saved import Saved, check_current, check_plan, inputs, make
 from xacct.core.state import StackState
 from xacct.core.words import counted, these
 from xacct.errors import ExitCode, Interrupted, InvalidInput, XacctError
@@ -129,6 +129,8 @@ def run(request: Request, o: Output, interactive: bool, saved: Saved | None = No
     before = planning.check_central(central, batch.state)
     change = fl.check_batch(before, [m.plan.change.entry for m in members if m.plan and m.plan.change.entry])
     plans = [m for m in members if m.plan]
+    if saved is not None:
+        check_plan(saved, _as_json(plans, change), str(request.apply_plan))
     after = reg.render(change.after) if change.changes_anything else {}
     _, notes = common.check_central_template(bctx, batch.state, after)
     for note in notes:

@@ -22,7 +22,7 @@ from xacct.core.answers import Onboarding
 from xacct.core.plan import Plan
 from xacct.core.preview import Preview
 from xacct.core.request import Request
-from xacct.core.saved import Saved, check_current, inputs, make
+from xacct.core.saved import Saved, check_current, check_plan, inputs, make
 from xacct.core.state import Prepared, StackState, declared_parameters, require
 from xacct.core.templates import template
 from xacct.errors import AGAIN, AwsFailure, ExitCode, Interrupted, InvalidInput, XacctError
@@ -47,6 +47,8 @@ def run(
     if saved is not None and request.apply_plan is not None:
         check_current(saved, computed, str(request.apply_plan))
     plan = planning.plan_onboard(target, reads, ctx.build.partition)
+    if saved is not None and request.apply_plan is not None:
+        check_plan(saved, plan.to_json(), str(request.apply_plan))
     developer = stack_changes.for_onboarding(target, plan, reads, ctx.dev.partition)
     for side in developer:
         state = reads.dev.get(side.name)

@@ -22,7 +22,7 @@ from xacct.core import ou_plan
 from xacct.core.answers import Answers, Central
 from xacct.core.planning import check_central
 from xacct.core.request import Request
-from xacct.core.saved import Saved, central_inputs, check_current, templates
+from xacct.core.saved import Saved, central_inputs, check_current, check_plan, templates
 from xacct.core.state import StackState
 from xacct.errors import ExitCode
 from xacct.terminal.output import Output
@@ -62,6 +62,7 @@ def run(central: Central, request: Request, o: Output, saved: Saved | None = Non
     }
     if saved is not None:
         check_current(saved, computed, str(request.apply_plan))
+        check_plan(saved, document, str(request.apply_plan))
     if request.markdown:
         o.out.file.write(markdown(document))
     elif request.json:

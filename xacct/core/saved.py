@@ -101,6 +101,20 @@ def changed(saved: Any, now: Any, path: str = "") -> list[str]:
     return [] if saved == now else [path]
 
 
+def check_plan(saved: Saved, now: Any, source: str) -> None:
+    """A saved plan is applied exactly as it was reviewed, or not at all: its `plan` section must be
+    what its inputs give now (an edited file is refused, naming where it differs)."""
+    differences = changed(saved.plan, now)
+    if differences:
+        more = len(differences) - 1
+        also = f" and {more} more place{'s' if more > 1 else ''}" if more else ""
+        raise InvalidInput(
+            f"{source}: its plan differs from what its own inputs give, at plan.{differences[0]}{also}; "
+            "was the file edited? nothing was changed",
+            hint="make the plan again with --dry-run --out, review it, then --apply that file as it was written",
+        )
+
+
 def check_current(saved: Saved, now: dict[str, Any], source: str) -> None:
     differences = changed(saved.inputs, now)
     if differences:
