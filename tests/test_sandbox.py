@@ -56,6 +56,15 @@ def test_sandbox_yes_onboards_a_developer(home: Path) -> None:
     untouched(home)
 
 
+def test_sandbox_in_another_region_shows_your_stacks_and_the_artifact_there(home: Path) -> None:
+    r = sandbox("--yes", "--dev-region", "eu-west-2", home=home)
+    assert r.returncode == 0, r.stderr
+    assert "+ xacct-build-222222222222-eu-west-2" in r.stdout
+    assert "stacks in the developer 222222222222 account: CrossAccountPrimary (CREATE_COMPLETE)" in r.stdout
+    assert "arrived in s3://xacct-build-222222222222-eu-west-2/app/app.zip (application/zip" in r.stdout
+    untouched(home)
+
+
 def test_sandbox_dry_run_json_prints_only_the_plan(home: Path) -> None:
     r = sandbox("--dry-run", "--json", home=home)
     assert r.returncode == 0, r.stderr

@@ -112,7 +112,7 @@ def seed_team(request: Request) -> None:
         run_command(Request(given=given, yes=True, prog=request.prog), quiet, False, defaults=ANSWERS, save_to=None)
 
 
-def build_an_artifact(o: Output) -> None:
+def build_an_artifact(o: Output, dev_region: str) -> None:
     """What the central build does next: one artifact into the build bucket. S3 notifies the
     replication function (its deployed code, run by the emulator with its own role), which copies
     it into every registered developer bucket; show it arrive in this developer's."""
@@ -150,9 +150,9 @@ def build_an_artifact(o: Output) -> None:
         f"in {line['seconds']} s",
         hang=4,
     )
-    target = f"xacct-build-{DEV}-{REGION}"
+    target = f"xacct-build-{DEV}-{dev_region}"
     if target in delivered:
-        got = Gateway("sandbox-developer", REGION, "developer").s3.head_object(Bucket=target, Key=key)
+        got = Gateway("sandbox-developer", dev_region, "developer").s3.head_object(Bucket=target, Key=key)
         say(
             o,
             f"  arrived in s3://{target}/{key} ({got['ContentType']}, {got['ContentLength']} bytes, "
@@ -169,17 +169,20 @@ def central_values() -> dict[str, str]:
     return {k: state.parameters.get(k, "") for k in reg.PARAMETERS}
 
 
-def stacks_by_account() -> dict[str, list[str]]:
+def stacks_by_account(dev_region: str) -> dict[str, list[str]]:
     found = {}
-    for label, profile, account in (("build", "sandbox-build", BUILD), ("developer", "sandbox-developer", DEV)):
-        cfn = Gateway(profile, REGION, label).cfn
+    for label, profile, account, region in (
+        ("build", "sandbox-build", BUILD, REGION),
+        ("developer", "sandbox-developer", DEV, dev_region),
+    ):
+        cfn = Gateway(profile, region, label).cfn
         found[f"{label} {account}"] = [
             f"{s['StackName']} ({s['StackStatus']})" for s in cfn.describe_stacks()["Stacks"]
         ]
     return found
 
 
-def show_outcome(o: Output, before: dict[str, str], after: dict[str, str]) -> None:
+def show_outcome(o: Output, before: dict[str, str], after: dict[str, str], dev_region: str) -> None:
     o.out.print()
     say(o, ("Sandbox: the central stack's parameters, before and after", "bold"))
     for key in reg.PARAMETERS:
@@ -198,7 +201,7 @@ def show_outcome(o: Output, before: dict[str, str], after: dict[str, str]) -> No
         for item in old:
             if item not in new:
                 say(o, "  ", ("- ", "red"), item, hang=4)
-    for account, names in stacks_by_account().items():
+    for account, names in stacks_by_account(dev_region).items():
         say(o, f"  stacks in the {account} account: {', '.join(names) or 'none'}", hang=4)
 
 
@@ -256,8 +259,12 @@ def _in_the_emulator(request: Request, o: Output, interactive: bool, profiles: d
         code = run_command(request, o, interactive, defaults=ANSWERS, save_to=None)
         if not machine:
             after = central_values()
-            show_outcome(o, before, after)
-            onboarded = f"xacct-build-{DEV}-{REGION}" in after[reg.BUCKETS]
-            if code == 0 and onboarded and request.mode == "onboard" and not request.dry_run:
-                build_an_artifact(o)
+            # The region the run used for your account, as the registry now holds it (a question may
+            # have chosen it), or as given, or the sandbox's.
+            mine = f"xacct-build-{DEV}-"
+            held = [b.removeprefix(mine) for b in after[reg.BUCKETS].split(",") if b.startswith(mine)]
+            dev_region = held[0] if held else request.given.dev_region or REGION
+            show_outcome(o, before, after, dev_region)
+            if code == 0 and held and request.mode == "onboard" and not request.dry_run:
+                build_an_artifact(o, dev_region)
     return code
