@@ -66,7 +66,10 @@ def test_the_wheel_carries_everything_and_runs_from_anywhere(tmp_path: Path) -> 
     venv.create(env_dir, with_pip=True)
     bin_dir = env_dir / "bin"
     subprocess.run(
-        [str(bin_dir / "pip"), "install", "-q", "--no-compile", f"{wheel}[sandbox]"], check=True, capture_output=True, timeout=900
+        [str(bin_dir / "pip"), "install", "-q", "--no-compile", f"{wheel}[sandbox]"],
+        check=True,
+        capture_output=True,
+        timeout=900,
     )
     away = tmp_path / "elsewhere" / "work"
     away.mkdir()
