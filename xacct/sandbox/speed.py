@@ -4,8 +4,7 @@ With a hundred developer accounts at once moto spent most of its time on bookkee
 re-listed moto's package directory under the dispatcher's global lock, every backend lookup copied
 the list of accounts under another, moto built a service's table of error shapes again for every error
 it answered and listed a response class's methods for every request. Each is replaced here by the same
-result, computed once; and every botocore session moto makes shares one loader of the service
-models. A service's own (a KMS key's RSA key, a template's parse, an access key's
+result, computed once. A service's own (a KMS key's RSA key, a template's parse, an access key's
 account) is in that service's `speed.py` or `keys.py`."""
 
 from __future__ import annotations
@@ -18,46 +17,10 @@ from xacct.sandbox.patching import replace
 
 
 def install() -> None:
-    _shared_models()
     _module_list()
     _backend_lookup()
     _error_lookups()
     _action_names()
-
-
-class _Once(list[str]):
-    """A shared loader's search paths: boto3 appends its own data folder with every session."""
-
-    def append(self, path: str) -> None:
-        if path not in self:
-            super().append(path)
-
-
-def _shared_models() -> None:
-    """moto makes botocore sessions of its own (three as its EC2 models import, each decoding EC2's
-    service model, megabytes of JSON, again: a second of CPU for every emulator that starts). Every
-    botocore session of the process shares one loader of the service models instead, as the
-    product's own do."""
-    import threading
-
-    import botocore.session
-    from botocore.loaders import create_loader
-
-    loaders: dict[str | None, Any] = {}
-    lock = threading.Lock()
-
-    @replace(botocore.session.Session, "_register_data_loader")
-    def _register_data_loader(self: Any) -> None:
-        def shared() -> Any:
-            path = self.get_config_variable("data_path")
-            with lock:
-                if path not in loaders:
-                    loader = create_loader(path)
-                    loader._search_paths = _Once(loader.search_paths)  # type: ignore[attr-defined]
-                    loaders[path] = loader
-                return loaders[path]
-
-        self._components.lazy_register_component("data_loader", shared)
 
 
 def _module_list() -> None:
