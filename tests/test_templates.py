@@ -380,7 +380,7 @@ def test_one_policy_per_bucket_across_the_templates_of_one_account() -> None:
             bucket = {'{"Fn::ImportValue": "BuildBucket"}': '{"Ref": "BuildBucket"}'}.get(bucket, bucket)
             owners.setdefault(bucket, []).append(f"{path.name}:{name}")
     assert all(len(v) == 1 for v in owners.values()), owners
-    assert set(owners) == {'{"Ref": "BuildBucket"}', '{"Ref": "PipelineBucket"}'}
+    assert set(owners) == {'{"Ref": "BuildBucket"}', '{"Ref": "PipelineBucket"}', '{"Ref": "Inbox"}'}
 
 
 def test_resource_policies_name_account_roots_only() -> None:

@@ -209,6 +209,15 @@ class Gateway:
     def partition(self) -> str:
         return _partition(self.region)
 
+    def stage_code(self, key: str, body: bytes) -> str:
+        """A function's code, where CloudFormation's Lambda reads it when the function is created or
+        updated (the same staging bucket as templates: Lambda keeps its own copy, so a day is enough)."""
+        account = self.account()
+        bucket = f"xacct-templates-{account}-{self.region}"
+        self._staging_bucket(bucket, account)
+        self.s3.put_object(Bucket=bucket, Key=key, Body=body, ExpectedBucketOwner=account)
+        return bucket
+
     def stage_template(self, stack: str, template: str) -> str:
         """A template too large to send inline, put where CloudFormation reads it (TemplateURL, a
         bucket of the same account and region). As the CloudFormation console keeps uploads in a

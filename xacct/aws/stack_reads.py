@@ -29,6 +29,9 @@ class StackReads:
         self.cfn = cfn
         # Puts a template too big to send inline where CloudFormation reads it (TemplateURL).
         self.stage = stage
+        # A CloudFormation service role the change sets name (RoleARN): the stack's operations
+        # then run as that role, not as the caller.
+        self.service_role: str | None = None
         # Operations started and not yet seen to finish, shared by a run's engines, so an
         # interruption can say what CloudFormation is still doing.
         self.inflight = inflight if inflight is not None else {}

@@ -57,6 +57,8 @@ class Stacks(StackWaits):
             "Parameters": params,
             **tags_and_capabilities(state, tags),
         }
+        if self.service_role:
+            kwargs["RoleARN"] = self.service_role
         kwargs.update(self.template_source(name, template))
         progress.note(self._tag(name), f"creating a change set ({change_type.lower()})")
         made = self.cfn.create_change_set(**kwargs, ClientToken=token())

@@ -27,7 +27,7 @@ ANSWER_FLAGS = (
 )
 # Options that only mean something beside another.
 REQUIRES: tuple[tuple[str, str, Callable[[argparse.Namespace], bool]], ...] = (
-    ("json", "--dry-run, --status or --verify", lambda a: a.dry_run or a.status or a.verify),
+    ("json", "--dry-run, --status, --verify or --requests", lambda a: a.dry_run or a.status or a.verify or a.requests),
     ("purge", "--remove", lambda a: a.remove),
     (
         "no_sync",
@@ -36,7 +36,9 @@ REQUIRES: tuple[tuple[str, str, Callable[[argparse.Namespace], bool]], ...] = (
     ),
     ("orphan", "--remove", lambda a: a.remove),
     ("probe", "--verify of one developer", lambda a: a.verify and not a.all),
-    ("all", "--verify", lambda a: a.verify),
+    ("all", "--verify or --approve", lambda a: a.verify or a.approve is not None),
+    ("auto_approve", "--enable-joining", lambda a: a.enable_joining),
+    ("reason", "--reject", lambda a: a.reject),
     (
         "out",
         "the --dry-run of an onboarding (a removal, --status, --verify or --adopt saves no plan)",
@@ -126,7 +128,7 @@ def parser(prog: str) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,  # `--dry` is not `--dry-run`, and a new flag never changes what an old line meant
     )
-    what = p.add_argument_group("what to do (MODE, one of the first six; default: onboard)")
+    what = p.add_argument_group("what to do (MODE: at most one of the first twelve; default: onboard)")
     mode = what.add_mutually_exclusive_group()
     mode.add_argument("--remove", action="store_true", help="offboard the developer account")
     mode.add_argument(
@@ -149,6 +151,38 @@ def parser(prog: str) -> argparse.ArgumentParser:
         action="store_true",
         help="remove the central stack's lease by hand (after typing the stack's name), when its holder is gone",
     )
+    joining = p.add_argument_group("self-service joining (with --enable-joining and --reject)")
+    mode.add_argument(
+        "--join",
+        action="store_true",
+        help="developer: deploy your stacks and ask the build account to register you (needs --build-account, "
+        "--build-region and your --dev-profile only)",
+    )
+    mode.add_argument(
+        "--enable-joining",
+        nargs="+",
+        metavar="WHO",
+        help="platform: let the accounts of these OUs (ou-...) or of the whole organization (o-...) ask to join",
+    )
+    mode.add_argument(
+        "--disable-joining", action="store_true", help="platform: refuse new requests; every registration stays"
+    )
+    mode.add_argument(
+        "--requests", action="store_true", help="platform: the requests that wait, or were refused, with each check"
+    )
+    mode.add_argument(
+        "--approve",
+        nargs="*",
+        metavar="ACCOUNT",
+        help="platform: register these pending requests (--all: every one) in one change set",
+    )
+    mode.add_argument("--reject", metavar="ACCOUNT", help="platform: refuse this account's request (with --reason)")
+    joining.add_argument(
+        "--auto-approve",
+        action="store_true",
+        help="with --enable-joining: register a request that passes every check at once",
+    )
+    joining.add_argument("--reason", metavar="TEXT", help="with --reject: why, told to the developer")
     what.add_argument(
         "--print-policy",
         choices=("build", "developer", "organization"),
@@ -264,7 +298,7 @@ class Parser(argparse.ArgumentParser):
 
 
 # Flags that take a value: an empty or blank one is a mistake (an unset variable in CI), never a default.
-VALUED = (*(name for name, _, _ in ANSWER_FLAGS), "orphan", "ou", "org_profile")
+VALUED = (*(name for name, _, _ in ANSWER_FLAGS), "orphan", "ou", "org_profile", "reject", "reason")
 # Answers about the developer account mean nothing where no developer account is touched.
 DEVELOPER_ANSWERS = ("dev_profile", "dev_region", "dev_stacks", "dev_account")
 
@@ -296,7 +330,16 @@ def combination_problem(args: argparse.Namespace) -> str | None:
             return f"{flag(name)} {path}: the folder {path.parent} does not exist"
     if args.json and args.markdown:
         return "--json and --markdown each choose what stdout holds: give one of them"
-    build_only = args.status or args.orphan or args.break_lease or args.adopt or (args.verify and args.all)
+    if args.reject and not args.reason:
+        return "--reject needs --reason TEXT: the developer is told why"
+    if args.approve is not None and not args.approve and not args.all:
+        return "--approve needs the accounts to approve, or --all"
+    if args.approve and args.all:
+        return "--approve takes accounts or --all, not both"
+    if args.join and args.build_profile:
+        return "--join needs no build profile: it reaches the build account only through its inbox"
+    platform = args.enable_joining or args.disable_joining or args.requests or args.approve is not None or args.reject
+    build_only = args.status or args.orphan or args.break_lease or args.adopt or (args.verify and args.all) or platform
     for name in DEVELOPER_ANSWERS:
         if build_only and getattr(args, name):
             return f"{flag(name)} has no effect here: this mode reads the build account only"
@@ -316,8 +359,15 @@ def request(args: argparse.Namespace, prog: str) -> Request:
         "break_lease": "break-lease",
         "adopt": "adopt",
         "sync": "sync",
+        "join": "join",
+        "enable_joining": "enable-joining",
+        "disable_joining": "disable-joining",
+        "requests": "requests",
+        "reject": "reject",
     }
     mode: Mode = next((m for flag, m in modes.items() if getattr(args, flag)), "onboard")
+    if args.approve is not None:
+        mode = "approve"
     return Request(
         mode=mode,
         given=Answers(**{name: getattr(args, name) for name, _, _ in ANSWER_FLAGS}),
@@ -341,4 +391,8 @@ def request(args: argparse.Namespace, prog: str) -> Request:
         max_concurrent=args.max_concurrent or 25,
         failure_tolerance=10 if args.failure_tolerance is None else args.failure_tolerance,
         prog=prog,
+        joining_who=tuple(args.enable_joining or ()),
+        auto_approve=args.auto_approve,
+        accounts=tuple(args.approve or ()) or ((args.reject,) if args.reject else ()),
+        reason=args.reason or "",
     )

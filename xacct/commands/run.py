@@ -7,7 +7,7 @@ from pathlib import Path
 
 from xacct.commands.resolve import given_answers, resolve
 from xacct.core.answers import Answers
-from xacct.core.request import Request
+from xacct.core.request import PLATFORM_JOINING, Request
 from xacct.errors import InvalidInput
 from xacct.terminal.output import Output
 
@@ -44,7 +44,15 @@ def run_command(
         from xacct.commands import fleet
 
         return fleet.run(request.but(given=given), o, interactive, saved)
+    if request.mode == "join":
+        from xacct.commands import join
+
+        return join.join(request.but(given=given.layered(defaults) if defaults else given), o)
     answers = resolve(request, given, defaults or Answers(), o, interactive)
+    if request.mode in PLATFORM_JOINING:
+        from xacct.commands import joining
+
+        return joining.platform(answers.central(), request, o)
     if request.ou is not None:
         from xacct.commands import ou
 

@@ -60,6 +60,12 @@ def bucket_problem(name: str) -> str | None:
     return None
 
 
+def standard_account(bucket: str) -> str | None:
+    """The account a bucket named as this project names them (xacct-build-ACCOUNT-REGION) is for."""
+    m = _STANDARD.match(bucket)
+    return m.group("account") if m else None
+
+
 def key_arn_problem(arn: str) -> str | None:
     if _KEY_ARN.match(arn):
         return None

@@ -9,7 +9,23 @@ from typing import Literal
 
 from xacct.core.answers import Answers
 
-Mode = Literal["onboard", "remove", "status", "verify", "break-lease", "adopt", "sync"]
+Mode = Literal[
+    "onboard",
+    "remove",
+    "status",
+    "verify",
+    "break-lease",
+    "adopt",
+    "sync",
+    "join",
+    "enable-joining",
+    "disable-joining",
+    "requests",
+    "approve",
+    "reject",
+]
+# Modes of the platform team's side of joining: the build account only.
+PLATFORM_JOINING = ("enable-joining", "disable-joining", "requests", "approve", "reject")
 
 
 @dataclass(frozen=True)
@@ -36,15 +52,24 @@ class Request:
     max_concurrent: int = 25  # with --ou: accounts StackSets works on at once
     failure_tolerance: int = 10  # with --ou: failed accounts per region before StackSets stops the rest
     prog: str = "python onboard.py"  # how the person started us, for the commands we suggest
+    joining_who: tuple[str, ...] = ()  # --enable-joining: the organization or OU ids that may ask
+    auto_approve: bool = False  # with --enable-joining: register what passes every check at once
+    accounts: tuple[str, ...] = ()  # --approve ACCOUNT... or --reject ACCOUNT
+    reason: str = ""  # with --reject
 
     @property
     def developer(self) -> bool:
         """Whether the developer account's answers are needed."""
-        return self.mode not in ("status", "break-lease", "adopt") and not self.orphan and not self.all and not self.ou
+        return (
+            self.mode not in ("status", "break-lease", "adopt", *PLATFORM_JOINING)
+            and not self.orphan
+            and not self.all
+            and not self.ou
+        )
 
     @property
     def writes(self) -> bool:
-        return self.mode in ("onboard", "remove", "adopt") and not self.dry_run
+        return self.mode in ("onboard", "remove", "adopt", "enable-joining", "disable-joining") and not self.dry_run
 
     @property
     def needs_confirmation(self) -> bool:

@@ -14,3 +14,9 @@ KINDS: tuple[Kind, ...] = ("CrossAccountPrimary", "CrossAccountDeploy", "CrossAc
 @cache
 def template(kind: Kind) -> str:
     return resources.files("xacct.cfn").joinpath(f"{kind}.yaml").read_text(encoding="utf-8")
+
+
+@cache
+def joining_template() -> str:
+    """The build account's joining stack (cfn/CrossAccountJoining.yaml), beside the central one."""
+    return resources.files("xacct.cfn").joinpath("CrossAccountJoining.yaml").read_text(encoding="utf-8")

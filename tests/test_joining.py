@@ -1,0 +1,129 @@
+"""Self-service joining (issue #36), on the enforcing emulator with the registrar as deployed: a
+developer of an allowed OU joins with their own profile only; the build account's inbox policy,
+the registrar's checks and the central stack's lists decide, and nothing else."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.conftest import BUILD, REGION, deploy_central, run_cli, session, stack_parameters
+from tests.test_replicator import build_artifact
+from tests.test_stacksets_emulator import account, organization, ou
+from xacct.sandbox import identities
+from xacct.sandbox.emulator import Emulator
+
+PLATFORM = ["--build-profile", "build", "--build-account", BUILD, "--build-region", REGION]
+
+
+def join_args(profile: str) -> list[str]:
+    return ["--join", "--build-account", BUILD, "--build-region", REGION, "--dev-profile", profile]
+
+
+def member(aws: Emulator, name: str, parent: str | None) -> str:
+    """An account of the organization, reached through a profile of its own."""
+    made = account(name, parent)
+    identities.seed([made])
+    aws.add_profile(name, made)
+    return made
+
+
+def registered() -> list[str]:
+    lists = stack_parameters("CrossAccountPrimary", "build").get("ReplicationBucketList", "")
+    return [b for b in lists.split(",") if b]
+
+
+def change_sets_executed() -> int:
+    """Central updates made after the central stack's creation (each a change set of ours)."""
+    cfn = session("build").client("cloudformation")
+    events = cfn.describe_stack_events(StackName="CrossAccountPrimary")["StackEvents"]
+    return sum(
+        1
+        for e in events
+        if e["LogicalResourceId"] == "CrossAccountPrimary" and e["ResourceStatus"] == "UPDATE_IN_PROGRESS"
+    )
+
+
+def registrar_log() -> str:
+    logs = session("build").client("logs")
+    group = "/aws/lambda/xacct-registrar-CrossAccountPrimary"
+    try:
+        events = logs.filter_log_events(logGroupName=group)["events"]
+    except Exception as exc:
+        return f"(no log: {exc})"
+    return "\n".join(e["message"] for e in events)
+
+
+@pytest.fixture
+def team(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    from xacct.commands import join
+
+    monkeypatch.setattr(join, "ANSWER_SECONDS", 60.0)
+    deploy_central()
+    root = organization()
+    developers = ou(root, "developers")
+    return {"root": root, "ou": developers, "alice": member(aws, "alice", developers)}
+
+
+def test_automatic_mode_registers_a_joiner_in_one_change_set_and_they_receive_the_next_build(
+    team: dict[str, Any],
+) -> None:
+    on = run_cli(*PLATFORM, "--enable-joining", team["ou"], "--auto-approve", "--yes")
+    assert on.code == 0, on.out + on.err
+    assert "Joining is on" in on.out
+    before = change_sets_executed()
+    joined = run_cli(*join_args("alice"))
+    assert joined.code == 0, joined.out + joined.err + registrar_log()
+    bucket = f"xacct-build-{team['alice']}-{REGION}"
+    assert f"{team['alice']}: registered" in joined.out
+    assert registered() == [bucket]
+    assert change_sets_executed() - before == 1
+    build_artifact("svc/after-joining.zip", b"the next build")
+    alice = session("alice").client("s3")
+    for _ in range(100):
+        try:
+            assert alice.get_object(Bucket=bucket, Key="svc/after-joining.zip")["Body"].read() == b"the next build"
+            break
+        except Exception:
+            import time
+
+            time.sleep(0.2)
+    else:
+        raise AssertionError("the next build never reached the joiner's bucket")
+    again = run_cli(*join_args("alice"))
+    assert again.code == 0, again.out + again.err
+    assert "registered" in again.out
+    assert change_sets_executed() - before == 1  # joined already: no second change set
+
+
+def test_an_account_outside_the_allowed_ous_is_refused_by_the_inbox_policy(aws: Emulator, team: dict[str, Any]) -> None:
+    outsider = member(aws, "outsider", None)  # in the organization's root, not the OU
+    assert run_cli(*PLATFORM, "--enable-joining", team["ou"], "--auto-approve", "--yes").code == 0
+    refused = run_cli(*join_args("outsider"))
+    assert refused.code != 0
+    lines = [line for line in refused.err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, refused.err
+    assert "refused account" in lines[0]
+    assert outsider in lines[0]
+    assert registered() == []
+
+
+def test_approval_mode_holds_a_request_until_approved(team: dict[str, Any]) -> None:
+    assert run_cli(*PLATFORM, "--enable-joining", team["ou"], "--yes").code == 0
+    joined = run_cli(*join_args("alice"))
+    assert joined.code == 0, joined.out + joined.err
+    assert f"{team['alice']}: pending" in joined.out
+    assert registered() == []
+    listed = run_cli(*PLATFORM, "--requests", "--json")
+    assert listed.code == 0, listed.err
+    rows = json.loads(listed.out)["requests"]
+    assert [(r["account"], r["status"]) for r in rows] == [(team["alice"], "pending")]
+    assert all(c["ok"] for c in rows[0]["checks"])
+    approved = run_cli(*PLATFORM, "--approve", team["alice"])
+    assert approved.code == 0, approved.out + approved.err
+    assert registered() == [f"xacct-build-{team['alice']}-{REGION}"]
+    again = run_cli(*join_args("alice"))
+    assert again.code == 0, again.out + again.err
+    assert f"{team['alice']}: registered" in again.out

@@ -1,0 +1,182 @@
+"""Joining, the developer's side: --join deploys the developer stacks from the facts the build
+account publishes, files the request in its inbox and waits for the registrar's answer, with
+nothing but the developer's own credentials. The platform team's side is joining.py."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+import botocore.exceptions as bx
+
+from xacct.aws.gateway import Gateway
+from xacct.aws.reads import Context
+from xacct.commands import common
+from xacct.core import joining
+from xacct.core import registry as reg
+from xacct.core.answers import Central, DevStacks, Onboarding, Side
+from xacct.core.joining import Answer
+from xacct.core.plan import Plan
+from xacct.core.request import Request
+from xacct.errors import AwsFailure, ExitCode, InvalidInput
+from xacct.terminal.output import Output
+from xacct.terminal.progress import LineProgress
+from xacct.terminal.render import say
+
+NOBODY = reg.parse({reg.ENABLE: "false", reg.BUCKETS: "", reg.STAR_ARNS: "", reg.CMKS: ""})
+ANSWER_SECONDS = 900.0  # the registrar's own limit: past it, no answer is coming
+
+
+def read_answer(s3: Any, inbox: str, account: str) -> Answer | None:
+    try:
+        return Answer.parse(s3.get_object(Bucket=inbox, Key=joining.answer_key(account))["Body"].read())
+    except bx.ClientError as exc:
+        # A joiner may read its answer but not list the inbox: S3 answers 403, not 404, for an
+        # answer not written yet (S3 API reference, GetObject: "If you don't have the
+        # s3:ListBucket permission, Amazon S3 returns an HTTP status code 403").
+        if exc.response["Error"]["Code"] in ("NoSuchKey", "404", "AccessDenied", "403"):
+            return None
+        raise
+
+
+def wait(
+    read: Any, wanted: dict[str, str], o: Output, *, settled: tuple[str, ...] = ("registered", "refused")
+) -> dict[str, Answer]:
+    """Each account's answer to the request it filed (its ETag), once it is one of `settled`."""
+    deadline = time.monotonic() + ANSWER_SECONDS
+    found: dict[str, Answer] = {}
+    delay = 0.25
+    with common.waiting(o, f"waiting for the registrar's answer ({len(wanted)})"):
+        while len(found) < len(wanted):
+            for account, etag in wanted.items():
+                if account in found:
+                    continue
+                answer = read(account)
+                if answer is not None and answer.request_etag == etag and answer.status in settled:
+                    found[account] = answer
+            if len(found) == len(wanted):
+                break
+            if time.monotonic() > deadline:
+                missing = ", ".join(a for a in wanted if a not in found)
+                raise AwsFailure(
+                    f"no answer from the registrar for {missing} in {ANSWER_SECONDS:.0f} s",
+                    hint="read its log group /aws/lambda/xacct-registrar-STACK in the build account",
+                )
+            time.sleep(delay)
+            delay = min(2.0, delay * 1.5)
+    return found
+
+
+def report(o: Output, answers: dict[str, Answer], prog: str) -> int:
+    worst = ExitCode.OK
+    for account, answer in sorted(answers.items()):
+        say(o, (f"{account}: {answer.status}", "bold"), f" — {answer.reason}")
+        if answer.synced:
+            copied = answer.synced.get("copied", 0)
+            current = answer.synced.get("already_current", 0)
+            say(
+                o,
+                f"  started current: {copied} copied, {current} already there, {answer.synced.get('failed', 0)} failed",
+            )
+        if answer.status == "refused":
+            worst = ExitCode.AWS_FAILED
+    return worst
+
+
+def _facts(ctx: Context) -> dict[str, Any]:
+    central = ctx.target.central
+    inbox = joining.inbox_name(central.build.account, central.build.region)
+    s3 = ctx.dev.session.client("s3", region_name=central.build.region)
+    try:
+        body = s3.get_object(Bucket=inbox, Key=joining.FACTS, ExpectedBucketOwner=central.build.account)["Body"].read()
+    except bx.ClientError as exc:
+        code_ = exc.response["Error"]["Code"]
+        if code_ in ("AccessDenied", "403", "NoSuchBucket", "NoSuchKey", "404"):
+            raise AwsFailure(
+                f"the build account {central.build.account}'s inbox {inbox} refused account {ctx.target.dev.account} "
+                f"({code_}): joining is off there, or this account is in none of the OUs allowed to join",
+                hint="ask the platform team to --enable-joining for your OU, or to onboard you",
+            ) from exc
+        raise
+    facts: dict[str, Any] = json.loads(body)
+    return facts
+
+
+def join(request: Request, o: Output) -> int:
+    given = request.given
+    if not given.build_account or not given.build_region:
+        raise InvalidInput("--join needs --build-account and --build-region (the platform team publishes both)")
+    dev_region = given.dev_region or given.build_region
+    build = Side(given.build_account, given.build_region, None)
+    account = Gateway(given.dev_profile, dev_region, "developer").account()
+    if given.dev_account and given.dev_account != account:
+        raise InvalidInput(f"the developer profile reaches account {account}, not {given.dev_account}")
+    if account == given.build_account:
+        raise InvalidInput(f"the developer account {account} is the build account itself")
+    # The central stack's name comes from the published facts; until then the default stands in.
+    target = Onboarding(
+        Central(build, "CrossAccountPrimary"), Side(account, dev_region, given.dev_profile), DevStacks()
+    )
+    ctx = Context(target.central, LineProgress(o.err), target=target, direct=True)
+    with common.waiting(o, "reading the build account's published facts"):
+        facts = _facts(ctx)
+    role = str(facts["replication_role"])
+    central = Central(target.central.build, str(facts["central_stack"]))
+    target = Onboarding(central, target.dev, target.stacks)
+    ctx = Context(central, LineProgress(o.err), target=target, direct=True)
+    say(
+        o,
+        ("Joining ", "bold"),
+        f"build account {central.build.account} ({central.build.region}) from account {account} ({dev_region}): "
+        f"the developer stacks, then a request the registrar checks ({facts.get('approval', '')})",
+    )
+    if request.dry_run:
+        o.out.print("dry run: nothing was changed")
+        return ExitCode.OK
+    plan = Plan(
+        action="onboard",
+        build_account=central.build.account,
+        build_region=central.build.region,
+        dev_account=account,
+        dev_region=dev_region,
+        central_stack=central.stack,
+        central_before={},
+        change=reg.Change(NOBODY, NOBODY, "unchanged", "the registrar changes the central lists"),
+        bucket=f"xacct-build-{account}-{dev_region}",
+        cmk=None,
+        replication_role=role,
+    )
+    from xacct.commands.onboard import deploy_developer
+
+    with common.live(ctx, o):
+        primary = deploy_developer(ctx, plan)
+    filed = joining.Request(
+        account=account,
+        region=dev_region,
+        bucket=primary.outputs["BuildBucket"],
+        cmk=primary.outputs["CMK"],
+        stacks=target.stacks.names,
+        nonce=uuid.uuid4().hex,
+    )
+    inbox = joining.inbox_name(central.build.account, central.build.region)
+    s3 = ctx.dev.session.client("s3", region_name=central.build.region)
+    written = s3.put_object(
+        Bucket=inbox,
+        Key=joining.request_key(account),
+        Body=filed.to_json().encode(),
+        ContentType="application/json",
+        ExpectedBucketOwner=central.build.account,
+    )
+    etag = written["ETag"].strip('"')
+    answers = wait(
+        lambda a: read_answer(s3, inbox, a), {account: etag}, o, settled=("registered", "refused", "pending")
+    )
+    answer = answers[account]
+    code_ = report(o, answers, request.prog)
+    if answer.status == "pending":
+        say(o, "next: the platform team approves it (--approve); run this command again to see the answer")
+    elif answer.status == "registered":
+        say(o, "next: nothing; every new build of the build account now reaches your bucket")
+    return code_

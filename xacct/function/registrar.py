@@ -1,0 +1,295 @@
+"""The registrar: the build account's function that answers join requests (cfn/CrossAccountJoining.yaml).
+
+Deployed as a zip of this package's AWS-facing core (xacct/aws/code.py builds it), so that it
+registers with the very code the command line uses: the central stack's lease, the merge that keeps
+every other developer's entry and order, and the check after the update. Each invocation reads the
+whole inbox, so requests that arrive together are served by whichever invocation holds the lease
+first, in one change set, and the others find them answered; a failed invocation is made good by
+the next (Lambda retries it, and every later request reads the inbox again).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import botocore.config
+import botocore.exceptions as bx
+
+from xacct.aws import backfill
+from xacct.aws.central import CentralUpdate
+from xacct.aws.stacks import Stacks
+from xacct.core import capacity, joining, limits, policies
+from xacct.core import registry as reg
+from xacct.core.fleet import merge_all
+from xacct.core.joining import Answer, Check, Request
+from xacct.errors import XacctError
+
+CONFIG = botocore.config.Config(retries={"mode": "standard", "max_attempts": 8})
+
+
+def log(**fields: Any) -> None:
+    print(json.dumps(fields, default=str), flush=True)
+
+
+class LogProgress:
+    """The engine's progress lines, as JSON lines in the function's log."""
+
+    def note(self, stack: str, text: str) -> None:
+        log(stack=stack, note=text)
+
+    def event(self, stack: str, event: Any) -> None:
+        log(stack=stack, resource=event.get("LogicalResourceId"), status=event.get("ResourceStatus"))
+
+
+@dataclass
+class Open:
+    """A request not yet answered for what it now holds (its ETag)."""
+
+    request: Request | None
+    etag: str
+    account: str
+    answer: Answer | None
+    problem: str = ""
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    os.environ.setdefault("USER", "xacct-registrar")  # names the lease's holder for people
+    arn = context.invoked_function_arn.split(":")
+    registrar = Registrar(
+        inbox=os.environ["INBOX"],
+        stack=os.environ["CENTRAL_STACK"],
+        auto=os.environ.get("AUTO_APPROVE") == "true",
+        service_role=os.environ["SERVICE_ROLE"],
+        partition=arn[1],
+        region=arn[3],
+        account=arn[4],
+    )
+    return registrar.run()
+
+
+class Registrar:
+    def __init__(
+        self, *, inbox: str, stack: str, auto: bool, service_role: str, partition: str, region: str, account: str
+    ) -> None:
+        self.inbox, self.stack, self.auto, self.service_role = inbox, stack, auto, service_role
+        self.partition, self.region, self.account = partition, region, account
+        self.s3 = boto3.client("s3", config=CONFIG)
+        self.sts = boto3.client("sts", config=CONFIG)
+        self.kms = boto3.client("kms", config=CONFIG)
+        self.cfn = boto3.client("cloudformation", config=CONFIG)
+
+    # ---- the inbox ---------------------------------------------------------------------
+
+    def _keys(self, prefix: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.inbox, Prefix=prefix):
+            found.extend(dict(item) for item in page.get("Contents", []))
+        return found
+
+    def _read(self, key: str) -> bytes | None:
+        try:
+            return bytes(self.s3.get_object(Bucket=self.inbox, Key=key)["Body"].read())
+        except bx.ClientError as exc:
+            if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
+                return None
+            raise
+
+    def approved(self) -> dict[str, str]:
+        """Account -> the request ETag a person approved (--approve)."""
+        found: dict[str, str] = {}
+        for item in self._keys("approvals/"):
+            body = self._read(item["Key"])
+            if body:
+                found.update(json.loads(body).get("approved", {}))
+        return found
+
+    def open_requests(self) -> list[Open]:
+        found = []
+        for item in self._keys("requests/"):
+            account = joining.account_of_key(item["Key"])
+            if account is None or item["Key"] != joining.request_key(account):
+                continue
+            etag = item["ETag"].strip('"')
+            raw = self._read(joining.answer_key(account))
+            answer = Answer.parse(raw) if raw else None
+            if answer is not None and answer.request_etag == etag and answer.status != "pending":
+                continue
+            body = self._read(item["Key"]) or b""
+            try:
+                found.append(Open(Request.parse(account, body), etag, account, answer))
+            except XacctError as exc:
+                found.append(Open(None, etag, account, answer, exc.message))
+        return found
+
+    def answer(self, account: str, answer: Answer) -> None:
+        self.s3.put_object(
+            Bucket=self.inbox,
+            Key=joining.answer_key(account),
+            Body=answer.to_json().encode(),
+            ContentType="application/json",
+            ExpectedBucketOwner=self.account,
+        )
+        log(account=account, status=answer.status, reason=answer.reason)
+
+    # ---- the checks --verify makes ------------------------------------------------------
+
+    def check(self, request: Request, replication_role: str) -> list[Check]:
+        checks = joining.static_checks(request)
+        if joining.first_failure(checks):
+            return checks
+        reader = f"arn:{self.partition}:iam::{request.account}:role/xacct-verify-{self.account}-{request.region}"
+        try:
+            creds = self.sts.assume_role(RoleArn=reader, RoleSessionName="xacct-registrar")["Credentials"]
+        except bx.ClientError as exc:
+            detail = f"cannot assume {reader} ({exc.response['Error']['Code']}): CrossAccountDeveloper is not deployed"
+            return [*checks, Check("developer stacks", False, detail)]
+        view = boto3.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+            region_name=request.region,
+        )
+        checks.append(self._bucket(view.client("s3", config=CONFIG), request, replication_role))
+        checks.append(self._key_policy(view.client("kms", config=CONFIG), request))
+        checks.append(self._key_answers(request))
+        return checks
+
+    def _bucket(self, s3: Any, request: Request, role: str) -> Check:
+        name = "bucket owner and policy"
+        try:
+            policy = s3.get_bucket_policy(Bucket=request.bucket, ExpectedBucketOwner=request.account)["Policy"]
+        except bx.ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            if code == "NoSuchBucketPolicy":
+                return Check(name, False, f"{request.bucket} has no policy: it does not admit {role}")
+            if code == "NoSuchBucket":
+                return Check(name, False, f"{request.bucket} does not exist")
+            return Check(
+                name,
+                False,
+                f"{request.bucket} is not the build bucket of account {request.account} "
+                f"(S3 answered {code} to its owner, ExpectedBucketOwner {request.account})",
+            )
+        artifact = f"arn:{self.partition}:s3:::{request.bucket}/x"
+        lacking = [a for a in limits.WRITE_ACTIONS if not policies.admits(policy, role, a, artifact)]
+        if lacking:
+            return Check(name, False, f"the policy of {request.bucket} does not give {role} {', '.join(lacking)}")
+        return Check(name, True, f"{request.bucket} is account {request.account}'s and admits {role}")
+
+    def _key_policy(self, kms: Any, request: Request) -> Check:
+        name = "key admits the build account"
+        root = f"arn:{self.partition}:iam::{self.account}:root"
+        try:
+            policy = kms.get_key_policy(KeyId=request.cmk, PolicyName="default")["Policy"]
+        except bx.ClientError as exc:
+            return Check(name, False, f"cannot read the policy of {request.cmk}: {exc.response['Error']['Code']}")
+        lacking = [a for a in limits.KEY_ACTIONS if not policies.admits_account(policy, root, a)]
+        if lacking:
+            return Check(name, False, f"the key policy of {request.cmk} does not give {root} {', '.join(lacking)}")
+        return Check(name, True, f"{root} may {', '.join(limits.KEY_ACTIONS)} with {request.cmk}")
+
+    def _key_answers(self, request: Request) -> Check:
+        name = "key answers the build account"
+        try:
+            meta = self.kms.describe_key(KeyId=request.cmk)["KeyMetadata"]
+        except bx.ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            return Check(name, False, f"{request.cmk} refused the build account: {code}")
+        if meta.get("KeyState") != "Enabled":
+            return Check(name, False, f"{request.cmk} is {meta.get('KeyState')}")
+        return Check(name, True, f"{request.cmk} is enabled and answers {self.account}")
+
+    # ---- registration --------------------------------------------------------------------
+
+    def central(self) -> Any:
+        stacks = Stacks(self.cfn, "", label="central")
+        stacks.service_role = self.service_role
+        return stacks
+
+    def run(self) -> dict[str, Any]:
+        opened = self.open_requests()
+        if not opened:
+            return {"registered": [], "pending": [], "refused": []}
+        stacks = self.central()
+        state = stacks.describe(self.stack)
+        role = state.outputs.get("ReplicationRoleArn", "")
+        approved = self.approved()
+        before = reg.parse(state.parameters, self.partition)
+        ready: list[tuple[Open, list[Check]]] = []
+        done: dict[str, list[str]] = {"registered": [], "pending": [], "refused": []}
+        for item in opened:
+            if item.request is None:
+                self.answer(item.account, Answer("refused", item.problem, item.etag))
+                done["refused"].append(item.account)
+                continue
+            checks = self.check(item.request, role)
+            failed = joining.first_failure(checks)
+            if failed is not None:
+                self.answer(
+                    item.account, Answer("refused", f"{failed.name}: {failed.detail}", item.etag, tuple(checks))
+                )
+                done["refused"].append(item.account)
+            elif item.request.entry(self.partition) in before.entries:
+                reason = f"{item.request.bucket} is registered in {self.stack}"
+                self.answer(item.account, Answer("registered", reason, item.etag, tuple(checks)))
+                done["registered"].append(item.account)
+            elif self.auto or approved.get(item.account) == item.etag:
+                ready.append((item, checks))
+            elif item.answer is None or item.answer.status != "pending" or item.answer.request_etag != item.etag:
+                self.answer(
+                    item.account,
+                    Answer("pending", "waiting for the platform team's --approve", item.etag, tuple(checks)),
+                )
+                done["pending"].append(item.account)
+        if ready:
+            self.register(stacks, ready, done)
+        return done
+
+    def register(self, stacks: Any, ready: list[tuple[Open, list[Check]]], done: dict[str, list[str]]) -> None:
+        entries = {o.account: o.request.entry(self.partition) for o, _ in ready if o.request is not None}
+        left_out: list[str] = []
+
+        def compute(before: reg.Registry) -> reg.Change:
+            wanted = list(entries.values())
+            fitting = len(wanted)
+            while fitting and capacity.limit_problems(merge_all(before, wanted[:fitting]).after):
+                fitting -= 1
+            left_out[:] = [e.bucket for e in wanted[fitting:]]
+            return merge_all(before, wanted[:fitting])
+
+        started = time.monotonic()
+        update = CentralUpdate(stacks, boto3.client("ssm", config=CONFIG), self.stack, LogProgress())
+        update.run(compute)
+        log(registered=len(entries) - len(left_out), seconds=round(time.monotonic() - started, 3))
+        central = stacks.describe(self.stack)
+        lam = boto3.client("lambda", config=botocore.config.Config(read_timeout=900, retries={"max_attempts": 0}))
+        for item, checks in ready:
+            request = item.request
+            assert request is not None
+            if request.bucket in left_out:
+                reason = "capacity: the central stack holds no more developers; ask the platform team"
+                self.answer(item.account, Answer("refused", reason, item.etag, tuple(checks)))
+                done["refused"].append(item.account)
+                continue
+            synced: dict[str, Any] = {}
+            if backfill.available(central):
+                try:
+                    synced = backfill.sync(lam, central, request.bucket).to_json()
+                except XacctError as exc:
+                    synced = {"error": exc.message}
+            registered = Answer(
+                "registered",
+                f"{request.bucket} is registered in {self.stack}",
+                item.etag,
+                tuple(checks),
+                synced,
+                request.bucket,
+                request.cmk,
+            )
+            self.answer(item.account, registered)
+            done["registered"].append(item.account)
