@@ -5,11 +5,13 @@ the registrar's checks and the central stack's lists decide, and nothing else.""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
+import botocore.exceptions as bx
 import pytest
 
-from tests.conftest import BUILD, REGION, deploy_central, run_cli, session, stack_parameters
+from tests.conftest import BUILD, REGION, deploy_central, run_cli, session, stack_outputs, stack_parameters
 from tests.test_replicator import build_artifact
 from tests.test_stacksets_emulator import account, organization, ou
 from xacct.sandbox import identities
@@ -86,9 +88,7 @@ def test_automatic_mode_registers_a_joiner_in_one_change_set_and_they_receive_th
         try:
             assert alice.get_object(Bucket=bucket, Key="svc/after-joining.zip")["Body"].read() == b"the next build"
             break
-        except Exception:
-            import time
-
+        except bx.ClientError:
             time.sleep(0.2)
     else:
         raise AssertionError("the next build never reached the joiner's bucket")
@@ -127,3 +127,79 @@ def test_approval_mode_holds_a_request_until_approved(team: dict[str, Any]) -> N
     again = run_cli(*join_args("alice"))
     assert again.code == 0, again.out + again.err
     assert f"{team['alice']}: registered" in again.out
+
+
+def file_request(profile: str, account: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A request written by hand under `account` (as anyone of that account may), and the
+    registrar's answer to exactly that request."""
+    s3 = session(profile).client("s3")
+    inbox = f"xacct-join-{BUILD}-{REGION}"
+    etag = s3.put_object(Bucket=inbox, Key=f"requests/{account}/request.json", Body=json.dumps(body).encode())["ETag"]
+    for _ in range(300):
+        try:
+            answer = json.loads(s3.get_object(Bucket=inbox, Key=f"answers/{account}/answer.json")["Body"].read())
+        except Exception:
+            answer = {}
+        if answer.get("request_etag") == etag.strip('"'):
+            return dict(answer)
+        time.sleep(0.2)
+    raise AssertionError(f"no answer to {body}: {registrar_log()}")
+
+
+def test_a_request_for_what_is_not_the_requesters_own_is_refused_with_its_reason(
+    aws: Emulator, team: dict[str, Any]
+) -> None:
+    bob = member(aws, "bob", team["ou"])
+    assert run_cli(*PLATFORM, "--enable-joining", team["ou"], "--yes").code == 0
+    alice = team["alice"]
+    for profile in ("alice", "bob"):  # each deploys their stacks and waits for approval
+        assert "pending" in run_cli(*join_args(profile)).out
+    outputs = {p: stack_outputs("CrossAccountPrimary", p) for p in ("alice", "bob")}
+    own = {"region": REGION, "bucket": outputs["alice"]["BuildBucket"], "cmk": outputs["alice"]["CMK"]}
+    cases = {
+        "another account's bucket": ({**own, "bucket": outputs["bob"]["BuildBucket"]}, f"named for account {bob}"),
+        "another account's key": ({**own, "cmk": outputs["bob"]["CMK"]}, f"is in account {bob}"),
+        "a bucket another account owns": ({**own, "bucket": _bucket_of("bob")}, "is not the build bucket"),
+        "a key that does not admit the build account": (
+            {**own, "cmk": _closed_key("alice")},
+            "its policy does not admit",
+        ),
+    }
+    for case, (body, reason) in cases.items():
+        answer = file_request("alice", alice, body)
+        assert answer["status"] == "refused", (case, answer)
+        assert reason in answer["reason"], (case, answer["reason"])
+    assert registered() == []
+    listed = json.loads(run_cli(*PLATFORM, "--requests", "--json").out)["requests"]
+    assert {r["account"]: r["status"] for r in listed} == {alice: "refused", bob: "pending"}
+    rejected = run_cli(*PLATFORM, "--reject", bob, "--reason", "not this quarter")
+    assert rejected.code == 0, rejected.err
+    again = run_cli(*PLATFORM, "--approve", bob)
+    assert again.code == 2
+    assert "has no pending request" in again.err
+    assert registered() == []
+
+
+def test_turning_joining_off_makes_the_inbox_refuse_and_keeps_the_registry(team: dict[str, Any]) -> None:
+    assert run_cli(*PLATFORM, "--enable-joining", team["ou"], "--auto-approve", "--yes").code == 0
+    assert run_cli(*join_args("alice")).code == 0
+    before = stack_parameters("CrossAccountPrimary", "build")
+    off = run_cli(*PLATFORM, "--disable-joining", "--yes")
+    assert off.code == 0, off.out + off.err
+    assert stack_parameters("CrossAccountPrimary", "build") == before
+    s3 = session("alice").client("s3")
+    with pytest.raises(bx.ClientError) as refused:
+        s3.put_object(Bucket=f"xacct-join-{BUILD}-{REGION}", Key=f"requests/{team['alice']}/request.json", Body=b"{}")
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    assert "already off" in run_cli(*PLATFORM, "--disable-joining", "--yes").out
+
+
+def _bucket_of(profile: str) -> str:
+    bucket = f"look-alike-{profile}-{int(time.time() * 1000)}"
+    session(profile).client("s3").create_bucket(Bucket=bucket)
+    return bucket
+
+
+def _closed_key(profile: str) -> str:
+    """A key of `profile`'s account whose policy is the default one: its own account only."""
+    return str(session(profile).client("kms").create_key()["KeyMetadata"]["Arn"])

@@ -155,8 +155,11 @@ class Registrar:
             region_name=request.region,
         )
         checks.append(self._bucket(view.client("s3", config=CONFIG), request, replication_role))
-        checks.append(self._key_policy(view.client("kms", config=CONFIG), request))
+        # The key answers the build account only if its policy admits it: asked first, it names the
+        # refusal a reviewer acts on; then its policy, read as --verify reads it, for each action.
         checks.append(self._key_answers(request))
+        if checks[-1].ok:
+            checks.append(self._key_policy(view.client("kms", config=CONFIG), request))
         return checks
 
     def _bucket(self, s3: Any, request: Request, role: str) -> Check:
@@ -199,7 +202,11 @@ class Registrar:
             meta = self.kms.describe_key(KeyId=request.cmk)["KeyMetadata"]
         except bx.ClientError as exc:
             code = exc.response["Error"]["Code"]
-            return Check(name, False, f"{request.cmk} refused the build account: {code}")
+            return Check(
+                name,
+                False,
+                f"{request.cmk} refused the build account ({code}): its policy does not admit {self.account}",
+            )
         if meta.get("KeyState") != "Enabled":
             return Check(name, False, f"{request.cmk} is {meta.get('KeyState')}")
         return Check(name, True, f"{request.cmk} is enabled and answers {self.account}")
