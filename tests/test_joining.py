@@ -11,7 +11,7 @@ from typing import Any
 import botocore.exceptions as bx
 import pytest
 
-from tests.conftest import BUILD, REGION, deploy_central, run_cli, session, stack_outputs, stack_parameters
+from tests.conftest import BUILD, REGION, deploy_central, run_cli, session, stack, stack_outputs, stack_parameters
 from tests.test_replicator import build_artifact
 from tests.test_stacksets_emulator import account, organization, ou
 from xacct.sandbox import identities
@@ -203,3 +203,22 @@ def _bucket_of(profile: str) -> str:
 def _closed_key(profile: str) -> str:
     """A key of `profile`'s account whose policy is the default one: its own account only."""
     return str(session(profile).client("kms").create_key()["KeyMetadata"]["Arn"])
+
+
+def test_leave_takes_the_developer_out_and_withdraws_their_bucket_and_key_grants(
+    aws: Emulator, team: dict[str, Any]
+) -> None:
+    bob = member(aws, "bob", team["ou"])
+    assert run_cli(*PLATFORM, "--enable-joining", team["ou"], "--auto-approve", "--yes").code == 0
+    for profile in ("alice", "bob"):
+        assert run_cli(*join_args(profile)).code == 0
+    alice_bucket, bob_bucket = (f"xacct-build-{a}-{REGION}" for a in (team["alice"], bob))
+    assert registered() == [alice_bucket, bob_bucket]
+    gone = run_cli("--leave", *join_args("alice")[1:])
+    assert gone.code == 0, gone.out + gone.err + registrar_log()
+    assert registered() == [bob_bucket]  # bob keeps his entry
+    primary = stack_parameters("CrossAccountPrimary", "alice")
+    assert primary["ReplicationWriterRoleArn"] == ""
+    assert f"arn:aws:iam::{BUILD}:root" not in primary["RootAccountArns"]
+    assert stack("CrossAccountDeveloper", "alice") is None
+    assert "Left:" in gone.out

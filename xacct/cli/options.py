@@ -128,7 +128,7 @@ def parser(prog: str) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,  # `--dry` is not `--dry-run`, and a new flag never changes what an old line meant
     )
-    what = p.add_argument_group("what to do (MODE: at most one of the first twelve; default: onboard)")
+    what = p.add_argument_group("what to do (MODE: at most one of the first thirteen; default: onboard)")
     mode = what.add_mutually_exclusive_group()
     mode.add_argument("--remove", action="store_true", help="offboard the developer account")
     mode.add_argument(
@@ -157,6 +157,11 @@ def parser(prog: str) -> argparse.ArgumentParser:
         action="store_true",
         help="developer: deploy your stacks and ask the build account to register you (needs --build-account, "
         "--build-region and your --dev-profile only)",
+    )
+    mode.add_argument(
+        "--leave",
+        action="store_true",
+        help="developer: out of the build account's lists through its registrar, and your grants to it withdrawn",
     )
     mode.add_argument(
         "--enable-joining",
@@ -336,8 +341,9 @@ def combination_problem(args: argparse.Namespace) -> str | None:
         return "--approve needs the accounts to approve, or --all"
     if args.approve and args.all:
         return "--approve takes accounts or --all, not both"
-    if args.join and args.build_profile:
-        return "--join needs no build profile: it reaches the build account only through its inbox"
+    if (args.join or args.leave) and args.build_profile:
+        which = "--join" if args.join else "--leave"
+        return f"{which} needs no build profile: it reaches the build account only through its inbox"
     platform = args.enable_joining or args.disable_joining or args.requests or args.approve is not None or args.reject
     build_only = args.status or args.orphan or args.break_lease or args.adopt or (args.verify and args.all) or platform
     for name in DEVELOPER_ANSWERS:
@@ -360,6 +366,7 @@ def request(args: argparse.Namespace, prog: str) -> Request:
         "adopt": "adopt",
         "sync": "sync",
         "join": "join",
+        "leave": "leave",
         "enable_joining": "enable-joining",
         "disable_joining": "disable-joining",
         "requests": "requests",

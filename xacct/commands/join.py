@@ -7,18 +7,18 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 import botocore.exceptions as bx
 
 from xacct.aws.gateway import Gateway
 from xacct.aws.reads import Context
 from xacct.commands import common
-from xacct.core import joining
+from xacct.core import joining, planning
 from xacct.core import registry as reg
 from xacct.core.answers import Central, DevStacks, Onboarding, Side
 from xacct.core.joining import Answer
-from xacct.core.plan import Plan
+from xacct.core.plan import Plan, StackStep
 from xacct.core.request import Request
 from xacct.errors import AwsFailure, ExitCode, InvalidInput
 from xacct.terminal.output import Output
@@ -104,10 +104,12 @@ def _facts(ctx: Context) -> dict[str, Any]:
     return facts
 
 
-def join(request: Request, o: Output) -> int:
+def _connect(request: Request, o: Output) -> tuple[Context, dict[str, Any]]:
+    """The developer account as the profile reaches it, and the build account's published facts."""
     given = request.given
+    mode = "--leave" if request.mode == "leave" else "--join"
     if not given.build_account or not given.build_region:
-        raise InvalidInput("--join needs --build-account and --build-region (the platform team publishes both)")
+        raise InvalidInput(f"{mode} needs --build-account and --build-region (the platform team publishes both)")
     dev_region = given.dev_region or given.build_region
     build = Side(given.build_account, given.build_region, None)
     account = Gateway(given.dev_profile, dev_region, "developer").account()
@@ -122,10 +124,55 @@ def join(request: Request, o: Output) -> int:
     ctx = Context(target.central, LineProgress(o.err), target=target, direct=True)
     with common.waiting(o, "reading the build account's published facts"):
         facts = _facts(ctx)
-    role = str(facts["replication_role"])
-    central = Central(target.central.build, str(facts["central_stack"]))
-    target = Onboarding(central, target.dev, target.stacks)
-    ctx = Context(central, LineProgress(o.err), target=target, direct=True)
+    central = Central(build, str(facts["central_stack"]))
+    return Context(
+        central, LineProgress(o.err), target=Onboarding(central, target.dev, target.stacks), direct=True
+    ), facts
+
+
+def _plan(ctx: Context, action: Literal["onboard", "remove"], role: str, **rest: Any) -> Plan:
+    t = ctx.target
+    return Plan(
+        action=action,
+        build_account=t.build.account,
+        build_region=t.build.region,
+        dev_account=t.dev.account,
+        dev_region=t.dev.region,
+        central_stack=t.central.stack,
+        central_before={},
+        change=reg.Change(NOBODY, NOBODY, "unchanged", "the registrar changes the central lists"),
+        bucket=f"xacct-build-{t.dev.account}-{t.dev.region}",
+        cmk=None,
+        replication_role=role,
+        **rest,
+    )
+
+
+def _file(ctx: Context, o: Output, filed: joining.Request, settled: tuple[str, ...]) -> Answer:
+    central = ctx.target.central
+    inbox = joining.inbox_name(central.build.account, central.build.region)
+    s3 = ctx.dev.session.client("s3", region_name=central.build.region)
+    try:
+        written = s3.put_object(
+            Bucket=inbox,
+            Key=joining.request_key(filed.account),
+            Body=filed.to_json().encode(),
+            ContentType="application/json",
+            ExpectedBucketOwner=central.build.account,
+        )
+    except bx.ClientError as exc:
+        raise AwsFailure(
+            f"the inbox {inbox} refused this account's request ({exc.response['Error']['Code']}): joining was "
+            "turned off, or this account left the OUs allowed to join",
+            hint="ask the platform team",
+        ) from exc
+    etag = written["ETag"].strip('"')
+    return wait(lambda a: read_answer(s3, inbox, a), {filed.account: etag}, o, settled=settled)[filed.account]
+
+
+def join(request: Request, o: Output) -> int:
+    ctx, facts = _connect(request, o)
+    central, account, dev_region = ctx.target.central, ctx.target.dev.account, ctx.target.dev.region
     say(
         o,
         ("Joining ", "bold"),
@@ -135,19 +182,7 @@ def join(request: Request, o: Output) -> int:
     if request.dry_run:
         o.out.print("dry run: nothing was changed")
         return ExitCode.OK
-    plan = Plan(
-        action="onboard",
-        build_account=central.build.account,
-        build_region=central.build.region,
-        dev_account=account,
-        dev_region=dev_region,
-        central_stack=central.stack,
-        central_before={},
-        change=reg.Change(NOBODY, NOBODY, "unchanged", "the registrar changes the central lists"),
-        bucket=f"xacct-build-{account}-{dev_region}",
-        cmk=None,
-        replication_role=role,
-    )
+    plan = _plan(ctx, "onboard", str(facts["replication_role"]))
     from xacct.commands.onboard import deploy_developer
 
     with common.live(ctx, o):
@@ -157,26 +192,53 @@ def join(request: Request, o: Output) -> int:
         region=dev_region,
         bucket=primary.outputs["BuildBucket"],
         cmk=primary.outputs["CMK"],
-        stacks=target.stacks.names,
+        stacks=ctx.target.stacks.names,
         nonce=uuid.uuid4().hex,
     )
-    inbox = joining.inbox_name(central.build.account, central.build.region)
-    s3 = ctx.dev.session.client("s3", region_name=central.build.region)
-    written = s3.put_object(
-        Bucket=inbox,
-        Key=joining.request_key(account),
-        Body=filed.to_json().encode(),
-        ContentType="application/json",
-        ExpectedBucketOwner=central.build.account,
-    )
-    etag = written["ETag"].strip('"')
-    answers = wait(
-        lambda a: read_answer(s3, inbox, a), {account: etag}, o, settled=("registered", "refused", "pending")
-    )
-    answer = answers[account]
-    code_ = report(o, answers, request.prog)
+    answer = _file(ctx, o, filed, ("registered", "refused", "pending"))
+    code_ = report(o, {account: answer}, request.prog)
     if answer.status == "pending":
         say(o, "next: the platform team approves it (--approve); run this command again to see the answer")
     elif answer.status == "registered":
         say(o, "next: nothing; every new build of the build account now reaches your bucket")
     return code_
+
+
+def leave(request: Request, o: Output) -> int:
+    """Out of the central lists through the registrar, then the same grants withdrawn as --remove
+    withdraws: the developer stack goes, the bucket and key stop admitting the build account."""
+    ctx, facts = _connect(request, o)
+    s = ctx.target.stacks
+    dev = ctx.dev_stacks()
+    primary = dev.describe(s.primary)
+    bucket = primary.outputs.get("BuildBucket") or f"xacct-build-{ctx.target.dev.account}-{ctx.target.dev.region}"
+    say(
+        o, ("Leaving ", "bold"), f"build account {ctx.target.build.account}: {bucket} out of its lists, then its grants"
+    )
+    if request.dry_run:
+        o.out.print("dry run: nothing was changed")
+        return ExitCode.OK
+    filed = joining.Request(
+        account=ctx.target.dev.account,
+        region=ctx.target.dev.region,
+        bucket=bucket,
+        cmk=primary.outputs.get("CMK", ""),
+        nonce=uuid.uuid4().hex,
+        action="leave",
+    )
+    answer = _file(ctx, o, filed, ("left", "refused"))
+    if answer.status != "left":
+        return report(o, {filed.account: answer}, request.prog)
+    build_root = planning.account_root(ctx.dev.partition, ctx.target.build.account)
+    steps = [StackStep(s.developer, "delete" if dev.describe(s.developer).exists else "none")]
+    if primary.exists and planning.trusts_build(primary, build_root):
+        steps.append(StackStep(s.primary, "update", "its bucket and key no longer admit the build account"))
+    plan = _plan(ctx, "remove", str(facts["replication_role"]), stacks=steps)
+    plan.bucket, plan.cmk = bucket, filed.cmk or None
+    from xacct.commands.remove import withdraw_developer
+
+    with common.live(ctx, o):
+        withdraw_developer(ctx, plan)
+    say(o, ("Left: ", "bold"), f"{answer.reason}; {bucket} and its key no longer admit the build account")
+    say(o, f"  your own pipeline stacks stay: {s.primary}, {s.deploy}")
+    return ExitCode.OK

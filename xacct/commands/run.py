@@ -44,10 +44,11 @@ def run_command(
         from xacct.commands import fleet
 
         return fleet.run(request.but(given=given), o, interactive, saved)
-    if request.mode == "join":
+    if request.mode in ("join", "leave"):
         from xacct.commands import join
 
-        return join.join(request.but(given=given.layered(defaults) if defaults else given), o)
+        joiner = request.but(given=given.layered(defaults) if defaults else given)
+        return join.join(joiner, o) if request.mode == "join" else join.leave(joiner, o)
     answers = resolve(request, given, defaults or Answers(), o, interactive)
     if request.mode in PLATFORM_JOINING:
         from xacct.commands import joining

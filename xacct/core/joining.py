@@ -24,7 +24,7 @@ FACTS = "facts.json"
 _ORG = re.compile(r"^o-[a-z0-9]{10,32}$")
 _OU = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$")
 
-Status = Literal["registered", "pending", "refused"]
+Status = Literal["registered", "pending", "refused", "left"]
 
 
 def inbox_name(account: str, region: str) -> str:
@@ -90,6 +90,7 @@ class Request:
     cmk: str
     stacks: tuple[str, ...] = ()
     nonce: str = ""  # every filing is a request of its own (its own ETag), answered afresh
+    action: Literal["join", "leave"] = "join"
 
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "stacks": list(self.stacks)}, sort_keys=True)
@@ -111,6 +112,7 @@ class Request:
             cmk=str(data.get("cmk", "")),
             stacks=tuple(str(s) for s in data.get("stacks", ()) or ()),
             nonce=str(data.get("nonce", "")),
+            action="leave" if data.get("action") == "leave" else "join",
         )
 
     def entry(self, partition: str = "aws") -> reg.Entry:
@@ -190,6 +192,16 @@ def static_checks(request: Request) -> list[Check]:
     else:
         checks.append(Check("key in the account", True, request.cmk))
     return checks
+
+
+def leaving(registry: reg.Registry, account: str) -> list[str]:
+    """The registered buckets a request filed under `account` may take out: those of its own
+    account (by the bucket's name, or its key's account), and no other."""
+    return [
+        e.bucket
+        for e in registry.entries
+        if reg.standard_account(e.bucket) == account or reg.key_account(e.cmk) == account
+    ]
 
 
 def first_failure(checks: Iterable[Check]) -> Check | None:

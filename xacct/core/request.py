@@ -18,6 +18,7 @@ Mode = Literal[
     "adopt",
     "sync",
     "join",
+    "leave",
     "enable-joining",
     "disable-joining",
     "requests",

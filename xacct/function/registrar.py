@@ -228,11 +228,15 @@ class Registrar:
         approved = self.approved()
         before = reg.parse(state.parameters, self.partition)
         ready: list[tuple[Open, list[Check]]] = []
-        done: dict[str, list[str]] = {"registered": [], "pending": [], "refused": []}
+        leaving: list[Open] = []
+        done: dict[str, list[str]] = {"registered": [], "pending": [], "refused": [], "left": []}
         for item in opened:
             if item.request is None:
                 self.answer(item.account, Answer("refused", item.problem, item.etag))
                 done["refused"].append(item.account)
+                continue
+            if item.request.action == "leave":
+                leaving.append(item)
                 continue
             checks = self.check(item.request, role)
             failed = joining.first_failure(checks)
@@ -253,26 +257,42 @@ class Registrar:
                     Answer("pending", "waiting for the platform team's --approve", item.etag, tuple(checks)),
                 )
                 done["pending"].append(item.account)
-        if ready:
-            self.register(stacks, ready, done)
+        if ready or leaving:
+            self.register(stacks, ready, leaving, done)
         return done
 
-    def register(self, stacks: Any, ready: list[tuple[Open, list[Check]]], done: dict[str, list[str]]) -> None:
+    def register(
+        self, stacks: Any, ready: list[tuple[Open, list[Check]]], leaving: list[Open], done: dict[str, list[str]]
+    ) -> None:
+        """One central change for every join and leave at hand: leavers out first, then joiners in
+        after every entry already there."""
         entries = {o.account: o.request.entry(self.partition) for o, _ in ready if o.request is not None}
         left_out: list[str] = []
+        gone: dict[str, list[str]] = {}
 
         def compute(before: reg.Registry) -> reg.Change:
+            start = before
+            for item in leaving:
+                gone[item.account] = joining.leaving(start, item.account)
+                for bucket in gone[item.account]:
+                    start = reg.remove(start, bucket=bucket).after
             wanted = list(entries.values())
             fitting = len(wanted)
-            while fitting and capacity.limit_problems(merge_all(before, wanted[:fitting]).after):
+            while fitting and capacity.limit_problems(merge_all(start, wanted[:fitting]).after):
                 fitting -= 1
             left_out[:] = [e.bucket for e in wanted[fitting:]]
-            return merge_all(before, wanted[:fitting])
+            merged = merge_all(start, wanted[:fitting])
+            return reg.Change(before, merged.after, merged.kind if wanted else "removed", merged.message)
 
         started = time.monotonic()
         update = CentralUpdate(stacks, boto3.client("ssm", config=CONFIG), self.stack, LogProgress())
         update.run(compute)
         log(registered=len(entries) - len(left_out), seconds=round(time.monotonic() - started, 3))
+        for item in leaving:
+            buckets = gone.get(item.account) or []
+            reason = f"{', '.join(buckets)} no longer registered in {self.stack}" if buckets else "was not registered"
+            self.answer(item.account, Answer("left", reason, item.etag))
+            done["left"].append(item.account)
         central = stacks.describe(self.stack)
         lam = boto3.client("lambda", config=botocore.config.Config(read_timeout=900, retries={"max_attempts": 0}))
         for item, checks in ready:
