@@ -6,12 +6,26 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import botocore.exceptions as bx
 import pytest
 
-from tests.conftest import BUILD, REGION, deploy_central, run_cli, session, stack, stack_outputs, stack_parameters
+from tests.conftest import (
+    BUILD,
+    DEV1,
+    DEV2,
+    REGION,
+    deploy_central,
+    fake_entry,
+    run_cli,
+    session,
+    stack,
+    stack_outputs,
+    stack_parameters,
+)
 from tests.test_replicator import build_artifact
 from tests.test_stacksets_emulator import account, organization, ou
 from xacct.sandbox import identities
@@ -58,15 +72,25 @@ def registrar_log() -> str:
     return "\n".join(e["message"] for e in events)
 
 
-@pytest.fixture
-def team(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def _team(aws: Emulator, monkeypatch: pytest.MonkeyPatch, entries: list[tuple[str, str, str]]) -> dict[str, Any]:
     from xacct.commands import join
 
-    monkeypatch.setattr(join, "ANSWER_SECONDS", 60.0)
-    deploy_central()
+    monkeypatch.setattr(join, "ANSWER_SECONDS", 120.0)  # a failure says so in two minutes, not fifteen
+    deploy_central(entries)
     root = organization()
     developers = ou(root, "developers")
     return {"root": root, "ou": developers, "alice": member(aws, "alice", developers)}
+
+
+@pytest.fixture
+def team(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    return _team(aws, monkeypatch, [])
+
+
+@pytest.fixture
+def team_after_two(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The team, with two developers registered before joining was turned on."""
+    return _team(aws, monkeypatch, [fake_entry(1), fake_entry(2)])
 
 
 def test_automatic_mode_registers_a_joiner_in_one_change_set_and_they_receive_the_next_build(
@@ -222,3 +246,34 @@ def test_leave_takes_the_developer_out_and_withdraws_their_bucket_and_key_grants
     assert f"arn:aws:iam::{BUILD}:root" not in primary["RootAccountArns"]
     assert stack("CrossAccountDeveloper", "alice") is None
     assert "Left:" in gone.out
+
+
+def test_ten_join_at_once_while_two_are_onboarded_from_a_file_and_nothing_is_lost(
+    aws: Emulator, team_after_two: dict[str, Any], tmp_path: Path
+) -> None:
+    """Issue #36's concurrency acceptance: the registrar and a person's --from share the lease."""
+    team = team_after_two
+    earlier = registered()
+    joiners = {f"j{n}": member(aws, f"j{n}", team["ou"]) for n in range(10)}
+    assert run_cli(*PLATFORM, "--enable-joining", team["ou"], "--auto-approve", "--yes").code == 0
+    fleet = tmp_path / "two.yaml"
+    fleet.write_text(
+        f"build_profile: build\nbuild_region: {REGION}\ndevelopers:\n  - dev_profile: dev1\n  - dev_profile: dev2\n"
+    )
+    before = change_sets_executed()
+    with ThreadPoolExecutor(max_workers=11) as pool:
+        joins = [pool.submit(run_cli, *join_args(p)) for p in joiners]
+        onboarded = pool.submit(run_cli, "--from", str(fleet), "--yes")
+        results = [f.result() for f in joins]
+    assert onboarded.result().code == 0, onboarded.result().err
+    for r in results:
+        assert r.code == 0, r.out + r.err
+    now = registered()
+    assert now[:2] == earlier  # earlier entries keep their places
+    expected = {f"xacct-build-{a}-{REGION}" for a in [*joiners.values(), DEV1, DEV2]}
+    assert set(now[2:]) == expected
+    assert len(now) == len(set(now)) == 14
+    lines = [json.loads(line) for line in registrar_log().splitlines() if line.startswith("{")]
+    registrar_changes = [u for u in lines if u.get("change_set")]
+    assert 1 <= len(registrar_changes) <= 3, registrar_changes
+    assert change_sets_executed() - before == len(registrar_changes) + 1  # and the --from's one

@@ -286,8 +286,13 @@ class Registrar:
 
         started = time.monotonic()
         update = CentralUpdate(stacks, boto3.client("ssm", config=CONFIG), self.stack, LogProgress())
-        update.run(compute)
-        log(registered=len(entries) - len(left_out), seconds=round(time.monotonic() - started, 3))
+        change = update.run(compute)
+        log(
+            registered=len(entries) - len(left_out),
+            left=sum(len(b) for b in gone.values()),
+            change_set=change.changes_anything,  # False: another invocation's change set held them already
+            seconds=round(time.monotonic() - started, 3),
+        )
         for item in leaving:
             buckets = gone.get(item.account) or []
             reason = f"{', '.join(buckets)} no longer registered in {self.stack}" if buckets else "was not registered"
