@@ -99,6 +99,7 @@ def test_automatic_mode_registers_a_joiner_in_one_change_set_and_they_receive_th
     on = run_cli(*PLATFORM, "--enable-joining", team["ou"], "--auto-approve", "--yes")
     assert on.code == 0, on.out + on.err
     assert "Joining is on" in on.out
+    build_artifact("svc/before-joining.zip", b"the current build")
     before = change_sets_executed()
     joined = run_cli(*join_args("alice"))
     assert joined.code == 0, joined.out + joined.err + registrar_log()
@@ -106,6 +107,10 @@ def test_automatic_mode_registers_a_joiner_in_one_change_set_and_they_receive_th
     assert f"{team['alice']}: registered" in joined.out
     assert registered() == [bucket]
     assert change_sets_executed() - before == 1
+    # started current: the build made before joining is there when --join returns
+    alice_s3 = session("alice").client("s3")
+    assert alice_s3.get_object(Bucket=bucket, Key="svc/before-joining.zip")["Body"].read() == b"the current build"
+    assert "started current: 1 copied" in joined.out
     build_artifact("svc/after-joining.zip", b"the next build")
     alice = session("alice").client("s3")
     for _ in range(100):
