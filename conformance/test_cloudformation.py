@@ -270,3 +270,53 @@ def test_a_service_role_is_passed_only_with_pass_role_and_only_if_cloudformation
     world.later(lambda: make.delete_stack(world.a.client("cloudformation"), name))
     assert make.settled(cfn, name) == "CREATE_COMPLETE"
     assert cfn.describe_stacks(StackName=name)["Stacks"][0]["RoleARN"] == service
+
+
+@pytest.mark.rule("stack-role")
+def test_a_change_sets_service_role_stays_the_stacks_for_every_later_operation(world: World) -> None:
+    """CloudFormation API reference, CreateChangeSet, RoleARN: "CloudFormation uses this role for all
+    future operations on the stack. Provided that users have permission to operate on this stack,
+    CloudFormation uses this role even if the users don't have permission to pass it." """
+    trust = {"Effect": "Allow", "Principal": {"Service": CLOUDFORMATION}, "Action": "sts:AssumeRole"}
+    service = make.role(world, world.a, {"Version": "2012-10-17", "Statement": [trust]})
+    cfn = world.a.client("cloudformation")
+
+    def handles(*names: str) -> str:
+        return json.dumps({"Resources": {n: {"Type": "AWS::CloudFormation::WaitConditionHandle"} for n in names}})
+
+    name = world.name("remembered")
+    cfn.create_stack(StackName=name, TemplateBody=handles("First"))
+    world.later(lambda: make.delete_stack(cfn, name))
+    assert make.settled(cfn, name) == "CREATE_COMPLETE"
+    assert "RoleARN" not in cfn.describe_stacks(StackName=name)["Stacks"][0]
+
+    def change(body: str, **role: str) -> None:
+        made = eventually(lambda: cfn.create_change_set(StackName=name, ChangeSetName=world.name("cs"),
+                                                        ChangeSetType="UPDATE", TemplateBody=body, **role))  # fmt: skip
+        cfn.get_waiter("change_set_create_complete").wait(ChangeSetName=made["Id"], WaiterConfig={"Delay": 1})
+        cfn.execute_change_set(ChangeSetName=made["Id"])
+        cfn.get_waiter("stack_update_complete").wait(StackName=name, WaiterConfig={"Delay": 1})
+
+    change(handles("First", "Second"), RoleARN=service)
+    assert cfn.describe_stacks(StackName=name)["Stacks"][0]["RoleARN"] == service
+    change(handles("First", "Second", "Third"))  # no RoleARN given: the stack's is used, and kept
+    assert cfn.describe_stacks(StackName=name)["Stacks"][0]["RoleARN"] == service
+
+
+@pytest.mark.rule("change-set-type")
+def test_a_change_set_without_a_type_updates_the_stack(world: World) -> None:
+    """CloudFormation API reference, CreateChangeSet, ChangeSetType: "By default, CloudFormation
+    specifies UPDATE." """
+    cfn = world.a.client("cloudformation")
+    handle = {"Type": "AWS::CloudFormation::WaitConditionHandle"}
+    name = world.name("untyped")
+    cfn.create_stack(StackName=name, TemplateBody=json.dumps({"Resources": {"First": handle}}))
+    world.later(lambda: make.delete_stack(cfn, name))
+    assert make.settled(cfn, name) == "CREATE_COMPLETE"
+    body = json.dumps({"Resources": {"First": handle, "Second": handle}})
+    made = cfn.create_change_set(StackName=name, ChangeSetName=world.name("cs"), TemplateBody=body)
+    cfn.get_waiter("change_set_create_complete").wait(ChangeSetName=made["Id"], WaiterConfig={"Delay": 1})
+    cfn.execute_change_set(ChangeSetName=made["Id"])
+    cfn.get_waiter("stack_update_complete").wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    resources = cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]
+    assert sorted(r["LogicalResourceId"] for r in resources) == ["First", "Second"]

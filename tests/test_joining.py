@@ -107,6 +107,17 @@ def test_automatic_mode_registers_a_joiner_in_one_change_set_and_they_receive_th
     assert f"{team['alice']}: registered" in joined.out
     assert registered() == [bucket]
     assert change_sets_executed() - before == 1
+    # made through the joining stack's service role, which the central stack keeps from now on
+    deployer = (
+        session("build")
+        .client("cloudformation")
+        .describe_stack_resource(StackName="CrossAccountJoining", LogicalResourceId="CentralDeployer")[
+            "StackResourceDetail"
+        ]["PhysicalResourceId"]
+    )
+    central = stack("CrossAccountPrimary", "build")
+    assert central is not None
+    assert central["RoleARN"].endswith(f":role/{deployer}")
     # started current: the build made before joining is there when --join returns
     alice_s3 = session("alice").client("s3")
     assert alice_s3.get_object(Bucket=bucket, Key="svc/before-joining.zip")["Body"].read() == b"the current build"

@@ -40,6 +40,19 @@ RULES: dict[str, Rule] = {
         '"CloudFormation service role"',
         where=("cloudformation/access.py", "cloudformation/requests.py"),
     ),
+    "stack-role": Rule(
+        "(moto forgot it) a stack updated through a change set with a service role, then updated again without one",
+        "the stack keeps the role (DescribeStacks RoleARN) and every later operation runs as it",
+        'CloudFormation API reference, CreateChangeSet, RoleARN: "CloudFormation uses this role for all future '
+        'operations on the stack"',
+        where=("cloudformation/change_sets.py", "cloudformation/failures.py"),
+    ),
+    "change-set-type": Rule(
+        "(moto made it a CREATE) a change set of an existing stack made without a ChangeSetType",
+        "an UPDATE of the stack: executed, the stack ends UPDATE_COMPLETE with the new template",
+        'CloudFormation API reference, CreateChangeSet, ChangeSetType: "By default, CloudFormation specifies UPDATE"',
+        where=("cloudformation/change_sets.py",),
+    ),
     "one-bucket-policy": Rule(
         "a second AWS::S3::BucketPolicy for a bucket that already has a policy",
         'the resource fails: "Bucket Policy Already Exists" (HandlerErrorCode: AlreadyExists)',

@@ -10,7 +10,7 @@ from typing import Any
 
 from xacct.core.create_only import CREATE_ONLY
 from xacct.sandbox.cloudformation import failures
-from xacct.sandbox.cloudformation._moto import CloudFormationError, cfn_models
+from xacct.sandbox.cloudformation._moto import CloudFormationError, cfn_models, cfn_responses
 from xacct.sandbox.patching import around, replace
 
 
@@ -33,6 +33,7 @@ def install_gaps() -> None:
 
 def install_rules() -> None:
     _requests_once()
+    _update_by_default()
 
 
 def find(backend: Any, change_set_name: str) -> Any:
@@ -71,7 +72,9 @@ def _execute_and_delete() -> None:
                 except failures.ResourceFailed as failure:
                     failures.roll_back_create(stack, failure)
         else:
-            stack.update(change_set.template, role_arn=stack.role_arn, parameters=change_set.parameters)
+            # Rule `stack-role`: the change set's role becomes the stack's, for all future operations.
+            role = change_set.role_arn or stack.role_arn
+            stack.update(change_set.template, role_arn=role, parameters=change_set.parameters)
         change_set.execution_status = "EXECUTE_COMPLETE"
         if stack.status in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
             register_exports(self, stack)
@@ -137,3 +140,16 @@ def _requests_once() -> None:
         if any(cs.change_set_name == change_set_name and cs.stack_name == stack_name for cs in held):
             raise ChangeSetAlreadyExists(f"ChangeSet {change_set_name} already exists")
         return original(self, stack_name, change_set_name, *args, **kwargs)
+
+
+def _update_by_default() -> None:
+    """Rule `change-set-type`: a change set without a ChangeSetType is an UPDATE (CloudFormation API
+    reference, CreateChangeSet: "By default, CloudFormation specifies UPDATE"); moto made it a CREATE,
+    which built the existing stack again."""
+
+    @around(cfn_responses.CloudFormationResponse, "create_change_set")
+    def create_change_set(original: Any, self: Any) -> Any:
+        if self._get_param("ChangeSetType") is None:
+            given = self._get_param
+            self._get_param = lambda name, if_none=None: "UPDATE" if name == "ChangeSetType" else given(name, if_none)
+        return original(self)

@@ -139,7 +139,8 @@ def install() -> None:
                tags: Any = None) -> None:  # fmt: skip
         before = Before.of(self)
         try:
-            original(self, template, role_arn, parameters, tags)
+            # Rule `stack-role`: an update without a role keeps the stack's (moto's forgot it).
+            original(self, template, role_arn or self.role_arn, parameters, tags)
         except ResourceFailed as failure:
             _resource_event(self, failure, "UPDATE_FAILED")
             roll_back_update(self, before, f"The following resource(s) failed to update: [{failure.logical_id}].")
