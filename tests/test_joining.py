@@ -156,6 +156,7 @@ def test_approval_mode_holds_a_request_until_approved(team: dict[str, Any]) -> N
     assert joined.code == 0, joined.out + joined.err
     assert f"{team['alice']}: pending" in joined.out
     assert registered() == []
+    assert '"waiting": 1' in run_cli(*PLATFORM, "--status", "--json").out
     listed = run_cli(*PLATFORM, "--requests", "--json")
     assert listed.code == 0, listed.err
     rows = json.loads(listed.out)["requests"]
@@ -167,6 +168,10 @@ def test_approval_mode_holds_a_request_until_approved(team: dict[str, Any]) -> N
     again = run_cli(*join_args("alice"))
     assert again.code == 0, again.out + again.err
     assert f"{team['alice']}: registered" in again.out
+    shown = json.loads(run_cli(*PLATFORM, "--status", "--json").out)
+    assert [d["account"] for d in shown["developers"]] == [team["alice"]]
+    assert shown["joining"] == {"on": True, "who": [team["ou"]], "approval": "by --approve", "waiting": 0}
+    assert f"Joining: on for {team['ou']}, registered by --approve" in run_cli(*PLATFORM, "--status").out
 
 
 def file_request(profile: str, account: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -293,3 +298,20 @@ def test_ten_join_at_once_while_two_are_onboarded_from_a_file_and_nothing_is_los
     registrar_changes = [u for u in lines if u.get("change_set")]
     assert 1 <= len(registrar_changes) <= 3, registrar_changes
     assert change_sets_executed() - before == len(registrar_changes) + 1  # and the --from's one
+
+
+def test_a_developer_holding_exactly_the_printed_join_policy_joins_and_leaves(
+    aws: Emulator, team: dict[str, Any]
+) -> None:
+    """--print-policy join: the developer's own stacks, and in the build account only the inbox."""
+    printed = run_cli("--print-policy", "join")
+    assert printed.code == 0, printed.err
+    identities.role(team["alice"], "joiner", json.loads(printed.out))
+    aws.add_profile("alice-joiner", team["alice"], role="joiner")
+    assert run_cli(*PLATFORM, "--enable-joining", team["ou"], "--auto-approve", "--yes").code == 0
+    joined = run_cli(*join_args("alice-joiner"))
+    assert joined.code == 0, joined.out + joined.err
+    assert registered() == [f"xacct-build-{team['alice']}-{REGION}"]
+    gone = run_cli("--leave", *join_args("alice-joiner")[1:])
+    assert gone.code == 0, gone.out + gone.err
+    assert registered() == []

@@ -33,7 +33,7 @@ def printed(side: str, *names: str) -> dict:  # type: ignore[type-arg]
 
 
 def test_each_policy_fits_one_managed_policy_and_grants_no_wildcard_service() -> None:
-    for side in ("build", "developer", "organization"):
+    for side in ("build", "developer", "organization", "join"):
         document = printed(side)
         assert len(re.sub(r"\s", "", json.dumps(document))) <= MANAGED_POLICY_CHARACTERS, side
         for statement in document["Statement"]:

@@ -190,10 +190,10 @@ def parser(prog: str) -> argparse.ArgumentParser:
     joining.add_argument("--reason", metavar="TEXT", help="with --reject: why, told to the developer")
     what.add_argument(
         "--print-policy",
-        choices=("build", "developer", "organization"),
+        choices=("build", "developer", "organization", "join"),
         metavar="SIDE",
         help="print the least-privilege IAM policy (JSON) the build or developer operator needs (organization: "
-        "what --ou needs beside the build one), and exit",
+        "what --ou and --enable-joining need beside the build one; join: what --join and --leave need), and exit",
     )
     what.add_argument(
         "--purge", action="store_true", help="with --remove: also delete the developer's own pipeline stacks"

@@ -288,3 +288,26 @@ def reject(central: Central, request: Request, o: Output, account: str, reason: 
     )
     o.out.print(f"{account}'s request is refused: {reason}")
     return ExitCode.OK
+
+
+def status(bctx: BuildContext) -> dict[str, Any]:
+    """For --status: whether joining is on, who may ask, how requests are decided, and how many wait."""
+    state = bctx.build_stacks().describe(joining.STACK)
+    paths = state.parameters.get("JoinPaths", "") if state.exists else ""
+    if not paths:
+        return {"on": False, "who": [], "approval": None, "waiting": 0}
+    try:
+        found = _answers(bctx)
+        waiting: int | None = sum(
+            1
+            for etag, answer, _ in found.values()
+            if answer is None or answer.request_etag != etag or answer.status == "pending"
+        )
+    except (bx.ClientError, InvalidInput):
+        waiting = None  # the inbox could not be listed with this profile: said as unknown, not as none
+    return {
+        "on": True,
+        "who": joining.who_of(paths),
+        "approval": "automatic" if state.parameters.get("AutoApprove") == "true" else "by --approve",
+        "waiting": waiting,
+    }

@@ -26,6 +26,9 @@ def run(central: Central, request: Request, o: Output, save_to: Path | None) -> 
     arrived = deliveries.read(ctx.build.logs, central.stack, [e.bucket for e in registry.entries])
     for developer in data["developers"]:
         developer.update(arrived.get(developer["bucket"], {"last_delivery": None, "last_failure": None}))
+    from xacct.commands import joining
+
+    data["joining"] = joining.status(ctx)
     if request.json:
         o.out.file.write(json.dumps(data, indent=2) + "\n")
     else:

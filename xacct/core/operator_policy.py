@@ -17,10 +17,10 @@ from typing import Any, Literal
 from xacct.core.answers import DevStacks, Kind
 from xacct.core.handler_permissions import HANDLER_PERMISSIONS
 from xacct.core.state import declared_types
-from xacct.core.templates import KINDS, template
+from xacct.core.templates import KINDS, joining_template, template
 
-Side = Literal["build", "developer", "organization"]
-SIDES: tuple[Side, ...] = ("build", "developer", "organization")
+Side = Literal["build", "developer", "organization", "join"]
+SIDES: tuple[Side, ...] = ("build", "developer", "organization", "join")
 
 STACK_READS = [
     "cloudformation:DescribeStacks",
@@ -42,9 +42,10 @@ def _statement(sid: str, actions: list[str], resources: list[str] | str, **extra
     return {"Sid": sid, "Effect": "Allow", "Action": sorted(set(actions)), "Resource": resources, **extra}
 
 
-def on_behalf(kinds: list[Kind]) -> dict[str, Any]:
-    """What CloudFormation's handlers call as the operator, for the templates' resource types."""
-    types = {t for kind in kinds for _, t in declared_types(template(kind))}
+def on_behalf(kinds: list[Kind], *more: str) -> dict[str, Any]:
+    """What CloudFormation's handlers call as the operator, for the templates' resource types (the
+    stock templates of `kinds`, and the template texts of `more`)."""
+    types = {t for body in [*(template(kind) for kind in kinds), *more] for _, t in declared_types(body)}
     actions = {a for t in types for handler in HANDLER_PERMISSIONS.get(t, {}).values() for a in handler}
     return _statement(
         "CloudFormationOnYourBehalf",
@@ -57,7 +58,11 @@ def on_behalf(kinds: list[Kind]) -> dict[str, Any]:
 def build_policy(partition: str = "aws", central_stack: str = "CrossAccountPrimary") -> dict[str, Any]:
     p = partition
     statements = [
-        _statement("CentralStack", STACK_READS + CHANGE_SETS, f"arn:{p}:cloudformation:*:*:stack/{central_stack}/*"),
+        _statement(
+            "CentralStack",
+            STACK_READS + CHANGE_SETS,
+            [f"arn:{p}:cloudformation:*:*:stack/{n}/*" for n in (central_stack, "CrossAccountJoining")],
+        ),
         _statement(
             "CentralLease",
             ["ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"],
@@ -83,7 +88,39 @@ def build_policy(partition: str = "aws", central_stack: str = "CrossAccountPrima
             ["iam:ListAttachedRolePolicies", "iam:GetPolicy", "iam:GetPolicyVersion"],
             [f"arn:{p}:iam::*:role/{central_stack}-ReplicationRole-*", f"arn:{p}:iam::*:policy/{central_stack}-*"],
         ),
-        on_behalf(["CrossAccountPrimary"]),
+        # Joining: its inbox (--requests, --approve, --reject, --status); --enable-joining needs the
+        # organization policy beside this one.
+        _statement(
+            "JoiningInbox",
+            ["s3:ListBucket", "s3:GetObject", "s3:PutObject"],
+            f"arn:{p}:s3:::xacct-join-*",  # the inbox and its objects: IAM's * spans the "/"
+        ),
+        on_behalf(["CrossAccountPrimary"], joining_template()),
+    ]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def join_policy(partition: str = "aws") -> dict[str, Any]:
+    """`--join` and `--leave`: the developer's own stacks, and in the build account nothing but the
+    inbox: the published facts, this account's request and this account's answer."""
+    p = partition
+    mine = "${aws:PrincipalAccount}"
+    developer = developer_policy(partition)["Statement"]
+    kept = [
+        s
+        for s in developer
+        if s["Sid"] in ("DeveloperStacks", "AccountExports", "LargeTemplates", "StageLargeTemplates")
+    ]
+    statements = [
+        *kept,
+        _statement("ReadOwnPrimaryStack", ["s3:GetBucketPolicy"], f"arn:{p}:s3:::xacct-build-*"),
+        _statement(
+            "ReadTheFacts",
+            ["s3:GetObject"],
+            [f"arn:{p}:s3:::xacct-join-*/facts.json", f"arn:{p}:s3:::xacct-join-*/answers/{mine}/*"],
+        ),
+        _statement("FileOwnRequest", ["s3:PutObject"], f"arn:{p}:s3:::xacct-join-*/requests/{mine}/*"),
+        on_behalf(list(KINDS)),
     ]
     return {"Version": "2012-10-17", "Statement": statements}
 
@@ -151,15 +188,22 @@ ORGANIZATION_READS = [
 
 
 def organization_policy(partition: str = "aws") -> dict[str, Any]:
-    """`--ou`: the organization read (Organizations' List and Describe calls are authorized on the
-    organization as a whole), and the OU's stack sets, `xacct-ou-*`, with their instances in the
-    OU's accounts (`stackset-target`) and the resource types they deploy (`type/resource`); StackSets
-    makes the stacks in the member accounts with its own service-linked roles."""
+    """`--ou` and `--enable-joining`: the organization read (Organizations' List and Describe calls are
+    authorized on the organization as a whole); the OU's stack sets, `xacct-ou-*`, with their instances
+    in the OU's accounts (`stackset-target`) and the resource types they deploy (`type/resource`), which
+    StackSets makes in the member accounts with its own service-linked roles; the registrar's code."""
     p = partition
     statements = [
         _statement("ReadTheOrganization", ORGANIZATION_READS, "*"),
         # --verify --all finds the OU accounts' stacks through the stack sets; listing takes no resource.
         _statement("FindTheOusStackSets", ["cloudformation:ListStackSets"], "*"),
+        # --enable-joining: the registrar's code, staged where CloudFormation's Lambda reads it.
+        _statement(
+            "StageRegistrarCode",
+            ["s3:ListBucket", "s3:CreateBucket", "s3:PutBucketPublicAccessBlock", "s3:PutLifecycleConfiguration"],
+            f"arn:{p}:s3:::xacct-templates-*",
+        ),
+        _statement("StagedCode", ["s3:PutObject", "s3:GetObject"], f"arn:{p}:s3:::xacct-templates-*/*"),
         _statement(
             "TheOusStackSets",
             STACK_SET_ACTIONS,
@@ -179,6 +223,8 @@ def policy(
     """The policy for one side, for the stacks named (--central-stack, --dev-stacks), or the defaults."""
     if side == "organization":
         return organization_policy(partition)
+    if side == "join":
+        return join_policy(partition)
     if side == "build":
         return build_policy(partition, central_stack or "CrossAccountPrimary")
     return developer_policy(partition, stacks)

@@ -32,6 +32,7 @@ def show_status(o: Output, data: Mapping[str, Any]) -> None:
             say(o, head, hang=7)
             value_line(o, d["cmk"], "dim", preferred=7)
         show_arrivals(o, d)
+    show_joining(o, data.get("joining"))
     cap = data["capacity"]
     fullest = max(cap.get("limits") or [{}], key=lambda u: u.get("used", 0) / max(u.get("limit", 1), 1))
     say(
@@ -44,6 +45,22 @@ def show_status(o: Output, data: Mapping[str, Any]) -> None:
             if fullest
             else ""
         ),
+    )
+
+
+def show_joining(o: Output, joining: Mapping[str, Any] | None) -> None:
+    if not joining:
+        return
+    if not joining["on"]:
+        say(o, "Joining: off (--enable-joining OU_ID lets developers of an OU join on their own)")
+        return
+    waiting = joining["waiting"]
+    count = "unknown (the inbox could not be listed)" if waiting is None else str(waiting)
+    say(
+        o,
+        ("Joining: on", "green"),
+        f" for {', '.join(joining['who'])}, registered {joining['approval']}; requests waiting: {count}"
+        + (" (--requests lists them)" if waiting else ""),
     )
 
 
