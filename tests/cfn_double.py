@@ -84,6 +84,11 @@ class CloudFormationDouble:
         double = self
 
         class Handler(BaseHTTPRequestHandler):
+            # HTTP/1.1, as AWS's endpoints speak it: botocore sends an S3 upload with "Expect:
+            # 100-continue" and, from an HTTP/1.0 server that never says "100 Continue", waits a
+            # second before sending the body; AWS answers at once.
+            protocol_version = "HTTP/1.1"
+
             def do_POST(self) -> None:
                 double._handle(self)
 

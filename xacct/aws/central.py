@@ -16,6 +16,7 @@ Three layers, because the lists belong to every developer:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -60,14 +61,22 @@ class CentralUpdate:
     """Apply a merge or removal to the central stack's lists, exactly once."""
 
     def __init__(
-        self, stacks: Stacks, ssm: Any, stack: str, progress: Progress, created: Callable[[], object] | None = None
+        self,
+        stacks: Stacks,
+        ssm: Any,
+        stack: str,
+        progress: Progress,
+        created: Callable[[], object] | None = None,
+        *,
+        held: Lease | None = None,
     ) -> None:
         self.stacks, self.ssm, self.stack, self.progress = stacks, ssm, stack, progress
         self.created = created  # told when CloudFormation has the change set
+        self.held = held  # the lease, when the caller holds it already (the registrar: checks under it)
 
     def run(self, compute: Callable[[reg.Registry], reg.Change]) -> reg.Change:
-        lease = Lease(self.ssm, self.stack, self.progress, self.stacks.poller.sleep)
-        with lease.held():
+        lease = self.held or Lease(self.ssm, self.stack, self.progress, self.stacks.poller.sleep)
+        with contextlib.nullcontext(lease) if self.held else lease.held():
             last: str = ""
             for _attempt in range(ATTEMPTS):
                 state = self.stacks.wait_until_idle(self.stack, self.progress)

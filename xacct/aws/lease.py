@@ -94,6 +94,10 @@ class Holder:
         return False
 
 
+class Yielded(Exception):
+    """The lease was left to its holder, which does the waiter's work (Lease.yield_to)."""
+
+
 @dataclass(frozen=True)
 class Seen:
     holder: Holder
@@ -175,6 +179,9 @@ class Lease:
     wall: Callable[[], float] = time.time  # for what people read
     me: Holder = field(default_factory=Holder.me)
     lost: str | None = None  # who holds it instead, once it was lost
+    # Asked of each live holder while waiting: True gives up (Yielded), for a waiter whose work that
+    # holder will do anyway (the registrar's invocations: xacct/function/registrar.py).
+    yield_to: Callable[[Seen], bool] | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -205,6 +212,8 @@ class Lease:
                 continue
             if seen.holder.token == self.me.token:
                 break  # ours: the response to our own PutParameter was lost
+            if self.yield_to is not None and self.yield_to(seen):
+                raise Yielded(seen.holder.who)
             now = self.clock()
             # The value too: a lease deleted and created again starts again at version 1.
             if watched is None or watched[0] != (seen.version, seen.raw):

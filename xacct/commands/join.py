@@ -41,20 +41,25 @@ def read_answer(s3: Any, inbox: str, account: str) -> Answer | None:
         raise
 
 
+def decided(answer: Answer) -> bool:
+    return answer.status in ("registered", "refused", "left")
+
+
 def wait(
-    read: Any, wanted: dict[str, str], o: Output, *, settled: tuple[str, ...] = ("registered", "refused")
+    read: Any, wanted: dict[str, str], o: Output, *, settled: Any = decided, what: str = "the registrar's answer"
 ) -> dict[str, Answer]:
-    """Each account's answer to the request it filed (its ETag), once it is one of `settled`."""
+    """Each account's answer to the request it filed (its ETag), once `settled` holds for it."""
     deadline = time.monotonic() + ANSWER_SECONDS
     found: dict[str, Answer] = {}
     delay = 0.25
-    with common.waiting(o, f"waiting for the registrar's answer ({len(wanted)})"):
+    o.info(f"waiting for {what} ({', '.join(wanted)})")
+    with common.waiting(o, f"waiting for {what}"):
         while len(found) < len(wanted):
             for account, etag in wanted.items():
                 if account in found:
                     continue
                 answer = read(account)
-                if answer is not None and answer.request_etag == etag and answer.status in settled:
+                if answer is not None and answer.request_etag == etag and settled(answer):
                     found[account] = answer
             if len(found) == len(wanted):
                 break
@@ -73,7 +78,10 @@ def report(o: Output, answers: dict[str, Answer], prog: str) -> int:
     worst = ExitCode.OK
     for account, answer in sorted(answers.items()):
         say(o, (f"{account}: {answer.status}", "bold"), f" — {answer.reason}")
-        if answer.synced:
+        synced = answer.synced
+        if synced.get("skipped") or synced.get("error"):
+            say(o, f"  not started current: {synced.get('skipped') or synced.get('error')}")
+        elif synced:
             copied = answer.synced.get("copied", 0)
             current = answer.synced.get("already_current", 0)
             say(
@@ -148,7 +156,7 @@ def _plan(ctx: Context, action: Literal["onboard", "remove"], role: str, **rest:
     )
 
 
-def _file(ctx: Context, o: Output, filed: joining.Request, settled: tuple[str, ...]) -> Answer:
+def _file(ctx: Context, o: Output, filed: joining.Request, settled: Any) -> Answer:
     central = ctx.target.central
     inbox = joining.inbox_name(central.build.account, central.build.region)
     s3 = ctx.dev.session.client("s3", region_name=central.build.region)
@@ -167,7 +175,18 @@ def _file(ctx: Context, o: Output, filed: joining.Request, settled: tuple[str, .
             hint="ask the platform team",
         ) from exc
     etag = written["ETag"].strip('"')
-    return wait(lambda a: read_answer(s3, inbox, a), {filed.account: etag}, o, settled=settled)[filed.account]
+    answer = wait(lambda a: read_answer(s3, inbox, a), {filed.account: etag}, o, settled=settled)[filed.account]
+    if answer.status == "registered" and not answer.synced:
+        # Registered: the registrar now starts the bucket current, and says what it copied.
+        current = wait(
+            lambda a: read_answer(s3, inbox, a),
+            {filed.account: etag},
+            o,
+            settled=lambda a: bool(a.synced),
+            what="the registrar to start the bucket current",
+        )
+        answer = current[filed.account]
+    return answer
 
 
 def join(request: Request, o: Output) -> int:
@@ -195,7 +214,7 @@ def join(request: Request, o: Output) -> int:
         stacks=ctx.target.stacks.names,
         nonce=uuid.uuid4().hex,
     )
-    answer = _file(ctx, o, filed, ("registered", "refused", "pending"))
+    answer = _file(ctx, o, filed, lambda a: a.status in ("registered", "refused", "pending"))
     code_ = report(o, {account: answer}, request.prog)
     if answer.status == "pending":
         say(o, "next: the platform team approves it (--approve); run this command again to see the answer")
@@ -226,7 +245,7 @@ def leave(request: Request, o: Output) -> int:
         nonce=uuid.uuid4().hex,
         action="leave",
     )
-    answer = _file(ctx, o, filed, ("left", "refused"))
+    answer = _file(ctx, o, filed, decided)
     if answer.status != "left":
         return report(o, {filed.account: answer}, request.prog)
     build_root = planning.account_root(ctx.dev.partition, ctx.target.build.account)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ import boto3
 import botocore.config
 import botocore.exceptions as bx
 
-from xacct.aws import backfill
+from xacct.aws import backfill, lease
 from xacct.aws.central import CentralUpdate
 from xacct.aws.stacks import Stacks
 from xacct.core import capacity, joining, limits, policies
@@ -30,6 +31,10 @@ from xacct.core.joining import Answer, Check, Request
 from xacct.errors import XacctError
 
 CONFIG = botocore.config.Config(retries={"mode": "standard", "max_attempts": 8})
+REGISTRAR = "xacct-registrar"  # the lease holder's name: user@host:pid
+FRESH_SECONDS = 30.0  # a registrar's lease renewed this recently is held by a live invocation
+QUIET_SECONDS = 2.0  # a batch is gathered until no request has come for this long...
+GATHER_SECONDS = 15.0  # ...or for this long at most
 
 
 def log(**fields: Any) -> None:
@@ -58,7 +63,7 @@ class Open:
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    os.environ.setdefault("USER", "xacct-registrar")  # names the lease's holder for people
+    os.environ["USER"] = REGISTRAR  # names the lease's holder: for people, and for _another_serves
     arn = context.invoked_function_arn.split(":")
     registrar = Registrar(
         inbox=os.environ["INBOX"],
@@ -219,17 +224,70 @@ class Registrar:
         return stacks
 
     def run(self) -> dict[str, Any]:
+        """Serve the inbox, under the central stack's lease, until a pass finds nothing left to do.
+        Only the lease's holder reads and checks: an invocation that finds another invocation of this
+        function holding it leaves its request to that one, which reads the inbox again after each
+        pass, before it lets go, so requests that arrive together share one change set."""
+        done: dict[str, list[str]] = {"registered": [], "pending": [], "refused": [], "left": []}
+        ssm = boto3.client("ssm", config=CONFIG)
+        stacks = self.central()
+        while True:
+            held = lease.Lease(ssm, self.stack, LogProgress(), yield_to=self._a_registrar)
+            try:
+                held.acquire()
+            except lease.Yielded as exc:
+                log(deferred=f"{exc} holds the lease and serves the inbox before it lets go")
+                return done
+            try:
+                registered = self.serve(done, ssm, stacks, held)
+            finally:
+                held.release()
+            if registered is None:
+                return done
+            self.start_current(stacks, registered)
+
+    def _a_registrar(self, seen: lease.Seen) -> bool:
+        """The lease is held by a live invocation of this function. Its renewal is compared with this
+        clock: both are Lambda's, which AWS keeps in time (the command line never compares clocks)."""
+        if not seen.holder.who.startswith(f"{REGISTRAR}@"):
+            return False
+        try:
+            renewed = float(json.loads(seen.raw).get("renewed", 0))
+        except (ValueError, AttributeError):
+            return False
+        return time.time() - renewed < FRESH_SECONDS
+
+    def quiet(self) -> None:
+        """Wait (under the lease) until no request has arrived for QUIET_SECONDS, at most
+        GATHER_SECONDS: developers who join together (an OU's new accounts, a team's first day)
+        file their requests seconds apart, and a change set costs more than the wait."""
+        deadline = time.time() + GATHER_SECONDS
+        while time.time() < deadline:
+            times = [item["LastModified"].timestamp() for item in self._keys("requests/")]
+            wait = (max(times) + QUIET_SECONDS - time.time()) if times else 0
+            if wait <= 0:
+                return
+            time.sleep(min(wait, deadline - time.time(), QUIET_SECONDS))
+
+    def serve(
+        self, done: dict[str, list[str]], ssm: Any, stacks: Any, held: lease.Lease
+    ) -> list[tuple[Open, list[Check]]] | None:
+        """One pass over the inbox: each open request checked and answered; those ready registered in
+        one change set. What it registered (to start current), or None when it changed nothing."""
+        self.quiet()
         opened = self.open_requests()
         if not opened:
-            return {"registered": [], "pending": [], "refused": []}
-        stacks = self.central()
+            return None
         state = stacks.describe(self.stack)
         role = state.outputs.get("ReplicationRoleArn", "")
         approved = self.approved()
         before = reg.parse(state.parameters, self.partition)
+        joins = [o.request for o in opened if o.request is not None and o.request.action == "join"]
+        with ThreadPoolExecutor(max_workers=8) as pool:  # each check is a few calls to another account
+            results = list(pool.map(lambda r: self.check(r, role), joins))
+        checked = {r.account: c for r, c in zip(joins, results, strict=True)}
         ready: list[tuple[Open, list[Check]]] = []
         leaving: list[Open] = []
-        done: dict[str, list[str]] = {"registered": [], "pending": [], "refused": [], "left": []}
         for item in opened:
             if item.request is None:
                 self.answer(item.account, Answer("refused", item.problem, item.etag))
@@ -238,34 +296,39 @@ class Registrar:
             if item.request.action == "leave":
                 leaving.append(item)
                 continue
-            checks = self.check(item.request, role)
+            checks = checked[item.account]
             failed = joining.first_failure(checks)
             if failed is not None:
-                self.answer(
-                    item.account, Answer("refused", f"{failed.name}: {failed.detail}", item.etag, tuple(checks))
-                )
+                reason = f"{failed.name}: {failed.detail}"
+                self.answer(item.account, Answer("refused", reason, item.etag, tuple(checks)))
                 done["refused"].append(item.account)
             elif item.request.entry(self.partition) in before.entries:
                 reason = f"{item.request.bucket} is registered in {self.stack}"
-                self.answer(item.account, Answer("registered", reason, item.etag, tuple(checks)))
+                kept = {"skipped": "registered before this request (--sync starts a bucket current again)"}
+                self.answer(item.account, Answer("registered", reason, item.etag, tuple(checks), kept))
                 done["registered"].append(item.account)
             elif self.auto or approved.get(item.account) == item.etag:
                 ready.append((item, checks))
             elif item.answer is None or item.answer.status != "pending" or item.answer.request_etag != item.etag:
-                self.answer(
-                    item.account,
-                    Answer("pending", "waiting for the platform team's --approve", item.etag, tuple(checks)),
-                )
+                waiting = Answer("pending", "waiting for the platform team's --approve", item.etag, tuple(checks))
+                self.answer(item.account, waiting)
                 done["pending"].append(item.account)
-        if ready or leaving:
-            self.register(stacks, ready, leaving, done)
-        return done
+        if not (ready or leaving):
+            return None
+        return self.register(stacks, ssm, held, ready=ready, leaving=leaving, done=done)
 
     def register(
-        self, stacks: Any, ready: list[tuple[Open, list[Check]]], leaving: list[Open], done: dict[str, list[str]]
-    ) -> None:
+        self,
+        stacks: Any,
+        ssm: Any,
+        held: lease.Lease,
+        *,
+        ready: list[tuple[Open, list[Check]]],
+        leaving: list[Open],
+        done: dict[str, list[str]],
+    ) -> list[tuple[Open, list[Check]]] | None:
         """One central change for every join and leave at hand: leavers out first, then joiners in
-        after every entry already there."""
+        after every entry already there. Answers each; returns those registered."""
         entries = {o.account: o.request.entry(self.partition) for o, _ in ready if o.request is not None}
         left_out: list[str] = []
         gone: dict[str, list[str]] = {}
@@ -285,12 +348,11 @@ class Registrar:
             return reg.Change(before, merged.after, merged.kind if wanted else "removed", merged.message)
 
         started = time.monotonic()
-        update = CentralUpdate(stacks, boto3.client("ssm", config=CONFIG), self.stack, LogProgress())
-        change = update.run(compute)
+        change = CentralUpdate(stacks, ssm, self.stack, LogProgress(), held=held).run(compute)
         log(
             registered=len(entries) - len(left_out),
             left=sum(len(b) for b in gone.values()),
-            change_set=change.changes_anything,  # False: another invocation's change set held them already
+            change_set=change.changes_anything,
             seconds=round(time.monotonic() - started, 3),
         )
         for item in leaving:
@@ -298,8 +360,7 @@ class Registrar:
             reason = f"{', '.join(buckets)} no longer registered in {self.stack}" if buckets else "was not registered"
             self.answer(item.account, Answer("left", reason, item.etag))
             done["left"].append(item.account)
-        central = stacks.describe(self.stack)
-        lam = boto3.client("lambda", config=botocore.config.Config(read_timeout=900, retries={"max_attempts": 0}))
+        registered = []
         for item, checks in ready:
             request = item.request
             assert request is not None
@@ -308,20 +369,35 @@ class Registrar:
                 self.answer(item.account, Answer("refused", reason, item.etag, tuple(checks)))
                 done["refused"].append(item.account)
                 continue
-            synced: dict[str, Any] = {}
-            if backfill.available(central):
-                try:
-                    synced = backfill.sync(lam, central, request.bucket).to_json()
-                except XacctError as exc:
-                    synced = {"error": exc.message}
-            registered = Answer(
-                "registered",
-                f"{request.bucket} is registered in {self.stack}",
-                item.etag,
-                tuple(checks),
-                synced,
-                request.bucket,
-                request.cmk,
-            )
-            self.answer(item.account, registered)
+            reason = f"{request.bucket} is registered in {self.stack}"
+            answer = Answer("registered", reason, item.etag, tuple(checks), {}, request.bucket, request.cmk)
+            self.answer(item.account, answer)
             done["registered"].append(item.account)
+            registered.append((item, checks))
+        return registered
+
+    def start_current(self, stacks: Any, registered: list[tuple[Open, list[Check]]]) -> None:
+        """Every new developer's bucket current, in one sync for them all (outside the lease: it
+        changes no list); each answer then says what was copied."""
+        if not registered:
+            return
+        central = stacks.describe(self.stack)
+        buckets = [item.request.bucket for item, _ in registered if item.request is not None]
+        if backfill.available(central):
+            synced = self._sync(central, buckets)
+        else:
+            synced = {b: {"skipped": "the central function cannot sync"} for b in buckets}
+        for item, checks in registered:
+            request = item.request
+            assert request is not None
+            reason = f"{request.bucket} is registered in {self.stack}"
+            current = synced.get(request.bucket) or {"error": "the sync said nothing of this bucket"}
+            answer = Answer("registered", reason, item.etag, tuple(checks), current, request.bucket, request.cmk)
+            self.answer(item.account, answer)
+
+    def _sync(self, central: Any, buckets: list[str]) -> dict[str, dict[str, Any]]:
+        lam = boto3.client("lambda", config=botocore.config.Config(read_timeout=900, retries={"max_attempts": 0}))
+        try:
+            return {s.bucket: s.to_json() for s in backfill.sync_group(lam, central, buckets)}
+        except XacctError as exc:
+            return {b: {"error": exc.message} for b in buckets}
