@@ -315,3 +315,9 @@ def test_a_developer_holding_exactly_the_printed_join_policy_joins_and_leaves(
     gone = run_cli("--leave", *join_args("alice-joiner")[1:])
     assert gone.code == 0, gone.out + gone.err
     assert registered() == []
+
+
+def test_a_developer_without_a_build_profile_is_pointed_at_joining(aws: Emulator) -> None:
+    wrong = run_cli(*["--build-profile", "dev2", "--build-account", BUILD, "--build-region", REGION], "--dry-run")
+    assert wrong.code == 2
+    assert f"--join --build-account {BUILD} --build-region {REGION} --dev-profile" in wrong.err

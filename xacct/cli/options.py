@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from xacct.cli import joining_flags
+
 if TYPE_CHECKING:
     from xacct.core.request import Request
 
@@ -151,43 +153,7 @@ def parser(prog: str) -> argparse.ArgumentParser:
         action="store_true",
         help="remove the central stack's lease by hand (after typing the stack's name), when its holder is gone",
     )
-    joining = p.add_argument_group("self-service joining (with --enable-joining and --reject)")
-    mode.add_argument(
-        "--join",
-        action="store_true",
-        help="developer: deploy your stacks and ask the build account to register you (needs --build-account, "
-        "--build-region and your --dev-profile only)",
-    )
-    mode.add_argument(
-        "--leave",
-        action="store_true",
-        help="developer: out of the build account's lists through its registrar, and your grants to it withdrawn",
-    )
-    mode.add_argument(
-        "--enable-joining",
-        nargs="+",
-        metavar="WHO",
-        help="platform: let the accounts of these OUs (ou-...) or of the whole organization (o-...) ask to join",
-    )
-    mode.add_argument(
-        "--disable-joining", action="store_true", help="platform: refuse new requests; every registration stays"
-    )
-    mode.add_argument(
-        "--requests", action="store_true", help="platform: the requests that wait, or were refused, with each check"
-    )
-    mode.add_argument(
-        "--approve",
-        nargs="*",
-        metavar="ACCOUNT",
-        help="platform: register these pending requests (--all: every one) in one change set",
-    )
-    mode.add_argument("--reject", metavar="ACCOUNT", help="platform: refuse this account's request (with --reason)")
-    joining.add_argument(
-        "--auto-approve",
-        action="store_true",
-        help="with --enable-joining: register a request that passes every check at once",
-    )
-    joining.add_argument("--reason", metavar="TEXT", help="with --reject: why, told to the developer")
+    joining_flags.add(p, mode)
     what.add_argument(
         "--print-policy",
         choices=("build", "developer", "organization", "join"),
@@ -335,15 +301,9 @@ def combination_problem(args: argparse.Namespace) -> str | None:
             return f"{flag(name)} {path}: the folder {path.parent} does not exist"
     if args.json and args.markdown:
         return "--json and --markdown each choose what stdout holds: give one of them"
-    if args.reject and not args.reason:
-        return "--reject needs --reason TEXT: the developer is told why"
-    if args.approve is not None and not args.approve and not args.all:
-        return "--approve needs the accounts to approve, or --all"
-    if args.approve and args.all:
-        return "--approve takes accounts or --all, not both"
-    if (args.join or args.leave) and args.build_profile:
-        which = "--join" if args.join else "--leave"
-        return f"{which} needs no build profile: it reaches the build account only through its inbox"
+    problem = joining_flags.problem(args)
+    if problem:
+        return problem
     platform = args.enable_joining or args.disable_joining or args.requests or args.approve is not None or args.reject
     build_only = args.status or args.orphan or args.break_lease or args.adopt or (args.verify and args.all) or platform
     for name in DEVELOPER_ANSWERS:

@@ -90,7 +90,12 @@ def derive(given: Answers, defaults: Answers, identify: Identify, *, developer: 
         if expected and account != expected:
             who = f"profile {profile!r}" if profile else "the default credentials"
             label = "build" if side == "build" else "developer"
-            raise InvalidInput(f"{who} reaches account {account}, not the {label} account {expected} you gave")
+            from xacct.core.joining import join_hint
+
+            hint = join_hint(expected, answers.build_region, answers.dev_profile) if side == "build" else None
+            raise InvalidInput(
+                f"{who} reaches account {account}, not the {label} account {expected} you gave", hint=hint
+            )
         answers = replace(answers, **{f"{side}_account": account, f"{side}_region": region})
     if developer and answers.dev_account == answers.build_account:
         raise InvalidInput(

@@ -208,6 +208,15 @@ def first_failure(checks: Iterable[Check]) -> Check | None:
     return next((c for c in checks if not c.ok), None)
 
 
+def join_hint(build_account: str, build_region: str | None, dev_profile: str | None) -> str:
+    """What a developer without a profile in the build account can run instead."""
+    return (
+        "no profile of the build account? If its platform team turned joining on, join with your own: "
+        f"python onboard.py --join --build-account {build_account} --build-region {build_region or 'REGION'} "
+        f"--dev-profile {dev_profile or 'PROFILE'}"
+    )
+
+
 def facts(
     *, build_account: str, build_region: str, central_stack: str, outputs: Mapping[str, str], version: str, auto: bool
 ) -> dict[str, Any]:

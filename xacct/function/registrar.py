@@ -24,13 +24,13 @@ import botocore.exceptions as bx
 from xacct.aws import backfill, lease
 from xacct.aws.central import CentralUpdate
 from xacct.aws.stacks import Stacks
-from xacct.core import capacity, joining, limits, policies
+from xacct.core import capacity, joining
 from xacct.core import registry as reg
 from xacct.core.fleet import merge_all
 from xacct.core.joining import Answer, Check, Request
 from xacct.errors import XacctError
+from xacct.function.checks import CONFIG, Checker
 
-CONFIG = botocore.config.Config(retries={"mode": "standard", "max_attempts": 8})
 REGISTRAR = "xacct-registrar"  # the lease holder's name: user@host:pid
 FRESH_SECONDS = 30.0  # a registrar's lease renewed this recently is held by a live invocation
 QUIET_SECONDS = 2.0  # a batch is gathered until no request has come for this long...
@@ -85,7 +85,7 @@ class Registrar:
         self.partition, self.region, self.account = partition, region, account
         self.s3 = boto3.client("s3", config=CONFIG)
         self.sts = boto3.client("sts", config=CONFIG)
-        self.kms = boto3.client("kms", config=CONFIG)
+        self.checker = Checker(account, partition, self.sts, boto3.client("kms", config=CONFIG))
         self.cfn = boto3.client("cloudformation", config=CONFIG)
 
     # ---- the inbox ---------------------------------------------------------------------
@@ -140,81 +140,6 @@ class Registrar:
             ExpectedBucketOwner=self.account,
         )
         log(account=account, status=answer.status, reason=answer.reason)
-
-    # ---- the checks --verify makes ------------------------------------------------------
-
-    def check(self, request: Request, replication_role: str) -> list[Check]:
-        checks = joining.static_checks(request)
-        if joining.first_failure(checks):
-            return checks
-        reader = f"arn:{self.partition}:iam::{request.account}:role/xacct-verify-{self.account}-{request.region}"
-        try:
-            creds = self.sts.assume_role(RoleArn=reader, RoleSessionName="xacct-registrar")["Credentials"]
-        except bx.ClientError as exc:
-            detail = f"cannot assume {reader} ({exc.response['Error']['Code']}): CrossAccountDeveloper is not deployed"
-            return [*checks, Check("developer stacks", False, detail)]
-        view = boto3.Session(
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
-            region_name=request.region,
-        )
-        checks.append(self._bucket(view.client("s3", config=CONFIG), request, replication_role))
-        # The key answers the build account only if its policy admits it: asked first, it names the
-        # refusal a reviewer acts on; then its policy, read as --verify reads it, for each action.
-        checks.append(self._key_answers(request))
-        if checks[-1].ok:
-            checks.append(self._key_policy(view.client("kms", config=CONFIG), request))
-        return checks
-
-    def _bucket(self, s3: Any, request: Request, role: str) -> Check:
-        name = "bucket owner and policy"
-        try:
-            policy = s3.get_bucket_policy(Bucket=request.bucket, ExpectedBucketOwner=request.account)["Policy"]
-        except bx.ClientError as exc:
-            code = exc.response["Error"]["Code"]
-            if code == "NoSuchBucketPolicy":
-                return Check(name, False, f"{request.bucket} has no policy: it does not admit {role}")
-            if code == "NoSuchBucket":
-                return Check(name, False, f"{request.bucket} does not exist")
-            return Check(
-                name,
-                False,
-                f"{request.bucket} is not the build bucket of account {request.account} "
-                f"(S3 answered {code} to its owner, ExpectedBucketOwner {request.account})",
-            )
-        artifact = f"arn:{self.partition}:s3:::{request.bucket}/x"
-        lacking = [a for a in limits.WRITE_ACTIONS if not policies.admits(policy, role, a, artifact)]
-        if lacking:
-            return Check(name, False, f"the policy of {request.bucket} does not give {role} {', '.join(lacking)}")
-        return Check(name, True, f"{request.bucket} is account {request.account}'s and admits {role}")
-
-    def _key_policy(self, kms: Any, request: Request) -> Check:
-        name = "key admits the build account"
-        root = f"arn:{self.partition}:iam::{self.account}:root"
-        try:
-            policy = kms.get_key_policy(KeyId=request.cmk, PolicyName="default")["Policy"]
-        except bx.ClientError as exc:
-            return Check(name, False, f"cannot read the policy of {request.cmk}: {exc.response['Error']['Code']}")
-        lacking = [a for a in limits.KEY_ACTIONS if not policies.admits_account(policy, root, a)]
-        if lacking:
-            return Check(name, False, f"the key policy of {request.cmk} does not give {root} {', '.join(lacking)}")
-        return Check(name, True, f"{root} may {', '.join(limits.KEY_ACTIONS)} with {request.cmk}")
-
-    def _key_answers(self, request: Request) -> Check:
-        name = "key answers the build account"
-        try:
-            meta = self.kms.describe_key(KeyId=request.cmk)["KeyMetadata"]
-        except bx.ClientError as exc:
-            code = exc.response["Error"]["Code"]
-            return Check(
-                name,
-                False,
-                f"{request.cmk} refused the build account ({code}): its policy does not admit {self.account}",
-            )
-        if meta.get("KeyState") != "Enabled":
-            return Check(name, False, f"{request.cmk} is {meta.get('KeyState')}")
-        return Check(name, True, f"{request.cmk} is enabled and answers {self.account}")
 
     # ---- registration --------------------------------------------------------------------
 
@@ -284,7 +209,7 @@ class Registrar:
         before = reg.parse(state.parameters, self.partition)
         joins = [o.request for o in opened if o.request is not None and o.request.action == "join"]
         with ThreadPoolExecutor(max_workers=8) as pool:  # each check is a few calls to another account
-            results = list(pool.map(lambda r: self.check(r, role), joins))
+            results = list(pool.map(lambda r: self.checker.check(r, role), joins))
         checked = {r.account: c for r, c in zip(joins, results, strict=True)}
         ready: list[tuple[Open, list[Check]]] = []
         leaving: list[Open] = []

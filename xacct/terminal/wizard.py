@@ -152,6 +152,12 @@ class Wizard:
                 self.answers = replace(self.answers, **{f"{side}_account": account})
                 return
             self._say(f"  [bold yellow]![/] {escape(problem)}")
+            expected = self.given.build_account
+            if side == "build" and expected and not any(p.account == expected for p in found):
+                from xacct.core.joining import join_hint
+
+                hint = join_hint(expected, self.answers.build_region, self.answers.dev_profile)
+                self._say(f"  {escape(hint)}")
             if not found:
                 raise InvalidInput(f"{problem}; and no profile is configured to pick instead")
             q = next(q for q in QUESTIONS if q.name == f"{side}_profile")
