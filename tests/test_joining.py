@@ -321,3 +321,17 @@ def test_a_developer_without_a_build_profile_is_pointed_at_joining(aws: Emulator
     wrong = run_cli(*["--build-profile", "dev2", "--build-account", BUILD, "--build-region", REGION], "--dry-run")
     assert wrong.code == 2
     assert f"--join --build-account {BUILD} --build-region {REGION} --dev-profile" in wrong.err
+
+
+def test_enabling_joining_is_planned_as_json_or_markdown_and_changes_nothing(team: dict[str, Any]) -> None:
+    planned = run_cli(*PLATFORM, "--enable-joining", team["ou"], "--dry-run", "--json")
+    assert planned.code == 0, planned.err
+    plan = json.loads(planned.out)
+    organization = session("build").client("organizations").describe_organization()["Organization"]["Id"]
+    assert plan["org_paths"] == [f"{organization}/*/{team['ou']}/*"]
+    assert plan["approval"] == "by --approve"
+    assert "| org paths |" in run_cli(*PLATFORM, "--enable-joining", team["ou"], "--dry-run", "--markdown").out
+    assert stack("CrossAccountJoining", "build") is None
+    foreign = run_cli(*PLATFORM, "--enable-joining", "o-aaaaaaaaaa", "--dry-run")
+    assert foreign.code == 2
+    assert "is not this account's organization" in foreign.err

@@ -40,6 +40,22 @@ def platform(central: Central, request: Request, o: Output) -> int:
     return reject(central, request, o, request.accounts[0], request.reason)
 
 
+def _shown(o: Output, request: Request, plan: dict[str, Any], lines: list[str]) -> bool:
+    """The plan as JSON, Markdown (a dry run's, for a pull request) or lines; True for a dry run,
+    which ends there."""
+    if request.json:
+        o.out.file.write(json.dumps(plan, indent=2) + "\n")
+    elif request.markdown:
+        rows = [f"| {k.replace('_', ' ')} | {', '.join(v) if isinstance(v, list) else v} |" for k, v in plan.items()]
+        o.out.file.write("\n".join(["| joining | |", "| --- | --- |", *rows]) + "\n")
+    else:
+        for line in lines:
+            say(o, line)
+    if request.dry_run and not (request.json or request.markdown):
+        o.out.print("dry run: nothing was changed")
+    return request.dry_run
+
+
 def _confirmed(request: Request, o: Output, question: str) -> bool:
     if request.yes:
         return True
@@ -84,10 +100,21 @@ def enable(central: Central, request: Request, o: Output, who: list[str], auto: 
         organization = _organization(bctx)
     paths = joining.org_paths(organization, who)
     mode = "registered at once" if auto else "held for --approve"
-    say(o, ("Joining: ", "bold"), f"accounts under {', '.join(who)} may ask; requests that pass every check are {mode}")
-    say(o, f"  inbox: {_inbox(bctx)}; central stack: {central.stack}")
-    if request.dry_run:
-        o.out.print("dry run: nothing was changed")
+    plan = {
+        "action": "enable-joining",
+        "who": who,
+        "organization": organization,
+        "org_paths": paths,
+        "approval": "automatic" if auto else "by --approve",
+        "inbox": _inbox(bctx),
+        "joining_stack": joining.STACK,
+        "central_stack": central.stack,
+    }
+    lines = [
+        f"Joining: accounts under {', '.join(who)} may ask; requests that pass every check are {mode}",
+        f"  inbox: {_inbox(bctx)}; central stack: {central.stack}",
+    ]
+    if _shown(o, request, plan, lines):
         return ExitCode.OK
     if not _confirmed(request, o, "Turn joining on?"):
         return ExitCode.OK
@@ -149,9 +176,9 @@ def disable(central: Central, request: Request, o: Output) -> int:
     if not state.exists or not state.parameters.get("JoinPaths"):
         o.out.print("Joining is already off: nothing was changed.")
         return ExitCode.OK
-    say(o, ("Joining off: ", "bold"), "the inbox refuses new requests; every registered developer stays registered")
-    if request.dry_run:
-        o.out.print("dry run: nothing was changed")
+    plan = {"action": "disable-joining", "inbox": _inbox(bctx), "registry": "untouched"}
+    line = "Joining off: the inbox refuses new requests; every registered developer stays registered"
+    if _shown(o, request, plan, [line]):
         return ExitCode.OK
     if not _confirmed(request, o, "Turn joining off?"):
         return ExitCode.OK
@@ -250,9 +277,9 @@ def approve(central: Central, request: Request, o: Output, accounts: list[str], 
     if not chosen:
         o.out.print("No request waits for approval: nothing was changed.")
         return ExitCode.OK
-    say(o, ("Approving: ", "bold"), ", ".join(chosen), " (one central change set, made by the registrar)")
-    if request.dry_run:
-        o.out.print("dry run: nothing was changed")
+    plan = {"action": "approve", "accounts": chosen, "central_change_sets": 1}
+    line = f"Approving: {', '.join(chosen)} (one central change set, made by the registrar)"
+    if _shown(o, request, plan, [line]):
         return ExitCode.OK
     # One object for the whole approval: the registrar reads it at once, so the accounts share one
     # change set; each names the request it approves, so a later request is never approved by it.
@@ -276,8 +303,8 @@ def reject(central: Central, request: Request, o: Output, account: str, reason: 
     etag, answer, _ = found[account]
     if answer is not None and answer.request_etag == etag and answer.status == "registered":
         raise InvalidInput(f"{account} is registered already", hint="--remove takes a developer out")
-    if request.dry_run:
-        o.out.print(f"dry run: {account}'s request would be refused ({reason}); nothing was changed")
+    plan = {"action": "reject", "accounts": [account], "reason": reason}
+    if _shown(o, request, plan, [f"Refusing {account}'s request: {reason}"]):
         return ExitCode.OK
     refused = Answer("refused", f"refused by the platform team: {reason}", etag, answer.checks if answer else ())
     bctx.build.s3.put_object(
