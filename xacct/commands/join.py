@@ -45,6 +45,11 @@ def decided(answer: Answer) -> bool:
     return answer.status in ("registered", "refused", "left")
 
 
+def current(answer: Answer) -> bool:
+    """Decided, and when registered, started current (the sync's figures are in the answer)."""
+    return answer.status in ("refused", "left") or (answer.status == "registered" and bool(answer.synced))
+
+
 def wait(
     read: Any, wanted: dict[str, str], o: Output, *, settled: Any = decided, what: str = "the registrar's answer"
 ) -> dict[str, Answer]:
@@ -79,8 +84,10 @@ def report(o: Output, answers: dict[str, Answer], prog: str) -> int:
     for account, answer in sorted(answers.items()):
         say(o, (f"{account}: {answer.status}", "bold"), f" — {answer.reason}")
         synced = answer.synced
-        if synced.get("skipped") or synced.get("error"):
-            say(o, f"  not started current: {synced.get('skipped') or synced.get('error')}")
+        if synced.get("skipped"):
+            say(o, f"  {synced['skipped']}")
+        elif synced.get("error"):
+            say(o, f"  not started current: {synced['error']}; run the same command with --sync later")
         elif synced:
             copied = answer.synced.get("copied", 0)
             current = answer.synced.get("already_current", 0)

@@ -56,6 +56,13 @@ def _shown(o: Output, request: Request, plan: dict[str, Any], lines: list[str]) 
     return request.dry_run
 
 
+def _flags(central: Central) -> str:
+    """The build answers as flags, for a command we suggest to the platform team."""
+    profile = f" --build-profile {central.build.profile}" if central.build.profile else ""
+    stack = f" --central-stack {central.stack}" if central.stack != "CrossAccountPrimary" else ""
+    return f"{profile} --build-region {central.build.region}{stack}"
+
+
 def _confirmed(request: Request, o: Output, question: str) -> bool:
     if request.yes:
         return True
@@ -155,7 +162,7 @@ def enable(central: Central, request: Request, o: Output, who: list[str], auto: 
         highlight=False,
     )
     if not auto:
-        say(o, f"  then: {request.prog} --requests --build-profile {central.build.profile or 'PROFILE'}")
+        say(o, f"  then: {request.prog}{_flags(central)} --requests")
     return ExitCode.OK
 
 
@@ -256,7 +263,11 @@ def requests(central: Central, request: Request, o: Output) -> int:
             say(o, f"  refused: {row['reason']}", hang=4)
     pending = [r["account"] for r in rows if r["status"] == "pending"]
     if pending:
-        say(o, f"next: {request.prog} --approve {' '.join(pending)} (or --all), or --reject ACCOUNT --reason TEXT")
+        where = _flags(central)
+        say(
+            o,
+            f"next: {request.prog}{where} --approve {' '.join(pending)} (or --all), or --reject ACCOUNT --reason TEXT",
+        )
     return ExitCode.OK
 
 
@@ -290,7 +301,13 @@ def approve(central: Central, request: Request, o: Output, accounts: list[str], 
         Body=body,
         ExpectedBucketOwner=central.build.account,
     )
-    answers = join.wait(lambda a: join.read_answer(bctx.build.s3, _inbox(bctx), a), {a: pending[a] for a in chosen}, o)
+    answers = join.wait(
+        lambda a: join.read_answer(bctx.build.s3, _inbox(bctx), a),
+        {a: pending[a] for a in chosen},
+        o,
+        settled=join.current,
+        what="the registrar to register them and start them current",
+    )
     return join.report(o, answers, request.prog)
 
 

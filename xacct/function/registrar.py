@@ -229,7 +229,7 @@ class Registrar:
                 done["refused"].append(item.account)
             elif item.request.entry(self.partition) in before.entries:
                 reason = f"{item.request.bucket} is registered in {self.stack}"
-                kept = {"skipped": "registered before this request (--sync starts a bucket current again)"}
+                kept = {"skipped": "registered before this request: every new build reaches it"}
                 self.answer(item.account, Answer("registered", reason, item.etag, tuple(checks), kept))
                 done["registered"].append(item.account)
             elif self.auto or approved.get(item.account) == item.etag:
