@@ -204,7 +204,7 @@ def test_a_request_for_what_is_not_the_requesters_own_is_refused_with_its_reason
     cases = {
         "another account's bucket": ({**own, "bucket": outputs["bob"]["BuildBucket"]}, f"named for account {bob}"),
         "another account's key": ({**own, "cmk": outputs["bob"]["CMK"]}, f"is in account {bob}"),
-        "a bucket another account owns": ({**own, "bucket": _bucket_of("bob")}, "is not the build bucket"),
+        "a bucket not named as --join deploys it": ({**own, "bucket": _bucket_of("bob")}, "the bucket --join deploys"),
         "a key that does not admit the build account": (
             {**own, "cmk": _closed_key("alice")},
             "its policy does not admit",
@@ -214,6 +214,12 @@ def test_a_request_for_what_is_not_the_requesters_own_is_refused_with_its_reason
         answer = file_request("alice", alice, body)
         assert answer["status"] == "refused", (case, answer)
         assert reason in answer["reason"], (case, answer["reason"])
+    # alice's bucket name taken by bob's account (hers deleted): S3 refuses it to her expected owner
+    session("alice").client("s3").delete_bucket(Bucket=own["bucket"])
+    session("bob").client("s3").create_bucket(Bucket=own["bucket"])
+    answer = file_request("alice", alice, own)
+    assert answer["status"] == "refused", answer
+    assert f"is not the build bucket of account {alice}" in answer["reason"]
     assert registered() == []
     listed = json.loads(run_cli(*PLATFORM, "--requests", "--json").out)["requests"]
     assert {r["account"]: r["status"] for r in listed} == {alice: "refused", bob: "pending"}

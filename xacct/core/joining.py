@@ -169,12 +169,17 @@ def static_checks(request: Request) -> list[Check]:
     checks = []
     problem = reg.bucket_problem(request.bucket)
     named = reg.standard_account(request.bucket)
+    expected = f"xacct-build-{request.account}-{request.region}"
     if problem:
         checks.append(Check("bucket name", False, f"{request.bucket!r}: {problem}"))
     elif named is not None and named != request.account:
         checks.append(
             Check("bucket name", False, f"{request.bucket} is named for account {named}, not {request.account}")
         )
+    elif request.bucket != expected:
+        # Joining registers what --join deploys: the stock primary stack's bucket, named for its
+        # account and region, so the name alone says where it is (S3 follows a bucket to its region).
+        checks.append(Check("bucket name", False, f"{request.bucket} is not {expected}, the bucket --join deploys"))
     else:
         checks.append(Check("bucket name", True, request.bucket))
     key_problem = reg.key_arn_problem(request.cmk)
