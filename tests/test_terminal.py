@@ -228,6 +228,7 @@ def test_ctrl_c_at_the_first_prompt_exits_130_without_a_traceback(aws: Emulator)
     assert child.exitstatus == 130
     assert "Traceback" not in output
     assert "interrupted" in output
+    assert "error:" not in output  # the person stopped it: said as what it left, not as a failure
 
 
 @pytest.mark.parametrize("env_extra", [{"NO_COLOR": "1"}, {"COLUMNS": "60"}, {"COLUMNS": "100"}])

@@ -92,21 +92,24 @@ def _run(args: argparse.Namespace, prog: str, o: Output, interactive: bool) -> i
     except KeyboardInterrupt as exc:
         from xacct import signals
 
-        o.error(f"interrupted{signals.named(exc)}; nothing was left half-done by this tool", AGAIN)
+        o.stopped(f"interrupted{signals.named(exc)}; nothing was left half-done by this tool", AGAIN)
         return signals.exit_status(exc)
     except XacctError as exc:
         if args.debug:
             import traceback
 
             traceback.print_exc()
+        if isinstance(exc, Interrupted):
+            o.stopped(exc.message, exc.hint)
+            return exc.status
         o.error(exc.message, exc.hint)
-        return exc.status if isinstance(exc, Interrupted) else exc.exit_code
+        return exc.exit_code
     except Exception as exc:
         from xacct import signals
 
         interrupt = signals.interrupt_in(exc)
         if interrupt is not None:
-            o.error(f"interrupted{signals.named(interrupt)}; nothing was left half-done by this tool", AGAIN)
+            o.stopped(f"interrupted{signals.named(interrupt)}; nothing was left half-done by this tool", AGAIN)
             return signals.exit_status(interrupt)
         if args.debug:
             raise

@@ -124,13 +124,13 @@ def parser(prog: str) -> argparse.ArgumentParser:
     p = Parser(
         prog=prog,
         # The modes and every option are listed, grouped, below; the whole list here was 12 lines.
-        usage="%(prog)s [MODE] [options]",
+        usage="%(prog)s [--MODE] [options]",
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,  # `--dry` is not `--dry-run`, and a new flag never changes what an old line meant
     )
-    what = p.add_argument_group("what to do (MODE: at most one of the first thirteen; default: onboard)")
+    what = p.add_argument_group("what to do (--MODE: one of the first thirteen at most; default: onboard)")
     mode = what.add_mutually_exclusive_group()
     mode.add_argument("--remove", action="store_true", help="offboard the developer account")
     mode.add_argument(

@@ -35,6 +35,12 @@ class Output:
         if hint:
             self.err.print(f"  next: {escape(hint)}", highlight=False, soft_wrap=True)
 
+    def stopped(self, message: str, hint: str | None = None) -> None:
+        """A run the person stopped (Ctrl-C, a declined prompt): what it left, not an "error:"."""
+        self.err.print(f"[bold yellow]{escape(message)}[/]", highlight=False, soft_wrap=True)
+        if hint:
+            self.err.print(f"  next: {escape(hint)}", highlight=False, soft_wrap=True)
+
     def info(self, message: str) -> None:
         self.err.print(message, highlight=False)
 
