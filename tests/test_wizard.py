@@ -162,6 +162,12 @@ def test_a_region_aws_does_not_have_is_refused_and_asked_again(keys: PipeInput) 
     assert result.build_region == "us-east-2"
 
 
+def test_ctrl_d_on_the_profile_picker_cancels_as_ctrl_c_does(keys: PipeInput) -> None:
+    keys.send_text("bu\x04")
+    with pytest.raises(KeyboardInterrupt):
+        wizard.ask(Answers(), defaults=Answers().with_defaults(), identify=Identities(), output=output()[0])
+
+
 def test_a_filter_that_matches_no_profile_cannot_be_submitted(keys: PipeInput) -> None:
     """Enter on a filter that matches nothing does nothing (questionary would pick the first
     profile, `base`, and fail three questions later); corrected, it picks what it matches."""

@@ -298,7 +298,8 @@ def show_summary(answers: Answers, developer: bool, output: Output | None) -> No
 
 def _filter_must_match(question: Any) -> Any:
     """Enter does nothing while the typed filter matches no choice: questionary then shows, and
-    would pick, the first of all of them (a profile nobody chose, failing questions later)."""
+    would pick, the first of all of them (a profile nobody chose, failing questions later). ^D
+    ends the picker as it ends a typed answer (questionary's select ignored it)."""
     from prompt_toolkit.filters import Condition
     from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
     from prompt_toolkit.keys import Keys
@@ -316,6 +317,7 @@ def _filter_must_match(question: Any) -> Any:
 
     held = KeyBindings()
     held.add(Keys.ControlM, eager=True, filter=Condition(unmatched))(lambda _event: None)
+    held.add(Keys.ControlD, eager=True)(lambda event: event.app.exit(exception=EOFError(), style="class:aborting"))
     app.key_bindings = merge_key_bindings([app.key_bindings, held])
     return question
 
