@@ -90,6 +90,8 @@ def test_onboarding_from_an_empty_developer_account(aws: Emulator) -> None:
     assert dev_primary["ReplicationWriterRoleArn"] == central_role
     assert "Onboarded in" in r.out
     assert primary["BuildBucket"] in r.out
+    # whom the sync started current is said, even when there was nothing to copy
+    assert f"Started current: {primary['BuildBucket']}: the build bucket holds no artifact yet" in r.out
     # Every link of the replication path holds (the two earlier developers are fictitious:
     # their buckets do not exist, so they show as orphans).
     verify = run_cli(*onboard_args(), "--verify")

@@ -51,7 +51,9 @@ def start_current(ctx: Context, o: Output, central: StackState, bucket: str) -> 
 def show(o: Output, synced: backfill.Synced) -> None:
     if not (synced.copied or synced.current or synced.failed):
         say(
-            o, ("Started current: ", "bold"), "the build bucket holds no artifact yet; each build arrives as it is made"
+            o,
+            ("Started current: ", "bold"),
+            f"{synced.bucket}: the build bucket holds no artifact yet; each build arrives as it is made",
         )
         return
     say(
