@@ -83,7 +83,8 @@ CONFIGS = [
     ("an alias bomb", BOMB.encode(), "YAML aliases are not accepted"),
     ("a list for a value", b"dev_region: [us-east-1]\n", "dev_region must be text"),
     ("over the size limit", b"# " + b"x" * 70_000 + b"\n", "is over 64 KB"),
-    ("not YAML", b"build_region: [unclosed\n", "is not valid YAML"),
+    ("not YAML", b"build_region: [unclosed\n", "is not valid YAML: line 2, column 1: expected ',' or ']'"),
+    ("bad indentation", b"developers:\n  - dev_profile: a\n   bad: x\n", "line 3, column 4: expected the end of"),
 ]
 
 
@@ -97,6 +98,8 @@ def test_bad_config_files_are_refused_in_one_line(
     assert r.code == 2, (case, r.err)
     assert message in r.err, (case, r.err)
     assert "Traceback" not in r.err
+    assert "<unicode string>" not in r.err  # the parser's internals are not the person's
+    assert "<block" not in r.err
     assert len(r.err.splitlines()) <= 2  # the error, and at most one "next:" line
     assert calls == []
 

@@ -34,7 +34,30 @@ def parse_yaml(text: str, source: str) -> Any:
     try:
         return yaml.load(text, Loader=Loader)
     except yaml.YAMLError as exc:
-        raise InvalidInput(f"{source} is not valid YAML: {' '.join(str(exc).split())}") from exc
+        raise InvalidInput(f"{source} is not valid YAML: {yaml_problem(exc)}", hint=YAML_HINT) from exc
+
+
+YAML_HINT = "keys start a line as `name: value`; a list's items start `- ` and line up under one another"
+# PyYAML's names for what it expected or found, in a person's words.
+_TOKENS = {
+    "<block end>": "the end of the list or mapping (check the indentation)",
+    "<block mapping start>": "a new `key: value` line",
+    "<block sequence start>": "a new list",
+    "<stream end>": "the end of the file",
+    "<document start>": "a new document",
+    "<scalar>": "a value",
+}
+
+
+def yaml_problem(exc: Any) -> str:
+    """Where the YAML went wrong (line and column) and what was wrong, without PyYAML's internals
+    ("<unicode string>", its token names)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = str(getattr(exc, "problem", "") or "").strip() or " ".join(str(exc).split())
+    for token, words in _TOKENS.items():
+        problem = problem.replace(f"'{token}'", words).replace(token, words)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return where + problem
 
 
 def read_text(path: Path, limit: int = CONFIG_LIMIT) -> str:
