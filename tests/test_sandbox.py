@@ -154,3 +154,19 @@ def test_ctrl_c_while_the_sandbox_applies_says_to_run_the_sandbox_again(home: Pa
     assert "--build-profile sandbox-build" not in err  # no command for profiles that are gone
     assert "Traceback" not in err
     untouched(home)
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--dev-profile", "the-users-own"], "the sandbox's profiles are sandbox-build, sandbox-developer"),
+        (["--build-account", "999999999999"], "its accounts: 111111111111 (sandbox-build)"),
+        (["--build-region", "us-east-9"], "did you mean us-east-2?"),
+    ],
+)
+def test_sandbox_refuses_what_it_cannot_take_before_its_emulator_starts(home: Path, args: list[str], said: str) -> None:
+    r = sandbox(*args, "--yes", home=home)
+    assert r.returncode == 2, r.stderr
+    assert said in r.stderr
+    assert "starting an embedded AWS emulator" not in r.stderr  # refused first, without the seconds it takes
+    untouched(home)

@@ -205,6 +205,29 @@ def show_outcome(o: Output, before: dict[str, str], after: dict[str, str], dev_r
         say(o, f"  stacks in the {account} account: {', '.join(names) or 'none'}", hang=4)
 
 
+def check_before_start(request: Request, profiles: dict[str, str]) -> None:
+    """What can be refused without the emulator is refused before it starts (it takes seconds): the
+    answers and the --config file as every run checks them, and profiles and accounts the sandbox
+    does not have, with the ones it has."""
+    from xacct.commands.resolve import given_answers
+
+    given = given_answers(request)
+    names = ", ".join(profiles)
+    for side in ("build", "dev"):
+        profile = getattr(given, f"{side}_profile")
+        if profile and profile not in profiles:
+            raise InvalidInput(
+                f"--{side}-profile {profile}: the sandbox has no such profile",
+                hint=f"the sandbox's profiles are {names}; or leave the flag out",
+            )
+        account = getattr(given, f"{side}_account")
+        if account and account not in profiles.values():
+            accounts = ", ".join(f"{a} ({p})" for p, a in profiles.items())
+            raise InvalidInput(
+                f"--{side}-account {account}: the sandbox has no such account", hint=f"its accounts: {accounts}"
+            )
+
+
 def run_sandbox(request: Request, o: Output, interactive: bool) -> int:
     """The request, against an embedded emulator with the sandbox's answers as defaults."""
     if request.apply_plan is not None:
@@ -214,6 +237,7 @@ def run_sandbox(request: Request, o: Output, interactive: bool) -> int:
             hint="save and apply plans against real accounts; in the sandbox, --dry-run --out shows what a plan holds",
         )
     profiles = {"sandbox-build": BUILD, "sandbox-developer": DEV, **{p: a for p, (a, _) in TEAM.items()}}
+    check_before_start(request, profiles)
     machine = request.json or request.markdown  # what is read by a program stays only that
     if not machine:
         o.info("[dim]sandbox: starting an embedded AWS emulator (moto): a build account, yours, two teammates'[/]")
