@@ -97,3 +97,19 @@ def test_a_second_run_with_nothing_changed_has_nothing_to_do() -> None:
     )  # fmt: skip
     assert p.nothing_to_do
     assert p.after == p.before
+
+
+def test_the_ou_confirmation_total_counts_what_the_plan_holds() -> None:
+    from xacct.core.preview import ou_total
+
+    document = {
+        "accounts_joining": ["1", "2", "3"],
+        "accounts_leaving": ["4"],
+        "stack_instances_to_create": ["1", "2", "3"],
+        "stack_instances_to_remove": ["4"],
+        "stack_set_action": "create",
+    }
+    assert ou_total(document) == (
+        "Plan: 3 accounts joining, 1 leaving: 3 stack instances to create, 1 to remove (stack set: create); "
+        "central: one change set"
+    )

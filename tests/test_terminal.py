@@ -296,3 +296,22 @@ def test_a_central_stack_the_build_account_lacks_is_said_and_asked_again_in_plac
     child.send("\r")
     child.expect("dry run: nothing was changed")
     assert finish(child) == 0
+
+
+def test_a_batch_confirmation_has_its_one_line_total_right_above_it(aws: Emulator, tmp_path: Path) -> None:
+    deploy_central([fake_entry(1)])
+    team = tmp_path / "team.yaml"
+    team.write_text(
+        f"build_profile: build\nbuild_region: {REGION}\ndevelopers:\n  - dev_profile: dev1\n  - dev_profile: dev2\n"
+    )
+    child = spawn("--from", str(team), width=100)
+    child.expect(r"Onboard these 2 developers\?")
+    flat = " ".join(" ".join(screen(child)).split())
+    assert re.search(
+        r"Plan: 2 developers in 2 accounts: 6 stacks to create, 0 to update, 0 to delete; central: 2 added to the "
+        r"lists in one change set \? Onboard",
+        flat,
+    ), flat[-400:]
+    child.send("n")
+    assert finish(child) == 0
+    assert len(central_entries()) == 1  # declined: nothing changed

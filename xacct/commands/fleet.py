@@ -23,7 +23,7 @@ from xacct.aws.reads import BuildContext, Context, read
 from xacct.commands import common, onboard
 from xacct.commands.resolve import Reached, derive
 from xacct.core import fleet as fl
-from xacct.core import planning
+from xacct.core import planning, preview
 from xacct.core import registry as reg
 from xacct.core.answers import Answers, Central, Onboarding
 from xacct.core.plan import Plan
@@ -33,6 +33,7 @@ from xacct.core.saved import Saved, check_current, check_plan, inputs, make
 from xacct.core.state import StackState
 from xacct.core.words import counted, these
 from xacct.errors import ExitCode, Interrupted, InvalidInput, XacctError
+from xacct.terminal import render
 from xacct.terminal.fleet_progress import CENTRAL, FleetLines, FleetLive
 from xacct.terminal.output import Output
 from xacct.terminal.progress import LineProgress
@@ -143,6 +144,7 @@ def run(request: Request, o: Output, interactive: bool, saved: Saved | None = No
         return ExitCode.OK
     if not request.yes:
         show(o, plans, change)  # the whole plan it approves is on the screen before the question
+        render.total(o, preview.fleet_total([m.plan for m in plans if m.plan], change))
     if not request.yes and not common.confirm(f"Onboard {these(len(plans))}?"):
         o.out.print("Declined: nothing was changed.")
         return ExitCode.OK

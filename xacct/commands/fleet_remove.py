@@ -13,13 +13,14 @@ from concurrent.futures import ThreadPoolExecutor
 from xacct.aws.central import CentralUpdate
 from xacct.aws.reads import Context
 from xacct.commands import common, fleet, remove
-from xacct.core import planning
+from xacct.core import planning, preview
 from xacct.core import registry as reg
 from xacct.core.plan import Plan
 from xacct.core.planning import Reads
 from xacct.core.request import Request
 from xacct.core.words import counted, these
 from xacct.errors import ExitCode, Interrupted, XacctError
+from xacct.terminal import render
 from xacct.terminal.fleet_progress import CENTRAL, FleetLive
 from xacct.terminal.output import Output
 from xacct.terminal.render import purge_line, say
@@ -61,6 +62,11 @@ def run(request: Request, o: Output, interactive: bool) -> int:
     if all(p.nothing_to_do for p in plans) and not change.changes_anything:
         o.out.print("\n[bold green]Nothing to do:[/] every developer is already out.")
         return ExitCode.OK
+    if not request.yes:
+        steps = [step.action for p in plans for step in p.stacks]
+        gone = len(change.before.entries) - len(change.after.entries)
+        central = f"{gone} taken out of the lists in one change set" if change.changes_anything else "no change"
+        render.total(o, preview.batch_total(steps, len(plans), len({p.dev_account for p in plans}), central))
     if not request.yes and not _confirmed(o, members, batch.central.build.account):
         return ExitCode.OK
     started = time.monotonic()

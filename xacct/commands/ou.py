@@ -21,10 +21,12 @@ from xacct.config import write_plan
 from xacct.core import ou_plan
 from xacct.core.answers import Answers, Central
 from xacct.core.planning import check_central
+from xacct.core.preview import ou_total
 from xacct.core.request import Request
 from xacct.core.saved import Saved, central_inputs, check_current, check_plan, templates
 from xacct.core.state import StackState
 from xacct.errors import ExitCode
+from xacct.terminal import render
 from xacct.terminal.output import Output
 from xacct.terminal.progress import LineProgress
 from xacct.terminal.render import say
@@ -83,6 +85,8 @@ def run(central: Central, request: Request, o: Output, saved: Saved | None = Non
     if plan.nothing_to_do and request.mode != "remove" and document["stack_set_action"] == "none":
         return ExitCode.OK
     verb = "Take out" if request.mode == "remove" else "Onboard"
+    if not request.yes:
+        render.total(o, ou_total(document))
     if not request.yes and not common.confirm(f"{verb} OU {view.ou} as planned?"):
         o.out.print("Declined: nothing was changed.")
         return ExitCode.OK

@@ -54,6 +54,38 @@ def total(previews: Iterable[Preview]) -> str:
     )
 
 
+def batch_total(stacks: Iterable[str], developers: int, accounts: int, central: str) -> str:
+    """The one line above a batch's question (--from, --from --remove, --ou): the developers, the
+    stack operations by kind (`stacks`: each planned stack's action), and the central change."""
+    actions = list(stacks)
+    count = {a: actions.count(a) for a in ("create", "update", "delete")}
+    return (
+        f"Plan: {developers} {'developer' if developers == 1 else 'developers'} in {accounts} "
+        f"{'account' if accounts == 1 else 'accounts'}: {count['create']} "
+        f"{'stack' if count['create'] == 1 else 'stacks'} to create, {count['update']} to update, "
+        f"{count['delete']} to delete; central: {central}"
+    )
+
+
+def fleet_total(plans: list[Any], change: Any) -> str:
+    """--from's line: each developer's planned stacks, and the one central change."""
+    added = len(change.after.entries) - len(change.before.entries)
+    central = f"{added} added to the lists in one change set" if change.changes_anything else "no change"
+    steps = [s.action for p in plans for s in p.stacks]
+    return batch_total(steps, len(plans), len({p.dev_account for p in plans}), central)
+
+
+def ou_total(document: dict[str, Any]) -> str:
+    """--ou's line: the accounts joining and leaving, the stack instances, the one central change."""
+    joining, leaving = len(document["accounts_joining"]), len(document["accounts_leaving"])
+    create, remove = len(document["stack_instances_to_create"]), len(document["stack_instances_to_remove"])
+    return (
+        f"Plan: {joining} {'account' if joining == 1 else 'accounts'} joining, {leaving} leaving: {create} "
+        f"stack {'instance' if create == 1 else 'instances'} to create, {remove} to remove "
+        f"(stack set: {document['stack_set_action']}); central: one change set"
+    )
+
+
 def resource_changes(action: str, resources: Iterable[tuple[str, str]]) -> tuple[ResourceChange, ...]:
     """Every resource (logical id, type) with the same action: a stack to create from its
     template ("Add"), or a stack to delete ("Remove")."""

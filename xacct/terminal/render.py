@@ -27,6 +27,12 @@ ENTRY_MARK = {
 COLLAPSE_AFTER = 6
 
 
+def total(o: Output, line: str) -> None:
+    """The plan's one-line total, above the question that approves it."""
+    o.out.print()
+    o.out.print(f"[bold]{line}[/]", highlight=False, soft_wrap=True)
+
+
 def say(o: Output, *parts: str | tuple[str, str | Style], hang: int = 2) -> None:
     """One logical line, from plain and (text, style) parts, fitted to stdout's width."""
     text = Text()
