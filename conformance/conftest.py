@@ -1,4 +1,4 @@
-"""The conformance suite: each rule of the emulator (xacct/sandbox/rules.py, the README's table)
+"""The conformance suite: each rule of the emulator (xacct/sandbox/rules.py, the table in docs/development.md)
 checked against AWS's own words, with plain boto3 and no product code.
 
 By default every case runs against the emulator, started here through its one public face

@@ -30,7 +30,6 @@ REGION = emu_mod.REGION
 PROFILES = {"build": BUILD, "dev1": DEV1, "dev2": DEV2, "dev3": DEV3, "dev4": DEV4}
 ROOT = Path(__file__).resolve().parent.parent
 CFN = ROOT / "cfn"
-README_PATH = ROOT / "README.md"
 
 
 EMULATOR_FIXTURES = {"emulator", "aws", "slow_aws"}

@@ -1,4 +1,6 @@
-"""The README's promises: two Quick start commands, and CI running exactly the test one."""
+"""The README's promises: two Quick start commands, CI running exactly the test one, a first page
+that fits a screen or two, and documentation whose every flag exists and whose flag reference is
+what the tool prints."""
 
 from __future__ import annotations
 
@@ -26,13 +28,35 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
 
 
 def test_every_flag_the_readme_mentions_exists() -> None:
-    """The README's recipes keep working: a renamed or removed flag fails here, not for a user."""
+    """The recipes of the README and docs/ keep working: a renamed or removed flag fails here, not
+    for a user."""
     from xacct.cli.options import parser
 
     known = {opt for action in parser("xacct")._actions for opt in action.option_strings}
-    readme = (ROOT / "README.md").read_text()
+    readme = "\n".join(p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
     # Other programs' flags: the benchmark's, cdk's, the AWS CLI's, pytest's, py-spy's.
     others = r"`python -m bench[^`]*`|`cdk [^`]*`|`aws [^`]*`|`(?:python -m )?pytest [^`]*`|`py-spy [^`]*`"
     ours = re.sub(others, "", readme.replace("\n", " "))
     mentioned = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]+[a-z])", ours))
     assert mentioned <= known, sorted(mentioned - known)
+
+
+def test_the_readme_fits_a_screen_or_two_and_its_links_lead_somewhere() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 200
+    for target in re.findall(r"\]\(((?:docs/)[^)#]+)", readme):
+        assert (ROOT / target).is_file(), target
+    for doc in (ROOT / "docs").glob("*.md"):
+        for target in re.findall(r"\]\(([^)#:]+\.md)", doc.read_text()):
+            assert (doc.parent / target).is_file(), (doc.name, target)
+
+
+def test_the_flag_reference_is_what_the_tool_prints() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("flag_reference", ROOT / "tools" / "flag_reference.py")
+    assert spec is not None
+    assert spec.loader is not None
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    assert (ROOT / "docs" / "reference.md").read_text() == tool.reference(), "run: python tools/flag_reference.py"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import botocore.exceptions as bx
 import pytest
 
-from tests.conftest import BUILD, CFN, DEV1, DEV2, README_PATH, cfn, session, temporary
+from tests.conftest import BUILD, CFN, DEV1, DEV2, ROOT, cfn, session, temporary
 from xacct.sandbox import rules
 from xacct.sandbox.iam import policies as strict_policies
 
@@ -435,12 +435,12 @@ def test_deleting_a_change_set_that_is_gone_succeeds(aws: Emulator) -> None:
     assert client.list_change_sets(StackName="Gone")["Summaries"] == []
 
 
-def test_the_readme_lists_every_rule_with_its_source() -> None:
-    readme = README_PATH.read_text()
-    section = readme.split("### What the emulator enforces", 1)[1].split("\n## ", 1)[0]
+def test_the_development_guide_lists_every_rule_with_its_source() -> None:
+    readme = (ROOT / "docs" / "development.md").read_text()
+    section = readme.split("## What the emulator enforces", 1)[1].split("\n## ", 1)[0]
     for name, rule in rules.RULES.items():
         row = next((line for line in section.splitlines() if line.startswith(f"| `{name}` |")), None)
-        assert row is not None, f"README has no row for the rule {name}"
+        assert row is not None, f"docs/development.md has no row for the rule {name}"
         assert rule.source.split(";")[0].split(",")[0] in row, name
         assert all(where in row for where in rule.where), (name, rule.where)
 

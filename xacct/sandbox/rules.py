@@ -1,6 +1,6 @@
 """The strict rules, as a catalogue: what AWS refuses, what it answers, where AWS says so, and which of
 the emulator's files enforce it (`where`: a service's folder, or the top for what spans services). Each
-has a case in conformance/ quoting AWS, and a row in the README's table naming its files."""
+has a case in conformance/ quoting AWS, and a row in docs/development.md's table naming its files."""
 
 from __future__ import annotations
 
