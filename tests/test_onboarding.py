@@ -285,6 +285,8 @@ def test_answers_are_saved_and_reused(aws: Emulator, tmp_path: Path) -> None:
     saved = (tmp_path / "xdg" / "xacct" / "answers.yaml").read_text()
     assert "dev_profile: dev1" in saved
     assert "aws_secret" not in saved.lower()
+    assert BUILD not in saved  # as the docs promise: never account ids (each is read from its profile)
+    assert DEV1 not in saved
     r = run_cli("--remove", "--yes")  # everything else from the saved answers
     assert r.code == 0, r.err
     assert len(central_lists().entries) == 2

@@ -104,7 +104,10 @@ def save(path: Path, answers: Answers) -> None:
 
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
-    text = "# xacct's last answers (never credentials)\n" + yaml.safe_dump(answers.to_dict(), sort_keys=False)
+    # Never credentials, and never account ids: each run reads them from its profiles (STS), so a
+    # saved id could only ever disagree with the account a profile reaches now.
+    kept = {k: v for k, v in answers.to_dict().items() if k not in ("build_account", "dev_account")}
+    text = "# xacct's last answers (never credentials or account ids)\n" + yaml.safe_dump(kept, sort_keys=False)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".answers-", suffix=".tmp")  # O_EXCL: a new file
     try:
         os.fchmod(fd, 0o600)
