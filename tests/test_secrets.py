@@ -70,7 +70,8 @@ def test_saved_answers_are_readable_by_their_owner_only(tmp_path: Path) -> None:
         os.umask(old)
     assert _mode(path) == 0o600
     assert _mode(path.parent) == 0o700
-    assert config.load(path).build_account == "111111111111"
+    assert config.load(path).build_profile == "build"
+    assert config.load(path).build_account is None  # never saved: read from the profile each run
     assert [p.name for p in path.parent.iterdir()] == ["answers.yaml"]  # no temporary file left
 
 
@@ -81,7 +82,7 @@ def test_saving_never_writes_through_a_planted_link(tmp_path: Path) -> None:
     victim.write_text("precious\n")
     (path.parent / "answers.tmp").symlink_to(victim)  # where an earlier version wrote its temporary file
     path.symlink_to(victim)
-    config.save(path, ans.Answers(build_account="111111111111"))
+    config.save(path, ans.Answers(build_profile="build"))
     assert victim.read_text() == "precious\n"
     assert not path.is_symlink()
-    assert config.load(path).build_account == "111111111111"
+    assert config.load(path).build_profile == "build"
