@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -363,3 +364,16 @@ def test_remove_leaves_the_build_bucket_with_its_own_tls_only_policy(aws: Emulat
     assert [(st["Sid"], st["Effect"]) for st in policy["Statement"]] == [("TlsOnly", "Deny")]
     assert policy["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert policy["Statement"][0]["Resource"] == [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]
+
+
+def test_a_markdown_dry_run_holds_what_a_reviewer_approves(aws: Emulator) -> None:
+    """For a pull request: the stacks' resource changes and the grants, as the review shows them."""
+    deploy_central(TWO)
+    r = run_cli(*onboard_args(), "--dry-run", "--markdown")
+    assert r.code == 0, r.err
+    assert "#### What CloudFormation will do" in r.out
+    assert re.search(r"\| developer \d{12} \S+ \| CrossAccountPrimary \| Add \| ArtifactKey \| AWS::KMS::Key \|", r.out)
+    assert "#### Permissions granted (+) and withdrawn (-)" in r.out
+    granted = [line for line in r.out.splitlines() if line.startswith("| + |")]
+    assert any("s3:PutObject" in line for line in granted)
+    assert stack("CrossAccountPrimary", "dev1") is None  # a dry run

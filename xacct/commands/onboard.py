@@ -115,17 +115,23 @@ def show_dry_run(
 ) -> None:
     """The plan the review shows, permissions included (the review adds CloudFormation's own change
     sets, which a dry run does not create: it writes nothing)."""
+    permissions = [
+        {"stack": g.stack, "where": g.where, "added": [x.to_json() for x in g.added],
+         "removed": [x.to_json() for x in g.removed]}
+        for g in granted
+    ]  # fmt: skip
     if request.markdown:
         from xacct.terminal import markdown
 
-        o.out.file.write(markdown.onboarding(plan.to_json()))
+        changes = [
+            {"side": p.side, "account": p.account, "region": p.region, "stack": p.stack, "action": p.action,
+             "changes": [{"action": c.action, "logical_id": c.logical_id, "type": c.resource_type,
+                          "replacement": c.replacement} for c in p.changes]}
+            for p in previews or []
+        ]  # fmt: skip
+        o.out.file.write(markdown.onboarding(plan.to_json(), changes, permissions))
     elif request.json:
         # Exactly one JSON document on stdout, untouched by rich.
-        permissions = [
-            {"stack": g.stack, "where": g.where, "added": [x.to_json() for x in g.added],
-             "removed": [x.to_json() for x in g.removed]}
-            for g in granted
-        ]  # fmt: skip
         o.out.file.write(json.dumps({**plan.to_json(), "permissions": permissions}, indent=2) + "\n")
     else:
         render.show_plan(o, plan)

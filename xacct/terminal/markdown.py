@@ -13,7 +13,11 @@ def _cell(value: object) -> str:
     return str(value).replace("|", "\\|")
 
 
-def onboarding(plan: dict[str, Any]) -> str:
+def onboarding(
+    plan: dict[str, Any], changes: list[dict[str, Any]] | None = None, permissions: list[dict[str, Any]] | None = None
+) -> str:
+    """The plan; with `changes` (each stack's resources as the dry run previews them) and
+    `permissions` (the grants added and withdrawn), what a reviewer approves, as the review shows it."""
     central, dev = plan["central"], plan["developer"]
     lines = [
         f"### xacct: {plan['action']} developer account {dev['account']} ({dev['region']})",
@@ -35,6 +39,29 @@ def onboarding(plan: dict[str, Any]) -> str:
         "Parameters changing: "
         + (", ".join(f"`{k}`" for k, v in central["parameters"].items() if v["before"] != v["after"]) or "none"),
     ]
+    if changes:
+        lines += ["", "#### What CloudFormation will do", "", "| Where | Stack | Change | Resource | Type | Replaced |"]
+        lines += ["| --- | --- | --- | --- | --- | --- |"]
+        for stack in changes:
+            where = f"{stack['side']} {stack['account']} {stack['region']}"
+            rows = stack["changes"] or [{"action": stack["action"], "logical_id": "", "type": "", "replacement": ""}]
+            lines += [
+                f"| {where} | {_cell(stack['stack'])} | {c['action']} | {_cell(c['logical_id'])} | {c['type']} | "
+                f"{c['replacement'] or ''} |"
+                for c in rows
+            ]
+    if permissions:
+        lines += ["", "#### Permissions granted (+) and withdrawn (-)", ""]
+        lines += ["| | Where | Stack | Policy of | Effect | Principal | Actions | On | Condition |"]
+        lines += ["| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for group in permissions:
+            for sign, grants in (("+", group["added"]), ("-", group["removed"])):
+                lines += [
+                    f"| {sign} | {_cell(group['where'])} | {_cell(group['stack'])} | {_cell(g['resource'])} | "
+                    f"{g['effect']} | {_cell(g['principal'])} | {_cell(', '.join(g['actions']))} | "
+                    f"{_cell(', '.join(g['targets']))} | {_cell(g['condition'] or '')} |"
+                    for g in grants
+                ]
     return "\n".join(lines) + "\n"
 
 
