@@ -162,6 +162,7 @@ def test_ctrl_c_while_the_sandbox_applies_says_to_run_the_sandbox_again(home: Pa
         (["--dev-profile", "the-users-own"], "the sandbox's profiles are sandbox-build, sandbox-developer"),
         (["--build-account", "999999999999"], "its accounts: 111111111111 (sandbox-build)"),
         (["--build-region", "us-east-9"], "did you mean us-east-2?"),
+        (["--ou", "ou-ab12-cdefgh34"], "--ou needs an AWS Organization, and the sandbox's accounts are in none"),
     ],
 )
 def test_sandbox_refuses_what_it_cannot_take_before_its_emulator_starts(home: Path, args: list[str], said: str) -> None:
@@ -169,4 +170,11 @@ def test_sandbox_refuses_what_it_cannot_take_before_its_emulator_starts(home: Pa
     assert r.returncode == 2, r.stderr
     assert said in r.stderr
     assert "starting an embedded AWS emulator" not in r.stderr  # refused first, without the seconds it takes
+    untouched(home)
+
+
+def test_sandbox_sync_starts_the_sandbox_developer_current(home: Path) -> None:
+    r = sandbox("--sync", "--yes", home=home)
+    assert r.returncode == 0, r.stderr
+    assert "Started current: xacct-build-222222222222-us-east-1" in r.stdout
     untouched(home)

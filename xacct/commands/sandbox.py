@@ -24,7 +24,7 @@ from xacct.aws.stacks import Stacks
 from xacct.core import registry as reg
 from xacct.core.answers import Answers
 from xacct.core.planning import account_root
-from xacct.core.request import Request
+from xacct.core.request import PLATFORM_JOINING, Request
 from xacct.core.state import Silent
 from xacct.core.templates import template
 from xacct.errors import Interrupted, InvalidInput
@@ -212,6 +212,12 @@ def check_before_start(request: Request, profiles: dict[str, str]) -> None:
     from xacct.commands.resolve import given_answers
 
     given = given_answers(request)
+    if request.ou is not None or request.mode in ("join", "leave", *PLATFORM_JOINING):
+        what = "--ou" if request.ou is not None else f"--{request.mode}"
+        raise InvalidInput(
+            f"{what} needs an AWS Organization, and the sandbox's accounts are in none",
+            hint="try it against real accounts (docs/usage.md says how); the tests run it on the emulator",
+        )
     names = ", ".join(profiles)
     for side in ("build", "dev"):
         profile = getattr(given, f"{side}_profile")
@@ -269,7 +275,7 @@ def _in_the_emulator(request: Request, o: Output, interactive: bool, profiles: d
     with emulator.running(profiles) as emu, environment(emu.environ):
         seed_central(developers=[])
         seed_team(request)
-        if request.mode in ("remove", "verify"):
+        if request.mode in ("remove", "verify", "sync"):
             quiet = Output(Console(file=io.StringIO()), Console(file=io.StringIO()))
             onboard = Request(given=request.given, config=request.config, yes=True, prog=request.prog)
             run_command(onboard, quiet, False, defaults=ANSWERS, save_to=None)
