@@ -53,6 +53,14 @@ def test_sandbox_yes_onboards_a_developer(home: Path) -> None:
     assert "the replication function delivered it to 3 of 3 developer buckets" in r.stdout
     assert "arrived in s3://xacct-build-222222222222-us-east-1/app/app.zip (application/zip" in r.stdout
     assert "Traceback" not in r.stderr
+    # the seconds before the first question are said as they pass, phase by phase
+    phases = [line.split(" (")[0] for line in r.stderr.splitlines() if line.startswith("sandbox: ")]
+    assert phases[:4] == [
+        "sandbox: starting an embedded AWS emulator",
+        "sandbox: emulator up; deploying the central stack",
+        "sandbox: central stack deployed; onboarding your two teammates",
+        "sandbox: ready",
+    ]
     untouched(home)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 import signal
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -272,9 +273,18 @@ def run_sandbox(request: Request, o: Output, interactive: bool) -> int:
 def _in_the_emulator(request: Request, o: Output, interactive: bool, profiles: dict[str, str], machine: bool) -> int:
     from xacct.commands.run import run_command
 
+    started = time.monotonic()
+
+    def phase(text: str) -> None:  # the seconds the start takes, said as they pass
+        if not machine:
+            o.info(f"[dim]sandbox: {text} ({time.monotonic() - started:.1f} s)[/]")
+
     with emulator.running(profiles) as emu, environment(emu.environ):
+        phase("emulator up; deploying the central stack")
         seed_central(developers=[])
+        phase("central stack deployed; onboarding your two teammates")
         seed_team(request)
+        phase("ready")
         if request.mode in ("remove", "verify", "sync"):
             quiet = Output(Console(file=io.StringIO()), Console(file=io.StringIO()))
             onboard = Request(given=request.given, config=request.config, yes=True, prog=request.prog)
