@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -60,3 +61,34 @@ def test_an_interruption_ends_the_sleep_at_once() -> None:
     with pytest.raises(Interrupted):
         follow.sleep(30)
     assert time.monotonic() - start < 5
+
+
+def test_a_stack_that_ends_without_its_own_event_is_reported_ended() -> None:
+    """The live view marks a stack done on its terminal event; when the events read never hold it
+    (cut short, or the stack read first), the status read is reported as that event instead."""
+    from xacct.aws.requests import Poller
+    from xacct.aws.stack_waits import StackWaits
+
+    class Events:
+        def paginate(self, StackName: str) -> list[dict[str, Any]]:
+            return [{"StackEvents": [{"EventId": "1", "LogicalResourceId": "Db", "ResourceType": "AWS::S3::Bucket",
+                                      "ResourceStatus": "CREATE_COMPLETE"}]}]  # fmt: skip
+
+    class Cfn:
+        def get_paginator(self, name: str) -> Events:
+            return Events()
+
+        def describe_stacks(self, StackName: str) -> dict[str, Any]:
+            return {"Stacks": [{"StackName": StackName, "StackStatus": "CREATE_COMPLETE", "StackId": "id"}]}
+
+    seen: list[tuple[str, str]] = []
+
+    class Record:
+        def note(self, stack: str, text: str) -> None:
+            pass
+
+        def event(self, stack: str, event: Any) -> None:
+            seen.append((str(event.get("LogicalResourceId")), str(event.get("ResourceStatus"))))
+
+    StackWaits(Cfn(), poller=Poller(first=0.0, cap=0.0)).wait("Stack", Record())
+    assert seen[-1] == ("Stack", "CREATE_COMPLETE")

@@ -83,6 +83,14 @@ class StackWaits(StackReads):
                 if not is_in_progress(state.status):
                     break
             follow.sleep(delay)
+        if not ended:
+            # Ended without its own event among those read (an event list cut short, or the stack
+            # read first): its status is reported as the stack's last event, so that nothing
+            # shows it still in progress.
+            progress.event(
+                self._tag(label or name),
+                {"ResourceType": STACK_TYPE, "LogicalResourceId": label or name, "ResourceStatus": state.status},
+            )
         if state.status in FAILED_ENDINGS or (state.status or "").endswith("_FAILED"):
             raise AwsFailure(why_failed(state.name, state.status, failures))
         follow.ended()
