@@ -256,25 +256,6 @@ def _closed_key(profile: str) -> str:
     return str(session(profile).client("kms").create_key()["KeyMetadata"]["Arn"])
 
 
-def test_leave_takes_the_developer_out_and_withdraws_their_bucket_and_key_grants(
-    aws: Emulator, team: dict[str, Any]
-) -> None:
-    bob = member(aws, "bob", team["ou"])
-    assert run_cli(*PLATFORM, "--enable-joining", team["ou"], "--auto-approve", "--yes").code == 0
-    for profile in ("alice", "bob"):
-        assert run_cli(*join_args(profile)).code == 0
-    alice_bucket, bob_bucket = (f"xacct-build-{a}-{REGION}" for a in (team["alice"], bob))
-    assert registered() == [alice_bucket, bob_bucket]
-    gone = run_cli("--leave", *join_args("alice")[1:])
-    assert gone.code == 0, gone.out + gone.err + registrar_log()
-    assert registered() == [bob_bucket]  # bob keeps his entry
-    primary = stack_parameters("CrossAccountPrimary", "alice")
-    assert primary["ReplicationWriterRoleArn"] == ""
-    assert f"arn:aws:iam::{BUILD}:root" not in primary["RootAccountArns"]
-    assert stack("CrossAccountDeveloper", "alice") is None
-    assert "Left:" in gone.out
-
-
 def test_ten_join_at_once_while_two_are_onboarded_from_a_file_and_nothing_is_lost(
     aws: Emulator, team_after_two: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -309,18 +290,27 @@ def test_ten_join_at_once_while_two_are_onboarded_from_a_file_and_nothing_is_los
 def test_a_developer_holding_exactly_the_printed_join_policy_joins_and_leaves(
     aws: Emulator, team: dict[str, Any]
 ) -> None:
-    """--print-policy join: the developer's own stacks, and in the build account only the inbox."""
+    """--print-policy join: the developer's own stacks, and in the build account only the inbox.
+    --leave takes out that developer only, and withdraws the grants --remove withdraws."""
     printed = run_cli("--print-policy", "join")
     assert printed.code == 0, printed.err
     identities.role(team["alice"], "joiner", json.loads(printed.out))
     aws.add_profile("alice-joiner", team["alice"], role="joiner")
+    bob = member(aws, "bob", team["ou"])
     assert run_cli(*PLATFORM, "--enable-joining", team["ou"], "--auto-approve", "--yes").code == 0
-    joined = run_cli(*join_args("alice-joiner"))
-    assert joined.code == 0, joined.out + joined.err
-    assert registered() == [f"xacct-build-{team['alice']}-{REGION}"]
+    for profile in ("alice-joiner", "bob"):
+        joined = run_cli(*join_args(profile))
+        assert joined.code == 0, joined.out + joined.err
+    alice_bucket, bob_bucket = (f"xacct-build-{a}-{REGION}" for a in (team["alice"], bob))
+    assert registered() == [alice_bucket, bob_bucket]
     gone = run_cli("--leave", *join_args("alice-joiner")[1:])
-    assert gone.code == 0, gone.out + gone.err
-    assert registered() == []
+    assert gone.code == 0, gone.out + gone.err + registrar_log()
+    assert "Left:" in gone.out
+    assert registered() == [bob_bucket]  # bob keeps his entry
+    primary = stack_parameters("CrossAccountPrimary", "alice")
+    assert primary["ReplicationWriterRoleArn"] == ""
+    assert f"arn:aws:iam::{BUILD}:root" not in primary["RootAccountArns"]
+    assert stack("CrossAccountDeveloper", "alice") is None
 
 
 def test_a_developer_without_a_build_profile_is_pointed_at_joining(aws: Emulator) -> None:
