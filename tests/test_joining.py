@@ -93,7 +93,7 @@ def team_after_two(aws: Emulator, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
     return _team(aws, monkeypatch, [fake_entry(1), fake_entry(2)])
 
 
-def test_automatic_mode_registers_a_joiner_in_one_change_set_and_they_receive_the_next_build(
+def test_automatic_mode_registers_a_joiner_in_one_change_set_and_turning_it_off_keeps_them(
     team: dict[str, Any],
 ) -> None:
     on = run_cli(*PLATFORM, "--enable-joining", team["ou"], "--auto-approve", "--yes")
@@ -136,6 +136,17 @@ def test_automatic_mode_registers_a_joiner_in_one_change_set_and_they_receive_th
     assert again.code == 0, again.out + again.err
     assert "registered" in again.out
     assert change_sets_executed() - before == 1  # joined already: no second change set
+    # turned off: the inbox refuses new requests, and every registration stays
+    registry = stack_parameters("CrossAccountPrimary", "build")
+    off = run_cli(*PLATFORM, "--disable-joining", "--yes")
+    assert off.code == 0, off.out + off.err
+    assert stack_parameters("CrossAccountPrimary", "build") == registry
+    with pytest.raises(bx.ClientError) as refused:
+        alice_s3.put_object(
+            Bucket=f"xacct-join-{BUILD}-{REGION}", Key=f"requests/{team['alice']}/request.json", Body=b"{}"
+        )
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    assert "already off" in run_cli(*PLATFORM, "--disable-joining", "--yes").out
 
 
 def test_an_account_outside_the_allowed_ous_is_refused_by_the_inbox_policy(aws: Emulator, team: dict[str, Any]) -> None:
@@ -229,20 +240,6 @@ def test_a_request_for_what_is_not_the_requesters_own_is_refused_with_its_reason
     assert again.code == 2
     assert "has no pending request" in again.err
     assert registered() == []
-
-
-def test_turning_joining_off_makes_the_inbox_refuse_and_keeps_the_registry(team: dict[str, Any]) -> None:
-    assert run_cli(*PLATFORM, "--enable-joining", team["ou"], "--auto-approve", "--yes").code == 0
-    assert run_cli(*join_args("alice")).code == 0
-    before = stack_parameters("CrossAccountPrimary", "build")
-    off = run_cli(*PLATFORM, "--disable-joining", "--yes")
-    assert off.code == 0, off.out + off.err
-    assert stack_parameters("CrossAccountPrimary", "build") == before
-    s3 = session("alice").client("s3")
-    with pytest.raises(bx.ClientError) as refused:
-        s3.put_object(Bucket=f"xacct-join-{BUILD}-{REGION}", Key=f"requests/{team['alice']}/request.json", Body=b"{}")
-    assert refused.value.response["Error"]["Code"] == "AccessDenied"
-    assert "already off" in run_cli(*PLATFORM, "--disable-joining", "--yes").out
 
 
 def _bucket_of(profile: str) -> str:
