@@ -163,9 +163,11 @@ def test_an_account_outside_the_allowed_ous_is_refused_by_the_inbox_policy(aws: 
 
 def test_approval_mode_holds_a_request_until_approved(team: dict[str, Any]) -> None:
     assert run_cli(*PLATFORM, "--enable-joining", team["ou"], "--yes").code == 0
-    joined = run_cli(*join_args("alice"))
+    named = ["--dev-stacks", "AlicePrimary,AliceDeploy,AliceDeveloper"]  # the developer's own stack names
+    joined = run_cli(*join_args("alice"), *named)
     assert joined.code == 0, joined.out + joined.err
     assert f"{team['alice']}: pending" in joined.out
+    assert stack("AliceDeveloper", "alice") is not None
     assert registered() == []
     assert '"waiting": 1' in run_cli(*PLATFORM, "--status", "--json").out
     listed = run_cli(*PLATFORM, "--requests", "--json")
@@ -176,7 +178,7 @@ def test_approval_mode_holds_a_request_until_approved(team: dict[str, Any]) -> N
     approved = run_cli(*PLATFORM, "--approve", team["alice"])
     assert approved.code == 0, approved.out + approved.err
     assert registered() == [f"xacct-build-{team['alice']}-{REGION}"]
-    again = run_cli(*join_args("alice"))
+    again = run_cli(*join_args("alice"), *named)
     assert again.code == 0, again.out + again.err
     assert f"{team['alice']}: registered" in again.out
     shown = json.loads(run_cli(*PLATFORM, "--status", "--json").out)

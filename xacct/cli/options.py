@@ -293,8 +293,8 @@ def combination_problem(args: argparse.Namespace) -> str | None:
             return f"{flag(name)} goes with {needs}"
     if args.print_policy and args.central_stack and args.print_policy != "build":
         return "--central-stack names the build account's stack: it goes with --print-policy build"
-    if args.print_policy and args.dev_stacks and args.print_policy != "developer":
-        return "--dev-stacks names the developer account's stacks: it goes with --print-policy developer"
+    if args.print_policy and args.dev_stacks and args.print_policy not in ("developer", "join"):
+        return "--dev-stacks names the developer account's stacks: it goes with --print-policy developer or join"
     for name in ("out", "junit"):  # files written at the end: a folder that is not there is said first
         path = getattr(args, name, None)
         if path is not None and not path.expanduser().absolute().parent.is_dir():

@@ -16,7 +16,7 @@ from xacct.aws.reads import Context
 from xacct.commands import common
 from xacct.core import joining, planning
 from xacct.core import registry as reg
-from xacct.core.answers import Central, DevStacks, Onboarding, Side
+from xacct.core.answers import Central, Onboarding, Side
 from xacct.core.joining import Answer
 from xacct.core.plan import Plan, StackStep
 from xacct.core.request import Request
@@ -134,7 +134,7 @@ def _connect(request: Request, o: Output) -> tuple[Context, dict[str, Any]]:
         raise InvalidInput(f"the developer account {account} is the build account itself")
     # The central stack's name comes from the published facts; until then the default stands in.
     target = Onboarding(
-        Central(build, "CrossAccountPrimary"), Side(account, dev_region, given.dev_profile), DevStacks()
+        Central(build, "CrossAccountPrimary"), Side(account, dev_region, given.dev_profile), given.stacks()
     )
     ctx = Context(target.central, LineProgress(o.err), target=target, direct=True)
     with common.waiting(o, "reading the build account's published facts"):

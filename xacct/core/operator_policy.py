@@ -100,12 +100,12 @@ def build_policy(partition: str = "aws", central_stack: str = "CrossAccountPrima
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def join_policy(partition: str = "aws") -> dict[str, Any]:
+def join_policy(partition: str = "aws", stacks: DevStacks | None = None) -> dict[str, Any]:
     """`--join` and `--leave`: the developer's own stacks, and in the build account nothing but the
     inbox: the published facts, this account's request and this account's answer."""
     p = partition
     mine = "${aws:PrincipalAccount}"
-    developer = developer_policy(partition)["Statement"]
+    developer = developer_policy(partition, stacks)["Statement"]
     kept = [
         s
         for s in developer
@@ -224,7 +224,7 @@ def policy(
     if side == "organization":
         return organization_policy(partition)
     if side == "join":
-        return join_policy(partition)
+        return join_policy(partition, stacks)
     if side == "build":
         return build_policy(partition, central_stack or "CrossAccountPrimary")
     return developer_policy(partition, stacks)
