@@ -16,6 +16,7 @@ import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from rich.console import Console
 
@@ -105,12 +106,17 @@ TEAM = {"sandbox-team-a": ("210987654321", "us-east-1"), "sandbox-team-b": ("123
 def seed_team(request: Request) -> None:
     """Two teammates onboarded before you, for real (their stacks, bucket and key, in their own
     accounts): so the sandbox's build reaches them and `--verify --all` finds them whole."""
+    import tempfile
+
     from xacct.commands.run import run_command
 
     quiet = Output(Console(file=io.StringIO()), Console(file=io.StringIO()))
-    for profile, (account, region) in TEAM.items():
-        given = Answers(dev_profile=profile, dev_account=account, dev_region=region)
-        run_command(Request(given=given, yes=True, prog=request.prog), quiet, False, defaults=ANSWERS, save_to=None)
+    # One --from run for both, as a platform team would: one central change set, their stacks side by side.
+    team = "".join(f"  - dev_profile: {p}\n    dev_account: '{a}'\n    dev_region: {r}\n" for p, (a, r) in TEAM.items())
+    with tempfile.TemporaryDirectory(prefix="xacct-sandbox-team-") as folder:
+        path = Path(folder) / "team.yaml"
+        path.write_text(f"build_profile: sandbox-build\nbuild_region: {REGION}\ndevelopers:\n{team}")
+        run_command(Request(fleet=path, yes=True, prog=request.prog), quiet, False, defaults=ANSWERS, save_to=None)
 
 
 def build_an_artifact(o: Output, dev_region: str) -> None:
