@@ -156,7 +156,12 @@ def test_onboarding_waits_for_cloudformation_and_polls_gently(slow_aws: CloudFor
 
 def test_a_busy_stack_is_waited_for_first(slow_aws: CloudFormationDouble) -> None:
     deploy_central(TWO)
-    engine("build").wait_until_idle("CrossAccountPrimary", Silent())
+    # One engine, its session made before the update starts, and an update held long enough that a
+    # loaded machine still reads it in progress (with a second's hold, making a session on six busy
+    # workers could outlast it, and the test read a stack already done).
+    stacks = engine("build")
+    stacks.wait_until_idle("CrossAccountPrimary", Silent())
+    slow_aws.stack_seconds = 4.0
     current = stack_parameters("CrossAccountPrimary", "build")
     cfn("build").update_stack(
         StackName="CrossAccountPrimary",
@@ -165,7 +170,7 @@ def test_a_busy_stack_is_waited_for_first(slow_aws: CloudFormationDouble) -> Non
         Capabilities=["CAPABILITY_IAM"],
     )
     rec = Recorder()
-    state = engine("build").wait_until_idle("CrossAccountPrimary", rec)
+    state = stacks.wait_until_idle("CrossAccountPrimary", rec)
     assert state.status == "UPDATE_COMPLETE"
     assert any("waiting for CloudFormation to finish it first" in n for n in rec.notes)
 
