@@ -20,6 +20,9 @@ CAUGHT = (signal.SIGTERM, signal.SIGHUP)
 # checkpoint, and delivered again as the signal it was, which Python raises in the main thread's own
 # code as soon as that runs: a run would otherwise carry on, and end 0, as if nobody had pressed it.
 _PENDING: list[KeyboardInterrupt] = []
+# Every signal this run received, in order: after one, whatever escapes is its doing, even an
+# exception that does not say so (a Rust extension interrupted as it loads panics instead).
+_RECEIVED: list[int] = []
 
 
 class Terminated(KeyboardInterrupt):
@@ -31,10 +34,22 @@ class Terminated(KeyboardInterrupt):
 
 
 def _raise(signum: int, frame: FrameType | None) -> None:
+    _RECEIVED.append(signum)
     raise Terminated(signum)
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    _RECEIVED.append(signum)
+    raise KeyboardInterrupt
+
+
+def received() -> int | None:
+    """The last signal this run received (None: none)."""
+    return _RECEIVED[-1] if _RECEIVED else None
+
+
 def install() -> None:
+    signal.signal(signal.SIGINT, _interrupt)  # Python's own, but remembered (received)
     for sig in CAUGHT:
         signal.signal(sig, _raise)
     default = sys.unraisablehook

@@ -123,6 +123,16 @@ def _run(args: argparse.Namespace, prog: str, o: Output, interactive: bool) -> i
 
         o.error(redact(f"{type(exc).__name__}: {exc}"), "run again with --debug for the traceback")
         return ExitCode.AWS_FAILED
+    except BaseException as exc:
+        # Not an Exception: pyo3's PanicException, which a Rust extension (cryptography's) raises when
+        # a Ctrl-C interrupts it as it loads. After a signal it is that signal's doing; else not ours.
+        from xacct import signals
+
+        signum = signals.received()
+        if isinstance(exc, SystemExit) or signum is None or args.debug:
+            raise
+        o.stopped("interrupted; nothing was left half-done by this tool", AGAIN)
+        return 128 + signum
 
 
 def _prompts_on_the_terminal() -> contextlib.AbstractContextManager[object]:
