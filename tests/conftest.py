@@ -74,6 +74,18 @@ def aws(emulator: emu_mod.Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: P
     return emulator
 
 
+def repository_tool(name: str) -> Any:
+    """A script of tools/ (the repository's, not the package's), loaded as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"{name}_tool", ROOT / "tools" / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def session(profile: str | None, keys: tuple[str, str, str] | None = None) -> boto3.Session:
     """A plain boto3 session for `profile` (or for temporary credentials: key id, secret, token),
     but for botocore's data loader: the models are read once per process, not once per session

@@ -4,12 +4,11 @@ them), and kept in step with the CloudFormation resource schemas cfn-lint ships.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from typing import Any
 
-from tests.conftest import BUILD, DEV1, REGION, ROOT, deploy_central, run_cli, stack_parameters
+from tests.conftest import BUILD, DEV1, REGION, deploy_central, repository_tool, run_cli, stack_parameters
 from xacct.core.handler_permissions import HANDLER_PERMISSIONS
 from xacct.sandbox import identities
 from xacct.sandbox.emulator import Emulator
@@ -18,12 +17,7 @@ from xacct.sandbox.iam.policies import MANAGED_POLICY_CHARACTERS
 
 def _tool() -> Any:
     """tools/handler_permissions.py, a script of the repository (not a package)."""
-    spec = importlib.util.spec_from_file_location("handler_permissions_tool", ROOT / "tools" / "handler_permissions.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return repository_tool("handler_permissions")
 
 
 def printed(side: str, *names: str) -> dict:  # type: ignore[type-arg]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, repository_tool
 
 
 def quick_start_commands() -> list[str]:
@@ -52,11 +52,5 @@ def test_the_readme_fits_a_screen_or_two_and_its_links_lead_somewhere() -> None:
 
 
 def test_the_flag_reference_is_what_the_tool_prints() -> None:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("flag_reference", ROOT / "tools" / "flag_reference.py")
-    assert spec is not None
-    assert spec.loader is not None
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = repository_tool("flag_reference")
     assert (ROOT / "docs" / "reference.md").read_text() == tool.reference(), "run: python tools/flag_reference.py"

@@ -15,7 +15,20 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import BUILD, CFN, DEV1, DEV2, REGION, ROOT, cfn, deploy_central, fake_entry, session, stack_outputs
+from tests.conftest import (
+    BUILD,
+    CFN,
+    DEV1,
+    DEV2,
+    REGION,
+    ROOT,
+    cfn,
+    deploy_central,
+    fake_entry,
+    repository_tool,
+    session,
+    stack_outputs,
+)
 from xacct.core import limits, regions
 from xacct.sandbox.emulator import Emulator
 
@@ -59,14 +72,7 @@ def test_cfn_lint_reports_nothing() -> None:
 
 
 def _schema_tables(name: str = "schema_tables") -> Any:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(f"{name}_tool", ROOT / "tools" / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return repository_tool(name)
 
 
 def test_the_create_only_and_runtime_tables_are_cfn_lints() -> None:
