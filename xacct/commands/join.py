@@ -112,7 +112,10 @@ def _facts(ctx: Context) -> dict[str, Any]:
             raise AwsFailure(
                 f"the build account {central.build.account}'s inbox {inbox} refused account {ctx.target.dev.account} "
                 f"({code_}): joining is off there, or this account is in none of the OUs allowed to join",
-                hint="ask the platform team to --enable-joining for your OU, or to onboard you",
+                # S3 answers the same AccessDenied when this identity's own policy lacks s3:GetObject
+                # there, or a service control policy denies it: the hint says both.
+                hint="ask the platform team to --enable-joining for your OU, or to onboard you; or, if your own "
+                "identity may not read it, give it what --print-policy join prints",
             ) from exc
         raise
     facts: dict[str, Any] = json.loads(body)
