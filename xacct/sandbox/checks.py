@@ -12,6 +12,7 @@ from xacct.sandbox.iam import access as iam_access
 from xacct.sandbox.kms import access as kms_access
 from xacct.sandbox.logs import access as logs_access
 from xacct.sandbox.s3 import access as s3_access
+from xacct.sandbox.sns import access as sns_access
 from xacct.sandbox.ssm import access as ssm_access
 
 BY_SERVICE: dict[str, Callable[[Call], list[Check]]] = {
@@ -23,6 +24,7 @@ BY_SERVICE: dict[str, Callable[[Call], list[Check]]] = {
     "iam": iam_access.iam_checks,
     "lambda": lambda_access.checks,
     "s3": s3_access.checks,
+    "sns": sns_access.checks,
 }
 
 

@@ -50,11 +50,13 @@ class Emulator:
         import urllib.request
 
         from xacct.sandbox import identities, propagation, settings
+        from xacct.sandbox.sns import mail
         from xacct.sandbox.stacksets import operations
 
         settings.reset()
         operations.forget()
         propagation.forget()
+        mail.forget()
 
         req = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
         urllib.request.urlopen(req, timeout=10).close()
@@ -72,6 +74,13 @@ class Emulator:
         from xacct.sandbox.s3 import lifecycle
 
         return lifecycle.run(after_days)
+
+    def mail(self, address: str) -> list[Any]:
+        """What SNS would have sent to an e-mail address, oldest first (sns/mail.py): each has `subject`,
+        `body`, `topic` and `sent`."""
+        from xacct.sandbox.sns import mail
+
+        return list(mail.sent(address))
 
     def add_profile(self, name: str, account: str, role: str = "Admin") -> None:
         """Another profile, reaching `role` in `account` from the same base credentials."""

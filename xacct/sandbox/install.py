@@ -15,7 +15,20 @@ def install() -> None:
     with _LOCK:
         if _DONE:
             return
-        from xacct.sandbox import awslambda, cloudformation, iam, kms, logs, propagation, s3, speed, ssm, stacksets
+        from xacct.sandbox import (
+            awslambda,
+            cloudformation,
+            cloudwatch,
+            iam,
+            kms,
+            logs,
+            propagation,
+            s3,
+            sns,
+            speed,
+            ssm,
+            stacksets,
+        )
         from xacct.sandbox.iam import speed as iam_speed
 
         speed.install()
@@ -28,5 +41,7 @@ def install() -> None:
         ssm.install()
         logs.install()
         stacksets.install()
+        sns.install()
+        cloudwatch.install()
         propagation.install()
         _DONE.append(True)

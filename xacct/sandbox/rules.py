@@ -169,6 +169,7 @@ RULES: dict[str, Rule] = {
             "awslambda/access.py",
             "ssm/access.py",
             "logs/access.py",
+            "sns/access.py",
         ),
     ),
     "key-policy": Rule(
@@ -299,5 +300,57 @@ RULES: dict[str, Rule] = {
         "403 AccessDenied",
         'S3 user guide, "Verifying bucket ownership with bucket owner condition"',
         where=("s3/requests.py",),
+    ),
+    "alarm-initial-state": Rule(
+        "(moto started every alarm OK) a new alarm, before any evaluation",
+        "StateValue INSUFFICIENT_DATA",
+        'CloudWatch user guide, "Alarm states": "INSUFFICIENT_DATA - The alarm has just started, the metric is not '
+        'available, or not enough data is available for the metric to determine the alarm state."',
+        where=("cloudwatch/alarms.py",),
+    ),
+    "alarm-evaluation": Rule(
+        "(moto never evaluated an alarm) an alarm whose metric receives data: each period's datapoint is the "
+        "statistic of its data, and DatapointsToAlarm of the last EvaluationPeriods breaching is ALARM",
+        "ALARM when enough breach; otherwise OK, or as TreatMissingData says when datapoints are missing "
+        "(missing: all missing is INSUFFICIENT_DATA; notBreaching: good; breaching: bad; ignore: kept); evaluated "
+        "every minute (a shortened period here: alarm_period_seconds)",
+        'CloudWatch user guide, "Using Amazon CloudWatch alarms" ("Evaluation Periods is the number of the most '
+        'recent periods...") and "Configuring how CloudWatch alarms treat missing data"',
+        where=("cloudwatch/alarms.py",),
+    ),
+    "alarm-actions": Rule(
+        "(moto never notified) an alarm whose state changes, with an SNS topic among the actions for the new state",
+        "the alarm's JSON (AlarmName, NewStateValue, OldStateValue, NewStateReason, Trigger) published to the "
+        'topic; nothing while the state stays ("Alarms invoke actions only when the alarm changes state")',
+        'CloudWatch user guide, "Using Amazon CloudWatch alarms", "Alarm actions"',
+        where=("cloudwatch/alarms.py",),
+    ),
+    "metric-identity": Rule(
+        "(moto matched a metric by the dimensions asked, or by none) statistics of a metric asked with other "
+        "dimensions than it was stored with",
+        "no datapoints: a metric is its namespace, name and exact set of dimensions",
+        'CloudWatch user guide, "CloudWatch concepts"; CloudWatch API reference, GetMetricStatistics, Dimensions',
+        where=("cloudwatch/metrics.py",),
+    ),
+    "emf-extraction": Rule(
+        "(moto kept log lines as text) a Lambda function's log line in the embedded metric format",
+        "each declared metric, per declared dimension set, as custom metric data; members not named as dimensions "
+        "stay log content; a line without Timestamp, or naming a missing member, yields nothing",
+        'CloudWatch user guide, "Specification: Embedded metric format" and "Ingesting high-cardinality logs and '
+        'generating metrics with CloudWatch embedded metric format"',
+        where=("awslambda/runtime.py", "cloudwatch/emf.py"),
+    ),
+    "lambda-metrics": Rule(
+        "(moto sent none) an invocation of a function",
+        "AWS/Lambda Invocations, Errors (1 when it ends in a function error) and Duration, by FunctionName",
+        'Lambda developer guide, "Types of metrics for Lambda functions"',
+        where=("awslambda/runtime.py",),
+    ),
+    "email-confirmation": Rule(
+        "(moto confirmed every subscription) an e-mail subscription its owner has not confirmed",
+        'Subscribe answers "pending confirmation", ListSubscriptionsByTopic "PendingConfirmation"; only a confirmation '
+        "message is sent until ConfirmSubscription with the token it carried (InvalidParameter for another)",
+        'SNS API reference, Subscribe and ConfirmSubscription; SNS developer guide, "Email notifications"',
+        where=("sns/subscriptions.py", "sns/mail.py"),
     ),
 }

@@ -20,6 +20,7 @@ from dataclasses import dataclass, fields
 class Settings:
     propagation_seconds: float = 0.0
     stack_set_seconds: float = 0.0
+    alarm_period_seconds: float = 0.0
 
 
 SETTINGS = Settings()

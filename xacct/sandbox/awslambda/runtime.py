@@ -94,6 +94,7 @@ def execution_credentials(function: Any) -> dict[str, str]:
 
 def invoke(function: Any, event: dict[str, Any]) -> Invocation:
     """One synchronous invocation of the function's deployed code."""
+    started = time.monotonic()
     if not ENDPOINT:
         raise RuntimeError("the emulator's endpoint is not known: a function run here must never reach AWS")
     try:
@@ -143,6 +144,7 @@ def invoke(function: Any, event: dict[str, Any]) -> Invocation:
         else:
             outcome = Invocation(code == 0, text)
     _write_log(function, outcome.output)  # every invocation's output, synchronous or not, as Lambda does
+    _record(function, outcome, time.monotonic() - started)
     return outcome
 
 
@@ -175,6 +177,25 @@ def _write_log(function: Any, text: str) -> None:
         backend.put_log_events(group, stream, [{"timestamp": now, "message": line} for line in lines])
     except Exception:  # a function without its log group logs nowhere, as on AWS
         return
+    from xacct.sandbox.cloudwatch import emf
+
+    emf.extract(function.account_id, function.region, lines)  # rule `emf-extraction`: what reached the log
+
+
+def _record(function: Any, outcome: Invocation, seconds: float) -> None:
+    """Lambda's own metrics of the invocation (rule `lambda-metrics`; Lambda developer guide, "Types of
+    metrics for Lambda functions": Invocations, Errors "the number of invocations that result in a
+    function error", Duration), in AWS/Lambda by FunctionName. Nothing is throttled here, so Throttles,
+    which Lambda sends only for throttled requests, never is."""
+    from xacct.sandbox.cloudwatch._moto import cloudwatch_backends
+
+    dims = [{"Name": "FunctionName", "Value": function.function_name}]
+    data = [
+        {"MetricName": "Invocations", "Value": 1.0, "Unit": "Count", "Dimensions": dims},
+        {"MetricName": "Errors", "Value": 0.0 if outcome.ok else 1.0, "Unit": "Count", "Dimensions": dims},
+        {"MetricName": "Duration", "Value": round(seconds * 1000, 3), "Unit": "Milliseconds", "Dimensions": dims},
+    ]
+    cloudwatch_backends[function.account_id][function.region].put_metric_data("AWS/Lambda", data)
 
 
 def invoke_async(function: Any, event: dict[str, Any]) -> threading.Thread:

@@ -71,6 +71,9 @@ def _resource_updates() -> None:
     @around(parsing, "parse_and_update_resource")
     def parse_and_update_resource(original: Any, logical_id: str, resource_json: dict[str, Any],
                                   resources_map: Any, account_id: str, region_name: str) -> Any:  # fmt: skip
+        condition = resource_json.get("Condition")
+        if condition and not resources_map.lazy_condition_map[condition]:
+            return resources_map._parsed_resources.get(logical_id)  # not to exist: `update` below deletes it
         updated = original(logical_id, resource_json, resources_map, account_id, region_name)
         if updated is not None:
             return updated
