@@ -44,10 +44,10 @@ def deployed_function() -> Any:
 
 
 def deployed_code() -> str:
+    from xacct.core.member_template import load
+
     body = cfn("build").get_template(StackName="CrossAccountPrimary")["TemplateBody"]
-    start = body.index("ZipFile: |\n") + len("ZipFile: |\n")
-    lines = body[start:].split("\n\n  Replicator")[0].split("\n  ReplicatorInvokePermission")[0]
-    return "\n".join(line[10:] for line in lines.splitlines())
+    return str(load(body)["Resources"]["Replicator"]["Properties"]["Code"]["ZipFile"])
 
 
 def lines(timeout: float = 60, count: int = 1, artifact: str | None = None) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 properties whose change replaces the resource (createOnlyProperties). Do not edit by hand."""
 
 CREATE_ONLY: dict[str, tuple[str, ...]] = {
+    "AWS::CloudWatch::Alarm": ("AlarmName",),
     "AWS::IAM::ManagedPolicy": (
         "Description",
         "ManagedPolicyName",
@@ -40,6 +41,11 @@ CREATE_ONLY: dict[str, tuple[str, ...]] = {
         "BucketNamespace",
     ),
     "AWS::S3::BucketPolicy": ("Bucket",),
+    "AWS::SNS::Subscription": (
+        "Endpoint",
+        "Protocol",
+        "TopicArn",
+    ),
     "AWS::SNS::Topic": (
         "FifoTopic",
         "TopicName",

@@ -75,7 +75,7 @@ def _parsed(template: str) -> dict[str, Any]:
             value = loader.construct_sequence(node, deep=True)
         else:
             value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-        return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
+        return {suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}": value}
 
     Loader.add_multi_constructor("!", tagged)
     doc = yaml.load(template, Loader=Loader)

@@ -2,6 +2,25 @@
 the permissions each resource type's handlers use on the caller's behalf. Do not edit by hand."""
 
 HANDLER_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    "AWS::CloudWatch::Alarm": {
+        "create": (
+            "cloudwatch:DescribeAlarms",
+            "cloudwatch:ListTagsForResource",
+            "cloudwatch:PutMetricAlarm",
+            "cloudwatch:TagResource",
+        ),
+        "update": (
+            "cloudwatch:DescribeAlarms",
+            "cloudwatch:ListTagsForResource",
+            "cloudwatch:PutMetricAlarm",
+            "cloudwatch:TagResource",
+            "cloudwatch:UntagResource",
+        ),
+        "delete": (
+            "cloudwatch:DeleteAlarms",
+            "cloudwatch:DescribeAlarms",
+        ),
+    },
     "AWS::IAM::ManagedPolicy": {
         "create": (
             "iam:AttachGroupPolicy",
@@ -336,6 +355,51 @@ HANDLER_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "delete": (
             "s3:DeleteBucketPolicy",
             "s3:GetBucketPolicy",
+        ),
+    },
+    "AWS::SNS::Subscription": {
+        "create": (
+            "iam:GetRole",
+            "iam:PassRole",
+            "sns:Subscribe",
+        ),
+        "update": (
+            "iam:GetRole",
+            "iam:PassRole",
+            "sns:SetSubscriptionAttributes",
+        ),
+        "delete": (
+            "sns:GetSubscriptionAttributes",
+            "sns:Unsubscribe",
+        ),
+    },
+    "AWS::SNS::Topic": {
+        "create": (
+            "iam:GetRole",
+            "iam:PassRole",
+            "sns:CreateTopic",
+            "sns:GetTopicAttributes",
+            "sns:PutDataProtectionPolicy",
+            "sns:Subscribe",
+            "sns:TagResource",
+        ),
+        "update": (
+            "iam:GetRole",
+            "iam:PassRole",
+            "sns:GetDataProtectionPolicy",
+            "sns:GetTopicAttributes",
+            "sns:ListSubscriptionsByTopic",
+            "sns:ListTagsForResource",
+            "sns:PutDataProtectionPolicy",
+            "sns:SetTopicAttributes",
+            "sns:Subscribe",
+            "sns:TagResource",
+            "sns:Unsubscribe",
+            "sns:UntagResource",
+        ),
+        "delete": (
+            "sns:DeleteTopic",
+            "sns:GetTopicAttributes",
         ),
     },
     "AWS::SSM::Parameter": {

@@ -1,10 +1,11 @@
 """The replication function: copy each new build artifact into every registered developer bucket,
 once, only to its owner (copies.py), the registered targets read from SSM (targets.py); start a new
 developer current (sync); hand large fan-outs to further invocations of itself. One JSON line per
-artifact says what was delivered, skipped and failed.
+artifact says what was delivered, skipped and failed; one per invocation carries its metrics, and
+lasting failures go to the alert topic (alerts.py).
 
 Deployed inline in cfn/CrossAccountPrimary.yaml as one file: tools/inline_replicator.py joins
-copies.py, targets.py and this module (a test keeps the template and the modules equal).
+copies.py, targets.py, alerts.py and this module (a test keeps the template and the modules equal).
 """
 
 import json
@@ -18,13 +19,16 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from xacct.function.alerts import Tally, tell
 from xacct.function.copies import WORKERS, Artifact, Transient, deliver, log, reason
 from xacct.function.targets import Targets, targets
 
 PROBE_PREFIX = "xacct-probe/"  # xacct-probe/BUCKET/...: a verification, for that bucket only
 
 
-def sync(s3: Any, event: dict[str, Any], registered: Targets, owner: str, context: Any) -> dict[str, Any]:
+def sync(
+    s3: Any, event: dict[str, Any], registered: Targets, owner: str, context: Any, *, tally: Tally
+) -> dict[str, Any]:
     """Start a developer current: the current version of every build artifact into the named (and
     registered) targets, a page at a time, within the budget; `next` is where to resume (None: done)."""
     wanted = set(event.get("targets") or [])
@@ -54,6 +58,7 @@ def sync(s3: Any, event: dict[str, Any], registered: Targets, owner: str, contex
         for start in range(0, len(keys), step):
             batch = keys[start : start + step]
             for key, result in zip(batch, pool.map(one, batch), strict=True):
+                tally.add(f"s3://{bucket}/{key}", result)
                 for i, name in enumerate(("delivered", "skipped", "failed")):
                     totals[name] += len(result[name])
                     for b in by if "" in result[name] else result[name]:  # "": the artifact itself failed
@@ -96,8 +101,30 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     owner = str(context.invoked_function_arn).split(":")[4]
     names = (os.environ["TARGETS_PARAMETER"], os.environ["KEYS_PARAMETER"], os.environ.get("MORE_PARAMETERS", ""))
     registered = targets(ssm, *names)
-    if event.get("xacct") == "sync":
-        return sync(s3, event, registered, owner, context)
+    tally = Tally()
+    try:
+        if event.get("xacct") == "sync":
+            return sync(s3, event, registered, owner, context, tally=tally)
+        return replicate(s3, event, registered, owner, context, config=config, tally=tally)
+    finally:
+        report(tally, owner, config)
+
+
+def report(tally: Tally, account: str, config: Config) -> None:
+    """The invocation's counts as metrics (one embedded-metric-format line), and its lasting failures
+    on the alert topic."""
+    if not tally.by:
+        return
+    stack, region = os.environ.get("STACK", ""), os.environ.get("AWS_REGION", "")
+    print(json.dumps(tally.metrics(stack), sort_keys=True), flush=True)
+    if tally.failures:
+        tell(boto3.client("sns", config=config), tally.failures, stack, account, region)
+
+
+def replicate(
+    s3: Any, event: dict[str, Any], registered: Targets, owner: str, context: Any, *, config: Config, tally: Tally
+) -> dict[str, Any]:
+    """Each S3 event's artifact into the registered targets (a slice of them when handed over)."""
     totals = {"delivered": 0, "skipped": 0, "failed": 0}
     if not registered:
         return totals  # replication off, or nobody registered (a developer account's own function): nothing to read
@@ -117,6 +144,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if rest:
             unfinished += fan_out(boto3.client("lambda", config=config), context.invoked_function_arn, record, rest)
         result = deliver(artifact, mine)
+        tally.add(f"s3://{source}/{key}", result)
         line = {"artifact": f"s3://{source}/{key}", "version": artifact.token, "targets": len(mine)}
         line.update({"handed": [len(p) for p in rest]} if rest else {})
         log({**line, "seconds": round(time.monotonic() - started, 3), **result})
