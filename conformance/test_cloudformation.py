@@ -320,3 +320,31 @@ def test_a_change_set_without_a_type_updates_the_stack(world: World) -> None:
     cfn.get_waiter("stack_update_complete").wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     resources = cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]
     assert sorted(r["LogicalResourceId"] for r in resources) == ["First", "Second"]
+
+
+CONDITIONED = """
+Parameters:
+  Name: {Type: String, Default: ""}
+Conditions:
+  Always: !Equals ["a", "a"]
+  Named: !And [!Condition Always, !Not [!Equals [!Ref Name, ""]]]
+Resources:
+  Handle:
+    Type: AWS::CloudFormation::WaitConditionHandle
+Outputs:
+  Named:
+    Condition: Named
+    Value: "named"
+"""
+
+
+@pytest.mark.rule("condition-short-form")
+def test_a_condition_named_by_its_short_form_inside_and_is_evaluated(world: World) -> None:
+    """CloudFormation user guide, "Condition functions": "Condition: the name of the condition ...",
+    YAML short form `!Condition condition_name`, usable inside Fn::And, Fn::Or and Fn::Not; an output
+    under a condition that holds is made ("Outputs", Condition)."""
+    cfn = world.a.client("cloudformation")
+    name, status = make.stack(world, world.a, CONDITIONED, Parameters=[{"ParameterKey": "Name", "ParameterValue": "x"}])
+    assert status == "CREATE_COMPLETE"
+    outputs = cfn.describe_stacks(StackName=name)["Stacks"][0].get("Outputs", [])
+    assert [o["OutputKey"] for o in outputs] == ["Named"]

@@ -14,7 +14,7 @@ def test_help_is_grouped_with_examples_and_exit_codes_within_80_columns() -> Non
         [sys.executable, str(ROOT / "onboard.py"), "--help"], capture_output=True, text=True, env=env, check=True
     ).stdout
     groups = [
-        "what to do (--MODE: one of the first thirteen at most; default: onboard):",
+        "what to do (--MODE: one of the first fourteen at most; default: onboard):",
         "the answers",
         "safety:",
         "output:",

@@ -137,3 +137,41 @@ class CentralUpdate:
         except BaseException:
             self.stacks.discard(prepared)
             raise
+
+    def set_parameters(self, values: dict[str, str], upgrade_to: Callable[[str], tuple[str, str | None]]) -> bool:
+        """Parameters beside the registry's (`--alerts`), under the lease: every other value kept, the
+        template upgraded when `upgrade_to` says so (nothing replaced), the registry read back
+        unchanged. False: the stack already holds them."""
+        lease = self.held or Lease(self.ssm, self.stack, self.progress, self.stacks.poller.sleep)
+        with contextlib.nullcontext(lease) if self.held else lease.held():
+            state = self.stacks.wait_until_idle(self.stack, self.progress)
+            held = self.stacks.template(self.stack)
+            body, upgrade = upgrade_to(held)
+            if upgrade is None and all(state.parameters.get(k, "") == v for k, v in values.items()):
+                return False
+            before = reg.parse(state.parameters, reg.partition_of(state.stack_id))
+            prepared = self.stacks.prepare(
+                self.stack, body, values, state.tags, self.progress, keep=state.parameters, created=self.created
+            )
+            replaced = [c.logical_id for c in prepared.changes if c.replacement in ("True", "Conditional")]
+            if upgrade and replaced:
+                self.stacks.discard(prepared)
+                raise AwsFailure(
+                    f"upgrading the central stack {self.stack}'s template would replace {', '.join(replaced)} "
+                    "(CloudFormation's change set); nothing was changed"
+                )
+            try:
+                self.stacks.execute(prepared, self.progress)
+            except BaseException:
+                self.stacks.discard(prepared)
+                raise
+            final = self.stacks.wait_until_idle(self.stack, self.progress)
+            now = reg.parse(final.parameters, reg.partition_of(final.stack_id))
+            if final.status not in ("UPDATE_COMPLETE", "CREATE_COMPLETE"):
+                raise AwsFailure(f"the central stack {self.stack} ended {final.status}; its events say why")
+            if (now.entries, now.enabled) != (before.entries, before.enabled):
+                raise AwsFailure(
+                    f"the central stack {self.stack}'s registry changed while its alert parameters were set: "
+                    "someone updated it outside this tool. Run --status and compare"
+                )
+            return True

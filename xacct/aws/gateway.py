@@ -150,6 +150,14 @@ class Gateway:
         return self._client("logs")
 
     @property
+    def cloudwatch(self) -> Any:  # no stubs for CloudWatch among the development dependencies
+        return self._client("cloudwatch")
+
+    @property
+    def sns(self) -> Any:  # no stubs for SNS among the development dependencies
+        return self._client("sns")
+
+    @property
     def lambda_(self) -> Any:
         return self._client("lambda")
 

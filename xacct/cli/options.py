@@ -130,7 +130,7 @@ def parser(prog: str) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,  # `--dry` is not `--dry-run`, and a new flag never changes what an old line meant
     )
-    what = p.add_argument_group("what to do (--MODE: one of the first thirteen at most; default: onboard)")
+    what = p.add_argument_group("what to do (--MODE: one of the first fourteen at most; default: onboard)")
     mode = what.add_mutually_exclusive_group()
     mode.add_argument("--remove", action="store_true", help="offboard the developer account")
     mode.add_argument(
@@ -152,6 +152,12 @@ def parser(prog: str) -> argparse.ArgumentParser:
         "--break-lease",
         action="store_true",
         help="remove the central stack's lease by hand (after typing the stack's name), when its holder is gone",
+    )
+    mode.add_argument(
+        "--alerts",
+        metavar="EMAIL|TOPIC_ARN|none",
+        help="who hears of failed deliveries: an address (SNS mails it a confirmation first), an SNS topic for "
+        "chat or paging, or none; a central stack parameter, the registry untouched",
     )
     joining_flags.add(p, mode)
     what.add_argument(
@@ -269,7 +275,7 @@ class Parser(argparse.ArgumentParser):
 
 
 # Flags that take a value: an empty or blank one is a mistake (an unset variable in CI), never a default.
-VALUED = (*(name for name, _, _ in ANSWER_FLAGS), "orphan", "ou", "org_profile", "reject", "reason")
+VALUED = (*(name for name, _, _ in ANSWER_FLAGS), "orphan", "ou", "org_profile", "reject", "reason", "alerts")
 # Answers about the developer account mean nothing where no developer account is touched.
 DEVELOPER_ANSWERS = ("dev_profile", "dev_region", "dev_stacks", "dev_account")
 
@@ -305,7 +311,15 @@ def combination_problem(args: argparse.Namespace) -> str | None:
     if problem:
         return problem
     platform = args.enable_joining or args.disable_joining or args.requests or args.approve is not None or args.reject
-    build_only = args.status or args.orphan or args.break_lease or args.adopt or (args.verify and args.all) or platform
+    build_only = (
+        args.status
+        or args.orphan
+        or args.break_lease
+        or args.adopt
+        or (args.verify and args.all)
+        or platform
+        or args.alerts
+    )
     for name in DEVELOPER_ANSWERS:
         if build_only and getattr(args, name):
             return f"{flag(name)} has no effect here: this mode reads the build account only"
@@ -331,6 +345,7 @@ def request(args: argparse.Namespace, prog: str) -> Request:
         "disable_joining": "disable-joining",
         "requests": "requests",
         "reject": "reject",
+        "alerts": "alerts",
     }
     mode: Mode = next((m for flag, m in modes.items() if getattr(args, flag)), "onboard")
     if args.approve is not None:
@@ -362,4 +377,5 @@ def request(args: argparse.Namespace, prog: str) -> Request:
         auto_approve=args.auto_approve,
         accounts=tuple(args.approve or ()) or ((args.reject,) if args.reject else ()),
         reason=args.reason or "",
+        alerts=args.alerts,
     )

@@ -66,6 +66,10 @@ def run_command(
         from xacct.commands import verify_all
 
         return verify_all.run(answers.central(), request, o)
+    if request.mode == "alerts":
+        from xacct.commands import alerts
+
+        return alerts.run(answers.central(), request, o)
     if request.mode == "adopt":
         from xacct.commands import adopt
 

@@ -21,14 +21,19 @@ from xacct.terminal.progress import LineProgress
 
 def run(central: Central, request: Request, o: Output, save_to: Path | None) -> int:
     ctx = BuildContext(central, LineProgress(o.err))
-    registry = check_central(central, read_central(ctx).central)
+    stack = read_central(ctx).central
+    registry = check_central(central, stack)
     data = status_json(central, registry)
     arrived = deliveries.read(ctx.build.logs, central.stack, [e.bucket for e in registry.entries])
     for developer in data["developers"]:
         developer.update(arrived.get(developer["bucket"], {"last_delivery": None, "last_failure": None}))
+    from xacct.aws import alarms
     from xacct.commands import joining
+    from xacct.core.alerts import failing
 
     data["joining"] = joining.status(ctx)
+    data["alerts"] = alarms.read(ctx.build.cloudwatch, ctx.build.sns, central.stack, stack.outputs.get("AlertTopic"))
+    data["alerts"]["failing"] = [d["account"] for d in failing(data["developers"])]
     if request.json:
         o.out.file.write(json.dumps(data, indent=2) + "\n")
     else:

@@ -16,11 +16,13 @@ from xml.etree import ElementTree as ET
 import botocore.exceptions as bx
 
 from xacct import collector
+from xacct.aws import deliveries
 from xacct.aws.gateway import Gateway
 from xacct.aws.reads import BuildContext, Context
 from xacct.commands import common
 from xacct.commands.verify import Verifier, missing_buckets, role_documents
 from xacct.core import registry as reg
+from xacct.core.alerts import failing
 from xacct.core.answers import Central, DevStacks, Onboarding, Side
 from xacct.core.links import Link
 from xacct.core.planning import REPLICATION_ROLE_OUTPUT, check_central
@@ -72,6 +74,9 @@ def run(central: Central, request: Request, o: Output) -> int:
         members = member_stacks(bctx)
         with collector.paused(), ThreadPoolExecutor(max_workers=max(1, min(AT_ONCE, len(rows)))) as pool:
             list(pool.map(lambda r: _check(bctx, r, orphans, remove, (*shared, members)), rows))
+        arrived = deliveries.read(bctx.build.logs, central.stack, [r.entry.bucket for r in rows])
+    for row in rows:
+        _deliveries(row, arrived.get(row.entry.bucket, {}))
     if request.junit:
         request.junit.write_text(junit(central, rows))
     if request.json:
@@ -146,6 +151,20 @@ def _check_one(bctx: BuildContext, row: Checked, orphans: set[str], remove: str,
     if any(not link.ok for link in links):
         row.state = "broken"
         row.fix = next((link.fix for link in links if not link.ok and link.fix), "")
+
+
+def _deliveries(row: Checked, arrived: dict[str, Any]) -> None:
+    """A path whose every link looks right can still fail to deliver (a grant that changed since, a
+    key disabled, a quota): the function's own log says so. A developer whose last delivery failed
+    is broken, with the function's reason."""
+    if row.state not in ("healthy", "broken") or not failing([{**arrived, "account": row.account}]):
+        return
+    failure = arrived["last_failure"]
+    row.links.append(Link("deliveries", False, f"the last delivery failed ({failure['at']}): {failure['artifact']}: "
+                                               f"{failure['reason']}"))  # fmt: skip
+    if row.state == "healthy":
+        row.state = "broken"
+        row.fix = "the reason above is AWS's; once it is fixed the next build is delivered (--sync: at once)"
 
 
 def show(o: Output, central: Central, registry: reg.Registry, rows: list[Checked]) -> None:

@@ -24,6 +24,7 @@ Mode = Literal[
     "requests",
     "approve",
     "reject",
+    "alerts",
 ]
 # Modes of the platform team's side of joining: the build account only.
 PLATFORM_JOINING = ("enable-joining", "disable-joining", "requests", "approve", "reject")
@@ -57,12 +58,13 @@ class Request:
     auto_approve: bool = False  # with --enable-joining: register what passes every check at once
     accounts: tuple[str, ...] = ()  # --approve ACCOUNT... or --reject ACCOUNT
     reason: str = ""  # with --reject
+    alerts: str | None = None  # --alerts EMAIL|TOPIC_ARN|none
 
     @property
     def developer(self) -> bool:
         """Whether the developer account's answers are needed."""
         return (
-            self.mode not in ("status", "break-lease", "adopt", *PLATFORM_JOINING)
+            self.mode not in ("status", "break-lease", "adopt", "alerts", *PLATFORM_JOINING)
             and not self.orphan
             and not self.all
             and not self.ou
@@ -70,7 +72,10 @@ class Request:
 
     @property
     def writes(self) -> bool:
-        return self.mode in ("onboard", "remove", "adopt", "enable-joining", "disable-joining") and not self.dry_run
+        return (
+            self.mode in ("onboard", "remove", "adopt", "alerts", "enable-joining", "disable-joining")
+            and not self.dry_run
+        )
 
     @property
     def needs_confirmation(self) -> bool:

@@ -39,3 +39,28 @@ def central_template(deployed: str, after: Mapping[str, str], stock: str, first:
         "registration is kept, and CloudFormation's change set is checked to replace nothing"
     )
     return stock, note
+
+
+def alerts_template(deployed: str, stock: str) -> tuple[str, str | None]:
+    """(the template to deploy, a note when it is an upgrade) for `--alerts`: the one the central
+    stack holds if it declares AlertEmail; an earlier version of this project's, upgraded in place;
+    the seed project's or another's refused with what to do."""
+    from xacct.core.planning import kind_of
+
+    if "AlertEmail" in declared_parameters(deployed):
+        return deployed, None
+    if seed.recognise(deployed):
+        raise InvalidInput(
+            "--alerts needs this project's central template, and the central stack holds the seed project's. "
+            "Nothing was changed",
+            hint="move it to this project's template first (its key, buckets, exports and registrations kept): "
+            "python onboard.py --adopt with the build answers",
+        )
+    if kind_of(deployed) != "CrossAccountPrimary":
+        raise InvalidInput("--alerts: the central stack's template is not this project's. Nothing was changed")
+    note = (
+        "the central stack's template is upgraded to this version's, in place: it adds the Alerts topic, the delivery "
+        "and function alarms and the function's metrics; every parameter and registration is kept, and "
+        "CloudFormation's change set is checked to replace nothing"
+    )
+    return stock, note

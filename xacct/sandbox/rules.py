@@ -353,4 +353,11 @@ RULES: dict[str, Rule] = {
         'SNS API reference, Subscribe and ConfirmSubscription; SNS developer guide, "Email notifications"',
         where=("sns/subscriptions.py", "sns/mail.py"),
     ),
+    "condition-short-form": Rule(
+        "nothing (moto read the YAML short form !Condition as Fn::Condition, so a condition combining another "
+        "by it was always false): a condition naming another as !Condition NAME inside Fn::And, Fn::Or or Fn::Not",
+        "the condition is evaluated with the one it names; a resource under it is made when it holds",
+        'CloudFormation user guide, "Condition functions" (the Condition function, short form !Condition)',
+        where=("cloudformation/speed.py",),
+    ),
 }

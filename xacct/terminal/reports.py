@@ -33,6 +33,7 @@ def show_status(o: Output, data: Mapping[str, Any]) -> None:
             value_line(o, d["cmk"], "dim", preferred=7)
         show_arrivals(o, d)
     show_joining(o, data.get("joining"))
+    show_alerts(o, data.get("alerts"), data["developers"])
     cap = data["capacity"]
     fullest = max(cap.get("limits") or [{}], key=lambda u: u.get("used", 0) / max(u.get("limit", 1), 1))
     say(
@@ -45,6 +46,36 @@ def show_status(o: Output, data: Mapping[str, Any]) -> None:
             if fullest
             else ""
         ),
+    )
+
+
+def show_alerts(o: Output, alerts: Mapping[str, Any] | None, developers: list[Mapping[str, Any]]) -> None:
+    """The delivery alarms, since when, who is failing and who hears of it."""
+    if not alerts:
+        return
+    if alerts.get("unreadable"):
+        say(o, (f"Alerts: unknown, the alarms could not be read ({alerts['unreadable']})", "dim"))
+        return
+    if not alerts.get("set_up"):
+        say(o, "Alerts: none (the central stack predates them: --alerts EMAIL adds the topic and alarms in place)")
+        return
+    for alarm in alerts["alarms"]:
+        state = str(alarm["state"])
+        style = {"ALARM": "red", "OK": "green"}.get(state, "yellow")
+        say(o, "Alarm ", (alarm["name"], "bold"), ": ", (state, style), f" since {alarm['since']}", hang=2)
+    failing = alerts.get("failing") or []
+    if failing:
+        buckets = {d["account"]: d["bucket"] for d in developers}
+        who = ", ".join(f"{a} ({buckets.get(a, '?')})" for a in failing)
+        say(o, ("  failing now: ", "red"), who, " (--verify --dev-account ACCOUNT says why)", hang=4)
+    pending = " (pending: its owner has not confirmed SNS's mail yet)"
+    subscribers = [s for s in alerts.get("subscribers") or [] if s.get("endpoint")]
+    told = [f"{s['endpoint']}{pending if s.get('pending') else ''}" for s in subscribers]
+    say(
+        o,
+        "  told: ",
+        ", ".join(told) or "no one (--alerts EMAIL|TOPIC_ARN)",
+        hang=4,
     )
 
 

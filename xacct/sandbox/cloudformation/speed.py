@@ -16,10 +16,20 @@ from xacct.sandbox.cloudformation._moto import cfn_models, yaml_tag_constructor
 from xacct.sandbox.patching import replace
 
 
+def constructor(loader: Any, tag: str, node: Any) -> Any:
+    """moto's, but for `!Condition NAME` (rule `condition-short-form`): a condition referred to inside
+    Fn::And, Fn::Or or Fn::Not is {"Condition": NAME} (CloudFormation user guide, "Condition
+    functions": the short form of the Condition function is !Condition). moto made it Fn::Condition,
+    which no condition operator knows, so the condition was false whatever its parts."""
+    if tag == "!Condition":
+        return {"Condition": loader.construct_scalar(node)}
+    return yaml_tag_constructor(loader, tag, node)
+
+
 def install() -> None:
     base = getattr(yaml, "CLoader", yaml.Loader)  # libyaml, with the resolvers and constructors of moto's Loader
     loader = type("TemplateLoader", (base,), {})
-    yaml.add_multi_constructor("", yaml_tag_constructor, Loader=loader)
+    yaml.add_multi_constructor("", constructor, Loader=loader)
 
     parsed_once: dict[str, Any] = {}  # a few templates, each made into stacks many times
     held = threading.Lock()

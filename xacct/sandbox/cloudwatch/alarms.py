@@ -303,7 +303,7 @@ def _query(q: dict[str, Any]) -> Any:
     return m.MetricDataQuery(
         query_id=q["Id"],
         label=q.get("Label", ""),
-        period=str(q.get("Period", "")),
+        period=str(q["Period"]) if q.get("Period") else None,  # type: ignore[arg-type]  # as moto keeps an absent one
         return_data=str(q.get("ReturnData", "true")),
         expression=q.get("Expression"),
         metric_stat=stat,
