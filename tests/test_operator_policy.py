@@ -27,7 +27,7 @@ def printed(side: str, *names: str) -> dict:  # type: ignore[type-arg]
 
 
 def test_each_policy_fits_one_managed_policy_and_grants_no_wildcard_service() -> None:
-    for side in ("build", "developer", "organization", "join"):
+    for side in ("build", "build-cloudformation", "developer", "organization", "join"):
         document = printed(side)
         assert len(re.sub(r"\s", "", json.dumps(document))) <= MANAGED_POLICY_CHARACTERS, side
         for statement in document["Statement"]:
@@ -43,17 +43,32 @@ def test_the_on_behalf_permissions_are_the_resource_schemas_handlers() -> None:
             assert set(needed) <= set(HANDLER_PERMISSIONS[kind][handler]), (kind, handler)
 
 
+def operator(aws: Emulator, account: str, name: str, side: str, *names: str) -> None:
+    """A role holding exactly what --print-policy prints for its side: the build operator's two
+    managed policies (build and build-cloudformation), one for the others."""
+    from moto.iam.models import iam_backends
+
+    identities.role(account, name, printed(side, *names))
+    if side == "build":
+        iam = iam_backends[account]["global"]
+        document = json.dumps(printed("build-cloudformation"))
+        second = iam.create_policy(
+            description="", path="/", policy_document=document, policy_name=f"{name}-cfn", tags=[]
+        )
+        iam.attach_role_policy(second.arn, name)
+    aws.add_profile(name, account, role=name)
+
+
 def test_operators_holding_exactly_the_printed_policies_onboard_verify_and_remove(aws: Emulator) -> None:
     deploy_central()
     for name, account, side in (("build-operator", BUILD, "build"), ("dev-operator", DEV1, "developer")):
-        identities.role(account, name, printed(side))
-        aws.add_profile(name, account, role=name)
+        operator(aws, account, name, side)
     build = ["--build-account", BUILD, "--build-region", REGION, "--build-profile", "build-operator"]
     dev = ["--dev-account", DEV1, "--dev-region", REGION, "--dev-profile", "dev-operator"]
     r = run_cli(*build, *dev, "--yes")
     assert r.code == 0, r.out + r.err
     assert stack_parameters("CrossAccountPrimary", "build")["ReplicationBucketList"] == f"xacct-build-{DEV1}-{REGION}"
-    for mode in (["--status"], ["--verify", *dev], ["--verify", "--all"]):
+    for mode in (["--status"], ["--verify", *dev], ["--verify", "--all"], ["--alerts", "ops@example.com", "--yes"]):
         r = run_cli(*build, *mode)
         assert r.code == 0, (mode, r.out + r.err)
     r = run_cli(*build, *dev, "--remove", "--purge", "--yes")
@@ -67,8 +82,7 @@ def test_operators_holding_the_policies_printed_for_their_own_stack_names_onboar
     deploy_central(stack="Central")
     names = {"build": ("--central-stack", "Central"), "developer": ("--dev-stacks", "P,D,V")}
     for name, account, side in (("build-operator", BUILD, "build"), ("dev-operator", DEV1, "developer")):
-        identities.role(account, name, printed(side, *names[side]))
-        aws.add_profile(name, account, role=name)
+        operator(aws, account, name, side, *names[side])
     build = ["--build-account", BUILD, "--build-region", REGION, "--build-profile", "build-operator"]
     dev = ["--dev-account", DEV1, "--dev-region", REGION, "--dev-profile", "dev-operator"]
     r = run_cli(*build, *dev, *names["build"], *names["developer"], "--yes")
@@ -88,7 +102,7 @@ def test_an_operator_holding_the_build_and_organization_policies_onboards_and_re
     member = account("a", team)
     from moto.iam.models import iam_backends
 
-    identities.role(BUILD, "ou-operator", printed("build"))  # and the organization's, a second managed policy
+    operator(aws, BUILD, "ou-operator", "build")  # and the organization's, a third managed policy
     iam = iam_backends[BUILD]["global"]
     second = iam.create_policy(
         description="", path="/", policy_document=json.dumps(printed("organization")), policy_name="ou", tags=[]

@@ -74,8 +74,9 @@ def describe_error(exc: Exception, profile: str | None) -> InvalidInput | AwsFai
             return AwsFailure(
                 f"{exc.operation_name} was refused: {said}",
                 hint="the identity needs the operator's policy: python onboard.py --print-policy build "
-                "(or developer, organization) prints it; where AWS's sentence names an explicit deny, a "
-                "service control or resource policy refuses it instead; nothing was changed by this call",
+                "and build-cloudformation (or developer, organization) print it; where AWS's sentence names "
+                "an explicit deny, a service control or resource policy refuses it instead; nothing was changed "
+                "by this call",
             )
     return None
 

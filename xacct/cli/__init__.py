@@ -80,6 +80,11 @@ def _print_policy(args: argparse.Namespace, o: Output) -> int:
         o.error(exc.message, exc.hint)
         return ExitCode.INVALID
     o.out.file.write(json.dumps(document, indent=2) + "\n")
+    if side == "build":
+        o.info(
+            "the build operator also needs --print-policy build-cloudformation, as a second managed policy "
+            "(what CloudFormation does as it; one managed policy holds 6,144 characters)"
+        )
     return ExitCode.OK
 
 

@@ -162,10 +162,11 @@ def parser(prog: str) -> argparse.ArgumentParser:
     joining_flags.add(p, mode)
     what.add_argument(
         "--print-policy",
-        choices=("build", "developer", "organization", "join"),
+        choices=("build", "build-cloudformation", "developer", "organization", "join"),
         metavar="SIDE",
-        help="print the least-privilege IAM policy (JSON) the build or developer operator needs (organization: "
-        "what --ou and --enable-joining need beside the build one; join: what --join and --leave need), and exit",
+        help="print the least-privilege IAM policy (JSON) the build or developer operator needs (the build operator "
+        "holds two managed policies: build, and build-cloudformation for what CloudFormation does as it; "
+        "organization: what --ou and --enable-joining need beside them; join: what --join and --leave need), and exit",
     )
     what.add_argument(
         "--purge", action="store_true", help="with --remove: also delete the developer's own pipeline stacks"

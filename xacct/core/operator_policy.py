@@ -16,11 +16,13 @@ from typing import Any, Literal
 
 from xacct.core.answers import DevStacks, Kind
 from xacct.core.handler_permissions import HANDLER_PERMISSIONS
-from xacct.core.state import declared_types
 from xacct.core.templates import KINDS, joining_template, template
 
-Side = Literal["build", "developer", "organization", "join"]
-SIDES: tuple[Side, ...] = ("build", "developer", "organization", "join")
+Side = Literal["build", "build-cloudformation", "developer", "organization", "join"]
+SIDES: tuple[Side, ...] = ("build", "build-cloudformation", "developer", "organization", "join")
+# Resources only the build account's central stack makes (their conditions are false in a developer
+# account), so CloudFormation never calls their handlers as the developer operator.
+CENTRAL_ONLY_CONDITIONS = ("IsCentral", "HasAlertEmail", "HasAlertTopic")
 
 STACK_READS = [
     "cloudformation:DescribeStacks",
@@ -42,10 +44,18 @@ def _statement(sid: str, actions: list[str], resources: list[str] | str, **extra
     return {"Sid": sid, "Effect": "Allow", "Action": sorted(set(actions)), "Resource": resources, **extra}
 
 
-def on_behalf(kinds: list[Kind], *more: str) -> dict[str, Any]:
+def _types(body: str, skipped: tuple[str, ...]) -> set[str]:
+    from xacct.core.member_template import load
+
+    resources = load(body).get("Resources", {})
+    return {r["Type"] for r in resources.values() if r.get("Condition") not in skipped}
+
+
+def on_behalf(kinds: list[Kind], *more: str, skipped: tuple[str, ...] = ()) -> dict[str, Any]:
     """What CloudFormation's handlers call as the operator, for the templates' resource types (the
-    stock templates of `kinds`, and the template texts of `more`)."""
-    types = {t for body in [*(template(kind) for kind in kinds), *more] for _, t in declared_types(body)}
+    stock templates of `kinds`, and the template texts of `more`), but those of resources under the
+    conditions `skipped`, which are never made where the policy is used."""
+    types = {t for body in [*(template(kind) for kind in kinds), *more] for t in _types(body, skipped)}
     actions = {a for t in types for handler in HANDLER_PERMISSIONS.get(t, {}).values() for a in handler}
     return _statement(
         "CloudFormationOnYourBehalf",
@@ -95,9 +105,19 @@ def build_policy(partition: str = "aws", central_stack: str = "CrossAccountPrima
             ["s3:ListBucket", "s3:GetObject", "s3:PutObject"],
             f"arn:{p}:s3:::xacct-join-*",  # the inbox and its objects: IAM's * spans the "/"
         ),
-        on_behalf(["CrossAccountPrimary"], joining_template()),
+        # --status: the delivery alarms (DescribeAlarms takes no narrower resource when it names
+        # alarms by name) and who their topic tells.
+        _statement("DeliveryAlarms", ["cloudwatch:DescribeAlarms"], "*"),
+        _statement("WhoIsTold", ["sns:ListSubscriptionsByTopic"], f"arn:{p}:sns:*:*:{central_stack}-Alerts-*"),
     ]
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def build_cloudformation_policy() -> dict[str, Any]:
+    """The second half of the build operator's: what CloudFormation calls as the operator while it
+    updates the central stack (and the joining stack), a managed policy of its own beside `build`
+    (one managed policy holds 6,144 characters)."""
+    return {"Version": "2012-10-17", "Statement": [on_behalf(["CrossAccountPrimary"], joining_template())]}
 
 
 def join_policy(partition: str = "aws", stacks: DevStacks | None = None) -> dict[str, Any]:
@@ -120,7 +140,7 @@ def join_policy(partition: str = "aws", stacks: DevStacks | None = None) -> dict
             [f"arn:{p}:s3:::xacct-join-*/facts.json", f"arn:{p}:s3:::xacct-join-*/answers/{mine}/*"],
         ),
         _statement("FileOwnRequest", ["s3:PutObject"], f"arn:{p}:s3:::xacct-join-*/requests/{mine}/*"),
-        on_behalf(list(KINDS)),
+        on_behalf(list(KINDS), skipped=CENTRAL_ONLY_CONDITIONS),
     ]
     return {"Version": "2012-10-17", "Statement": statements}
 
@@ -158,7 +178,7 @@ def developer_policy(partition: str = "aws", stacks: DevStacks | None = None) ->
             f"arn:{p}:s3:::xacct-templates-*",
         ),
         _statement("StageLargeTemplates", ["s3:PutObject", "s3:GetObject"], f"arn:{p}:s3:::xacct-templates-*/*"),
-        on_behalf(list(KINDS)),
+        on_behalf(list(KINDS), skipped=CENTRAL_ONLY_CONDITIONS),
     ]
     return {"Version": "2012-10-17", "Statement": statements}
 
@@ -227,4 +247,6 @@ def policy(
         return join_policy(partition, stacks)
     if side == "build":
         return build_policy(partition, central_stack or "CrossAccountPrimary")
+    if side == "build-cloudformation":
+        return build_cloudformation_policy()
     return developer_policy(partition, stacks)

@@ -169,6 +169,9 @@ def call_of(environ: Environ, raw: bytes) -> Call | None:
         if members:
             params["Names"] = [params[k] for k in members]
         operation = str(params.get("Action", ""))
+    path = str(environ.get("PATH_INFO", ""))
+    if not operation and "/operation/" in path:  # Smithy RPC v2 CBOR (CloudWatch): the operation is in the path
+        operation = path.rsplit("/operation/", 1)[1].strip("/")
     return Call(caller, policies, service, region, operation, params, environ, raw)
 
 
