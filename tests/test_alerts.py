@@ -171,13 +171,19 @@ def test_an_earlier_versions_central_stack_gains_the_alarms_in_place_keeping_key
     assert {k: after[k] for k in ("CMK", "BuildBucket", "PipelineBucket")} == {
         k: before[k] for k in ("CMK", "BuildBucket", "PipelineBucket")
     }
-    assert after["AlertTopic"].endswith(":" + after["AlertTopic"].rsplit(":", 1)[1])
+    assert after["AlertTopic"].startswith(f"arn:aws:sns:{REGION}:{BUILD}:")
     assert state() == "INSUFFICIENT_DATA"
     params = {p["ParameterKey"]: p["ParameterValue"] for p in
               cfn("build").describe_stacks(StackName="CrossAccountPrimary")["Stacks"][0]["Parameters"]}  # fmt: skip
     assert params["ReplicationBucketList"] == BUCKET1
     assert params["AlertEmail"] == OPS
     assert [m.subject for m in aws.mail(OPS)] == ["AWS Notification - Subscription Confirmation"]
+    # A topic of the team's own (chat, paging) is told beside the stack's: both alarms notify it.
+    paging = session("build").client("sns").create_topic(Name="paging")["TopicArn"]
+    assert run_cli(*BUILD_ARGS, "--alerts", paging, "--yes").code == 0
+    alarms = session("build").client("cloudwatch").describe_alarms(AlarmNames=[ALARM])["MetricAlarms"]
+    assert set(alarms[0]["AlarmActions"]) == {after["AlertTopic"], paging}
+    assert stack_outputs("CrossAccountPrimary", "build")["CMK"] == before["CMK"]
 
 
 def test_alerts_on_the_seed_projects_stack_says_adopt_first(aws: Emulator) -> None:

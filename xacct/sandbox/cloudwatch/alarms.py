@@ -18,6 +18,7 @@ import math
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -43,7 +44,7 @@ WORDS = {
 REGIONS = {"us-east-1": "US East (N. Virginia)", "us-east-2": "US East (Ohio)", "us-west-2": "US West (Oregon)",
            "eu-west-1": "Europe (Ireland)", "eu-central-1": "Europe (Frankfurt)"}  # fmt: skip
 _STARTED: list[threading.Thread] = []
-_EVALUATED: dict[str, float] = {}  # alarm ARN -> when it was last evaluated
+_EVALUATED: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()  # alarm -> last evaluated
 
 
 def install() -> None:
@@ -269,9 +270,10 @@ def evaluate_due(now: float) -> None:
                 period = _period(alarm)
                 span = SETTINGS.alarm_period_seconds or float(period)
                 every = span * min(60.0, period) / period
-                if now - _EVALUATED.get(alarm.alarm_arn, 0.0) < every:
+                # First looked at one interval after it was made, as CloudWatch's minutely evaluation.
+                if now - _EVALUATED.setdefault(alarm, now) < every:
                     continue
-                _EVALUATED[alarm.alarm_arn] = now
+                _EVALUATED[alarm] = now
                 state, reason, data = evaluate(backend, alarm, now)
                 if state != alarm.state_value:
                     old = alarm.state_value
