@@ -276,3 +276,44 @@ def test_new_roles_and_changed_policies_take_effect_eventually(world: World) -> 
     if world.emulator is not None:
         assert readable(as_role, bucket) == "AccessDenied"  # the bucket policy has not spread yet
     eventually(lambda: as_role.get_object(Bucket=bucket, Key="k"))
+
+
+def _role_stack(description: str) -> dict[str, Any]:
+    lam = {"Service": "lambda.amazonaws.com"}
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": lam, "Action": "sts:AssumeRole"}]}
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}],
+    }
+    return {
+        "Resources": {
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "Description": description,
+                    "AssumeRolePolicyDocument": trust,
+                    "Policies": [{"PolicyName": "own", "PolicyDocument": document}],
+                },
+            },  # fmt: skip
+            "Extra": {
+                "Type": "AWS::IAM::RolePolicy",
+                "Properties": {"RoleName": {"Ref": "Role"}, "PolicyName": "extra", "PolicyDocument": document},
+            },
+        },
+        "Outputs": {"Name": {"Value": {"Ref": "Role"}}},
+    }
+
+
+@pytest.mark.rule("role-inline-policies")
+def test_updating_a_role_keeps_the_inline_policy_a_role_policy_resource_put_on_it(world: World) -> None:
+    """CloudFormation user guide, AWS::IAM::Role, Policies: "Adds or updates an inline policy document
+    that is embedded in the specified IAM role"; AWS::IAM::RolePolicy "adds or updates an inline policy
+    document that is embedded in the specified IAM role" of its own. Updating the role leaves the
+    RolePolicy's policy where it is."""
+    cfn, iam = world.a.client("cloudformation"), world.a.client("iam")
+    name, status = make.stack(world, world.a, _role_stack("first"))
+    assert status == "CREATE_COMPLETE"
+    cfn.update_stack(StackName=name, TemplateBody=json.dumps(_role_stack("second")), Capabilities=["CAPABILITY_IAM"])
+    assert make.settled(cfn, name) == "UPDATE_COMPLETE"
+    role = cfn.describe_stacks(StackName=name)["Stacks"][0]["Outputs"][0]["OutputValue"]
+    assert sorted(iam.list_role_policies(RoleName=role)["PolicyNames"]) == ["extra", "own"]

@@ -360,4 +360,14 @@ RULES: dict[str, Rule] = {
         'CloudFormation user guide, "Condition functions" (the Condition function, short form !Condition)',
         where=("cloudformation/speed.py",),
     ),
+    "role-inline-policies": Rule(
+        "nothing (moto deleted every inline policy of a role that its Policies property did not declare, an "
+        "AWS::IAM::RolePolicy's among them, when the role was updated): an update of an AWS::IAM::Role beside "
+        "an AWS::IAM::RolePolicy on it",
+        "the role keeps the RolePolicy's inline policy; only the policies its own Policies declared before and no "
+        "longer does are deleted",
+        'CloudFormation user guide, AWS::IAM::Role, Policies ("adds or updates an inline policy document that is '
+        'embedded in the specified IAM role"), and AWS::IAM::RolePolicy',
+        where=("iam/resources.py",),
+    ),
 }

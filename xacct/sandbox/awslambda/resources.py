@@ -1,5 +1,6 @@
 """CloudFormation's Lambda resources as their handlers carry them out, where moto's differ: inline code
-zipped on update too, the function's log group kept, generated names within 64 characters."""
+zipped on update too, the function's log group kept, its environment strings, generated names within
+64 characters."""
 
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ def _inline_code_updates() -> None:
         if "ZipFile" in code:
             code["ZipFile"] = base64.b64encode(cls._create_zipfile_from_plaintext_code(code["ZipFile"]))
             cfn = {**cfn, "Properties": {**cfn["Properties"], "Code": code}}
-        return original(cls, original_resource, new_resource_name, cfn, account_id, region_name)
+        function = original(cls, original_resource, new_resource_name, cfn, account_id, region_name)
+        _strings(function)
+        return function
 
 
 def _logging() -> None:
@@ -40,7 +43,15 @@ def _logging() -> None:
                **kwargs: Any) -> Any:  # fmt: skip
         function = original(cls, resource_name, cfn, account_id, region_name, **kwargs)
         function.xacct_logging_config = cfn["Properties"].get("LoggingConfig")
+        _strings(function)
         return function
+
+
+def _strings(function: Any) -> None:
+    """Environment variables are strings (Lambda API reference, Environment: "Variables: map of
+    string to string"); moto kept a Number parameter's value, referenced, as an int."""
+    if function.environment_vars:
+        function.environment_vars = {str(k): str(v) for k, v in function.environment_vars.items()}
 
 
 def _generated_names() -> None:

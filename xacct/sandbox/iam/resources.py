@@ -23,7 +23,8 @@ def _role_properties() -> None:
     policy, inline Policies and ManagedPolicyArns (attaching and detaching), keeping the role
     ("AWS::IAM::Role": ManagedPolicyArns, Policies, AssumeRolePolicyDocument are updated without
     interruption). moto ignored ManagedPolicyArns altogether, so the seed's replication role held no
-    permission at all, and on update it changed only the description. An AWS managed policy moto
+    permission at all, and on update it changed only the description. Policies it no longer declares
+    are deleted, and only those: an AWS::IAM::RolePolicy's stays. An AWS managed policy moto
     has not loaded is not attached: the role then holds less than on AWS, never more."""
 
     @after_template(iam_models.Role)
@@ -41,13 +42,19 @@ def _role_properties() -> None:
             if arn.split(":")[4] == "aws" and arn not in {p.arn for p in backend.managed_policies.values()}:
                 continue
             backend.attach_role_policy(arn, role.name)
+        inline = {p["PolicyName"]: p["PolicyDocument"] for p in properties.get("Policies") or []}
+        # Only the inline policies the role's own Policies declared before and no longer do (rule
+        # `role-inline-policies`): one an
+        # AWS::IAM::RolePolicy put on the role (made before this update, as an added resource is) is
+        # that resource's, not the role's to delete.
+        before = getattr(role, "xacct_declared_inline", None)
+        role.xacct_declared_inline = list(inline)
         if created:
             return
         trust = properties.get("AssumeRolePolicyDocument")
         if trust is not None:
             role.assume_role_policy_document = trust if isinstance(trust, str) else json.dumps(trust)
-        inline = {p["PolicyName"]: p["PolicyDocument"] for p in properties.get("Policies") or []}
-        for name in [n for n in role.policies if n not in inline]:
+        for name in [n for n in role.policies if n not in inline and (before is None or n in before)]:
             role.delete_policy(name)
         for name, document in inline.items():
             role.put_policy(name, document)
