@@ -294,7 +294,7 @@ def _role_stack(description: str) -> dict[str, Any]:
                     "AssumeRolePolicyDocument": trust,
                     "Policies": [{"PolicyName": "own", "PolicyDocument": document}],
                 },
-            },  # fmt: skip
+            },
             "Extra": {
                 "Type": "AWS::IAM::RolePolicy",
                 "Properties": {"RoleName": {"Ref": "Role"}, "PolicyName": "extra", "PolicyDocument": document},
