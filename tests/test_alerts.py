@@ -130,6 +130,9 @@ def test_a_developer_whose_key_stops_trusting_raises_the_alarm_is_named_and_clea
     assert BUCKET1 not in told.body
     assert any(m.subject.startswith("ALARM:") for m in aws.mail(OPS))
 
+    # Periods as long as AWS's while --status reads: the alarm is not evaluated again within the minute.
+    aws.configure(alarm_period_seconds=0)
+
     shown = json.loads(run_cli(*BUILD_ARGS, "--status", "--json").out)["alerts"]
     assert [(a["name"], a["state"]) for a in shown["alarms"]] == [(ALARM, "ALARM"), (ALARM[:-10] + "function", "OK")]
     assert shown["failing"] == [DEV2]
@@ -138,6 +141,7 @@ def test_a_developer_whose_key_stops_trusting_raises_the_alarm_is_named_and_clea
     assert f"{ALARM}: ALARM since" in text
     assert f"failing now: {DEV2} ({BUCKET2})" in text
 
+    aws.configure(alarm_period_seconds=PERIOD)
     key_trusts_build_account("dev2", trusted=True, kept=kept)
     # Every link of the path is right again, and the last delivery still failed: --verify --all says so.
     checked = run_cli(*BUILD_ARGS, "--verify", "--all", "--json")

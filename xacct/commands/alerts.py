@@ -10,7 +10,6 @@ import json
 from xacct.aws.central import CentralUpdate
 from xacct.aws.reads import BuildContext
 from xacct.commands import common
-from xacct.commands.joining import _central, _confirmed
 from xacct.core import alerts
 from xacct.core.answers import Central
 from xacct.core.request import Request
@@ -27,7 +26,7 @@ def run(central: Central, request: Request, o: Output) -> int:
     target = str(request.alerts)
     alerts.wanted(target)  # a target that cannot be right is said before AWS is asked
     with common.waiting(o, "reading the central stack"):
-        state = _central(bctx)
+        state = common.central_state(bctx)
         held = bctx.build_stacks().template(central.stack)
     _, upgrade = alerts_template(held, stock("CrossAccountPrimary"))
     change = alerts.change(state.parameters, target)
@@ -53,7 +52,7 @@ def run(central: Central, request: Request, o: Output) -> int:
         if not request.json:
             o.out.print("dry run: nothing was changed")
         return ExitCode.OK
-    if not _confirmed(request, o, "Change where alerts go?"):
+    if not common.confirmed(request, o, "Change where alerts go?"):
         return ExitCode.OK
     update = CentralUpdate(bctx.build_stacks(), bctx.build.ssm, central.stack, bctx.progress)
     with common.live(bctx, o):

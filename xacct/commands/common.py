@@ -10,10 +10,12 @@ from pathlib import Path
 
 from xacct.aws.reads import BuildContext, Context
 from xacct.aws.stacks import Stacks
+from xacct.core import planning
 from xacct.core.answers import Central, Onboarding, answers_of
 from xacct.core.plan import Plan
+from xacct.core.request import Request
 from xacct.core.state import StackState
-from xacct.errors import AGAIN, Interrupted
+from xacct.errors import AGAIN, Interrupted, InvalidInput
 from xacct.terminal.output import Output
 from xacct.terminal.render import Stacked
 
@@ -192,3 +194,26 @@ def check_exports(stacks: Stacks, state: StackState, held: str | None, template:
             found[0] + ". Nothing was changed",
             hint="keep the export as it is, or change the stacks that import it first, then run the same command again",
         )
+
+
+def confirmed(request: Request, o: Output, question: str) -> bool:
+    """Yes from --yes or the person; otherwise it says that nothing was changed."""
+    if request.yes:
+        return True
+    if confirm(question):
+        return True
+    o.out.print("Declined: nothing was changed.")
+    return False
+
+
+def central_state(bctx: BuildContext) -> StackState:
+    """The central stack, which must be this project's (deployed, with its replication role)."""
+    bctx.build.check_account(bctx.central.build.account)
+    state = bctx.build_stacks().describe(bctx.central.stack)
+    if not state.exists or not state.outputs.get(planning.REPLICATION_ROLE_OUTPUT):
+        raise InvalidInput(
+            f"the central stack {bctx.central.stack} is not deployed with this project's template in "
+            f"{bctx.central.build.account} {bctx.central.build.region}",
+            hint="onboard a developer (or --adopt the seed's stack) first",
+        )
+    return state

@@ -14,7 +14,7 @@ from xacct.aws import code
 from xacct.aws.reads import BuildContext
 from xacct.aws.stacks import Stacks
 from xacct.commands import common, join
-from xacct.core import joining, planning
+from xacct.core import joining
 from xacct.core.answers import Central
 from xacct.core.joining import Answer
 from xacct.core.request import Request
@@ -63,29 +63,8 @@ def _flags(central: Central) -> str:
     return f"{profile} --build-region {central.build.region}{stack}"
 
 
-def _confirmed(request: Request, o: Output, question: str) -> bool:
-    if request.yes:
-        return True
-    if common.confirm(question):
-        return True
-    o.out.print("Declined: nothing was changed.")
-    return False
-
-
 def _inbox(bctx: BuildContext) -> str:
     return joining.inbox_name(bctx.central.build.account, bctx.central.build.region)
-
-
-def _central(bctx: BuildContext) -> StackState:
-    bctx.build.check_account(bctx.central.build.account)
-    state = bctx.build_stacks().describe(bctx.central.stack)
-    if not state.exists or not state.outputs.get(planning.REPLICATION_ROLE_OUTPUT):
-        raise InvalidInput(
-            f"the central stack {bctx.central.stack} is not deployed with this project's template in "
-            f"{bctx.central.build.account} {bctx.central.build.region}",
-            hint="onboard a developer (or --adopt the seed's stack) first",
-        )
-    return state
 
 
 def _organization(bctx: BuildContext) -> str:
@@ -103,7 +82,7 @@ def _organization(bctx: BuildContext) -> str:
 def enable(central: Central, request: Request, o: Output, who: list[str], auto: bool) -> int:
     bctx = BuildContext(central, LineProgress(o.err))
     with common.waiting(o, "reading the build account"):
-        state = _central(bctx)
+        state = common.central_state(bctx)
         organization = _organization(bctx)
     paths = joining.org_paths(organization, who)
     mode = "registered at once" if auto else "held for --approve"
@@ -123,7 +102,7 @@ def enable(central: Central, request: Request, o: Output, who: list[str], auto: 
     ]
     if _shown(o, request, plan, lines):
         return ExitCode.OK
-    if not _confirmed(request, o, "Turn joining on?"):
+    if not common.confirmed(request, o, "Turn joining on?"):
         return ExitCode.OK
     body = code.registrar_zip()
     key = code.key_of(body)
@@ -187,7 +166,7 @@ def disable(central: Central, request: Request, o: Output) -> int:
     line = "Joining off: the inbox refuses new requests; every registered developer stays registered"
     if _shown(o, request, plan, [line]):
         return ExitCode.OK
-    if not _confirmed(request, o, "Turn joining off?"):
+    if not common.confirmed(request, o, "Turn joining off?"):
         return ExitCode.OK
     params = {**state.parameters, "OrganizationId": "", "JoinPaths": ""}
     with common.live(bctx, o):

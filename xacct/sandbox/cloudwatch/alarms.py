@@ -41,7 +41,9 @@ WORDS = {
 REGIONS = {"us-east-1": "US East (N. Virginia)", "us-east-2": "US East (Ohio)", "us-west-2": "US West (Oregon)",
            "eu-west-1": "Europe (Ireland)", "eu-central-1": "Europe (Frankfurt)"}  # fmt: skip
 _STARTED: list[threading.Thread] = []
-_EVALUATED: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()  # alarm -> last evaluated
+# alarm -> (when it was last evaluated, the last complete period it looked at)
+_EVALUATED: weakref.WeakKeyDictionary[Any, tuple[float, int]] = weakref.WeakKeyDictionary()
+MISSED = 10  # complete periods caught up at most
 
 
 def install() -> None:
@@ -172,15 +174,14 @@ def _period(alarm: Any) -> int:
     return int(stats[0].period) if stats else 60
 
 
-def evaluate(backend: Any, alarm: Any, now: float) -> tuple[str, str, str]:
-    """(state, reason, reason data) of the alarm at `now`."""
+def evaluate(backend: Any, alarm: Any, now: float, last: int | None = None) -> tuple[str, str, str]:
+    """(state, reason, reason data) of the alarm at `now`, on the N periods ending with the one
+    numbered `last` (by default the most recent complete one)."""
     period = _period(alarm)
     span = SETTINGS.alarm_period_seconds or float(period)
     n = int(alarm.evaluation_periods or 1)
     m = int(alarm.datapoints_to_alarm or n)
-    # The most recent complete periods: each is looked at by at least one evaluation (every minute,
-    # periods of a minute or more), so data that arrived in a period is never missed.
-    last = math.floor(now / span) - 1
+    last = math.floor(now / span) - 1 if last is None else last
     starts = [(last - i) * span for i in range(n - 1, -1, -1)]
     points = _datapoints(backend, alarm, starts, span)
     breaches = OPERATORS.get(alarm.comparison_operator, OPERATORS["GreaterThanThreshold"])
@@ -266,15 +267,20 @@ def evaluate_due(now: float) -> None:
                 period = _period(alarm)
                 span = SETTINGS.alarm_period_seconds or float(period)
                 every = span * min(60.0, period) / period
+                complete = math.floor(now / span) - 1  # the most recent complete period
                 # First looked at one interval after it was made, as CloudWatch's minutely evaluation.
-                if now - _EVALUATED.setdefault(alarm, now) < every:
+                evaluated, done = _EVALUATED.setdefault(alarm, (now, complete))
+                if now - evaluated < every and complete <= done:
                     continue
-                _EVALUATED[alarm] = now
-                state, reason, data = evaluate(backend, alarm, now)
-                if state != alarm.state_value:
-                    old = alarm.state_value
-                    alarm.update_state(reason, data, state)
-                    _notify(alarm, old, account, region)
+                _EVALUATED[alarm] = (now, complete)
+                # Every period completed since the last evaluation, in order, however late this one
+                # runs: a period with data is never skipped (a few at most, after a long pause).
+                for last in range(max(min(done + 1, complete), complete - MISSED), complete + 1):
+                    state, reason, data = evaluate(backend, alarm, now, last)
+                    if state != alarm.state_value:
+                        old = alarm.state_value
+                        alarm.update_state(reason, data, state)
+                        _notify(alarm, old, account, region)
 
 
 def _evaluate_forever() -> None:
