@@ -58,6 +58,8 @@ def run(central: Central, request: Request, o: Output) -> int:
     with common.live(bctx, o):
         update.set_parameters(change.after, lambda deployed: alerts_template(deployed, stock("CrossAccountPrimary")))
     topic = bctx.build_stacks().describe(central.stack).outputs.get("AlertTopic", "")
-    say(o, ("Alerts set: ", "bold"), f"failed deliveries are told to {target if target != 'none' else 'no one'}"
-        + (f" through {topic}" if topic else ""))  # fmt: skip
+    who = "no one but the topic's own subscribers" if target.lower() == "none" else target
+    pending = " once its owner confirms SNS's mail (--status says when)" if change.after.get("AlertEmail") else ""
+    say(o, ("Alerts set: ", "bold"), f"failed deliveries are told to {who}{pending}"
+        + (f"; the topic is {topic}" if topic else ""), hang=2)  # fmt: skip
     return ExitCode.OK
