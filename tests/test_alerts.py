@@ -204,3 +204,37 @@ def test_alerts_refuses_what_is_neither_an_address_nor_a_topic(aws: Emulator) ->
     r = run_cli(*BUILD_ARGS, "--alerts", "ops-at-example", "--yes")
     assert r.code == 2
     assert "neither an e-mail address nor an SNS topic ARN" in r.err
+
+
+def test_each_developers_copies_are_counted_and_only_lasting_failures_are_told() -> None:
+    from xacct.function.alerts import Tally, message
+
+    tally = Tally()
+    refused = {"owner": DEV2, "reason": "AccessDenied: kms:GenerateDataKey", "permanent": True}
+    slow = {"owner": DEV1, "reason": "SlowDown: later", "permanent": False}
+    tally.add("s3://b/a.zip", {"delivered": [BUCKET1], "skipped": [], "failed": {BUCKET2: refused}})
+    tally.add("s3://b/b.zip", {"delivered": [], "skipped": [BUCKET1, BUCKET2], "stale": [BUCKET2], "failed": {}})
+    tally.add("s3://b/c.zip", {"delivered": [], "skipped": [], "failed": {BUCKET1: slow, "": refused}})
+    line = tally.metrics("Central")
+    assert {m: line[m] for m in ("Delivered", "AlreadyHeld", "Stale", "FailedDeliveries", "RetriedDeliveries")} == {
+        "Delivered": 1, "AlreadyHeld": 1, "Stale": 1, "FailedDeliveries": 1, "RetriedDeliveries": 1}  # fmt: skip
+    assert line["developers"] == {BUCKET1: [1, 1, 0, 0, 1], BUCKET2: [0, 0, 1, 1, 0]}
+    assert line["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Stack"]]
+    assert [f["bucket"] for f in tally.failures] == [BUCKET2]
+    subject, body = message(tally.failures, "Central", BUILD, REGION)
+    assert len(subject) <= 100
+    assert f"developer {DEV2}, bucket {BUCKET2}:\n  s3://b/a.zip: AccessDenied: kms:GenerateDataKey" in body
+    assert f"--dev-account {DEV2} --dev-region {REGION}" in body
+    assert BUCKET1 not in body
+
+
+def test_alerts_targets_are_an_address_a_topic_or_none() -> None:
+    from xacct.core import alerts
+
+    assert alerts.wanted("ops@example.com") == {"AlertEmail": "ops@example.com"}
+    topic = f"arn:aws:sns:{REGION}:{BUILD}:paging"
+    assert alerts.wanted(topic) == {"AlertTopicArn": topic}
+    assert alerts.wanted("None") == {"AlertEmail": "", "AlertTopicArn": ""}
+    change = alerts.change({"AlertEmail": "old@example.com", "AlertTopicArn": topic}, "ops@example.com")
+    assert change.lines() == ["AlertEmail: old@example.com -> ops@example.com"]
+    assert not alerts.change({"AlertEmail": "ops@example.com"}, "ops@example.com").changes_anything
