@@ -215,3 +215,47 @@ def test_with_no_aws_set_up_at_all_the_tool_points_to_the_sandbox(
         assert "--sandbox" in r.err
         assert "aws configure sso" in r.err
         assert "None" not in r.out + r.err
+
+
+B = ["--build-account", BUILD, "--build-region", REGION, "--build-profile", "build"]
+SWEEP = [
+    ["--bogus"], ["--status", "--remove"], ["--verify", "--sync"], ["--all"], ["--probe"], ["--purge"],
+    ["--orphan", "x"], ["--junit", "r.xml"], ["--out", "p.json"], ["--markdown"], ["--no-sync", "--status"],
+    ["--max-concurrent", "0", "--ou", "ou-ab12-cdefgh34"], ["--failure-tolerance", "-1", "--ou", "ou-ab12-cdefgh34"],
+    ["--ou", "not-an-ou"], ["--org-profile", "x"], ["--approve"], ["--reject", "123"], ["--reason", "x"],
+    ["--auto-approve"], ["--enable-joining"], ["--enable-joining", "bogus"], ["--alerts", "nope"], ["--alerts", ""],
+    ["--alerts", "a@b.c", "--dev-profile", "x"], ["--print-policy", "nobody"],
+    ["--print-policy", "developer", "--central-stack", "X"], ["--config", "{tmp}/missing.yaml"],
+    ["--config", "{tmp}/list.yaml"], ["--from", "{tmp}/missing.yaml"], ["--from", "{tmp}/empty.yaml"],
+    ["--apply", "{tmp}/plan.json"], ["--apply", "{tmp}/missing.json"], [*B, "--build-account", "12"],
+    [*B[:4], "--build-region", "mars-1"], ["--build-account", "abc"], ["--central-stack", "1bad"],
+    ["--central-stack", "a" * 200], ["--dev-stacks", "A,B"], ["--dev-stacks", ""], ["--build-profile", ""],
+    ["--dev-region", "US-EAST-1"], ["--status", "--dev-account", DEV1], ["--join", "--leave"], ["--join", "--status"],
+    ["--leave", "--remove"], ["--sync", "--dry-run", "--out", "/nonexistent/x.json"], ["--json", "--markdown", "--dry-run"],
+    ["--from", "{tmp}/list.yaml", "--dev-profile", "x"], ["--verify", "--all", "--dev-profile", "x"],
+    ["--log", "/nonexistent/dir/log.txt"], ["--adopt", "--dev-profile", "x"], ["--remove", "--orphan", "Bad_Bucket"],
+    ["--ou", "ou-ab12-cdefgh34", "--dev-account", DEV1], ["--max-concurrent", "x"],
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("argv", SWEEP, ids=lambda a: " ".join(a)[:60])
+def test_a_bad_input_is_exit_2_in_at_most_three_lines_naming_flags_as_typed(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before AWS is asked anything (no AWS configuration at all here): exit 2, no traceback, and no
+    flag under its internal name (--apply-plan, --fleet)."""
+    for name in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.setenv(name, str(tmp_path / "none"))
+    (tmp_path / "empty.yaml").write_text("")
+    (tmp_path / "list.yaml").write_text("- a\n- b\n")
+    (tmp_path / "plan.json").write_text("{not json")
+    try:
+        r = run_cli(*(a.replace("{tmp}", str(tmp_path)) for a in argv))
+        code, err = r.code, r.err
+    except SystemExit as exc:  # argparse's own refusals: a flag it does not know, two modes
+        code, err = int(exc.code or 0), capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2, err
+    assert 1 <= len(lines) <= 3, err
+    assert "Traceback" not in err
+    assert not any(name in err for name in ("--apply-plan", "--fleet", "apply_plan", "print_policy")), err
