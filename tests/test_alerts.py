@@ -166,6 +166,12 @@ def test_an_earlier_versions_central_stack_gains_the_alarms_in_place_keeping_key
     assert run_cli(*onboard_args(), "--yes").code == 0
     before = stack_outputs("CrossAccountPrimary", "build")
     assert "Alerts: none (the central stack predates them: --alerts EMAIL adds" in run_cli(*BUILD_ARGS, "--status").out
+    planned = run_cli(*BUILD_ARGS, "--alerts", OPS, "--dry-run", "--json")
+    assert planned.code == 0, planned.err
+    plan = json.loads(planned.out)
+    assert (plan["parameters"], plan["registry"]) == ({"AlertEmail": OPS}, "untouched")
+    assert "upgraded to this version's, in place" in plan["upgrade"]
+    assert state() == "none"  # a dry run changed nothing
     r = run_cli(*BUILD_ARGS, "--alerts", OPS, "--yes")
     assert r.code == 0, r.out + r.err
     assert "upgraded to this version's, in place" in r.out

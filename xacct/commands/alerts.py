@@ -37,6 +37,11 @@ def run(central: Central, request: Request, o: Output) -> int:
             "registry": "untouched"}  # fmt: skip
     if request.json:
         o.out.file.write(json.dumps(plan, indent=2) + "\n")
+    elif request.markdown:
+        rows = [f"| {line.split(': ', 1)[0]} | {line.split(': ', 1)[1]} |" for line in change.lines()]
+        rows += [f"| template | {upgrade} |"] if upgrade else []
+        o.out.file.write("\n".join([f"| alerts of {central.stack} | |", "| --- | --- |", *rows,
+                                    "| registry | untouched |"]) + "\n")  # fmt: skip
     else:
         say(o, ("Alerts: ", "bold"), f"central stack {central.stack} in {central.build.account} {central.build.region}")
         for line in change.lines() or ["parameters as they are"]:
@@ -49,7 +54,7 @@ def run(central: Central, request: Request, o: Output) -> int:
             o.out.print(f"  {upgrade}")
         o.out.print("  the registry (the four lists and the developers past them) is untouched")
     if request.dry_run:
-        if not request.json:
+        if not (request.json or request.markdown):
             o.out.print("dry run: nothing was changed")
         return ExitCode.OK
     if not common.confirmed(request, o, "Change where alerts go?"):
@@ -58,6 +63,8 @@ def run(central: Central, request: Request, o: Output) -> int:
     with common.live(bctx, o):
         update.set_parameters(change.after, lambda deployed: alerts_template(deployed, stock("CrossAccountPrimary")))
     topic = bctx.build_stacks().describe(central.stack).outputs.get("AlertTopic", "")
+    if request.json:
+        return ExitCode.OK  # stdout holds the plan's JSON alone; the events went to stderr
     who = "no one but the topic's own subscribers" if target.lower() == "none" else target
     pending = " once its owner confirms SNS's mail (--status says when)" if change.after.get("AlertEmail") else ""
     say(o, ("Alerts set: ", "bold"), f"failed deliveries are told to {who}{pending}"
