@@ -6,6 +6,10 @@ capabilities (capabilities.py), parameter constraints (parameters.py), what is r
 
 from __future__ import annotations
 
+from typing import Any
+
+from xacct.sandbox.cloudformation._moto import parsing
+
 
 def install() -> None:
     from xacct.sandbox.cloudformation import (
@@ -28,3 +32,11 @@ def install() -> None:
     exports.install_rules()
     change_sets.install_rules()
     parameters.install()
+
+
+def resource_type(model: type[Any]) -> None:
+    """A resource type moto's CloudFormation lacks (or carries out otherwise), made the one it uses
+    for `model.cloudformation_type()`: moto caches its map of types, so the caches are cleared."""
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cached.cache_clear()
+    assert parsing.get_model_map()[model.cloudformation_type()] is model

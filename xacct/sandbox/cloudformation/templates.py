@@ -74,6 +74,10 @@ def _resource_updates() -> None:
         condition = resource_json.get("Condition")
         if condition and not resources_map.lazy_condition_map[condition]:
             return resources_map._parsed_resources.get(logical_id)  # not to exist: `update` below deletes it
+        if condition and resources_map._parsed_resources.get(logical_id) is None:
+            # Its condition turned true: moto holds None for it, and would hand that to the type's
+            # update. Forgotten, it is made as an added resource is, then updated to the template.
+            resources_map._parsed_resources.pop(logical_id, None)
         updated = original(logical_id, resource_json, resources_map, account_id, region_name)
         if updated is not None:
             return updated

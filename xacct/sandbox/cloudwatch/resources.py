@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from xacct.sandbox._moto import CloudFormationModel
-from xacct.sandbox.cloudformation._moto import parsing
+from xacct.sandbox.cloudformation import resource_type
 from xacct.sandbox.cloudwatch._moto import cloudwatch_backends, cloudwatch_models
 
 
@@ -94,10 +94,6 @@ def install() -> None:
             cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str,
             region_name: str,
         ) -> AlarmResource:  # fmt: skip
-            if original_resource is None:  # its condition turned true
-                return cls.create_from_cloudformation_json(
-                    new_resource_name, cloudformation_json, account_id, region_name
-                )
             p = cloudformation_json["Properties"]
             name = p.get("AlarmName") or original_resource.alarm.name
             if name != original_resource.alarm.name:
@@ -117,6 +113,4 @@ def install() -> None:
         def is_created(self) -> bool:
             return True
 
-    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
-        cached.cache_clear()
-    assert parsing.get_model_map()["AWS::CloudWatch::Alarm"] is AlarmResource
+    resource_type(AlarmResource)

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from xacct.sandbox._moto import CloudFormationModel, get_partition
+from xacct.sandbox.cloudformation import resource_type
 from xacct.sandbox.cloudformation._moto import parsing
 from xacct.sandbox.iam._moto import iam_backends, iam_models
 from xacct.sandbox.patching import after_template, replace
@@ -138,6 +139,4 @@ def _role_policy() -> None:
                 original_resource, new_resource_name, as_policy(cloudformation_json), account_id, region_name
             )
 
-    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
-        cached.cache_clear()
-    assert parsing.get_model_map()["AWS::IAM::RolePolicy"] is RolePolicy
+    resource_type(RolePolicy)

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from xacct.sandbox._moto import CloudFormationModel, get_partition
+from xacct.sandbox.cloudformation import resource_type
 from xacct.sandbox.cloudformation._moto import parsing
 from xacct.sandbox.cloudformation.failures import ResourceFailed
 from xacct.sandbox.patching import after_template, around
@@ -88,8 +89,7 @@ def _bucket_policy_resource() -> None:
                     bucket if isinstance(bucket, str) else resource_name
                 )
 
-    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
-        cached.cache_clear()
+    resource_type(BucketPolicy)
 
 
 def notification_config(props: dict[str, Any]) -> dict[str, Any] | None:

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from xacct.sandbox._moto import ActionResult, CloudFormationModel
-from xacct.sandbox.cloudformation._moto import parsing
+from xacct.sandbox.cloudformation import resource_type
 from xacct.sandbox.patching import around, replace
 from xacct.sandbox.sns import mail
 from xacct.sandbox.sns._moto import SNSInvalidParameter, sns_backends, sns_models
@@ -154,10 +154,6 @@ def _subscription_resource() -> None:
             cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str,
             region_name: str,
         ) -> TopicSubscription:  # fmt: skip
-            if original_resource is None:  # its condition turned true
-                return cls.create_from_cloudformation_json(
-                    new_resource_name, cloudformation_json, account_id, region_name
-                )
             p, old = cloudformation_json["Properties"], original_resource.subscription
             if (old.topic.arn, old.endpoint, old.protocol) == (p["TopicArn"], p["Endpoint"], p["Protocol"]):
                 return original_resource  # type: ignore[no-any-return]
@@ -178,6 +174,4 @@ def _subscription_resource() -> None:
         def is_created(self) -> bool:
             return True
 
-    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
-        cached.cache_clear()
-    assert parsing.get_model_map()["AWS::SNS::Subscription"] is TopicSubscription
+    resource_type(TopicSubscription)
