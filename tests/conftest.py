@@ -190,8 +190,10 @@ def deploy_central(
     raw: dict[str, str] | None = None,
     stack: str = "CrossAccountPrimary",
     profile: str = "build",
+    template: str | None = None,
 ) -> dict[str, str]:
-    """Create the central stack from cfn/, with developers already registered."""
+    """Create the central stack from cfn/ (or `template`: an earlier version's), with developers
+    already registered."""
     entries = entries or []
     params = {"RootAccountArns": f"arn:aws:iam::{BUILD}:root"}
     if entries or enabled is not None:
@@ -205,7 +207,7 @@ def deploy_central(
     client = cfn(profile)
     client.create_stack(
         StackName=stack,
-        TemplateBody=(CFN / "CrossAccountPrimary.yaml").read_text(),
+        TemplateBody=template or (CFN / "CrossAccountPrimary.yaml").read_text(),
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()],
         Capabilities=["CAPABILITY_IAM"],
     )

@@ -156,13 +156,7 @@ def test_a_developer_whose_key_stops_trusting_raises_the_alarm_is_named_and_clea
 
 
 def test_an_earlier_versions_central_stack_gains_the_alarms_in_place_keeping_key_and_buckets(aws: Emulator) -> None:
-    earlier = (CFN.parent / "tests" / "data" / "central-before-alerts.yaml").read_text()
-    cfn("build").create_stack(
-        StackName="CrossAccountPrimary",
-        TemplateBody=earlier,
-        Parameters=[{"ParameterKey": "RootAccountArns", "ParameterValue": f"arn:aws:iam::{BUILD}:root"}],
-        Capabilities=["CAPABILITY_IAM"],
-    )
+    deploy_central(template=(CFN.parent / "tests" / "data" / "central-before-alerts.yaml").read_text())
     assert run_cli(*onboard_args(), "--yes").code == 0
     before = stack_outputs("CrossAccountPrimary", "build")
     assert "Alerts: none (the central stack predates them: --alerts EMAIL adds" in run_cli(*BUILD_ARGS, "--status").out

@@ -298,16 +298,10 @@ def test_a_central_function_of_an_earlier_template_starts_a_batch_one_bucket_at_
     after the first bucket the tool goes on one bucket per invocation, so each count is still exact."""
     from moto.s3.models import s3_backends
 
-    from tests.conftest import BUILD, CFN, DEV3, REGION, cfn, run_cli
+    from tests.conftest import BUILD, CFN, DEV3, REGION, deploy_central, run_cli
     from tests.test_fleet import team
 
-    earlier = (CFN.parent / "tests" / "data" / "central-before-overflow.yaml").read_text()
-    cfn("build").create_stack(
-        StackName="CrossAccountPrimary",
-        TemplateBody=earlier,
-        Parameters=[{"ParameterKey": "RootAccountArns", "ParameterValue": f"arn:aws:iam::{BUILD}:root"}],
-        Capabilities=["CAPABILITY_NAMED_IAM"],
-    )
+    deploy_central(template=(CFN.parent / "tests" / "data" / "central-before-overflow.yaml").read_text())
     backend = s3_backends[BUILD]["aws"]
     name = f"xacct-build-{BUILD}-{REGION}"
     bucket = backend.get_bucket(name)

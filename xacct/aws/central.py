@@ -111,6 +111,12 @@ class CentralUpdate:
         values = reg.render(change.after)
         held = self.stacks.template(self.stack)
         body, upgrade = central_template(held, values, stock("CrossAccountPrimary"), len(change.before.held(0)))
+        self._deploy(state, body, values, upgrade)
+
+    def _deploy(self, state: StackState, body: str, values: dict[str, str], upgrade: str | None) -> None:
+        """One change set of `values` (every other parameter kept) on `body`, executed; an upgrade
+        that would replace anything is refused. A change set made stale by someone else's update is
+        left: only what is read back once the stack is idle decides."""
         prepared = self.stacks.prepare(
             self.stack, body, values, state.tags, self.progress, keep=state.parameters, created=self.created
         )
@@ -150,25 +156,16 @@ class CentralUpdate:
             if upgrade is None and all(state.parameters.get(k, "") == v for k, v in values.items()):
                 return False
             before = reg.parse(state.parameters, reg.partition_of(state.stack_id))
-            prepared = self.stacks.prepare(
-                self.stack, body, values, state.tags, self.progress, keep=state.parameters, created=self.created
-            )
-            replaced = [c.logical_id for c in prepared.changes if c.replacement in ("True", "Conditional")]
-            if upgrade and replaced:
-                self.stacks.discard(prepared)
-                raise AwsFailure(
-                    f"upgrading the central stack {self.stack}'s template would replace {', '.join(replaced)} "
-                    "(CloudFormation's change set); nothing was changed"
-                )
-            try:
-                self.stacks.execute(prepared, self.progress)
-            except BaseException:
-                self.stacks.discard(prepared)
-                raise
+            self._deploy(state, body, values, upgrade)
             final = self.stacks.wait_until_idle(self.stack, self.progress)
             now = reg.parse(final.parameters, reg.partition_of(final.stack_id))
             if final.status not in ("UPDATE_COMPLETE", "CREATE_COMPLETE"):
                 raise AwsFailure(f"the central stack {self.stack} ended {final.status}; its events say why")
+            if any(final.parameters.get(k, "") != v for k, v in values.items()):
+                raise AwsFailure(
+                    f"the central stack {self.stack} was updated by someone else meanwhile, and its alert parameters "
+                    "are not as asked; nothing of ours is half-applied: run the same command again"
+                )
             if (now.entries, now.enabled) != (before.entries, before.enabled):
                 raise AwsFailure(
                     f"the central stack {self.stack}'s registry changed while its alert parameters were set: "
