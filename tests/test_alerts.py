@@ -202,6 +202,10 @@ def test_alerts_refuses_what_is_neither_an_address_nor_a_topic(aws: Emulator) ->
     r = run_cli(*BUILD_ARGS, "--alerts", "ops-at-example", "--yes")
     assert r.code == 2
     assert "neither an e-mail address nor an SNS topic ARN" in r.err
+    sandbox = run_cli("--sandbox", "--alerts", "ops@example", "--yes")  # refused before its emulator starts
+    assert sandbox.code == 2
+    assert "neither an e-mail address" in sandbox.err
+    assert "sandbox: starting" not in sandbox.err
 
 
 def test_each_developers_copies_are_counted_and_only_lasting_failures_are_told() -> None:

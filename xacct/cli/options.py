@@ -308,6 +308,12 @@ def combination_problem(args: argparse.Namespace) -> str | None:
             return f"{flag(name)} {path}: the folder {path.parent} does not exist"
     if args.json and args.markdown:
         return "--json and --markdown each choose what stdout holds: give one of them"
+    if args.alerts is not None:
+        from xacct.core.alerts import target_problem
+
+        problem = target_problem(args.alerts)
+        if problem:
+            return problem
     problem = joining_flags.problem(args)
     if problem:
         return problem

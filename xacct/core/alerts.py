@@ -20,18 +20,27 @@ def alarm_names(stack: str) -> tuple[str, str]:
     return f"xacct-{stack}-deliveries", f"xacct-{stack}-function"
 
 
+HINT = "--alerts ops@example.com subscribes an address; --alerts none stops the notifications"
+
+
+def target_problem(target: str) -> str | None:
+    """Why `--alerts target` cannot be right, said before anything is asked of AWS (None: it can)."""
+    if target.strip().lower() == "none" or TOPIC.match(target) or EMAIL.match(target):
+        return None
+    return (
+        f"--alerts {target}: neither an e-mail address nor an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME); "
+        "none stops the notifications"
+    )
+
+
 def wanted(target: str) -> dict[str, str]:
     """The parameters `--alerts target` sets: an address, a topic, or `none` (both cleared)."""
+    problem = target_problem(target)
+    if problem:
+        raise InvalidInput(problem, hint=HINT)
     if target.strip().lower() == "none":
         return {"AlertEmail": "", "AlertTopicArn": ""}
-    if TOPIC.match(target):
-        return {"AlertTopicArn": target}
-    if EMAIL.match(target):
-        return {"AlertEmail": target}
-    raise InvalidInput(
-        f"--alerts {target}: neither an e-mail address nor an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)",
-        hint="--alerts ops@example.com subscribes an address; --alerts none stops the notifications",
-    )
+    return {"AlertTopicArn": target} if TOPIC.match(target) else {"AlertEmail": target}
 
 
 @dataclass(frozen=True)
