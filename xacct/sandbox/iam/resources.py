@@ -40,7 +40,7 @@ def _role_properties() -> None:
             backend.detach_role_policy(arn, role.name)
         role.xacct_declared_policies = wanted
         for arn in [a for a in wanted if a not in role.managed_policies]:
-            if arn.split(":")[4] == "aws" and arn not in {p.arn for p in backend.managed_policies.values()}:
+            if arn.split(":")[4] == "aws" and arn not in backend.managed_policies:
                 continue
             backend.attach_role_policy(arn, role.name)
         inline = {p["PolicyName"]: p["PolicyDocument"] for p in properties.get("Policies") or []}
