@@ -104,6 +104,40 @@ def test_bad_config_files_are_refused_in_one_line(
     assert calls == []
 
 
+@pytest.mark.parametrize("flag", ["--build-profile", "--dev-profile"])
+def test_a_profile_that_only_holds_keys_for_others_is_refused_before_any_aws_call(
+    aws: Emulator, calls: list[str], flag: str
+) -> None:
+    """The emulator's profiles assume their roles with the keys of one profile, as an identity
+    account's user's would: named itself, it reaches no account of the tool's."""
+    from xacct.sandbox.emulator import SOURCE_PROFILE
+
+    r = run_cli(*with_flag(flag, SOURCE_PROFILE), "--yes")
+    assert r.code == 2, r.err
+    first, *rest = r.err.splitlines()
+    assert first.startswith(f"error: profile {SOURCE_PROFILE} only holds the keys that build, dev1")
+    assert f"name one of those with {flag}" in rest[0]
+    assert len(r.err.splitlines()) <= 3
+    assert calls == []
+
+
+def test_a_team_file_naming_the_keys_profile_is_refused_before_any_aws_call(
+    aws: Emulator, calls: list[str], tmp_path: Path
+) -> None:
+    from xacct.sandbox.emulator import SOURCE_PROFILE
+
+    team = tmp_path / "team.yaml"
+    team.write_text(
+        f"build_profile: build\nbuild_region: {REGION}\ndevelopers:\n"
+        f"  - dev_profile: dev1\n  - dev_profile: {SOURCE_PROFILE}\n"
+    )
+    r = run_cli("--from", str(team), "--dry-run")
+    assert r.code == 2, r.err
+    assert f"profile {SOURCE_PROFILE} only holds the keys" in r.err
+    assert "name one of those as developer 2's dev_profile" in r.err
+    assert calls == []
+
+
 def test_an_account_id_with_a_leading_zero_stays_what_was_written(aws: Emulator, tmp_path: Path) -> None:
     deploy_central()
     config = tmp_path / "answers.yaml"

@@ -315,3 +315,21 @@ def test_a_batch_confirmation_has_its_one_line_total_right_above_it(aws: Emulato
     child.send("n")
     assert finish(child) == 0
     assert len(central_entries()) == 1  # declined: nothing changed
+
+
+def test_the_picker_offers_no_profile_that_only_holds_keys_for_others(aws: Emulator) -> None:
+    """The emulator's profiles assume their roles with one pair of keys, as an identity account's
+    user's would; that profile reaches the identity's own account, where nothing of the tool's is.
+    The picker offers the profiles that assume roles with it, and not it."""
+    from xacct.sandbox.emulator import SOURCE_PROFILE
+
+    assert SOURCE_PROFILE in (aws.directory / "credentials").read_text()  # it is configured
+    child = spawn(width=100)
+    child.expect("Profile for the build account")
+    child.expect("default credential chain")
+    picker = "\n".join(screen(child))
+    assert "build" in picker
+    assert "dev1" in picker
+    assert SOURCE_PROFILE not in picker
+    child.sendintr()
+    assert finish(child) == 130

@@ -239,3 +239,22 @@ def test_no_profile_reaching_anything_and_none_to_pick_is_one_line() -> None:
 
     with pytest.raises(InvalidInput, match="no credentials; and no profile is configured"):
         wizard.ask(Answers(build_region="eu-west-1"), defaults=Answers(), identify=nothing, profiles=[])
+
+
+def test_a_profile_holding_only_the_keys_others_assume_roles_with_is_not_offered(
+    config: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Keys that `build` assumes its role with belong to an identity account's user: picked, they
+    reach that account, not one with the tool's stacks. A keys profile nobody sources from is offered."""
+    from xacct.aws.identity import profiles
+
+    credentials = tmp_path / "credentials"
+    credentials.write_text(
+        "[base]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = x\n"
+        "[solo]\naws_access_key_id = AKIAEXAMPLF\naws_secret_access_key = y\n"
+    )
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    found = profiles()
+    assert {p.name: p.source_for for p in found}["base"] == ("build",)
+    titles = [str(c.title).split()[0] for c in wizard.profile_choices(found, taken=None)]
+    assert titles == ["build", "dev1", "dev2", "solo", "(no"]

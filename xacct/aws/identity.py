@@ -18,6 +18,19 @@ class Profile:
     name: str
     account: str | None  # from role_arn or sso_account_id; None for keys (STS knows)
     region: str | None
+    source_for: tuple[str, ...] = ()  # the profiles that assume their roles with this one's keys
+
+
+# What makes a profile more than a pair of keys: a role, SSO, or a process or token of its own.
+_OWN_IDENTITY = (
+    "role_arn",
+    "sso_session",
+    "sso_start_url",
+    "sso_account_id",
+    "credential_process",
+    "credential_source",
+    "web_identity_token_file",
+)
 
 
 def _account_in(config: dict[str, str]) -> str | None:
@@ -29,10 +42,46 @@ def _account_in(config: dict[str, str]) -> str | None:
 
 def profiles() -> list[Profile]:
     """Every profile of the AWS config and credentials files, sorted by name."""
+    configured = aws_files.profiles()
+    sources = _key_sources(configured)
     return [
-        Profile(name, _account_in(config), config.get("region") or None)
-        for name, config in sorted(aws_files.profiles().items())
+        Profile(name, _account_in(config), config.get("region") or None, tuple(sources.get(name, ())))
+        for name, config in sorted(configured.items())
     ]
+
+
+def _key_sources(configured: dict[str, dict[str, str]]) -> dict[str, list[str]]:
+    """Profiles that hold nothing but keys, which other profiles name as their source_profile: the
+    identity those profiles assume their roles from (an IAM user in an identity account, typically),
+    not a profile of the account a stack is deployed in. Each with the profiles that use it."""
+    users: dict[str, list[str]] = {}
+    for name, config in sorted(configured.items()):
+        source = config.get("source_profile")
+        if source and source != name:
+            users.setdefault(source, []).append(name)
+    return {
+        source: names
+        for source, names in users.items()
+        if configured.get(source, {}).get("aws_access_key_id")
+        and not any(configured[source].get(key) for key in _OWN_IDENTITY)
+    }
+
+
+def refuse_key_source(profile: str | None, where: str) -> None:
+    """Refuse, before any AWS call, a profile given (`where`: "with --build-profile") that only holds the keys other
+    profiles assume their roles with: picked, it reaches the identity's own account, where nothing of
+    this tool's is, and fails later on a call that account's user may not make."""
+    from xacct.errors import InvalidInput
+
+    names = _key_sources(aws_files.profiles()).get(profile or "")
+    if not names:
+        return
+    listed = ", ".join(names[:4]) + (", …" if len(names) > 4 else "")
+    verb = "assumes its role" if len(names) == 1 else "assume their roles"
+    raise InvalidInput(
+        f"profile {profile} only holds the keys that {listed} {verb} with; it is not an account's profile",
+        hint=f"name one of those {where} (to deploy with the keys themselves: AWS_PROFILE={profile}, no profile named)",
+    )
 
 
 def central_stack_problem(profile: str | None, region: str, name: str) -> str | None:

@@ -130,6 +130,9 @@ def _connect(request: Request, o: Output) -> tuple[Context, dict[str, Any]]:
         raise InvalidInput(f"{mode} needs --build-account and --build-region (the platform team publishes both)")
     dev_region = given.dev_region or given.build_region
     build = Side(given.build_account, given.build_region, None)
+    from xacct.aws.identity import refuse_key_source
+
+    refuse_key_source(given.dev_profile, "with --dev-profile")
     account = Gateway(given.dev_profile, dev_region, "developer").account()
     if given.dev_account and given.dev_account != account:
         raise InvalidInput(f"the developer profile reaches account {account}, not {given.dev_account}")

@@ -42,6 +42,9 @@ def resolve(
     from xacct.aws import identity
 
     reach = identify or identity.identify
+    identity.refuse_key_source(given.build_profile, "with --build-profile")
+    if request.developer:
+        identity.refuse_key_source(given.dev_profile, "with --dev-profile")
     if identify is None and not (given.build_profile or given.dev_profile) and identity.nothing_configured():
         raise InvalidInput(
             "no AWS profile or credentials are set up here",

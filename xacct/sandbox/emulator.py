@@ -100,8 +100,8 @@ def write_profiles(
     """An AWS config where each profile assumes a role in its own account (emulator.md)."""
     from xacct.sandbox import identities
 
-    # The keys every other profile assumes its role from; named for what it is, since the wizard's
-    # profile picker lists it (picked, it reaches the identity account, which is no one's).
+    # The keys every other profile assumes its role with, as an identity account's user's would be;
+    # the tool neither offers nor takes such a profile (aws/identity.py: refuse_key_source).
     lines = [f"[profile {SOURCE_PROFILE}]", f"region = {region}", ""]
     for name, account in profiles.items():
         lines += [

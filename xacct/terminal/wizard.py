@@ -70,9 +70,11 @@ def validator(q: Question, default: str | None = None) -> Callable[[str], bool |
 
 def profile_choices(found: list[Profile], taken: str | None) -> list[Any]:
     """One line per profile: its name, the account its config names and its region, so typing
-    part of any of them filters the list; the default credential chain last."""
+    part of any of them filters the list; the default credential chain last. A profile that only
+    holds the keys others assume their roles with is no account's, and is not offered."""
     import questionary
 
+    found = [p for p in found if not p.source_for]
     width = max([len(p.name) for p in found] + [7])
     choices: list[Any] = [
         questionary.Choice(
