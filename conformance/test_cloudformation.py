@@ -348,3 +348,52 @@ def test_a_condition_named_by_its_short_form_inside_and_is_evaluated(world: Worl
     assert status == "CREATE_COMPLETE"
     outputs = cfn.describe_stacks(StackName=name)["Stacks"][0].get("Outputs", [])
     assert [o["OutputKey"] for o in outputs] == ["Named"]
+
+
+SOMETIMES = """
+Parameters:
+  Wanted: {Type: String, Default: "no", AllowedValues: ["yes", "no"]}
+Conditions:
+  IsOn: !Equals [!Ref Wanted, "yes"]
+Resources:
+  Always:
+    Type: AWS::CloudFormation::WaitConditionHandle
+  Sometimes:
+    Type: AWS::CloudFormation::WaitConditionHandle
+    Condition: IsOn
+"""
+
+
+@pytest.mark.rule("change-set-conditions")
+def test_a_change_set_lists_only_resources_whose_condition_holds(world: World) -> None:
+    """CloudFormation template reference, "Condition attribute": "CloudFormation creates the resource
+    only when the condition evaluates to true." A change set lists what executing it would do (user
+    guide, "Update CloudFormation stacks using change sets"): a resource under a false condition is no
+    change; one whose condition turns true is an Add, false a Remove."""
+    cfn = world.a.client("cloudformation")
+    name = world.name("conditions")
+    world.later(lambda: make.delete_stack(cfn, name))
+
+    def changes(change_set: str, on: str, kind: str) -> list[tuple[str, str]]:
+        cfn.create_change_set(
+            StackName=name, ChangeSetName=change_set, TemplateBody=SOMETIMES, ChangeSetType=kind,
+            Parameters=[{"ParameterKey": "Wanted", "ParameterValue": on}],
+        )  # fmt: skip
+        cfn.get_waiter("change_set_create_complete").wait(
+            StackName=name, ChangeSetName=change_set, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+        )
+        found = cfn.describe_change_set(StackName=name, ChangeSetName=change_set)["Changes"]
+        return sorted((c["ResourceChange"]["Action"], c["ResourceChange"]["LogicalResourceId"]) for c in found)
+
+    def execute(change_set: str) -> list[str]:
+        cfn.execute_change_set(StackName=name, ChangeSetName=change_set)
+        make.settled(cfn, name)
+        return sorted(
+            r["LogicalResourceId"] for r in cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]
+        )
+
+    assert changes("off", "no", "CREATE") == [("Add", "Always")]
+    assert execute("off") == ["Always"]
+    assert changes("on", "yes", "UPDATE") == [("Add", "Sometimes")]
+    assert execute("on") == ["Always", "Sometimes"]
+    assert changes("off-again", "no", "UPDATE") == [("Remove", "Sometimes")]

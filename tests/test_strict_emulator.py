@@ -410,17 +410,19 @@ def test_deleting_a_stack_detaches_and_deletes_its_managed_policy_and_then_the_r
 
 
 def test_stack_resources_are_named_by_logical_id_and_type(aws: Emulator) -> None:
-    """What the removal preview lists: every resource of the stack, by name and type."""
-    from tests.conftest import deploy_central
+    """What the removal preview lists: every resource of the stack, by name and type; a conditional
+    one when its condition holds (a developer registered), none whose condition is false."""
+    from tests.conftest import deploy_central, fake_entry
     from xacct.core.state import _template_section
 
-    deploy_central(profile="dev1")
+    deploy_central([fake_entry(1)], profile="dev1")
     summaries = cfn("dev1").list_stack_resources(StackName="CrossAccountPrimary")["StackResourceSummaries"]
     listed = {(r["LogicalResourceId"], r["ResourceType"]) for r in summaries}
     declared = _template_section((CFN / "CrossAccountPrimary.yaml").read_text(), "Resources")
     unconditional = {(name, r["Type"]) for name, r in declared.items() if "Condition" not in r}
     assert unconditional <= listed
     assert ("ReplicationWriteBuckets", "AWS::IAM::ManagedPolicy") in listed
+    assert ("PipelineOtherRegionsPolicy", "AWS::IAM::ManagedPolicy") not in listed  # no other regions given
     assert all(name and rtype for name, rtype in listed)
 
 

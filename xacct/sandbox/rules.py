@@ -370,4 +370,13 @@ RULES: dict[str, Rule] = {
         'embedded in the specified IAM role"), and AWS::IAM::RolePolicy',
         where=("iam/resources.py",),
     ),
+    "change-set-conditions": Rule(
+        "(moto listed every resource of the template) a change set whose template has a resource under a "
+        "condition that is false, or turns true or false",
+        "a resource under a false condition is no change, and not among the stack's resources (ListStackResources, "
+        "DescribeStackResources); one whose condition turns true is an Add, false a Remove",
+        'CloudFormation template reference, "Condition attribute" ("creates the resource only when the condition '
+        'evaluates to true"); user guide, "Update CloudFormation stacks using change sets"',
+        where=("cloudformation/change_sets.py", "cloudformation/templates.py"),
+    ),
 }

@@ -10,7 +10,7 @@ from typing import Any
 
 from xacct.core.create_only import CREATE_ONLY
 from xacct.sandbox.cloudformation import failures
-from xacct.sandbox.cloudformation._moto import CloudFormationError, cfn_models, cfn_responses
+from xacct.sandbox.cloudformation._moto import CloudFormationError, cfn_models, cfn_responses, parsing
 from xacct.sandbox.patching import around, replace
 
 
@@ -108,6 +108,16 @@ def _parameter_changes_listed() -> None:
         resource_map = self.stack.resource_map
         actions = resource_map.build_resource_diff(self.template_dict, self.parameters)
         new, old = self.template_dict.get("Resources", {}), resource_map._resource_json_map
+        # Rule `change-set-conditions`: a resource whose condition is false is not made, so it is no
+        # change; one whose condition turns true is added, false removed (moto listed every resource).
+        was = {n for n, body in old.items() if _holds(body, getattr(resource_map, "lazy_condition_map", {}))}
+        will = {n for n, body in new.items() if _holds(body, _conditions(self))}
+        modified = set(actions["Modify"]) | set(actions["Add"]) | set(actions["Remove"])
+        actions = {
+            "Add": [n for n in new if n in will and n not in was],
+            "Modify": [n for n in new if n in will and n in was and n in modified],
+            "Remove": [n for n in old if n in was and n not in will],
+        }
         changes = []
         for action in ("Add", "Modify", "Remove"):
             for name in actions[action]:
@@ -117,6 +127,27 @@ def _parameter_changes_listed() -> None:
                     change.replacement = replaced(old[name], new[name])  # type: ignore[attr-defined]
                 changes.append(change)
         return changes
+
+
+def _holds(body: dict[str, Any], conditions: Any) -> bool:
+    condition = body.get("Condition")
+    return not condition or bool(conditions[condition])
+
+
+def _conditions(change_set: Any) -> Any:
+    """The change set's conditions, evaluated from its own template and parameters (once)."""
+    held = getattr(change_set, "_xacct_conditions", None)
+    if held is None:
+        stack = change_set.stack
+        resources = parsing.ResourceMap(
+            stack.stack_id, stack.name, change_set.parameters, {}, stack.region_name, stack.account_id,
+            change_set.template_dict, getattr(stack, "cross_stack_resources", None) or {},
+        )  # fmt: skip
+        resources.load_mapping()
+        resources.load_parameters()
+        resources.load_conditions()
+        held = change_set._xacct_conditions = resources.lazy_condition_map
+    return held
 
 
 def _requests_once() -> None:

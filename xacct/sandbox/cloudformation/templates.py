@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from xacct.sandbox._moto import ActionResult
-from xacct.sandbox.cloudformation._moto import cfn_responses, parsing
+from xacct.sandbox.cloudformation._moto import cfn_models, cfn_responses, parsing
 from xacct.sandbox.patching import around, replace
 
 
@@ -128,7 +128,23 @@ def _parameter_driven_updates() -> None:
 def _stack_resources_named() -> None:
     """ListStackResources names every resource by its logical id and type (API reference,
     StackResourceSummary: both required); moto leaves them empty for types whose model lacks
-    the attributes (IAM managed policies, Lambda permissions)."""
+    the attributes (IAM managed policies, Lambda permissions). Neither it nor DescribeStackResources
+    lists a resource whose condition is false: moto listed it (an empty entry in the latter)."""
+
+    def made(stack: Any) -> list[tuple[str, Any]]:
+        resources = stack.resource_map
+        declared, holds = resources._resource_json_map, resources.lazy_condition_map
+        return [
+            (n, r)
+            for n, r in resources.items()
+            if not declared.get(n, {}).get("Condition") or holds[declared[n]["Condition"]]
+        ]
+
+    @replace(cfn_models.CloudFormationBackend, "describe_stack_resources")
+    def describe_stack_resources(self: Any, stack_name: str, logical_resource_id: str | None) -> Any:
+        stack = self.get_stack(stack_name)
+        found = [r for n, r in made(stack) if logical_resource_id in (None, n)]
+        return stack, found[:1] if logical_resource_id is not None else found
 
     @replace(cfn_responses.CloudFormationResponse, "list_stack_resources")
     def list_stack_resources(self: Any) -> Any:
@@ -144,7 +160,7 @@ def _stack_resources_named() -> None:
                         "PhysicalResourceId": getattr(resource, "physical_resource_id", "") or logical_id,
                         "ResourceType": declared.get(logical_id, {}).get("Type", ""),
                     }
-                    for logical_id, resource in stack.resource_map.items()
+                    for logical_id, resource in made(stack)
                 ]
             }
         )
