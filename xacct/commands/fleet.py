@@ -98,11 +98,6 @@ def gather(request: Request, o: Output, saved: Saved | None, planner: Planner, *
     shared.validate()
     identify = Reached()
     members = [Member(n, dev.layered(shared)) for n, dev in enumerate(listed.developers, 1)]
-    from xacct.aws.identity import refuse_key_source
-
-    refuse_key_source(shared.build_profile, "with --build-profile")
-    for m in members:
-        refuse_key_source(m.given.dev_profile, f"as developer {m.n}'s dev_profile")
     with common.waiting(o, f"reading the build account and {len(members)} developer accounts"):
         central = derive(shared, Answers().with_defaults(), identify, developer=False).central()
         bctx = BuildContext(central, LineProgress(o.err), threading.Event())

@@ -70,6 +70,7 @@ def resolve(
 
 def derive(given: Answers, defaults: Answers, identify: Identify, *, developer: bool) -> Answers:
     """Without asking: regions from the profiles, accounts from STS, checked against the flags."""
+    from xacct.aws import identity
     from xacct.aws.identity import profile_region
 
     answers = given.layered(replace(defaults, build_account=None, dev_account=None))
@@ -87,6 +88,7 @@ def derive(given: Answers, defaults: Answers, identify: Identify, *, developer: 
     sides = ("build", "dev") if developer else ("build",)
     for side in sides:
         profile = getattr(answers, f"{side}_profile") or None
+        identity.refuse_key_source(profile, f"as the {'build' if side == 'build' else 'developer'} account's profile")
         region = getattr(answers, f"{side}_region") or profile_region(profile) or answers.build_region
         account = identify(profile, region, "build" if side == "build" else "developer")
         expected = getattr(given, f"{side}_account")
