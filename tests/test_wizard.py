@@ -206,6 +206,19 @@ def test_guided_asks_everything_with_the_answers_as_defaults(keys: PipeInput) ->
     assert [c[0] for c in identify.calls] == ["build", "dev1"]
 
 
+def test_the_sandbox_asks_only_what_the_flags_left_open(keys: PipeInput) -> None:
+    """The sandbox asks every question on a first run, its own answers as defaults; an answer the
+    person gave with a flag is theirs, taken, not offered again as a default (guided="unflagged")."""
+    given = Answers(dev_region="eu-central-1")
+    defaults = Answers(build_profile="build", build_region="eu-west-1", dev_profile="dev1", dev_region="us-east-1")
+    keys.send_text(ENTER * 4 + ENTER)  # four questions, each default taken; then continue
+    out, _err = output()
+    result = wizard.ask(given, defaults=defaults.with_defaults(), identify=Identities(), guided="unflagged", output=out)
+    assert result.dev_region == "eu-central-1"
+    assert result.build_region == "eu-west-1"
+    assert (result.build_account, result.dev_account) == (BUILD, DEV1)
+
+
 def test_aws_profile_is_the_default_profile(keys: PipeInput, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_PROFILE", "dev2")
     given = Answers(build_profile="build", build_region="eu-west-1", central_stack="C", dev_region="eu-west-1")

@@ -183,9 +183,8 @@ def stacks_by_account(dev_region: str) -> dict[str, list[str]]:
         ("developer", "sandbox-developer", DEV, dev_region),
     ):
         cfn = Gateway(profile, region, label).cfn
-        found[f"{label} {account}"] = [
-            f"{s['StackName']} ({s['StackStatus']})" for s in cfn.describe_stacks()["Stacks"]
-        ]
+        stacks = sorted(cfn.describe_stacks()["Stacks"], key=lambda s: str(s["StackName"]))  # AWS promises no order
+        found[f"{label} {account}"] = [f"{s['StackName']} ({s['StackStatus']})" for s in stacks]
     return found
 
 
@@ -297,7 +296,8 @@ def _in_the_emulator(request: Request, o: Output, interactive: bool, profiles: d
             run_command(onboard, quiet, False, defaults=ANSWERS, save_to=None)
         before = central_values()
         if interactive and not request.yes:
-            request = request.but(guided=True)  # a first run: every question, the sandbox's answers as defaults
+            # A first run: every question the person's flags left open, the sandbox's answers as defaults.
+            request = request.but(guided="unflagged")
         if not interactive and request.needs_confirmation:
             # Nothing real is at stake here, and a first run may well be piped.
             o.info("[dim]sandbox: no terminal, applying without confirmation[/]")

@@ -41,7 +41,9 @@ class Request:
     purge: bool = False
     orphan: str | None = None
     probe: bool = False
-    guided: bool = False  # ask every question, the known answers as defaults
+    # Ask every question, the known answers as defaults ("unflagged": every one a flag or --config did
+    # not answer: the sandbox's first run, whose own answers are defaults and the person's flags answers).
+    guided: bool | Literal["unflagged"] = False
     fleet: Path | None = None  # --from FILE: many developers in one run
     all: bool = False  # --verify --all: every registered developer
     junit: Path | None = None  # with --verify --all: a JUnit XML report

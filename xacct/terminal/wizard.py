@@ -250,7 +250,7 @@ def ask(
     defaults: Answers,
     identify: Identify,
     developer: bool = True,
-    guided: bool = False,
+    guided: bool | Literal["unflagged"] = False,
     output: Output | None = None,
     profiles: list[Profile] | None = None,
     stacks: StackCheck | None = None,
@@ -268,11 +268,12 @@ def ask(
     shown = [q for q in QUESTIONS if developer or q.side == "build"]
     for q in shown:
         open_ = getattr(w.answers, q.name) in (None, "")
+        again = guided is True or (guided == "unflagged" and getattr(given, q.name) in (None, ""))
         if q.kind == "profile":
-            if (open_ or guided) and found:
+            if (open_ or again) and found:
                 w._ask(q, found)
             w.settle(q.side, found)
-        elif open_ or guided:
+        elif open_ or again:
             w.ask_checked(q, found)
     if w.asked:
         w.review(shown, found)
