@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, repository_tool
 
 pytestmark = pytest.mark.emulator  # subprocesses of the tool, with its embedded emulator
 
@@ -43,32 +43,38 @@ def untouched(home: Path) -> None:
     assert not (home / ".config" / "xacct").exists()
 
 
-def test_sandbox_yes_onboards_a_developer(home: Path) -> None:
-    r = sandbox("--yes", home=home)
-    assert r.returncode == 0, r.stderr
-    assert "Onboarded in" in r.stdout
-    assert "+ xacct-build-222222222222-us-east-1" in r.stdout
-    assert "CrossAccountDeveloper (CREATE_COMPLETE)" in r.stdout
-    # The point of it all: a central build's artifact, copied by the deployed function.
-    assert "the replication function delivered it to 3 of 3 developer buckets" in r.stdout
-    assert "arrived in s3://xacct-build-222222222222-us-east-1/app/app.zip (application/zip" in r.stdout
-    assert "Traceback" not in r.stderr
+def test_the_readme_sandbox_command_as_a_newcomer_runs_it_is_the_transcript_the_docs_show(home: Path) -> None:
+    """`python onboard.py --sandbox` in a 100-column terminal, Enter at each question and `y` at the
+    confirmation (tools/transcripts.py, which wrote the transcript in docs/usage.md): it onboards, the
+    deployed function delivers, and what the terminal shows is what the docs show, line for line but
+    for times, generated ids and the order concurrent stacks' events came in."""
+    transcripts = repository_tool("transcripts")
+    shown = transcripts.run(home)
+    text = "\n".join(shown)
     # the seconds before the first question are said as they pass, phase by phase
-    phases = [line.split(" (")[0] for line in r.stderr.splitlines() if line.startswith("sandbox: ")]
-    assert phases[:4] == [
+    assert [line.split(" (")[0] for line in shown if line.startswith("sandbox: ")][:4] == [
         "sandbox: starting an embedded AWS emulator",
         "sandbox: emulator up; deploying the central stack",
         "sandbox: central stack deployed; onboarding your two teammates",
         "sandbox: ready",
     ]
+    assert "+ xacct-build-222222222222-us-east-1" in text
+    # The point of it all: a central build's artifact, copied by the deployed function.
+    assert "the replication function delivered it to 3 of 3 developer buckets" in text
+    assert "arrived in s3://xacct-build-222222222222-us-east-1/app/app.zip (application/zip" in text
+    assert "Traceback" not in text
     untouched(home)
+    lines, events = transcripts.masked(shown)
+    doc_lines, doc_events = transcripts.masked(transcripts.documented())
+    assert lines == doc_lines, "docs/usage.md's transcript is stale: run python tools/transcripts.py"
+    assert events == doc_events, "docs/usage.md's transcript is stale: run python tools/transcripts.py"
 
 
 def test_sandbox_in_another_region_shows_your_stacks_and_the_artifact_there(home: Path) -> None:
     r = sandbox("--yes", "--dev-region", "eu-west-2", home=home)
     assert r.returncode == 0, r.stderr
     assert "+ xacct-build-222222222222-eu-west-2" in r.stdout
-    assert "stacks in the developer 222222222222 account: CrossAccountPrimary (CREATE_COMPLETE)" in r.stdout
+    assert "stacks in the developer 222222222222 account: CrossAccountDeploy (CREATE_COMPLETE)" in r.stdout
     assert "arrived in s3://xacct-build-222222222222-eu-west-2/app/app.zip (application/zip" in r.stdout
     untouched(home)
 
