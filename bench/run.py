@@ -66,6 +66,27 @@ def median_seconds(cmd: list[str], runs: int, env: dict[str, str] | None = None)
     return statistics.median(times)
 
 
+def sandbox_refusal_seconds(runs: int) -> float:
+    """The slowest, by median, of the sandbox's refusals of a bad region, profile, stack name and
+    file: each must come before its emulator starts (exit 2, and the start never said)."""
+    bad = (
+        ["--build-region", "us-east-9"], ["--dev-profile", "nope"], ["--central-stack", "1bad"],
+        ["--config", "/nonexistent/answers.yaml"],
+    )  # fmt: skip
+    medians = []
+    for args in bad:
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            done = subprocess.run([sys.executable, str(ROOT / "onboard.py"), "--sandbox", *args, "--yes"],
+                                  capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)  # fmt: skip
+            times.append(time.perf_counter() - start)
+            if done.returncode != 2 or "starting an embedded AWS emulator" in done.stderr:
+                raise SystemExit(f"--sandbox {' '.join(args)} was not refused before the emulator started")
+        medians.append(statistics.median(times))
+    return max(medians)
+
+
 def first_prompt_seconds(runs: int) -> float:
     import pexpect
 
@@ -132,6 +153,11 @@ def run(stack_seconds: float, change_set_seconds: float, with_cli: bool) -> list
             rows.append(
                 ("start-up: time to the first prompt (median of 7)", f"{first_prompt_seconds(7):.3f} s", "< 0.5 s")
             )
+            rows.append((
+                "sandbox: a bad region, profile, stack name or file refused (worst median of 5)",
+                f"{sandbox_refusal_seconds(5):.3f} s",
+                "< 0.5 s",
+            ))  # fmt: skip
             dry = [python, str(ROOT / "onboard.py"), *flags("dev3", DEV3), "--dry-run", "--json"]
             rows.append(
                 ("dry-run end to end (median of 5)", f"{median_seconds(dry, 5, dict(os.environ)):.2f} s", "< 1.5 s")
