@@ -54,3 +54,8 @@ def test_the_readme_fits_a_screen_or_two_and_its_links_lead_somewhere() -> None:
 def test_the_flag_reference_is_what_the_tool_prints() -> None:
     tool = repository_tool("flag_reference")
     assert (ROOT / "docs" / "reference.md").read_text() == tool.reference(), "run: python tools/flag_reference.py"
+
+
+def test_the_permissions_page_holds_the_policies_the_tool_prints() -> None:
+    tool = repository_tool("permissions")
+    assert (ROOT / "docs" / "permissions.md").read_text() == tool.page(), "run: python tools/permissions.py"
