@@ -44,6 +44,12 @@ def test_credential_problems_are_one_line(exc: Exception, text: str) -> None:
     assert "\n" not in err.message
 
 
+def test_the_default_chain_with_nothing_in_it_is_said_in_agreeing_words() -> None:
+    err = describe_error(bx.NoCredentialsError(), None)
+    assert err is not None
+    assert err.message == "the default credential chain has no usable credentials"
+
+
 def test_an_unknown_profile_exits_2_in_one_line(aws: Emulator) -> None:
     r = run_cli(*onboard_args("nope", DEV1), "--dry-run")
     assert r.code == 2

@@ -35,7 +35,7 @@ _FIRST_CONTACT = Config(retries={"mode": "standard", "total_max_attempts": 2}, c
 
 def describe_error(exc: Exception, profile: str | None) -> InvalidInput | AwsFailure | None:
     """Credential and connection failures as one line for a person; None for anything else."""
-    who = f"profile {profile!r}" if profile else "the default credentials"
+    who = f"profile {profile!r}" if profile else "the default credential chain"
     login = f"aws sso login --profile {profile}" if profile else "aws sso login"
     if isinstance(exc, bx.ProfileNotFound):
         return InvalidInput(f"{who} is not configured", hint="aws configure list-profiles")

@@ -148,4 +148,4 @@ def _code(exc: bx.ClientError) -> str:
 
 
 def _who(gw: Gateway) -> str:
-    return f"profile {gw.profile!r}" if gw.profile else "the default credentials"
+    return f"profile {gw.profile!r}" if gw.profile else "the default credential chain"

@@ -93,7 +93,7 @@ def derive(given: Answers, defaults: Answers, identify: Identify, *, developer: 
         account = identify(profile, region, "build" if side == "build" else "developer")
         expected = getattr(given, f"{side}_account")
         if expected and account != expected:
-            who = f"profile {profile!r}" if profile else "the default credentials"
+            who = f"profile {profile!r}" if profile else "the default credential chain"
             label = "build" if side == "build" else "developer"
             from xacct.core.joining import join_hint
 
