@@ -397,3 +397,49 @@ def test_a_change_set_lists_only_resources_whose_condition_holds(world: World) -
     assert changes("on", "yes", "UPDATE") == [("Add", "Sometimes")]
     assert execute("on") == ["Always", "Sometimes"]
     assert changes("off-again", "no", "UPDATE") == [("Remove", "Sometimes")]
+
+
+TWO_PARAMETERS = """
+Parameters:
+  First: {Type: String, Default: "a"}
+  Second: {Type: String, Default: ""}
+Conditions:
+  HasSecond: !Not [!Equals [!Ref Second, ""]]
+  AlsoSecond: !And [!Condition HasSecond, !Equals ["x", "x"]]
+Resources:
+  UsesFirst:
+    Type: AWS::SSM::Parameter
+    Properties: {Type: String, Value: !Sub "first ${First}"}
+  UsesSecond:
+    Type: AWS::SSM::Parameter
+    Properties: {Type: String, Value: !If [AlsoSecond, "second", "none"]}
+"""
+
+
+@pytest.mark.rule("parameter-changes")
+def test_a_parameter_change_modifies_only_the_resources_that_use_it(world: World) -> None:
+    """CloudFormation API reference, ResourceChangeDetail: a change's ChangeSource is
+    "ParameterReference" for "resource properties that reference the changed parameter"; a resource
+    whose properties use neither the parameter nor a condition it decides is not changed. Through a
+    condition (Fn::If), by way of another condition, it is."""
+    cfn = world.a.client("cloudformation")
+    name, status = make.stack(world, world.a, TWO_PARAMETERS)
+    assert status == "CREATE_COMPLETE"
+
+    def modified(change_set: str, first: str, second: str) -> list[str]:
+        cfn.create_change_set(
+            StackName=name, ChangeSetName=change_set, UsePreviousTemplate=True,
+            Parameters=[{"ParameterKey": "First", "ParameterValue": first},
+                        {"ParameterKey": "Second", "ParameterValue": second}],
+        )  # fmt: skip
+        cfn.get_waiter("change_set_create_complete").wait(
+            StackName=name, ChangeSetName=change_set, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+        )
+        found = cfn.describe_change_set(StackName=name, ChangeSetName=change_set)["Changes"]
+        cfn.delete_change_set(StackName=name, ChangeSetName=change_set)
+        return sorted(
+            c["ResourceChange"]["LogicalResourceId"] for c in found if c["ResourceChange"]["Action"] == "Modify"
+        )
+
+    assert modified("first", "b", "") == ["UsesFirst"]
+    assert modified("second", "a", "y") == ["UsesSecond"]

@@ -379,4 +379,13 @@ RULES: dict[str, Rule] = {
         'evaluates to true"); user guide, "Update CloudFormation stacks using change sets"',
         where=("cloudformation/change_sets.py", "cloudformation/templates.py"),
     ),
+    "parameter-changes": Rule(
+        "(moto: only resources that Ref the parameter; then, ours: every resource holding any Fn::If) a change set "
+        "that changes a parameter's value",
+        "Modify for each resource that uses the parameter (Ref, Fn::Sub) or an Fn::If on a condition it decides, "
+        "directly or through another condition; no other",
+        'CloudFormation API reference, ResourceChangeDetail (ChangeSource "ParameterReference": "resource properties '
+        'that reference the changed parameter")',
+        where=("cloudformation/templates.py",),
+    ),
 }

@@ -103,8 +103,10 @@ def _resource_updates() -> None:
 
 def _parameter_driven_updates() -> None:
     """A parameter change must update every resource that uses the parameter; moto updates only
-    those that Ref it directly, not those that use it through Fn::If, Fn::Sub or Fn::Split (an SSM
-    value or a bucket policy stays stale)."""
+    those that Ref it directly, not those that use it through Fn::Sub or Fn::Split, or through a
+    condition of Fn::If (an SSM value or a bucket policy stays stale). Only those: a resource whose
+    Fn::If names a condition no changed parameter decides is no change (rule `parameter-changes`; API
+    reference, ResourceChangeDetail: a change's source is the parameter a property references)."""
 
     @around(parsing.ResourceMap, "build_resource_diff")
     def build_resource_diff(original: Any, self: Any, other: dict[str, Any],
@@ -112,17 +114,35 @@ def _parameter_driven_updates() -> None:
         actions: dict[str, Any] = original(self, other, parameters)
         if not parameters:
             return actions
-        changed = [p for p in parameters if self.input_parameters.get(p) != parameters[p]]
+        declared = self._template.get("Parameters") or {}
+        before = {p: self.input_parameters.get(p, (declared.get(p) or {}).get("Default")) for p in parameters}
+        changed = [p for p in parameters if before[p] != parameters[p]]  # a default given again is no change
+        uses = [rf"\b{re.escape(c)}\b" for c in changed]
+        decided = _conditions_decided_by(other.get("Conditions") or {}, uses)
+        uses += [rf'"Fn::If": \["{re.escape(c)}"' for c in decided]
         old, new = self._resource_json_map, other["Resources"]
         for name, body in new.items():
             text = json.dumps(body)
-            if (
-                name in old
-                and name not in actions["Modify"]
-                and (any(re.search(rf"\b{re.escape(c)}\b", text) for c in changed) or '"Fn::If"' in text)
-            ):
+            if name in old and name not in actions["Modify"] and any(re.search(u, text) for u in uses):
                 actions["Modify"].append(name)
         return actions
+
+
+def _conditions_decided_by(conditions: dict[str, Any], uses: list[str]) -> set[str]:
+    """The conditions whose value a changed parameter decides, directly or through another condition."""
+    decided: set[str] = set()
+    while True:
+        more = {
+            name
+            for name, body in conditions.items()
+            if name not in decided
+            and any(
+                re.search(u, json.dumps(body)) for u in [*uses, *(rf'"Condition": "{re.escape(d)}"' for d in decided)]
+            )
+        }
+        if not more:
+            return decided
+        decided |= more
 
 
 def _stack_resources_named() -> None:
