@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import botocore.exceptions as bx
 import pytest
 
-from tests.conftest import BUILD, CFN, DEV1, DEV2, ROOT, cfn, session, temporary
+from tests.conftest import BUILD, CFN, DEV1, DEV2, REGION, ROOT, cfn, session, temporary
 from xacct.sandbox import rules
 from xacct.sandbox.iam import policies as strict_policies
 
@@ -491,3 +491,22 @@ def test_of_racing_conditional_writes_exactly_one_succeeds(aws: Emulator) -> Non
 
     with ThreadPoolExecutor(8) as pool:
         assert sum(pool.map(write, range(8))) == 1
+
+
+def test_an_accounts_stacks_can_be_walked_while_another_request_adds_one(aws: Emulator) -> None:
+    """moto walks an account's stacks in Python loops while other threads' requests add theirs; a plain
+    dict raises "dictionary changed size during iteration" (a 500 AWS never answers). The same happens
+    here in one thread, deterministically."""
+    from xacct.sandbox.cloudformation._moto import cloudformation_backends
+    from xacct.sandbox.cloudformation.threads import Held
+
+    cfn("dev1").describe_stacks()  # the account's backend, as the emulator made it
+    stacks = cloudformation_backends[DEV1][REGION].stacks
+    assert isinstance(stacks, Held)
+    stacks["first"] = "a stack"
+    for key in stacks:
+        stacks[f"{key}-after"] = "another, added meanwhile"
+    for value in stacks.values():
+        stacks["last"] = value
+    assert list(stacks) == ["first", "first-after", "last"]
+    stacks.clear()

@@ -1,7 +1,8 @@
 """CloudFormation: stack operations that fail and roll back as on AWS (failures.py), change sets
 (change_sets.py), how a template's resources are carried out (templates.py), exports (exports.py),
 capabilities (capabilities.py), parameter constraints (parameters.py), what is refused on the request
-(requests.py) and a cheaper template parser (speed.py). Each service's own resources are its own
+(requests.py), a cheaper template parser (speed.py) and walks of an account's stacks that other
+threads' requests cannot break (threads.py). Each service's own resources are its own
 (`resources.py` of s3/, iam/, awslambda/; kms/keys.py; ssm/); StackSets: stacksets/."""
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ def install() -> None:
         parameters,
         speed,
         templates,
+        threads,
     )
 
     # Where two change one moto method, the order is the order they wrap it in.
+    threads.install()
     speed.install()
     failures.install()
     change_sets.install_gaps()

@@ -65,7 +65,7 @@ def _route(cls: Any, action: str) -> None:
 
 def _find(backend: Any, name: str) -> gs.ManagedSet | None:
     held = gs.sets_of(backend)
-    found = held.get(name) or next((s for s in held.values() if s.id == name), None)
+    found = held.get(name) or next((s for s in list(held.values()) if s.id == name), None)
     return found if found is not None and found.status == "ACTIVE" else None
 
 
@@ -253,7 +253,7 @@ def _update_stack_instances(self: Any, backend: Any, name: str) -> Any:
     targets, _, chosen = _targets(self, org)
     regions = set(self._get_param("Regions", []))
     overrides = {p["ParameterKey"]: p["ParameterValue"] for p in self._get_param("ParameterOverrides", [])}
-    work = [i for i in stack_set.instances.values() if i.region in regions and i.account in chosen]
+    work = [i for i in list(stack_set.instances.values()) if i.region in regions and i.account in chosen]
 
     def step(instance: gs.Instance) -> tuple[bool, str]:
         stacks = cloudformation_backends[instance.account][instance.region]
@@ -278,7 +278,7 @@ def _delete_stack_instances(self: Any, backend: Any, name: str) -> Any:
     whole = (targets.get("AccountFilterType") or "NONE") == "NONE"
     work = [
         i
-        for i in stack_set.instances.values()
+        for i in list(stack_set.instances.values())
         if i.region in regions and (i.account in chosen or (whole and i.ou in ous))
     ]
     if whole:  # the OUs themselves are no longer targets in these regions
@@ -298,7 +298,7 @@ def _list_stack_instances(self: Any, backend: Any, name: str) -> Any:
     filters = {f["Name"]: f["Values"] for f in self._get_param("Filters", [])}
     rows = [
         i.summary(stack_set)
-        for i in stack_set.instances.values()
+        for i in list(stack_set.instances.values())
         if (not account or i.account == account)
         and (not region or i.region == region)
         and ("DETAILED_STATUS" not in filters or i.detailed == filters["DETAILED_STATUS"])
@@ -346,7 +346,7 @@ def _list_stack_sets(cls: Any) -> None:
         mine = [
             {k: v for k, v in s.describe().items() if k in ("StackSetName", "StackSetId", "Description", "Status",
                                                           "AutoDeployment", "PermissionModel")}
-            for s in gs.sets_of(self.cloudformation_backend).values()
+            for s in list(gs.sets_of(self.cloudformation_backend).values())
         ]  # fmt: skip
         if not mine:
             return original(self)

@@ -29,7 +29,7 @@ def reconcile(org: Any) -> None:
                     for region in regions:
                         wanted.setdefault((account, region), ou)
             joining = [gs.Instance(a, r, ou) for (a, r), ou in wanted.items() if (a, r) not in stack_set.instances]
-            leaving = [i for key, i in stack_set.instances.items() if key not in wanted]
+            leaving = [i for key, i in list(stack_set.instances.items()) if key not in wanted]
             targets = {"OrganizationalUnitIds": sorted(stack_set.targets)}
             if joining:
                 for instance in joining:

@@ -40,7 +40,7 @@ def named(code: str, message: str) -> Exception:
 
 def busy(stack_set: ManagedSet) -> list[Operation]:
     """Its operations running or queued, oldest first."""
-    return [op for op in stack_set.operations.values() if op.status in ("RUNNING", "QUEUED")]
+    return [op for op in list(stack_set.operations.values()) if op.status in ("RUNNING", "QUEUED")]
 
 
 def admit(stack_set: ManagedSet) -> None:
