@@ -364,6 +364,11 @@ def test_remove_leaves_the_build_bucket_with_its_own_tls_only_policy(aws: Emulat
     assert [(st["Sid"], st["Effect"]) for st in policy["Statement"]] == [("TlsOnly", "Deny")]
     assert policy["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert policy["Statement"][0]["Resource"] == [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]
+    # Without the central writer the stack is still the developer's: it grows no alert topic or alarms.
+    made = {r["LogicalResourceId"] for r in cfn("dev1").list_stack_resources(StackName="CrossAccountPrimary")[
+        "StackResourceSummaries"]}  # fmt: skip
+    assert not made & {"Alerts", "DeliveryAlarm", "FunctionAlarm", "ReplicatorAlerts"}
+    assert session("dev1").client("cloudwatch").describe_alarms()["MetricAlarms"] == []
 
 
 def test_a_markdown_dry_run_holds_what_a_reviewer_approves(aws: Emulator) -> None:

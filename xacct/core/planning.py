@@ -96,6 +96,8 @@ def withdrawal_parameters(
         "RootAccountArns": ",".join(kept),
         "ReplicationWriterRoleArn": "",
         "PipelineBucketAccessRoleArns": foreign_roles(primary, dev_account),
+        # Without a writer the stack would look like the build account's, and grow its alarms.
+        "AccountKind": "developer",
     }
 
 
