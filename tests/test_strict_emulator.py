@@ -493,12 +493,12 @@ def test_of_racing_conditional_writes_exactly_one_succeeds(aws: Emulator) -> Non
         assert sum(pool.map(write, range(8))) == 1
 
 
-def test_an_accounts_stacks_can_be_walked_while_another_request_adds_one(aws: Emulator) -> None:
+def test_an_accounts_stacks_and_roles_can_be_walked_while_another_request_adds_one(aws: Emulator) -> None:
     """moto walks an account's stacks in Python loops while other threads' requests add theirs; a plain
     dict raises "dictionary changed size during iteration" (a 500 AWS never answers). The same happens
     here in one thread, deterministically."""
     from xacct.sandbox.cloudformation._moto import cloudformation_backends
-    from xacct.sandbox.cloudformation.threads import Held
+    from xacct.sandbox.threads import Held
 
     cfn("dev1").describe_stacks()  # the account's backend, as the emulator made it
     stacks = cloudformation_backends[DEV1][REGION].stacks
@@ -510,3 +510,6 @@ def test_an_accounts_stacks_can_be_walked_while_another_request_adds_one(aws: Em
         stacks["last"] = value
     assert list(stacks) == ["first", "first-after", "last"]
     stacks.clear()
+    from xacct.sandbox.iam._moto import iam_backends
+
+    assert isinstance(iam_backends[DEV1]["aws"].roles, Held)  # CreateRole walks them for the same name

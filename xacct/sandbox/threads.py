@@ -1,8 +1,9 @@
-"""One account's stacks, stack sets, exports and change sets are read and written by requests on many
-threads at once (a developer's stacks are made side by side, a batch reads many at a time). moto walks
-them in Python loops (DescribeStacks, ListExports, CreateChangeSet's search for its stack) while another
-request adds one: "dictionary changed size during iteration", a 500 for a request AWS would answer.
-Each walk here is over a copy made in one step, which no other thread can interleave with."""
+"""An account's resources are read and written by requests on many threads at once (a developer's
+stacks are made side by side, each making its roles; a batch reads many accounts at a time). moto walks
+its dicts of them in Python loops (DescribeStacks, ListExports, CreateChangeSet's search for its stack,
+CreateRole's search for a role of the same name) while another request adds one: "dictionary changed
+size during iteration", a 500 or a failed resource AWS would not answer. Each walk of a dict held here
+is over a copy made in one step, which no other thread can interleave with."""
 
 from __future__ import annotations
 
@@ -10,10 +11,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
-from xacct.sandbox.cloudformation._moto import cfn_models
 from xacct.sandbox.patching import around
-
-HELD = ("stacks", "stacksets", "deleted_stacks", "exports", "change_sets")
 
 
 class Held(OrderedDict[str, Any]):
@@ -30,9 +28,11 @@ class Held(OrderedDict[str, Any]):
         return list(super().items())
 
 
-def install() -> None:
-    @around(cfn_models.CloudFormationBackend, "__init__")
-    def init(original: Any, self: Any, region_name: str, account_id: str) -> None:
-        original(self, region_name, account_id)
-        for name in HELD:
+def hold(backend: type[Any], names: tuple[str, ...]) -> None:
+    """Each backend of this class holds these dicts as Held, from its construction on."""
+
+    @around(backend, "__init__")
+    def init(original: Any, self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        for name in names:
             setattr(self, name, Held(getattr(self, name)))

@@ -1,8 +1,8 @@
 """CloudFormation: stack operations that fail and roll back as on AWS (failures.py), change sets
 (change_sets.py), how a template's resources are carried out (templates.py), exports (exports.py),
 capabilities (capabilities.py), parameter constraints (parameters.py), what is refused on the request
-(requests.py), a cheaper template parser (speed.py) and walks of an account's stacks that other
-threads' requests cannot break (threads.py). Each service's own resources are its own
+(requests.py) and a cheaper template parser (speed.py); an account's stacks, stack sets, exports and
+change sets are walked as other threads' requests add to them (../threads.py). Each service's own resources are its own
 (`resources.py` of s3/, iam/, awslambda/; kms/keys.py; ssm/); StackSets: stacksets/."""
 
 from __future__ import annotations
@@ -21,11 +21,12 @@ def install() -> None:
         parameters,
         speed,
         templates,
-        threads,
     )
+    from xacct.sandbox.cloudformation._moto import cfn_models
+    from xacct.sandbox.threads import hold
 
     # Where two change one moto method, the order is the order they wrap it in.
-    threads.install()
+    hold(cfn_models.CloudFormationBackend, ("stacks", "stacksets", "deleted_stacks", "exports", "change_sets"))
     speed.install()
     failures.install()
     change_sets.install_gaps()
