@@ -409,6 +409,9 @@ Conditions:
 Resources:
   UsesFirst:
     Type: AWS::SSM::Parameter
+    Properties: {Type: String, Value: !Ref First}
+  SubsFirst:
+    Type: AWS::SSM::Parameter
     Properties: {Type: String, Value: !Sub "first ${First}"}
   UsesSecond:
     Type: AWS::SSM::Parameter
@@ -441,5 +444,5 @@ def test_a_parameter_change_modifies_only_the_resources_that_use_it(world: World
             c["ResourceChange"]["LogicalResourceId"] for c in found if c["ResourceChange"]["Action"] == "Modify"
         )
 
-    assert modified("first", "b", "") == ["UsesFirst"]
-    assert modified("second", "a", "y") == ["UsesSecond"]
+    assert modified("first", "b", "") == ["SubsFirst", "UsesFirst"]
+    assert modified("second", "a", "y") == ["UsesSecond"]  # First given again at its default: no change

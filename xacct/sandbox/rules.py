@@ -383,7 +383,7 @@ RULES: dict[str, Rule] = {
         "(moto: only resources that Ref the parameter; then, ours: every resource holding any Fn::If) a change set "
         "that changes a parameter's value",
         "Modify for each resource that uses the parameter (Ref, Fn::Sub) or an Fn::If on a condition it decides, "
-        "directly or through another condition; no other",
+        "directly or through another condition; no other (a parameter given again at its default is no change)",
         'CloudFormation API reference, ResourceChangeDetail (ChangeSource "ParameterReference": "resource properties '
         'that reference the changed parameter")',
         where=("cloudformation/templates.py",),

@@ -121,6 +121,8 @@ def _parameter_driven_updates() -> None:
         decided = _conditions_decided_by(other.get("Conditions") or {}, uses)
         uses += [rf'"Fn::If": \["{re.escape(c)}"' for c in decided]
         old, new = self._resource_json_map, other["Resources"]
+        # moto's own list counts a parameter left at its default at creation, given again, as changed.
+        actions["Modify"] = [n for n in actions["Modify"] if n not in old or n not in new or old[n] != new[n]]
         for name, body in new.items():
             text = json.dumps(body)
             if name in old and name not in actions["Modify"] and any(re.search(u, text) for u in uses):
