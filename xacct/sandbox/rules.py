@@ -388,4 +388,11 @@ RULES: dict[str, Rule] = {
         'that reference the changed parameter")',
         where=("cloudformation/templates.py",),
     ),
+    "http-confirmation": Rule(
+        "(moto confirmed every subscription) an HTTP or HTTPS subscription its endpoint has not confirmed",
+        'Subscribe answers "pending confirmation"; a SubscriptionConfirmation with a Token is POSTed to the '
+        "endpoint; nothing is delivered until ConfirmSubscription with that token",
+        'SNS developer guide, "Fanout to HTTP/S endpoints"; SNS API reference, Subscribe and ConfirmSubscription',
+        where=("sns/subscriptions.py",),
+    ),
 }

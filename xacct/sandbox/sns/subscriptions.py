@@ -1,5 +1,6 @@
-"""SNS subscriptions as AWS keeps them: an e-mail endpoint must confirm before anything is delivered
-to it (rule `email-confirmation`), and AWS::SNS::Subscription, which moto's CloudFormation lacks."""
+"""SNS subscriptions as AWS keeps them: an e-mail or HTTP/S endpoint must confirm before anything is
+delivered to it (rules `email-confirmation`, `http-confirmation`), and AWS::SNS::Subscription, which
+moto's CloudFormation lacks."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def _confirmation() -> None:
     def subscribe(original: Any, self: Any, topic_arn: str, endpoint: str, protocol: str) -> Any:
         before = set(self.subscriptions)
         subscription = original(self, topic_arn, endpoint, protocol)
-        if subscription.arn in before or protocol not in ("email", "email-json"):
+        if subscription.arn in before or protocol not in CONFIRMED_BY_OWNER:
             subscription.confirmed = True if subscription.arn not in before else subscription.confirmed
             return subscription
         subscription.confirmed = False
@@ -44,6 +45,9 @@ def _confirmation() -> None:
         subscription.attributes["ConfirmationWasAuthenticated"] = "false"
         token = mail.token_for(subscription.arn)
         known.add(subscription.arn)
+        if protocol in ("http", "https"):
+            _post_confirmation(endpoint, topic_arn, token, self.region_name)
+            return subscription
         body = (
             f"You have chosen to subscribe to the topic:\n{topic_arn}\n\nTo confirm this subscription, click or "
             f"visit the link below (If this was in error no action is necessary):\nConfirm subscription: "
@@ -66,6 +70,12 @@ def _confirmation() -> None:
             if self.protocol == "email-json":
                 message = json.dumps(self.get_post_data(message, message_id, subject))
             mail.send(self.endpoint, str(subject), message, self.topic.arn)
+            return
+        if self.protocol in ("http", "https"):
+            # As SNS posts it (x-amz-sns-message-type and the rest), after Publish answers.
+            subject = kwargs.get("subject") or (args[0] if args else None)
+            data = self.get_post_data(message, message_id, subject)
+            _post(self.endpoint, data, "Notification", self.topic.arn)
             return
         original(self, message, message_id, *args, **kwargs)
 
@@ -105,6 +115,52 @@ def _confirmation() -> None:
             for s in subscriptions
         ]
         return ActionResult({"Subscriptions": rows, "NextToken": token})
+
+
+def _post_confirmation(endpoint: str, topic_arn: str, token: str, region: str) -> None:
+    """SNS developer guide, "Fanout to HTTP/S endpoints": SNS POSTs a SubscriptionConfirmation whose
+    Token and SubscribeURL confirm it; until then nothing is delivered. An endpoint that cannot be
+    reached stays pending."""
+    import datetime
+    import uuid
+
+    url = f"https://sns.{region}.amazonaws.com/?Action=ConfirmSubscription&TopicArn={topic_arn}&Token={token}"
+    body = {
+        "Type": "SubscriptionConfirmation",
+        "MessageId": str(uuid.uuid4()),
+        "Token": token,
+        "TopicArn": topic_arn,
+        "Message": f"You have chosen to subscribe to the topic {topic_arn}.\nTo confirm the subscription, visit "
+        "the SubscribeURL included in this message.",
+        "SubscribeURL": url,
+        "Timestamp": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+        "SignatureVersion": "1",
+        "Signature": "EXAMPLE",
+        "SigningCertURL": f"https://sns.{region}.amazonaws.com/SimpleNotificationService-example.pem",
+    }
+    _post(endpoint, body, "SubscriptionConfirmation", topic_arn)
+
+
+def _post(endpoint: str, body: dict[str, Any], kind: str, topic_arn: str) -> None:
+    """One POST to an HTTP/S endpoint, with SNS's headers, on a thread of its own: SNS delivers after
+    its API call has answered, and an endpoint that is slow or gone does not hold the caller."""
+    import contextlib
+    import threading
+    import urllib.request
+
+    headers = {
+        "Content-Type": "text/plain; charset=UTF-8",
+        "x-amz-sns-message-type": kind,
+        "x-amz-sns-message-id": str(body.get("MessageId", "")),
+        "x-amz-sns-topic-arn": topic_arn,
+    }
+
+    def post() -> None:
+        request = urllib.request.Request(endpoint, data=json.dumps(body).encode(), headers=headers, method="POST")
+        with contextlib.suppress(OSError):
+            urllib.request.urlopen(request, timeout=15).close()
+
+    threading.Thread(target=post, name="sns-http", daemon=True).start()
 
 
 def _result_arn(result: Any) -> str:
