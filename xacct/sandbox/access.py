@@ -109,7 +109,7 @@ def identify(access_key: str, token: str | None, region: str) -> tuple[Caller, l
     if isinstance(key, AssumedRoleAccessKey):
         stored = iam.access_keys.get(access_key)
         role = getattr(stored, "role_arn", None) or f"arn:{partition}:iam::{account}:role/{key._owner_role_name}"
-        found = next((r for r in list(iam.roles.values()) if r.arn == role), None)
+        found = next((r for r in iam.roles.values() if r.arn == role), None)
         user_id = f"{found.id}:{key._session_name}" if found is not None else ""
         policies = propagation.effective("policies", role, policies) or []  # a role's new policies, eventually
         return Caller(account, key.arn, role, "AssumedRole", user_id=user_id), policies

@@ -46,7 +46,7 @@ def _base_user() -> None:
 def role(account: str, name: str, policy: Mapping[str, Any], *, trusted: str = IDENTITY_ACCOUNT) -> str:
     """A role in `account`, assumable from `trusted`, holding `policy` as a managed policy."""
     iam = _iam(account)
-    existing = next((r for r in list(iam.roles.values()) if r.name == name), None)
+    existing = next((r for r in iam.roles.values() if r.name == name), None)
     if existing is not None:
         return str(existing.arn)
     trust = {

@@ -134,7 +134,7 @@ def _managed_policies() -> None:
     """Attaching, detaching, or a new default version: every role holding the policy changes."""
 
     def roles_of(backend: Any, arn: str) -> list[Any]:
-        return [r for r in list(backend.roles.values()) if arn in r.managed_policies]
+        return [r for r in backend.roles.values() if arn in r.managed_policies]
 
     def attaching(original: Any, self: Any, obj: Any) -> Any:
         if not isinstance(obj, iam_models.Role):

@@ -15,6 +15,9 @@ from xacct.sandbox.patching import around
 
 
 class Held(OrderedDict[str, Any]):
+    """A dict whose iteration, keys(), values() and items() are lists taken in one step: a walk over
+    them needs no copy of its own."""
+
     def __iter__(self) -> Iterator[str]:
         return iter(list(super().keys()))
 

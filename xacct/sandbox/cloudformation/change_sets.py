@@ -38,7 +38,7 @@ def install_rules() -> None:
 
 def find(backend: Any, change_set_name: str) -> Any:
     return backend.change_sets.get(change_set_name) or next(
-        (cs for cs in list(backend.change_sets.values()) if cs.change_set_name == change_set_name), None
+        (cs for cs in backend.change_sets.values() if cs.change_set_name == change_set_name), None
     )
 
 
@@ -167,7 +167,7 @@ def _requests_once() -> None:
     @around(cfn_models.CloudFormationBackend, "create_change_set")
     def create_change_set(original: Any, self: Any, stack_name: str, change_set_name: str, *args: Any,
                           **kwargs: Any) -> Any:  # fmt: skip
-        held = list(self.change_sets.values())  # other requests add theirs meanwhile
+        held = self.change_sets.values()
         if any(cs.change_set_name == change_set_name and cs.stack_name == stack_name for cs in held):
             raise ChangeSetAlreadyExists(f"ChangeSet {change_set_name} already exists")
         return original(self, stack_name, change_set_name, *args, **kwargs)

@@ -28,7 +28,7 @@ def install_rules() -> None:
 def importers(backend: Any, export_name: str) -> list[str]:
     """The stacks whose template imports `export_name` (a literal Fn::ImportValue)."""
     found = []
-    for stack in list(backend.stacks.values()):
+    for stack in backend.stacks.values():
         if stack.status in ("DELETE_COMPLETE", "REVIEW_IN_PROGRESS"):
             continue
         if export_name in _imports(getattr(stack, "template_dict", {}) or {}):
@@ -145,7 +145,7 @@ def _in_use_on_update() -> None:
     @around(cfn_models.Stack, "update")
     def update(original: Any, self: Any, *args: Any, **kwargs: Any) -> None:
         backend = cfn_models.cloudformation_backends[self.account_id][self.region_name]
-        held = {e.name: e.value for e in list(backend.exports.values()) if e.exporting_stack_id == self.stack_id}
+        held = {e.name: e.value for e in backend.exports.values() if e.exporting_stack_id == self.stack_id}
         before = failures.Before.of(self)
         original(self, *args, **kwargs)
         if self.status != "UPDATE_COMPLETE":

@@ -240,7 +240,7 @@ def roll_back_create(stack: Any, failure: ResourceFailed) -> None:
 def find_stack(backend: Any, name_or_stack_id: str) -> Any:
     if name_or_stack_id in backend.stacks:
         return backend.stacks[name_or_stack_id]
-    return next((s for s in list(backend.stacks.values()) if s.name == name_or_stack_id), None)
+    return next((s for s in backend.stacks.values() if s.name == name_or_stack_id), None)
 
 
 def drop_exports(backend: Any, stack: Any) -> None:

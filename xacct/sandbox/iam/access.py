@@ -19,7 +19,7 @@ def _iam_arn(call: Call) -> str:
     if "PolicyArn" in call.params:
         return str(call.params["PolicyArn"])
     if "RoleName" in call.params:
-        role = next((r for r in list(backend.roles.values()) if r.name == call.params["RoleName"]), None)
+        role = next((r for r in backend.roles.values() if r.name == call.params["RoleName"]), None)
         return role.arn if role is not None else f"arn:aws:iam::{call.caller.account}:role/{call.params['RoleName']}"
     if "UserName" in call.params:
         return f"arn:aws:iam::{call.caller.account}:user/{call.params['UserName']}"
@@ -35,7 +35,7 @@ def role_trust(role_arn: str, *, live: bool = False) -> tuple[str | None, Any | 
     if not found:
         return None, None
     account = found.group(1)
-    role = next((r for r in list(iam_backends[account]["aws"].roles.values()) if r.arn == role_arn), None)
+    role = next((r for r in iam_backends[account]["aws"].roles.values() if r.arn == role_arn), None)
     trust = json.loads(role.assume_role_policy_document) if role is not None else None
     return account, trust if live else propagation.effective("trust", role_arn, trust)
 

@@ -30,7 +30,7 @@ def missing_principals(policy: str | dict[str, Any], partition: str = "aws") -> 
                 continue
             account, kind, name = m.groups()
             backend = iam_backends[account][partition]
-            known = {r.name for r in list(backend.roles.values())} if kind == "role" else set(backend.users)
+            known = {r.name for r in backend.roles.values()} if kind == "role" else set(backend.users)
             if name not in known:
                 missing.append(str(arn))
     return missing
