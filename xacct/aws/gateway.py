@@ -33,41 +33,46 @@ _INVOKE = Config(retries={"mode": "standard", "total_max_attempts": 2}, connect_
 _FIRST_CONTACT = Config(retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=3, read_timeout=15)
 
 
+def who(profile: str | None) -> str:
+    """The identity a profile names, as a refusal says it (None: the default credential chain)."""
+    return f"profile {profile!r}" if profile else "the default credential chain"
+
+
 def describe_error(exc: Exception, profile: str | None) -> InvalidInput | AwsFailure | None:
     """Credential and connection failures as one line for a person; None for anything else."""
-    who = f"profile {profile!r}" if profile else "the default credential chain"
+    named = who(profile)
     login = f"aws sso login --profile {profile}" if profile else "aws sso login"
     if isinstance(exc, bx.ProfileNotFound):
-        return InvalidInput(f"{who} is not configured", hint="aws configure list-profiles")
+        return InvalidInput(f"{named} is not configured", hint="aws configure list-profiles")
     if isinstance(exc, bx.UnauthorizedSSOTokenError | bx.SSOTokenLoadError | bx.TokenRetrievalError):
-        return InvalidInput(f"the SSO session of {who} has expired or never started", hint=login)
+        return InvalidInput(f"the SSO session of {named} has expired or never started", hint=login)
     if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
         return InvalidInput(
-            f"{who} has no usable credentials",
+            f"{named} has no usable credentials",
             hint=f"aws configure --profile {profile}"
             if profile
             else "aws configure sso (or try the tool with --sandbox)",
         )
     if isinstance(exc, bx.ConnectionError | bx.ConnectionClosedError | bx.ReadTimeoutError):  # refused, closed, slow
         return AwsFailure(
-            f"cannot reach AWS for {who}: {exc}",
+            f"cannot reach AWS for {named}: {exc}",
             hint="check the network, a proxy (HTTPS_PROXY) or the endpoint (AWS_ENDPOINT_URL), then run again",
         )
     from botocore.parsers import ResponseParserError
 
     if isinstance(exc, ResponseParserError):
         return AwsFailure(
-            f"the endpoint for {who} answered with something that is not an AWS response",
+            f"the endpoint for {named} answered with something that is not an AWS response",
             hint="check a proxy (HTTPS_PROXY) or the endpoint (AWS_ENDPOINT_URL), then run again",
         )
     if isinstance(exc, bx.ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
         if code in ("ExpiredToken", "ExpiredTokenException", "RequestExpired"):
-            return InvalidInput(f"the credentials of {who} have expired", hint=login)
+            return InvalidInput(f"the credentials of {named} have expired", hint=login)
         if code in ("InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException"):
-            return InvalidInput(f"the credentials of {who} are not accepted by AWS ({code})")
+            return InvalidInput(f"the credentials of {named} are not accepted by AWS ({code})")
         if code == "AccessDenied" and exc.operation_name == "AssumeRole":
-            return InvalidInput(f"{who} cannot assume its role: {exc.response['Error'].get('Message')}")
+            return InvalidInput(f"{named} cannot assume its role: {exc.response['Error'].get('Message')}")
         if code in ("AccessDenied", "AccessDeniedException"):
             # AWS's message names the identity, the action and the resource; what to do is ours to say.
             said = exc.response["Error"].get("Message") or f"{exc.operation_name} was refused"

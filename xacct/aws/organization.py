@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import botocore.exceptions as bx
 
-from xacct.aws.gateway import Gateway, describe_error
+from xacct.aws.gateway import Gateway, describe_error, who
 from xacct.errors import InvalidInput
 
 STACKSETS = "member.org.stacksets.cloudformation.amazonaws.com"
@@ -148,4 +148,4 @@ def _code(exc: bx.ClientError) -> str:
 
 
 def _who(gw: Gateway) -> str:
-    return f"profile {gw.profile!r}" if gw.profile else "the default credential chain"
+    return who(gw.profile)

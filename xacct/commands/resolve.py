@@ -93,13 +93,14 @@ def derive(given: Answers, defaults: Answers, identify: Identify, *, developer: 
         account = identify(profile, region, "build" if side == "build" else "developer")
         expected = getattr(given, f"{side}_account")
         if expected and account != expected:
-            who = f"profile {profile!r}" if profile else "the default credential chain"
-            label = "build" if side == "build" else "developer"
+            from xacct.aws.gateway import who
             from xacct.core.joining import join_hint
+
+            label = "build" if side == "build" else "developer"
 
             hint = join_hint(expected, answers.build_region, answers.dev_profile) if side == "build" else None
             raise InvalidInput(
-                f"{who} reaches account {account}, not the {label} account {expected} you gave", hint=hint
+                f"{who(profile)} reaches account {account}, not the {label} account {expected} you gave", hint=hint
             )
         answers = replace(answers, **{f"{side}_account": account, f"{side}_region": region})
     if developer and answers.dev_account == answers.build_account:
